@@ -1,0 +1,1 @@
+"""The cycle-counting interpreter of xnpu's lowered IR (arrives with the scalar baseline)."""
