@@ -563,52 +563,66 @@ CACHE_MODIFIERS = ("none", "ca", "cg", "wb", "cs", "wt", "cv")
 EVICTION_POLICIES = ("evict_normal", "evict_first", "evict_last")
 
 
-class MemoryAccessOp(IRDLOperation):
+@irdl_attr_definition
+class CachePolicyAttr(ParametrizedAttribute):
     """
-    Base of tt.load and tt.store. Cache modifier and eviction policy are kept (as
-    string properties) so the IR prints back as it came; xnpu's machine has no cache,
-    so the lowering ignores them knowingly.
+    `#tt.cache_policy<cache_modifier = cg, eviction_policy = evict_last>`: the cache
+    hints of a load or store. Kept so the IR prints back as it came; xnpu's machine
+    has no data cache, so the lowering ignores them knowingly.
     """
 
-    cache = opt_prop_def(StringAttr)
-    evict = opt_prop_def(StringAttr)
+    name = "tt.cache_policy"
 
-    _HINTS: ClassVar[tuple[tuple[str, str, tuple[str, ...]], ...]] = (
-        ("cacheModifier", "cache", CACHE_MODIFIERS),
-        ("evictionPolicy", "evict", EVICTION_POLICIES),
+    cache_modifier: StringAttr
+    eviction_policy: StringAttr
+
+    _FIELDS: ClassVar[tuple[tuple[str, tuple[str, ...]], ...]] = (
+        ("cache_modifier", CACHE_MODIFIERS),
+        ("eviction_policy", EVICTION_POLICIES),
     )
 
+    def __init__(self, cache_modifier: str = "none", eviction_policy: str = "evict_normal"):
+        super().__init__(StringAttr(cache_modifier), StringAttr(eviction_policy))
+
+    def verify(self) -> None:
+        for (field, allowed), value in zip(self._FIELDS, (self.cache_modifier, self.eviction_policy)):
+            _require(value.data in allowed, f"{field} must be one of {', '.join(allowed)}, got '{value.data}'")
+
     @classmethod
-    def _parse_hints(cls, parser: Parser) -> dict[str, Attribute]:
-        hints: dict[str, Attribute] = {}
-        while True:
-            for keyword, prop, allowed in cls._HINTS:
-                if parser.parse_optional_keyword(keyword):
-                    parser.parse_punctuation("=")
-                    at = parser.pos
-                    value = parser.parse_identifier()
-                    if value not in allowed:
-                        parser.raise_error(
-                            f"{keyword} must be one of {', '.join(allowed)}, got '{value}'",
-                            at,
-                            parser.pos,
-                        )
-                    hints[prop] = StringAttr(value)
-                    break
-            else:
-                return hints
+    def parse_parameters(cls, parser: AttrParser) -> tuple[StringAttr, StringAttr]:
+        values = []
+        with parser.in_angle_brackets():
+            for i, (field, allowed) in enumerate(cls._FIELDS):
+                if i:
+                    parser.parse_punctuation(",")
+                parser.parse_keyword(field)
+                parser.parse_punctuation("=")
+                at = parser.pos
+                value = parser.parse_identifier()
+                if value not in allowed:
+                    parser.raise_error(f"{field} must be one of {', '.join(allowed)}, got '{value}'", at, parser.pos)
+                values.append(StringAttr(value))
+        return values[0], values[1]
 
-    def _print_hints(self, printer: Printer) -> None:
-        for keyword, prop, _ in self._HINTS:
-            value = self.properties.get(prop)
-            if isinstance(value, StringAttr) and value.data not in ("none", "evict_normal"):
-                printer.print_string(f" {keyword} = {value.data}")
+    def print_parameters(self, printer: Printer) -> None:
+        printer.print_string(
+            f"<cache_modifier = {self.cache_modifier.data}, eviction_policy = {self.eviction_policy.data}>"
+        )
 
-    def _verify_hints_and_mask(self, ptr: SSAValue, mask: SSAValue | None) -> None:
-        for keyword, prop, allowed in self._HINTS:
-            value = self.properties.get(prop)
-            if isinstance(value, StringAttr):
-                _require(value.data in allowed, f"{keyword} '{value.data}' is not one of {allowed}")
+
+class MemoryAccessOp(IRDLOperation):
+    """
+    Base of tt.load and tt.store, printed `operands attr-dict : type($ptr)`, their
+    properties (`cachePolicy`, `isVolatile`) in the attribute dictionary as Triton
+    prints them.
+    """
+
+    cache_policy = opt_prop_def(CachePolicyAttr, prop_name="cachePolicy")
+    is_volatile = opt_prop_def(BoolAttr, prop_name="isVolatile")
+
+    _PROPERTIES_IN_ATTR_DICT: ClassVar[tuple[str, ...]] = ("cachePolicy", "isVolatile")
+
+    def _verify_mask(self, ptr: SSAValue, mask: SSAValue | None) -> None:
         _check_elements(ptr, PointerType, "the pointer operand")
         if mask is not None:
             _require(
@@ -616,6 +630,38 @@ class MemoryAccessOp(IRDLOperation):
                 f"mask type {mask.type} must be {with_element(ptr.type, i1)} "
                 f"(i1 in the shape of the pointers)",
             )
+
+    @classmethod
+    def _parse_access(cls, parser: Parser, least: int, most: int, types_for) -> MemoryAccessOp:
+        """`least` to `most` operands, the attr-dict, `:` and the pointer type."""
+        unresolved = [parser.parse_unresolved_operand()]
+        for _ in range(least - 1):
+            parser.parse_punctuation(",")
+            unresolved.append(parser.parse_unresolved_operand())
+        while len(unresolved) < most and parser.parse_optional_punctuation(","):
+            unresolved.append(parser.parse_unresolved_operand())
+        attributes = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        ptr_type = parser.parse_type()
+        try:
+            types = types_for(ptr_type)
+        except VerifyException as error:
+            parser.raise_error(str(error))
+        operands = parser.resolve_operands(unresolved, types[: len(unresolved)], parser.pos)
+        properties = {k: attributes.pop(k) for k in cls._PROPERTIES_IN_ATTR_DICT if k in attributes}
+        op = cls(*operands, properties=properties)
+        op.attributes |= attributes
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_list(self.operands, printer.print_operand)
+        printer.print_op_attributes(
+            self.attributes
+            | {k: v for k, v in self.properties.items() if k in self._PROPERTIES_IN_ATTR_DICT}
+        )
+        printer.print_string(" : ")
+        printer.print_attribute(self.operands[0].type)
 
 
 @irdl_op_definition
@@ -637,17 +683,17 @@ class LoadOp(MemoryAccessOp):
         ptr: SSAValue | Operation,
         mask: SSAValue | Operation | None = None,
         other: SSAValue | Operation | None = None,
-        hints: dict[str, Attribute] | None = None,
+        properties: dict[str, Attribute] | None = None,
     ):
         ptr = SSAValue.get(ptr)
         super().__init__(
             operands=[ptr, mask, other],
             result_types=[pointee_of(ptr.type)],
-            properties=hints or {},
+            properties=properties or {},
         )
 
     def verify_(self) -> None:
-        self._verify_hints_and_mask(self.ptr, self.mask)
+        self._verify_mask(self.ptr, self.mask)
         pointee = pointee_of(self.ptr.type)
         _require(
             self.result.type == pointee,
@@ -661,31 +707,10 @@ class LoadOp(MemoryAccessOp):
             )
 
     @classmethod
-    def parse(cls, parser: Parser) -> LoadOp:
-        unresolved = [parser.parse_unresolved_operand()]
-        while len(unresolved) < 3 and parser.parse_optional_punctuation(","):
-            unresolved.append(parser.parse_unresolved_operand())
-        hints = cls._parse_hints(parser)
-        extra = parser.parse_optional_attr_dict()
-        parser.parse_punctuation(":")
-        ptr_type = parser.parse_type()
-        try:
-            pointee = pointee_of(ptr_type)
-        except VerifyException as error:
-            parser.raise_error(str(error))
-        types = [ptr_type, with_element(ptr_type, i1), pointee][: len(unresolved)]
-        operands = parser.resolve_operands(unresolved, types, parser.pos)
-        op = cls(*operands, hints=hints)
-        op.attributes |= extra
-        return op
-
-    def print(self, printer: Printer) -> None:
-        printer.print_string(" ")
-        printer.print_list(self.operands, printer.print_operand)
-        self._print_hints(printer)
-        printer.print_op_attributes(self.attributes)
-        printer.print_string(" : ")
-        printer.print_attribute(self.ptr.type)
+    def parse(cls, parser: Parser) -> MemoryAccessOp:
+        return cls._parse_access(
+            parser, 1, 3, lambda ptr: [ptr, with_element(ptr, i1), pointee_of(ptr)]
+        )
 
 
 @irdl_op_definition
@@ -705,15 +730,12 @@ class StoreOp(MemoryAccessOp):
         ptr: SSAValue | Operation,
         value: SSAValue | Operation,
         mask: SSAValue | Operation | None = None,
-        hints: dict[str, Attribute] | None = None,
+        properties: dict[str, Attribute] | None = None,
     ):
-        super().__init__(
-            operands=[ptr, value, mask] if mask is not None else [ptr, value, []],
-            properties=hints or {},
-        )
+        super().__init__(operands=[ptr, value, mask], properties=properties or {})
 
     def verify_(self) -> None:
-        self._verify_hints_and_mask(self.ptr, self.mask)
+        self._verify_mask(self.ptr, self.mask)
         pointee = pointee_of(self.ptr.type)
         _require(
             self.value.type == pointee,
@@ -721,33 +743,10 @@ class StoreOp(MemoryAccessOp):
         )
 
     @classmethod
-    def parse(cls, parser: Parser) -> StoreOp:
-        unresolved = [parser.parse_unresolved_operand()]
-        parser.parse_punctuation(",")
-        unresolved.append(parser.parse_unresolved_operand())
-        if parser.parse_optional_punctuation(","):
-            unresolved.append(parser.parse_unresolved_operand())
-        hints = cls._parse_hints(parser)
-        extra = parser.parse_optional_attr_dict()
-        parser.parse_punctuation(":")
-        ptr_type = parser.parse_type()
-        try:
-            pointee = pointee_of(ptr_type)
-        except VerifyException as error:
-            parser.raise_error(str(error))
-        types = [ptr_type, pointee, with_element(ptr_type, i1)][: len(unresolved)]
-        operands = parser.resolve_operands(unresolved, types, parser.pos)
-        op = cls(*operands, hints=hints)
-        op.attributes |= extra
-        return op
-
-    def print(self, printer: Printer) -> None:
-        printer.print_string(" ")
-        printer.print_list(self.operands, printer.print_operand)
-        self._print_hints(printer)
-        printer.print_op_attributes(self.attributes)
-        printer.print_string(" : ")
-        printer.print_attribute(self.ptr.type)
+    def parse(cls, parser: Parser) -> MemoryAccessOp:
+        return cls._parse_access(
+            parser, 2, 3, lambda ptr: [ptr, pointee_of(ptr), with_element(ptr, i1)]
+        )
 
 
 # ----------------------------------------------------------------------- reduction
@@ -876,5 +875,5 @@ TT = Dialect(
         ReduceReturnOp,
         ExternElementwiseOp,
     ],
-    [PointerType],
+    [PointerType, CachePolicyAttr],
 )

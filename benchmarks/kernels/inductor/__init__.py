@@ -1,0 +1,1 @@
+"""Triton kernels Inductor generated, stored by `python -m xnpu.kernels.capture`."""

@@ -1,0 +1,178 @@
+"""
+`xnpu-triton`: a Triton kernel as `tt` dialect IR that `xdsl-opt` reads.
+
+    xnpu-triton kernels.py:add --signature 'x=*fp32,y=*fp32,n=i32' --constexpr BLOCK=1024
+    xnpu-triton cached.ttir -o add.mlir        # Triton's own TTIR (loc info accepted)
+    xnpu-triton corpus:gelu | xdsl-opt         # a kernel of xnpu's corpus
+    xnpu-triton --corpus build/corpus          # every corpus kernel, with a summary
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from collections import Counter
+from pathlib import Path
+
+from xdsl.dialects.builtin import ModuleOp
+
+from xnpu.frontend.triton import from_triton
+from xnpu.frontend.ttir import TritonFrontendError
+
+
+def _parse_pairs(text: str, what: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise TritonFrontendError(f"{what} entry '{item}' is not NAME=VALUE")
+        pairs.append((name.strip(), value.strip()))
+    return pairs
+
+
+def _constexpr_value(text: str) -> object:
+    for convert in (int, float):
+        try:
+            return convert(text)
+        except ValueError:
+            pass
+    if text in ("True", "False"):
+        return text == "True"
+    raise TritonFrontendError(f"constexpr value '{text}' is not a number or True/False")
+
+
+def _load_python_kernel(spec: str):
+    path_text, _, name = spec.rpartition(":") if ":" in spec else (spec, "", "")
+    path = Path(path_text)
+    if not path.is_file():
+        raise TritonFrontendError(f"no such file: {path}")
+    module_spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as error:
+        raise TritonFrontendError(f"importing {path} failed: {type(error).__name__}: {error}") from None
+    from triton.runtime.jit import JITFunction
+
+    kernels = {n: v for n, v in vars(module).items() if isinstance(v, JITFunction)}
+    if name:
+        if name not in kernels:
+            raise TritonFrontendError(
+                f"{path} has no @triton.jit function '{name}'; it has {', '.join(kernels) or 'none'}"
+            )
+        return kernels[name]
+    if len(kernels) != 1:
+        raise TritonFrontendError(
+            f"{path} has {len(kernels)} @triton.jit functions ({', '.join(kernels)}): "
+            f"name one as {path}:NAME"
+        )
+    return next(iter(kernels.values()))
+
+
+def load_source(source: str, signature: str | None, constexprs: list[str]) -> ModuleOp:
+    """The module for a SOURCE argument of the command line."""
+    if source.startswith("corpus:"):
+        from xnpu.kernels import corpus_kernel
+
+        try:
+            return corpus_kernel(source.removeprefix("corpus:")).to_tt()
+        except ValueError as error:
+            raise TritonFrontendError(str(error)) from None
+    path = source.rpartition(":")[0] if source.count(":") == 1 and not Path(source).exists() else source
+    if path.endswith(".py"):
+        kernel = _load_python_kernel(source)
+        constexpr_values = {
+            name: _constexpr_value(value)
+            for item in constexprs
+            for name, value in _parse_pairs(item, "--constexpr")
+        }
+        named: dict[str, str] = {}
+        if signature:
+            if "=" in signature:
+                named = dict(_parse_pairs(signature, "--signature"))
+            else:  # positional: the types of the non-constexpr parameters, in order
+                free = [p.name for p in kernel.params if not p.is_constexpr and p.name not in constexpr_values]
+                types = [t.strip() for t in signature.split(",") if t.strip()]
+                if len(types) != len(free):
+                    raise TritonFrontendError(
+                        f"--signature gives {len(types)} types for {len(free)} parameters ({', '.join(free)})"
+                    )
+                named = dict(zip(free, types))
+        return from_triton(kernel, named, constexpr_values)
+    if signature or constexprs:
+        raise TritonFrontendError("--signature and --constexpr apply to a .py kernel, not to IR")
+    if source == "-":
+        return from_triton(sys.stdin.read())
+    return from_triton(Path(source))
+
+
+def _write_corpus(directory: Path) -> None:
+    from xnpu.kernels import corpus
+
+    directory.mkdir(parents=True, exist_ok=True)
+    print(f"{'kernel':<22} {'origin':<13} {'ops':>4}  tt ops")
+    for kernel in corpus():
+        module = kernel.to_tt()
+        path = directory / f"{kernel.name.replace('/', '_')}.mlir"
+        path.write_text(f"{module}\n")
+        counts = Counter(op.name for op in module.walk())
+        tt_ops = ", ".join(f"{n.removeprefix('tt.')}×{c}" for n, c in sorted(counts.items()) if n.startswith("tt."))
+        print(f"{kernel.name:<22} {kernel.origin:<13} {sum(counts.values()):>4}  {tt_ops}")
+    print(f"wrote {len(corpus())} kernels to {directory}/")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="xnpu-triton",
+        description="Compile a Triton kernel to Triton IR (on a CPU-only machine) and print it "
+        "in xnpu's `tt` dialect, ready for xdsl-opt.",
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "source",
+        nargs="?",
+        help="FILE.py[:KERNEL] (a @triton.jit function), a .ttir/.mlir file, "
+        "corpus:NAME, or - for TTIR on standard input",
+    )
+    parser.add_argument(
+        "-s", "--signature",
+        help="parameter types in Triton's form, by name ('x=*fp32,n=i32') or in order "
+        "('*fp32,i32'); constexpr parameters may be left out",
+    )  # fmt: skip
+    parser.add_argument(
+        "-c", "--constexpr", action="append", default=[], metavar="NAME=VALUE",
+        help="value of a tl.constexpr parameter (repeatable, or comma-separated)",
+    )  # fmt: skip
+    parser.add_argument("-o", "--output", type=Path, help="write the IR here instead of standard output")
+    parser.add_argument("--corpus", type=Path, metavar="DIR", help="write every corpus kernel to DIR and summarize")
+    parser.add_argument("--list-corpus", action="store_true", help="list the corpus kernels and exit")
+    args = parser.parse_args(argv)
+
+    try:
+        if args.list_corpus:
+            from xnpu.kernels import corpus_names
+
+            print("\n".join(corpus_names()))
+            return 0
+        if args.corpus:
+            _write_corpus(args.corpus)
+            return 0
+        if args.source is None:
+            parser.error("give a SOURCE, --corpus DIR or --list-corpus")
+        module = load_source(args.source, args.signature, args.constexpr)
+    except TritonFrontendError as error:
+        print(f"xnpu-triton: error: {error}", file=sys.stderr)
+        return 1
+    text = f"{module}\n"
+    if args.output:
+        args.output.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
