@@ -9,8 +9,7 @@ Tensor forms of `arith` ops that Triton prints and xDSL 0.74's `arith` rejects:
 
 Each op here accepts the scalar form too and prints both as MLIR does. xDSL allows
 one `arith` dialect per context, so `extend_arith()` puts these ops in place of
-xDSL's own in its `Arith` dialect object; xnpu's context and the `xdsl.universe`
-entry point (and so the stock `xdsl-opt`) call it before any `arith` op is parsed.
+xDSL's own in its `Arith` dialect object (called by `xnpu.xdsl_compat.install`).
 """
 
 from __future__ import annotations

@@ -77,8 +77,9 @@ def compile_to_ttir(
     signature: Mapping[str, str] | None,
     constexprs: Mapping[str, object] | None = None,
     target: tuple[str, int, int] = DEFAULT_TARGET,
+    debug_info: bool = True,
 ) -> str:
-    """The TTIR Triton makes of `kernel`, as Triton prints it (with `loc` info)."""
+    """The TTIR Triton makes of `kernel`, as Triton prints it (with `loc` info or not)."""
     os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")  # silences a 3.9 warning
     from triton._C.libtriton import ir
     from triton.backends.compiler import GPUTarget
@@ -106,7 +107,8 @@ def compile_to_ttir(
         raise TritonFrontendError(f"Triton cannot compile {kernel.__name__}:\n{error}") from None
     stages: dict = {}
     backend.add_stages(stages, options, source.language)
-    return str(stages["ttir"](module, {}))
+    module = stages["ttir"](module, {})
+    return str(module) if debug_info else module.str_nodebug()
 
 
 def _looks_like_ir(text: str) -> bool:

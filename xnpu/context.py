@@ -4,12 +4,12 @@ from xdsl.context import Context
 from xdsl.dialects import get_all_dialects
 
 from xnpu.dialects import XNPU_DIALECTS
-from xnpu.dialects.arith_tensor import extend_arith
+from xnpu.xdsl_compat import install
 
 
 def xnpu_context() -> Context:
     """A fresh context with every dialect registered (each loads on first use)."""
-    extend_arith()
+    install()
     context = Context()
     for name, factory in (get_all_dialects() | XNPU_DIALECTS).items():
         context.register_dialect(name, factory)

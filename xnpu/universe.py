@@ -1,15 +1,15 @@
 """
 The `xdsl.universe` entry point: makes xnpu's dialects and passes known to the stock
-`xdsl-opt` (see pyproject.toml). Loading it also gives xDSL's `arith` the tensor
-forms Triton prints (`xnpu.dialects.arith_tensor`).
+`xdsl-opt` (see pyproject.toml). Loading it also lets xDSL read what Triton prints
+and xDSL 0.74 alone cannot (`xnpu.xdsl_compat`).
 """
 
 from xdsl.universe import Universe
 
 from xnpu.dialects import XNPU_DIALECTS
-from xnpu.dialects.arith_tensor import extend_arith
 from xnpu.transforms import XNPU_PASSES
+from xnpu.xdsl_compat import install
 
-extend_arith()
+install()
 
 XNPU_UNIVERSE = Universe(all_dialects=XNPU_DIALECTS, all_passes=XNPU_PASSES)
