@@ -18,7 +18,7 @@ from pathlib import Path
 from xdsl.dialects.builtin import ModuleOp
 
 from xnpu.frontend.triton import from_triton
-from xnpu.frontend.ttir import TritonFrontendError
+from xnpu.frontend.ttir import TritonFrontendError, module_text
 
 
 def _parse_pairs(text: str, what: str) -> list[tuple[str, str]]:
@@ -116,7 +116,7 @@ def _write_corpus(directory: Path) -> None:
     for kernel in corpus():
         module = kernel.to_tt()
         path = directory / f"{kernel.name.replace('/', '_')}.mlir"
-        path.write_text(f"{module}\n")
+        path.write_text(module_text(module))
         counts = Counter(op.name for op in module.walk())
         tt_ops = ", ".join(f"{n.removeprefix('tt.')}×{c}" for n, c in sorted(counts.items()) if n.startswith("tt."))
         print(f"{kernel.name:<22} {kernel.origin:<13} {sum(counts.values()):>4}  {tt_ops}")
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     except TritonFrontendError as error:
         print(f"xnpu-triton: error: {error}", file=sys.stderr)
         return 1
-    text = f"{module}\n"
+    text = module_text(module)
     if args.output:
         args.output.write_text(text)
     else:

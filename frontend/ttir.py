@@ -10,6 +10,7 @@ with the aliases known: the Python source locations stay on the ops.
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Operation
 from xdsl.parser import Parser
+from xdsl.printer import Printer
 from xdsl.utils.exceptions import ParseError, VerifyException
 
 from xnpu.context import xnpu_context
@@ -144,6 +146,13 @@ def parse_ttir(text: str, name: str = "<ttir>", context: Context | None = None) 
         at = f" at {where}" if where else ""
         raise TritonFrontendError(f"{name}: invalid '{op.name}'{at}: {op_error}") from None
     return module
+
+
+def module_text(module: ModuleOp) -> str:
+    """The module as xDSL prints it (what `xdsl-opt` reads), ending in a newline."""
+    stream = io.StringIO()
+    Printer(stream=stream).print_op(module)
+    return stream.getvalue().rstrip("\n") + "\n"
 
 
 def read_ttir_file(path: str | Path, context: Context | None = None) -> ModuleOp:

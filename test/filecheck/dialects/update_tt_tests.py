@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from xnpu.frontend.triton import compile_to_ttir
-from xnpu.frontend.ttir import parse_ttir
+from xnpu.frontend.ttir import module_text, parse_ttir
 from xnpu.kernels import corpus
 
 HERE = Path(__file__).parent
@@ -39,7 +39,7 @@ def check_lines(printed: str) -> list[str]:
 def main() -> None:
     for kernel in corpus():
         ttir = compile_to_ttir(kernel.kernel, kernel.signature, kernel.constexprs, debug_info=False)
-        printed = str(parse_ttir(ttir))
+        printed = module_text(parse_ttir(ttir))
         name = kernel.name.replace("/", "_")
         header = [
             f"// Round trip of the TTIR Triton prints for corpus kernel {kernel.name}.",

@@ -1,0 +1,59 @@
+// Invalid tt IR gives a diagnostic naming the op and the problem.
+// RUN: xdsl-opt %s --split-input-file --verify-diagnostics | filecheck %s
+
+%0 = "test.op"() : () -> tensor<8xi32>
+%1 = tt.broadcast %0 : tensor<8xi32> -> tensor<4x8xi32>
+// CHECK: broadcast keeps the rank: tensor<8xi32> -> tensor<4x8xi32>
+
+// -----
+
+%0 = "test.op"() : () -> tensor<1x8xi32>
+%1 = tt.broadcast %0 : tensor<1x8xi32> -> tensor<4x16xi32>
+// CHECK: broadcast can only grow dimensions of size 1, but dimension 1 goes from 8 to 16
+
+// -----
+
+%0 = "test.op"() : () -> tensor<8xi32>
+%1 = tt.expand_dims %0 {axis = 1 : i32} : tensor<8xi32> -> tensor<1x8xi32>
+// CHECK: expand_dims at axis 1 of tensor<8xi32> gives shape [8, 1], not tensor<1x8xi32>
+
+// -----
+
+%0 = tt.make_range {end = 8 : i32, start = 0 : i32} : tensor<16xi32>
+// CHECK: result must be tensor<8xi32>, got tensor<16xi32>
+
+// -----
+
+%p, %m = "test.op"() : () -> (tensor<8x!tt.ptr<f32>>, tensor<8xi1>)
+%v = "test.op"() : () -> tensor<8xf16>
+"tt.store"(%p, %v, %m) : (tensor<8x!tt.ptr<f32>>, tensor<8xf16>, tensor<8xi1>) -> ()
+// CHECK: storing tensor<8xf16> through tensor<8x!tt.ptr<f32>>, which holds tensor<8xf32>
+
+// -----
+
+%p = "test.op"() : () -> tensor<8x!tt.ptr<f32>>
+%o = "test.op"() : () -> tensor<4xi32>
+%q = tt.addptr %p, %o : tensor<8x!tt.ptr<f32>>, tensor<4xi32>
+// CHECK: offset shape [4] differs from pointer shape [8]
+
+// -----
+
+%x = "test.op"() : () -> tensor<8xf32>
+%s = "tt.reduce"(%x) <{axis = 0 : i32}> ({
+^bb0(%a: f32, %b: f32):
+  %c = arith.addf %a, %b : f32
+  tt.reduce.return %c : f32
+}) : (tensor<8xf32>) -> tensor<8xf32>
+// CHECK: reducing ['tensor<8xf32>'] along axis 0 gives ['f32'], not ['tensor<8xf32>']
+
+// -----
+
+%c, %a = "test.op"() : () -> (tensor<4xi1>, tensor<8xf32>)
+%r = arith.select %c, %a, %a : tensor<4xi1>, tensor<8xf32>
+// CHECK: condition shape [4] differs from value shape [8]
+
+// -----
+
+%a = "test.op"() : () -> tensor<8xi64>
+%b = arith.extsi %a : tensor<8xi64> to tensor<8xi32>
+// CHECK: arith.extsi must widen: i64 to i32
