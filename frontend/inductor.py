@@ -15,6 +15,7 @@ import contextlib
 import importlib.util
 import re
 import tempfile
+import unittest.mock
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -124,22 +125,12 @@ def _capturing(target) -> Iterator[list[tuple[str, str, tuple]]]:
         driver.set_active(_CaptureDriver(target))
         with (
             inductor_config.patch(cpu_backend="triton", force_disable_caches=True, compile_threads=1),
-            _patched(AsyncCompile, "triton", record),
+            unittest.mock.patch.object(AsyncCompile, "triton", record),
         ):
             yield captured
     finally:
         driver._active = previous_driver  # pyright: ignore[reportPrivateUsage]
         torch._dynamo.reset()
-
-
-@contextlib.contextmanager
-def _patched(owner, attribute: str, value) -> Iterator[None]:
-    original = getattr(owner, attribute)
-    setattr(owner, attribute, value)
-    try:
-        yield
-    finally:
-        setattr(owner, attribute, original)
 
 
 def capture_inductor_kernels(
