@@ -1,1 +1,3 @@
-"""The cycle-counting interpreter of xnpu's lowered IR (arrives with the scalar baseline)."""
+"""xnpu's interpreter: functional execution on numpy (one InterpreterFunctions per
+dialect), the traces it records, the timing engine that replays them on a machine
+model (machines/*.toml), and `run`, which ties them together."""

@@ -5,9 +5,25 @@ parallelism on an edge NPU, measured on a simulated one with xDSL.
     import xnpu
     module = xnpu.from_triton(kernel, signature={"x_ptr": "*fp32", "n": "i32"},
                               constexprs={"BLOCK": 1024})
+    report = xnpu.run(module, x, out, n, grid=(n + 1023) // 1024)   # lowers, runs, times
+    print(report.cycles, report.microseconds)
 """
 
 from xnpu.frontend.triton import from_triton
 from xnpu.frontend.ttir import TritonFrontendError
 
-__all__ = ["TritonFrontendError", "from_triton"]
+
+def __getattr__(name: str):
+    # run and lower pull in the interpreter and the passes: load them on first use
+    if name == "run":
+        from xnpu.interpreters.runner import run
+
+        return run
+    if name == "lower":
+        from xnpu.transforms.pipelines import lower
+
+        return lower
+    raise AttributeError(name)
+
+
+__all__ = ["TritonFrontendError", "from_triton", "lower", "run"]

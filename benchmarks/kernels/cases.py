@@ -1,0 +1,139 @@
+"""
+Inputs and PyTorch references for the corpus kernels: `make_case(name, size)` gives
+the arguments in the kernel's order, the grid, and what the output arguments must
+hold afterwards.
+
+Sizes: element-wise kernels take a number of elements; the hand-written row kernels
+take (rows, cols) with cols <= BLOCK_SIZE; Inductor's reductions and add_broadcast
+were generated for fixed shapes (64 x 512, see inductor/*.py), so their size is a
+number of extra programs launched past the last row (they must do nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class Case:
+    kernel: str
+    args: list
+    grid: tuple[int, ...]
+    expected: dict[int, torch.Tensor] = field(default_factory=dict)
+    """Argument position -> what that buffer must hold after the run."""
+
+    def mismatches(self, rtol: float = 1e-4, atol: float = 1e-5) -> list[str]:
+        """Empty when every output matches the PyTorch reference."""
+        problems = []
+        for position, want in self.expected.items():
+            got = self.args[position]
+            if not torch.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
+                error = (got - want).abs().nan_to_num(float("inf"))
+                worst = int(error.argmax())
+                problems.append(
+                    f"{self.kernel}: argument {position} differs from PyTorch at element "
+                    f"{worst}: {got.reshape(-1)[worst]:.6g} vs {want.reshape(-1)[worst]:.6g} "
+                    f"(max abs error {float(error.max()):.3g})"
+                )
+        return problems
+
+
+def _blocks(n: int, block: int) -> tuple[int]:
+    return (max(1, -(-n // block)),)
+
+
+def _elementwise(reference: Callable, block: int, inputs: int = 1):
+    def build(name: str, n: int, generator: torch.Generator) -> Case:
+        xs = [torch.randn(n, generator=generator) for _ in range(inputs)]
+        out = torch.full((n,), float("nan"))
+        return Case(name, [*xs, out, n], _blocks(n, block), {inputs: reference(*xs)})
+
+    return build
+
+
+def _rows(reference: Callable, layout: str):
+    def build(name: str, size: tuple[int, int], generator: torch.Generator) -> Case:
+        rows, cols = size
+        x = torch.randn(rows, cols, generator=generator)
+        y = torch.full((rows, cols), float("nan"))
+        w, b = torch.randn(cols, generator=generator), torch.randn(cols, generator=generator)
+        if layout == "softmax":
+            return Case(name, [y, x, cols, cols, cols], (rows,), {0: reference(x)})
+        if layout == "layer_norm":
+            return Case(name, [x, y, w, b, cols, cols, 1e-5], (rows,), {1: reference(x, w, b)})
+        return Case(name, [x, y, w, cols, cols, 1e-6], (rows,), {1: reference(x, w)})
+
+    return build
+
+
+ROWS, COLS = 64, 512
+
+
+def _inductor_rows(layout: str):
+    def build(name: str, extra_programs: int, generator: torch.Generator) -> Case:
+        x = torch.randn(ROWS, COLS, generator=generator)
+        w, b = torch.randn(COLS, generator=generator), torch.randn(COLS, generator=generator)
+        y = torch.full((ROWS, COLS), float("nan"))
+        grid = (ROWS + extra_programs,)
+        match layout:
+            case "softmax":
+                out = x.clone()  # in_out_ptr0: read and overwritten in place
+                return Case(name, [out, x, ROWS, COLS], grid, {0: torch.softmax(x, -1)})
+            case "layer_norm":
+                expected = F.layer_norm(x, (COLS,), w, b)
+                return Case(name, [x, w, b, y, ROWS, COLS], grid, {3: expected})
+            case "rms_norm":
+                expected = F.rms_norm(x, (COLS,), w, eps=1e-6)
+                return Case(name, [x, w, y, ROWS, COLS], grid, {2: expected})
+            case _:
+                total = ROWS * COLS
+                out = torch.full((total,), float("nan"))
+                return Case(name, [x.reshape(-1), w, out, total], (total // 256 + extra_programs,),
+                            {2: (x + w).reshape(-1)})  # fmt: skip
+        raise AssertionError(layout)
+
+    return build
+
+
+def _gelu(x):
+    return 0.5 * x * (1.0 + torch.erf(x * 0.7071067811865476))
+
+
+def _rms(x, w, eps=1e-6):
+    return x * torch.rsqrt((x * x).mean(-1, keepdim=True) + eps) * w
+
+
+BUILDERS: dict[str, Callable] = {
+    "vector_add": _elementwise(lambda x, y: x + y, 1024, inputs=2),
+    "gelu": _elementwise(_gelu, 1024),
+    "softmax": _rows(lambda x: torch.softmax(x, -1), "softmax"),
+    "layer_norm": _rows(lambda x, w, b: F.layer_norm(x, (x.shape[1],), w, b, eps=1e-5), "layer_norm"),
+    "rms_norm": _rows(_rms, "rms_norm"),
+    "inductor/gelu": _elementwise(F.gelu, 256),
+    "inductor/silu": _elementwise(F.silu, 256),
+    "inductor/add_broadcast": _inductor_rows("add_broadcast"),
+    "inductor/softmax": _inductor_rows("softmax"),
+    "inductor/layer_norm": _inductor_rows("layer_norm"),
+    "inductor/rms_norm": _inductor_rows("rms_norm"),
+}
+
+TEST_SIZES: dict[str, list] = {
+    **dict.fromkeys(["vector_add", "gelu"], [4096, 3000, 100]),
+    **dict.fromkeys(["inductor/gelu", "inductor/silu"], [1024, 1000, 37]),
+    **dict.fromkeys(["softmax", "layer_norm", "rms_norm"], [(4, 1024), (5, 781), (3, 50)]),
+    **dict.fromkeys(["inductor/softmax", "inductor/layer_norm", "inductor/rms_norm"], [0, 3]),
+    "inductor/add_broadcast": [0],  # unmasked: extra programs would read past the end
+}
+"""Per kernel: sizes that are and are not multiples of the block, and one smaller than
+a block (for the fixed-shape Inductor kernels: extra programs past the end)."""
+
+
+def make_case(name: str, size, seed: int = 0) -> Case:
+    if name not in BUILDERS:
+        raise ValueError(f"no test case for kernel '{name}'; known: {', '.join(BUILDERS)}")
+    generator = torch.Generator().manual_seed(seed)
+    return BUILDERS[name](name, size, generator)

@@ -1,0 +1,306 @@
+"""
+The `spm` dialect: the scratchpad memory (a VTCM-like SRAM next to the vector unit)
+and the two ways data reaches it from DDR.
+
+    %tile = spm.alloc : memref<1024xf32, #spm.scratch>
+    // core-driven, synchronous: the issuing context moves the data itself
+    spm.copy %x[%off] to %tile[%c0] count %n : memref<?xf32> to memref<1024xf32, #spm.scratch>
+    // asynchronous DMA: returns at once; the data is there after the wait
+    %t = spm.dma_start %x[%off] to %tile[%c0] count %n : memref<?xf32> to memref<1024xf32, #spm.scratch>
+    spm.dma_wait %t
+
+A transfer moves `count` contiguous elements, or with `rows %r strides %s, %d` a 2-D
+box of r rows of `count` elements whose rows start %s elements apart at the source
+and %d apart at the destination (Inductor's `r0_1 + 512*x0` tiles). Offsets, counts
+and strides are in elements. DDR buffers are memrefs without a memory space;
+scratchpad buffers carry `#spm.scratch`. Buffers live until their enclosing region
+ends; their total, rounded to the machine's granule, must fit the scratchpad (see
+`scratchpad_buffers`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from xdsl.dialects.arith import ConstantOp
+from xdsl.dialects.builtin import IndexType, IntegerAttr, MemRefType
+from xdsl.ir import (
+    Attribute,
+    Dialect,
+    Operation,
+    ParametrizedAttribute,
+    SSAValue,
+    TypeAttribute,
+)
+from xdsl.irdl import (
+    AttrSizedOperandSegments,
+    IRDLOperation,
+    ParsePropInAttrDict,
+    irdl_attr_definition,
+    irdl_op_definition,
+    operand_def,
+    opt_operand_def,
+    opt_prop_def,
+    result_def,
+    traits_def,
+    var_operand_def,
+)
+from xdsl.traits import MemoryAllocEffect, MemoryReadEffect, MemoryWriteEffect
+from xdsl.utils.exceptions import VerifyException
+
+
+@irdl_attr_definition
+class ScratchpadSpaceAttr(ParametrizedAttribute):
+    """`#spm.scratch`: the memory space of scratchpad memrefs."""
+
+    name = "spm.scratch"
+
+
+@irdl_attr_definition
+class TokenType(ParametrizedAttribute, TypeAttribute):
+    """`!spm.token`: an outstanding DMA transfer, to be waited on exactly once."""
+
+    name = "spm.token"
+
+
+SCRATCH = ScratchpadSpaceAttr()
+
+
+def is_scratchpad(type: Attribute) -> bool:
+    return isinstance(type, MemRefType) and type.memory_space == SCRATCH
+
+
+def scratchpad_type(element: Attribute, shape: Sequence[int]) -> MemRefType:
+    """memref<shape x element, #spm.scratch>."""
+    return MemRefType(element, shape, memory_space=SCRATCH)
+
+
+def _constant_int(value: SSAValue | None) -> int | None:
+    if value is not None and isinstance(value.owner, ConstantOp):
+        attr = value.owner.value
+        if isinstance(attr, IntegerAttr):
+            return attr.value.data
+    return None
+
+
+@irdl_op_definition
+class AllocOp(IRDLOperation):
+    """`%b = spm.alloc : memref<1024xf32, #spm.scratch>`: a scratchpad buffer."""
+
+    name = "spm.alloc"
+
+    buffer = result_def(MemRefType)
+
+    traits = traits_def(MemoryAllocEffect())
+
+    assembly_format = "attr-dict `:` type($buffer)"
+
+    def __init__(self, type: MemRefType, name_hint: str | None = None):
+        super().__init__(result_types=[type])
+        self.buffer.name_hint = name_hint
+
+    def verify_(self) -> None:
+        type = self.buffer.type
+        assert isinstance(type, MemRefType)
+        if not is_scratchpad(type):
+            raise VerifyException(
+                f"spm.alloc must yield a memref in #spm.scratch, got {type}"
+            )
+        if any(size < 0 for size in type.get_shape()):
+            raise VerifyException(f"spm.alloc needs a static shape, got {type}")
+
+    @property
+    def nbytes(self) -> int:
+        type = self.buffer.type
+        assert isinstance(type, MemRefType)
+        return type.element_count() * type.element_type.bitwidth // 8
+
+
+class TransferOp(IRDLOperation):
+    """Operands and checks shared by the core-driven copy and the DMA start."""
+
+    src = operand_def(MemRefType)
+    src_offset = operand_def(IndexType)
+    dst = operand_def(MemRefType)
+    dst_offset = operand_def(IndexType)
+    count = operand_def(IndexType)
+    rows = opt_operand_def(IndexType)
+    src_stride = opt_operand_def(IndexType)
+    dst_stride = opt_operand_def(IndexType)
+
+    irdl_options = (AttrSizedOperandSegments(as_property=True), ParsePropInAttrDict())
+
+    def __init__(
+        self,
+        src: SSAValue | Operation,
+        src_offset: SSAValue | Operation,
+        dst: SSAValue | Operation,
+        dst_offset: SSAValue | Operation,
+        count: SSAValue | Operation,
+        rows: tuple[SSAValue | Operation, SSAValue | Operation, SSAValue | Operation]
+        | None = None,
+        properties: dict[str, Attribute] | None = None,
+        result_types: Sequence[Attribute] = (),
+    ):
+        box = [[r] for r in rows] if rows is not None else [[], [], []]
+        super().__init__(
+            operands=[src, src_offset, dst, dst_offset, count, *box],
+            properties=properties or {},
+            result_types=result_types,
+        )
+
+    @property
+    def is_2d(self) -> bool:
+        return self.rows is not None
+
+    @property
+    def scratchpad_side(self) -> SSAValue:
+        return self.dst if is_scratchpad(self.dst.type) else self.src
+
+    @property
+    def to_scratchpad(self) -> bool:
+        return is_scratchpad(self.dst.type)
+
+    def verify_(self) -> None:
+        src, dst = self.src.type, self.dst.type
+        assert isinstance(src, MemRefType) and isinstance(dst, MemRefType)
+        if is_scratchpad(src) == is_scratchpad(dst):
+            side = "both" if is_scratchpad(src) else "neither"
+            raise VerifyException(
+                f"{self.name} moves data between DDR and the scratchpad, but {side} "
+                f"of {src} and {dst} is in #spm.scratch"
+            )
+        if src.element_type != dst.element_type:
+            raise VerifyException(
+                f"{self.name} element types differ: {src.element_type} and "
+                f"{dst.element_type}"
+            )
+        box = (self.rows, self.src_stride, self.dst_stride)
+        if any(v is None for v in box) and any(v is not None for v in box):
+            raise VerifyException(
+                f"{self.name}: a 2-D transfer needs rows and both strides"
+            )
+        self._verify_static_extent()
+
+    def _verify_static_extent(self) -> None:
+        """With constant count/rows/strides, the box must fit the scratchpad buffer."""
+        count = _constant_int(self.count)
+        rows = 1 if self.rows is None else _constant_int(self.rows)
+        if count is None or rows is None:
+            return
+        if count < 0 or rows < 0:
+            raise VerifyException(f"{self.name}: count and rows must not be negative")
+        spm_type = self.scratchpad_side.type
+        assert isinstance(spm_type, MemRefType)
+        stride_operand = self.dst_stride if self.to_scratchpad else self.src_stride
+        stride = count if stride_operand is None else _constant_int(stride_operand)
+        offset = _constant_int(self.dst_offset if self.to_scratchpad else self.src_offset)
+        if stride is None or offset is None or rows == 0 or count == 0:
+            return
+        extent = offset + (rows - 1) * stride + count
+        capacity = spm_type.element_count()
+        if extent > capacity:
+            raise VerifyException(
+                f"{self.name} reaches element {extent - 1} of a scratchpad buffer of "
+                f"{capacity} elements ({spm_type})"
+            )
+
+
+_TRANSFER_FORMAT = (
+    "$src `[` $src_offset `]` `to` $dst `[` $dst_offset `]` `count` $count "
+    "(`rows` $rows^ `strides` $src_stride `,` $dst_stride)? attr-dict "
+    "`:` type($src) `to` type($dst)"
+)
+
+
+@irdl_op_definition
+class CopyOp(TransferOp):
+    """
+    A synchronous copy executed by the issuing context with loads and stores:
+    element by element, or with `{width = 32}` a vector of 32 elements at a time.
+    """
+
+    name = "spm.copy"
+
+    width = opt_prop_def(IntegerAttr)
+
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    assembly_format = _TRANSFER_FORMAT
+
+    @property
+    def elements_per_access(self) -> int:
+        return 1 if self.width is None else self.width.value.data
+
+    def verify_(self) -> None:
+        super().verify_()
+        if self.elements_per_access < 1:
+            raise VerifyException(f"spm.copy width must be positive, got {self.width}")
+
+
+@irdl_op_definition
+class DmaStartOp(TransferOp):
+    """Starts an asynchronous DMA transfer; its token must be waited on exactly once."""
+
+    name = "spm.dma_start"
+
+    token = result_def(TokenType)
+
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    assembly_format = _TRANSFER_FORMAT
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs, result_types=[TokenType()])
+
+    def verify_(self) -> None:
+        super().verify_()
+        uses = self.token.uses.get_length()
+        if uses != 1:
+            raise VerifyException(
+                f"the token of spm.dma_start must be used exactly once (by a wait or "
+                f"to carry it to one), but it has {uses} uses"
+            )
+
+
+@irdl_op_definition
+class DmaWaitOp(IRDLOperation):
+    """`spm.dma_wait %t0, %t1`: blocks until every named transfer has finished."""
+
+    name = "spm.dma_wait"
+
+    tokens = var_operand_def(TokenType)
+
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    assembly_format = "$tokens attr-dict"
+
+    def __init__(self, *tokens: SSAValue | Operation):
+        super().__init__(operands=[list(tokens)])
+
+    def verify_(self) -> None:
+        if not self.tokens:
+            raise VerifyException("spm.dma_wait needs at least one token")
+        for token in self.tokens:
+            if token.uses.get_length() != 1:
+                raise VerifyException(
+                    f"a DMA token is waited on {token.uses.get_length()} times; a token is "
+                    "used exactly once"
+                )
+
+
+def scratchpad_buffers(scope: Operation) -> list[AllocOp]:
+    """Every spm.alloc nested in `scope`, in program order."""
+    return [op for op in scope.walk() if isinstance(op, AllocOp)]
+
+
+def describe_buffer(alloc: AllocOp) -> str:
+    name = alloc.buffer.name_hint or "buffer"
+    return f"%{name} ({alloc.buffer.type}, {alloc.nbytes} bytes)"
+
+
+SPM = Dialect(
+    "spm",
+    [AllocOp, CopyOp, DmaStartOp, DmaWaitOp],
+    [ScratchpadSpaceAttr, TokenType],
+)

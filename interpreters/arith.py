@@ -1,0 +1,218 @@
+"""
+`arith` on numpy: every implementation takes Python/numpy scalars or numpy arrays
+(a loop run once on index arrays), so one implementation serves both. Integers of 32
+bits or fewer wrap as the hardware does; f32 stays f32 (numpy float32 scalars).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import FloatAttr, IndexType, IntegerAttr, IntegerType
+from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
+from xdsl.ir import Attribute, Operation
+
+from xnpu.dialects import arith_tensor
+from xnpu.interpreters.values import numpy_dtype, wrap
+
+
+def _is_array(x) -> bool:
+    return isinstance(x, np.ndarray)
+
+
+def _signed_max(a, b):
+    return np.maximum(a, b) if _is_array(a) or _is_array(b) else (a if a >= b else b)
+
+
+def _signed_min(a, b):
+    return np.minimum(a, b) if _is_array(a) or _is_array(b) else (a if a <= b else b)
+
+
+def _div_trunc(a, b):
+    """C division: rounds toward zero."""
+    if _is_array(a) or _is_array(b):
+        q = np.floor_divide(a, b)
+        return q + ((q < 0) & (q * b != a))
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def _rem_trunc(a, b):
+    return a - _div_trunc(a, b) * b
+
+
+INTEGER_OPS: dict[type[Operation], Callable] = {
+    arith.AddiOp: lambda a, b: a + b,
+    arith.SubiOp: lambda a, b: a - b,
+    arith.MuliOp: lambda a, b: a * b,
+    arith.DivSIOp: _div_trunc,
+    arith.RemSIOp: _rem_trunc,
+    arith.DivUIOp: lambda a, b: a // b,
+    arith.RemUIOp: lambda a, b: a % b,
+    arith.FloorDivSIOp: lambda a, b: a // b,
+    arith.CeilDivSIOp: lambda a, b: -(-a // b),
+    arith.CeilDivUIOp: lambda a, b: -(-a // b),
+    arith.MaxSIOp: _signed_max,
+    arith.MinSIOp: _signed_min,
+    arith.MaxUIOp: _signed_max,
+    arith.MinUIOp: _signed_min,
+    arith.AndIOp: lambda a, b: a & b,
+    arith.OrIOp: lambda a, b: a | b,
+    arith.XOrIOp: lambda a, b: a ^ b,
+    arith.ShLIOp: lambda a, b: a << b,
+    arith.ShRSIOp: lambda a, b: a >> b,
+}
+"""Integer ops; results are wrapped to the result's width."""
+
+FLOAT_OPS: dict[type[Operation], Callable] = {
+    arith.AddfOp: lambda a, b: a + b,
+    arith.SubfOp: lambda a, b: a - b,
+    arith.MulfOp: lambda a, b: a * b,
+    arith.DivfOp: lambda a, b: a / b,
+    arith_tensor.RemFOp: np.fmod,
+    arith.MaximumfOp: np.maximum,
+    arith.MinimumfOp: np.minimum,
+    arith.MaxnumfOp: np.fmax,
+    arith.MinnumfOp: np.fmin,
+}
+
+REDUCTIONS: dict[type[Operation], np.ufunc] = {
+    arith.AddfOp: np.add, arith.MulfOp: np.multiply, arith.MaximumfOp: np.maximum,
+    arith.MinimumfOp: np.minimum, arith.MaxnumfOp: np.fmax, arith.MinnumfOp: np.fmin,
+    arith.AddiOp: np.add, arith.MuliOp: np.multiply, arith.MaxSIOp: np.maximum,
+    arith.MinSIOp: np.minimum, arith.AndIOp: np.bitwise_and, arith.OrIOp: np.bitwise_or,
+    arith.XOrIOp: np.bitwise_xor,
+}  # fmt: skip
+"""Associative combiners a loop-carried accumulator may use to be reduced at once."""
+
+_NOT = np.logical_not
+_NAN = np.isnan
+
+CMPF: dict[str, Callable] = {
+    "false": lambda a, b: np.zeros_like(a == b, dtype=bool) if _is_array(a == b) else False,
+    "oeq": lambda a, b: a == b,
+    "ogt": lambda a, b: a > b,
+    "oge": lambda a, b: a >= b,
+    "olt": lambda a, b: a < b,
+    "ole": lambda a, b: a <= b,
+    "one": lambda a, b: (a != b) & _NOT(_NAN(a)) & _NOT(_NAN(b)),
+    "ord": lambda a, b: _NOT(_NAN(a)) & _NOT(_NAN(b)),
+    "ueq": lambda a, b: (a == b) | _NAN(a) | _NAN(b),
+    "ugt": lambda a, b: _NOT(a <= b),
+    "uge": lambda a, b: _NOT(a < b),
+    "ult": lambda a, b: _NOT(a >= b),
+    "ule": lambda a, b: _NOT(a > b),
+    "une": lambda a, b: a != b,
+    "uno": lambda a, b: _NAN(a) | _NAN(b),
+    "true": lambda a, b: np.ones_like(a == b, dtype=bool) if _is_array(a == b) else True,
+}
+
+CMPI: dict[str, Callable] = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "slt": lambda a, b: a < b,
+    "sle": lambda a, b: a <= b,
+    "sgt": lambda a, b: a > b,
+    "sge": lambda a, b: a >= b,
+    # operands are compared as the values they hold; kernels compare non-negative ones
+    "ult": lambda a, b: a < b,
+    "ule": lambda a, b: a <= b,
+    "ugt": lambda a, b: a > b,
+    "uge": lambda a, b: a >= b,
+}
+
+
+def constant_value(attr: Attribute, type: Attribute):
+    if isinstance(attr, IntegerAttr):
+        value = attr.value.data
+        return bool(value) if type == IntegerType(1) else value
+    if isinstance(attr, FloatAttr):
+        return numpy_dtype(type).type(attr.value.data)
+    raise NotImplementedError(f"constant {attr}")
+
+
+def _cast(op: Operation) -> Callable:
+    target = op.results[0].type
+    dtype = numpy_dtype(target)
+    if isinstance(target, IntegerType | IndexType):
+        width = 64 if isinstance(target, IndexType) else target.width.data
+        source_is_float = not isinstance(op.operands[0].type, IntegerType | IndexType)
+
+        def to_int(x):
+            if source_is_float:
+                x = np.trunc(x)
+            if _is_array(x):
+                return x.astype(dtype)
+            return wrap(int(x), width)
+
+        return to_int
+    return lambda x: x.astype(dtype) if _is_array(x) else dtype.type(x)
+
+
+@register_impls
+class XnpuArithFunctions(InterpreterFunctions):
+    """arith for xnpu: scalars and index arrays alike (registered over xDSL's own)."""
+
+    def __init__(self):
+        self.compiled: dict[Operation, Callable] = {}
+
+    def kernel(self, op: Operation) -> Callable:
+        fn = self.compiled.get(op)
+        if fn is None:
+            fn = self.compiled[op] = self._compile(op)
+        return fn
+
+    def _compile(self, op: Operation) -> Callable:
+        kind = type(op)
+        if kind in INTEGER_OPS:
+            fn = INTEGER_OPS[kind]
+            type_ = op.results[0].type
+            width = type_.width.data if isinstance(type_, IntegerType) else 64
+            if width == 1:
+                return fn
+            if width >= 64:
+                return fn
+            return lambda a, b: wrap(fn(a, b), width)
+        if kind in FLOAT_OPS:
+            return FLOAT_OPS[kind]
+        if isinstance(op, arith_tensor.CmpIOp):
+            return CMPI[op.predicate_name]
+        if isinstance(op, arith_tensor.CmpFOp):
+            return CMPF[op.predicate_name]
+        if isinstance(op, arith_tensor.CastOp | arith.ExtFOp | arith.TruncFOp):
+            return _cast(op)
+        raise NotImplementedError(op.name)
+
+    @impl(arith.ConstantOp)
+    def run_constant(self, interpreter: Interpreter, op: arith.ConstantOp, args):
+        fn = self.compiled.get(op)
+        if fn is None:
+            value = constant_value(op.value, op.result.type)
+            fn = self.compiled[op] = lambda: value
+        return (fn(),)
+
+    @impl(arith_tensor.SelectOp)
+    def run_select(self, interpreter: Interpreter, op, args):
+        cond, a, b = args
+        if _is_array(cond):
+            return (np.where(cond, a, b),)
+        return (a if cond else b,)
+
+    @impl(arith.NegfOp)
+    def run_negf(self, interpreter: Interpreter, op, args):
+        return (-args[0],)
+
+
+CAST_OPS = [op for op in arith_tensor.TENSOR_ARITH_OPS if issubclass(op, arith_tensor.CastOp)]
+
+
+def _binary(self, interpreter, op, args):
+    return (self.kernel(op)(*args),)
+
+
+for _op_type in [*INTEGER_OPS, *FLOAT_OPS, arith_tensor.CmpIOp, arith_tensor.CmpFOp,
+                 *CAST_OPS, arith.ExtFOp, arith.TruncFOp]:  # fmt: skip
+    setattr(XnpuArithFunctions, f"run_{_op_type.name.replace('.', '_')}", impl(_op_type)(_binary))
+register_impls(XnpuArithFunctions)

@@ -1,0 +1,198 @@
+"""
+Machine models: one TOML file per machine in interpreters/machines/, loaded and
+validated here. A missing or unknown key is an error naming the file and the key, so
+a typo never silently falls back to a default.
+
+    machine = load_machine("edge-npu")        # a name from interpreters/machines/
+    machine = load_machine("my-npu.toml")     # or a path
+    machine.scalar["fp_add"], machine.ddr.bytes_per_cycle
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+MACHINES_DIR = Path(__file__).parent / "machines"
+DEFAULT_MACHINE = "edge-npu"
+
+OP_COST_KEYS = (
+    "int_alu", "int_mul", "int_div", "fp_add", "fp_mul", "fp_div", "fp_minmax",
+    "compare", "select", "convert", "spm_load", "spm_store", "ddr_load", "ddr_store",
+    "loop_iteration", "exp", "log", "erf", "tanh", "rsqrt", "sqrt", "sin", "cos", "pow",
+)  # fmt: skip
+"""The cost classes every machine prices, for scalar and for vector operations."""
+
+VECTOR_ONLY_COST_KEYS = ("horizontal_reduce",)
+
+
+class MachineError(ValueError):
+    """A machine file that is missing, malformed or incomplete."""
+
+
+@dataclass(frozen=True)
+class Core:
+    hardware_threads: int
+    vector_contexts: int
+    vector_bytes: int
+
+
+@dataclass(frozen=True)
+class Scratchpad:
+    capacity_bytes: int
+    granule_bytes: int
+
+    def rounded(self, nbytes: int) -> int:
+        """Bytes an allocation of `nbytes` really takes (rounded up to the granule)."""
+        granule = self.granule_bytes
+        return -(-nbytes // granule) * granule
+
+
+@dataclass(frozen=True)
+class Ddr:
+    bytes_per_cycle: float
+
+
+@dataclass(frozen=True)
+class Dma:
+    setup_cycles: int
+    bytes_per_cycle: float
+    max_descriptor_bytes: int
+    engines: int
+
+
+@dataclass(frozen=True)
+class Threads:
+    fork_cycles: int
+    join_cycles: int
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A validated machine model (see interpreters/machines/*.toml for the sources)."""
+
+    name: str
+    description: str
+    clock_mhz: float
+    core: Core
+    scratchpad: Scratchpad
+    ddr: Ddr
+    dma: Dma
+    threads: Threads
+    scalar: Mapping[str, float]
+    vector: Mapping[str, float]
+    source: str
+
+    def microseconds(self, cycles: float) -> float:
+        return cycles / self.clock_mhz
+
+    def vector_elements(self, element_bytes: int) -> int:
+        """Lanes of one vector register for elements of `element_bytes`."""
+        return self.core.vector_bytes // element_bytes
+
+
+_SECTIONS: dict[str, type] = {
+    "core": Core,
+    "scratchpad": Scratchpad,
+    "ddr": Ddr,
+    "dma": Dma,
+    "threads": Threads,
+}
+_TOP_LEVEL = {"name": str, "description": str, "clock_mhz": float}
+
+
+def _check_keys(where: str, table: Mapping[str, Any], expected: set[str]) -> None:
+    missing = sorted(expected - table.keys())
+    unknown = sorted(table.keys() - expected)
+    problems = []
+    if missing:
+        problems.append(f"missing {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown {', '.join(unknown)}")
+    if problems:
+        raise MachineError(f"{where}: {'; '.join(problems)}")
+
+
+def _number(where: str, key: str, value: Any, kind: type) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise MachineError(f"{where}: {key} must be a number, got {value!r}")
+    if kind is int and not isinstance(value, int):
+        raise MachineError(f"{where}: {key} must be an integer, got {value!r}")
+    if value < 0 or (value == 0 and key not in ("setup_cycles", "join_cycles")):
+        raise MachineError(f"{where}: {key} must be positive, got {value!r}")
+    return kind(value)
+
+
+def _section(where: str, kind: type, table: Any) -> Any:
+    if not isinstance(table, dict):
+        raise MachineError(f"{where} must be a table")
+    _check_keys(where, table, {f.name for f in fields(kind)})
+    return kind(**{
+        f.name: _number(where, f.name, table[f.name], int if f.type == "int" else float)
+        for f in fields(kind)
+    })  # fmt: skip
+
+
+def _costs(where: str, table: Any, keys: tuple[str, ...]) -> Mapping[str, float]:
+    if not isinstance(table, dict):
+        raise MachineError(f"{where} must be a table")
+    _check_keys(where, table, set(keys))
+    return MappingProxyType({k: _number(where, k, table[k], float) for k in keys})
+
+
+def machine_path(machine: str | Path) -> Path:
+    """The file of a machine given by name (from interpreters/machines/) or path."""
+    path = Path(machine)
+    if path.suffix == ".toml" or path.parent != Path("."):
+        return path
+    return MACHINES_DIR / f"{machine}.toml"
+
+
+def available_machines() -> list[str]:
+    return sorted(p.stem for p in MACHINES_DIR.glob("*.toml"))
+
+
+def load_machine(machine: str | Path | Machine = DEFAULT_MACHINE) -> Machine:
+    """Load and validate a machine model; a Machine passes through unchanged."""
+    if isinstance(machine, Machine):
+        return machine
+    path = machine_path(machine)
+    if not path.is_file():
+        raise MachineError(
+            f"no machine model {str(machine)!r} (looked for {path}); "
+            f"available: {', '.join(available_machines())}"
+        )
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise MachineError(f"{path}: {error}") from None
+    where = str(path)
+    _check_keys(where, data, set(_TOP_LEVEL) | set(_SECTIONS) | {"scalar", "vector"})
+    for key, kind in _TOP_LEVEL.items():
+        if kind is str and not isinstance(data[key], str):
+            raise MachineError(f"{where}: {key} must be a string")
+    sections = {
+        name: _section(f"{where} [{name}]", kind, data[name])
+        for name, kind in _SECTIONS.items()
+    }
+    machine_model = Machine(
+        name=data["name"],
+        description=data["description"],
+        clock_mhz=_number(where, "clock_mhz", data["clock_mhz"], float),
+        scalar=_costs(f"{where} [scalar]", data["scalar"], OP_COST_KEYS),
+        vector=_costs(
+            f"{where} [vector]", data["vector"], OP_COST_KEYS + VECTOR_ONLY_COST_KEYS
+        ),
+        source=where,
+        **sections,
+    )
+    core = machine_model.core
+    if core.vector_contexts > core.hardware_threads:
+        raise MachineError(
+            f"{where} [core]: vector_contexts ({core.vector_contexts}) exceeds "
+            f"hardware_threads ({core.hardware_threads})"
+        )
+    return machine_model

@@ -1,0 +1,167 @@
+"""
+`run`: executes a lowered kernel on numpy data and times it on a machine model.
+
+    report = run(module, x, y, out, n, grid=(1024,), machine="edge-npu")
+
+Pointer arguments take numpy arrays or CPU torch tensors (shared, not copied: outputs
+are written in place); scalars take Python numbers; the grid sizes are the lowered
+function's trailing `index` arguments. A `tt` module is lowered at the scalar level
+first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from xdsl.dialects import func
+from xdsl.dialects.builtin import IndexType, IntegerType, MemRefType, ModuleOp
+from xdsl.interpreter import Interpreter
+from xdsl.interpreters.func import FuncFunctions
+from xdsl.utils.exceptions import VerifyException
+
+from xnpu.dialects import tt
+from xnpu.interpreters.arith import XnpuArithFunctions
+from xnpu.interpreters.costs import CycleCounter
+from xnpu.interpreters.machine import Machine, load_machine
+from xnpu.interpreters.math import XnpuMathFunctions
+from xnpu.interpreters.memref import XnpuMemRefFunctions
+from xnpu.interpreters.report import Report
+from xnpu.interpreters.scf import XnpuScfFunctions
+from xnpu.interpreters.spm import XnpuSpmFunctions
+from xnpu.interpreters.timing import replay
+from xnpu.interpreters.trace import ExecutionState, InterpreterError
+from xnpu.interpreters.values import numpy_dtype, wrap
+
+
+def make_interpreter(module: ModuleOp, state: ExecutionState) -> Interpreter:
+    """xDSL's Interpreter with xnpu's functions for every dialect the lowering emits."""
+    interpreter = Interpreter(module, listeners=(CycleCounter(state),))
+    interpreter.register_implementations(FuncFunctions())
+    for functions in (
+        XnpuArithFunctions(),
+        XnpuMathFunctions(),
+        XnpuMemRefFunctions(),
+        XnpuScfFunctions(state),
+        XnpuSpmFunctions(state),
+    ):
+        interpreter.register_implementations(functions, override=True)
+    return interpreter
+
+
+def entry_function(module: ModuleOp, name: str | None = None) -> func.FuncOp:
+    functions = [op for op in module.body.block.ops if isinstance(op, func.FuncOp) and op.body.blocks]
+    if name is not None:
+        functions = [f for f in functions if f.sym_name.data == name]
+    if len(functions) != 1:
+        found = ", ".join(f.sym_name.data for f in functions) or "none"
+        wanted = f"named '{name}'" if name else "to run"
+        raise InterpreterError(f"expected one function {wanted} in the module, found: {found}")
+    return functions[0]
+
+
+def grid_rank(function: func.FuncOp) -> int:
+    """The number of trailing `index` arguments: the grid's sizes."""
+    rank = 0
+    for type in reversed(function.function_type.inputs.data):
+        if not isinstance(type, IndexType):
+            break
+        rank += 1
+    return rank
+
+
+def _as_buffer(value, type: MemRefType, position: int, name: str) -> np.ndarray:
+    try:
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            if value.device.type != "cpu":
+                raise InterpreterError(f"argument {position} ({name}) is on {value.device}; xnpu runs on CPU tensors")
+            if not value.is_contiguous():
+                raise InterpreterError(f"argument {position} ({name}) must be contiguous")
+            value = value.detach().numpy()
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    if not isinstance(value, np.ndarray):
+        raise InterpreterError(
+            f"argument {position} ({name}) is a pointer ({type}): pass a numpy array or "
+            f"a CPU torch tensor, not {value!r:.60}"
+        )
+    expected = numpy_dtype(type)
+    if value.dtype != expected:
+        raise InterpreterError(
+            f"argument {position} ({name}) holds {value.dtype}, but the kernel reads {expected}"
+        )
+    if not value.flags.c_contiguous:
+        raise InterpreterError(f"argument {position} ({name}) must be C-contiguous")
+    return value.reshape(-1)
+
+
+def bind_arguments(function: func.FuncOp, args: Sequence, grid: Sequence[int]) -> list:
+    types = function.function_type.inputs.data
+    rank = grid_rank(function)
+    kernel_types = types[: len(types) - rank]
+    names = [a.name_hint or f"arg{i}" for i, a in enumerate(function.args)]
+    if len(args) != len(kernel_types):
+        raise InterpreterError(
+            f"{function.sym_name.data} takes {len(kernel_types)} arguments "
+            f"({', '.join(names[: len(kernel_types)])}), got {len(args)}"
+        )
+    if len(grid) > max(rank, 1) or any(int(g) < 0 for g in grid):
+        raise InterpreterError(
+            f"grid {tuple(grid)} does not fit {function.sym_name.data}, which takes "
+            f"{rank} non-negative grid size(s)"
+        )
+    values: list = []
+    for position, (value, type) in enumerate(zip(args, kernel_types)):
+        name = names[position]
+        if isinstance(type, MemRefType):
+            values.append(_as_buffer(value, type, position, name))
+        elif isinstance(type, IntegerType):
+            if isinstance(value, bool) or not isinstance(value, int | np.integer):
+                raise InterpreterError(f"argument {position} ({name}) is {type}: pass an int, not {value!r}")
+            values.append(bool(value) if type.width.data == 1 else wrap(int(value), type.width.data))
+        else:
+            if not isinstance(value, int | float | np.number):
+                raise InterpreterError(f"argument {position} ({name}) is {type}: pass a number, not {value!r}")
+            values.append(numpy_dtype(type).type(value))
+    sizes = [int(g) for g in grid] + [1] * (rank - len(grid))
+    return values + sizes
+
+
+def run(
+    module: ModuleOp,
+    *args,
+    grid: int | Sequence[int],
+    machine: str | Machine = "edge-npu",
+    function: str | None = None,
+) -> Report:
+    """Runs the kernel in `module` on `args` over `grid` programs; returns the report."""
+    machine_model = load_machine(machine)
+    if any(isinstance(op, tt.FuncOp) for op in module.body.block.ops):
+        from xnpu.transforms.pipelines import lower
+
+        module = lower(module, "scalar", machine=machine_model)
+    try:
+        module.verify()
+    except VerifyException as error:
+        raise InterpreterError(f"the module does not verify: {error}") from None
+    entry = entry_function(module, function)
+    grid = (grid,) if isinstance(grid, int | np.integer) else tuple(grid)
+    values = bind_arguments(entry, args, grid)
+    state = ExecutionState(machine_model)
+    interpreter = make_interpreter(module, state)
+    with np.errstate(all="ignore"):
+        interpreter.call_op(entry, tuple(values))
+    state.flush()
+    timeline = replay(state.traces, machine_model)
+    return Report(
+        kernel=entry.sym_name.data,
+        machine=machine_model.name,
+        clock_mhz=machine_model.clock_mhz,
+        grid=tuple(values[len(values) - grid_rank(entry):]) or grid,
+        cycles=timeline.cycles,
+        contexts=timeline.contexts,
+        dma_busy=timeline.dma_busy,
+        timeline=timeline,
+    )

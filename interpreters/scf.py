@@ -1,0 +1,211 @@
+"""
+`scf.for`, run at the coarsest granularity numpy allows.
+
+A loop whose iterations are independent runs once, with its induction variable bound
+to an index array (`np.arange` along its own axis, so nested loops broadcast to a
+grid of lanes); it is charged trip count x per-iteration cycles. An accumulator
+carried through such a loop with an associative combiner (`acc = addf(acc, x)`, max,
+min, ...) is reduced with the matching numpy ufunc. Anything else (loops with copies,
+DMA, or other loop-carried values) runs iteration by iteration.
+
+Independence is checked on the IR, once per loop: the body holds only arith, math,
+memref loads/stores and such loops; it stores to no buffer it also loads from (DDR
+buffers may alias, so any DDR store and DDR load together count as a clash), and
+every nested loop's bounds are defined outside the outermost such loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from xdsl.dialects import memref, scf
+from xdsl.interpreter import (
+    Interpreter,
+    InterpreterFunctions,
+    ReturnedValues,
+    impl,
+    impl_terminator,
+    register_impls,
+)
+from xdsl.ir import Block, Operation, SSAValue
+
+from xnpu.dialects.spm import is_scratchpad
+from xnpu.interpreters.arith import REDUCTIONS
+from xnpu.interpreters.costs import counter_of
+from xnpu.interpreters.trace import ExecutionState
+
+_ELEMENTWISE_DIALECTS = ("arith", "math")
+
+
+@dataclass(frozen=True)
+class LoopPlan:
+    vectorized: bool
+    depth: int = 1
+    """Nesting depth of the vectorizable nest this loop heads (itself included)."""
+    combiners: tuple[Operation, ...] = ()
+    """Per iter_arg: the op `acc' = op(acc, x)` that the yield returns."""
+
+
+def _combiner(block: Block, index: int) -> Operation | None:
+    acc = block.args[index + 1]
+    yielded = block.last_op.operands[index]
+    producer = yielded.owner
+    if not isinstance(producer, Operation) or type(producer) not in REDUCTIONS:
+        return None
+    if acc not in producer.operands or acc.uses.get_length() != 1:
+        return None
+    if producer.results[0].uses.get_length() != 1:
+        return None
+    return producer
+
+
+def plan_loop(loop: scf.ForOp, outer: Operation | None = None) -> LoopPlan:
+    head = loop if outer is None else outer
+    block = loop.body.block
+    combiners = []
+    for index in range(len(loop.iter_args)):
+        combiner = _combiner(block, index)
+        if combiner is None:
+            return LoopPlan(False)
+        combiners.append(combiner)
+    loaded: set[SSAValue] = set()
+    stored: set[SSAValue] = set()
+    depth = 1
+    for op in block.ops:
+        if isinstance(op, scf.YieldOp):
+            continue
+        if isinstance(op, scf.ForOp):
+            if any(_defined_inside(v, head) for v in (op.lb, op.ub, op.step)):
+                return LoopPlan(False)
+            inner = plan_loop(op, head)
+            if not inner.vectorized:
+                return LoopPlan(False)
+            depth = max(depth, inner.depth + 1)
+            for nested in op.walk():
+                if isinstance(nested, memref.LoadOp):
+                    loaded.add(nested.memref)
+                elif isinstance(nested, memref.StoreOp):
+                    stored.add(nested.memref)
+            continue
+        if isinstance(op, memref.LoadOp):
+            loaded.add(op.memref)
+        elif isinstance(op, memref.StoreOp):
+            stored.add(op.memref)
+        elif op.dialect_name() not in _ELEMENTWISE_DIALECTS or op.regions:
+            return LoopPlan(False)
+    if loaded & stored:
+        return LoopPlan(False)
+    ddr = lambda values: any(not is_scratchpad(v.type) for v in values)  # noqa: E731
+    if ddr(loaded) and ddr(stored):
+        return LoopPlan(False)
+    return LoopPlan(True, depth, tuple(combiners))
+
+
+def _defined_inside(value: SSAValue, op: Operation) -> bool:
+    """Whether `value` is defined by `op`, in its regions, or is one of their block
+    arguments."""
+    owner = value.owner
+    node = owner.parent_op() if isinstance(owner, Block) else owner
+    while node is not None:
+        if node is op:
+            return True
+        node = node.parent_op()
+    return False
+
+
+@register_impls
+class XnpuScfFunctions(InterpreterFunctions):
+    def __init__(self, state: ExecutionState):
+        self.state = state
+        self.plans: dict[scf.ForOp, LoopPlan] = {}
+        self.axis: int | None = None  # the axis of the loop running on arrays, if any
+        self.rank = 0
+
+    def plan(self, op: scf.ForOp) -> LoopPlan:
+        plan = self.plans.get(op)
+        if plan is None:
+            plan = self.plans[op] = plan_loop(op)
+        return plan
+
+    @impl(scf.ForOp)
+    def run_for(self, interpreter: Interpreter, op: scf.ForOp, args):
+        lb, ub, step, *inits = args
+        trips = len(range(lb, ub, step))
+        counter = counter_of(interpreter)
+        counter.charge_loop(op, trips)
+        if self.axis is not None:
+            return self._run_on_arrays(interpreter, op, lb, ub, step, inits, trips)
+        plan = self.plan(op)
+        if plan.vectorized and trips > 0:
+            self.axis, self.rank = -1, plan.depth
+            try:
+                return self._run_on_arrays(interpreter, op, lb, ub, step, inits, trips)
+            finally:
+                self.axis, self.rank = None, 0
+        return self._run_in_sequence(interpreter, op, lb, ub, step, inits)
+
+    def _run_in_sequence(self, interpreter, op: scf.ForOp, lb, ub, step, values):
+        block = op.body.block
+        body = list(block.ops)
+        state = self.state
+        for i in range(lb, ub, step):
+            mark = len(state.live_buffers)
+            interpreter.push_scope("for")
+            interpreter.set_values(zip(block.args, (i, *values)))
+            for inner in body[:-1]:
+                results = interpreter.run_op(inner, interpreter.get_values(inner.operands))
+                interpreter.set_values(zip(inner.results, results))
+            values = interpreter.get_values(body[-1].operands)
+            interpreter.pop_scope()
+            state.release_to(mark)
+        return tuple(values)
+
+    def _run_on_arrays(self, interpreter, op: scf.ForOp, lb, ub, step, inits, trips):
+        if trips == 0:
+            return tuple(inits)
+        plan = self.plan(op)
+        outer_axis = self.axis
+        axis = outer_axis + 1
+        shape = [1] * self.rank
+        shape[axis] = trips
+        iv = np.arange(lb, ub, step, dtype=np.int64).reshape(shape)
+        block = op.body.block
+        skipped = set(plan.combiners)
+        state = self.state
+        saved_scale = state.scale
+        state.scale *= trips
+        self.axis = axis
+        interpreter.push_scope("for")
+        try:
+            interpreter.set_values(zip(block.args, (iv, *inits)))
+            for inner in block.ops:
+                if inner in skipped or isinstance(inner, scf.YieldOp):
+                    continue
+                results = interpreter.run_op(inner, interpreter.get_values(inner.operands))
+                interpreter.set_values(zip(inner.results, results))
+            results = []
+            for index, combiner in enumerate(plan.combiners):
+                acc = block.args[index + 1]
+                x = next(v for v in combiner.operands if v is not acc)
+                value = interpreter.get_values((x,))[0]
+                counter_of(interpreter).charge(combiner, 1)
+                results.append(self._reduce(combiner, inits[index], value, iv, axis))
+        finally:
+            interpreter.pop_scope()
+            state.scale = saved_scale
+            self.axis = outer_axis
+        return tuple(results)
+
+    def _reduce(self, combiner: Operation, init, value, iv: np.ndarray, axis: int):
+        ufunc = REDUCTIONS[type(combiner)]
+        full = np.broadcast_to(value, np.broadcast_shapes(np.shape(value), iv.shape))
+        reduced = ufunc.reduce(full, axis=axis, keepdims=True)
+        result = ufunc(init, reduced)
+        if axis == 0:  # leaving the nest: back to a scalar
+            return result.reshape(-1)[0]
+        return result
+
+    @impl_terminator(scf.YieldOp)
+    def run_yield(self, interpreter: Interpreter, op: scf.YieldOp, args):
+        return ReturnedValues(args), ()

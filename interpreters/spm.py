@@ -1,0 +1,81 @@
+"""`spm` on numpy: scratchpad buffers, core-driven copies and DMA, each checked
+(capacity, bounds) and recorded in the running context's trace."""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
+
+from xnpu.dialects import spm
+from xnpu.interpreters.trace import Copy, DmaStart, DmaWait, ExecutionState, InterpreterError, where
+from xnpu.interpreters.values import describe, numpy_dtype
+
+
+def _box_indices(offset: int, count: int, rows: int, stride: int) -> np.ndarray | slice:
+    if rows == 1:
+        return slice(offset, offset + count)
+    return (offset + np.arange(rows)[:, None] * stride + np.arange(count)).reshape(-1)
+
+
+def move(op: spm.TransferOp, args) -> tuple[int, int]:
+    """Moves the box an spm.copy or spm.dma_start names; returns (elements, rows)."""
+    src, src_offset, dst, dst_offset, count, *box = args
+    rows, src_stride, dst_stride = box if box else (1, count, count)
+    if count < 0 or rows < 0:
+        raise InterpreterError(f"{op.name}{where(op)}: negative count {count} or rows {rows}")
+    if count == 0 or rows == 0:
+        return 0, 0
+    for buffer, offset, stride, value in (
+        (src, src_offset, src_stride, op.src),
+        (dst, dst_offset, dst_stride, op.dst),
+    ):
+        last = offset + (rows - 1) * stride + count - 1
+        if offset < 0 or last >= buffer.shape[0] or stride < 0:
+            raise InterpreterError(
+                f"out-of-bounds {op.name}{where(op)}: elements {offset} to {last} "
+                f"({rows} x {count}, stride {stride}) of {describe(value)} ({value.type}), "
+                f"whose valid indices are 0 to {buffer.shape[0] - 1}"
+            )
+    dst[_box_indices(dst_offset, count, rows, dst_stride)] = src[
+        _box_indices(src_offset, count, rows, src_stride)
+    ]
+    return count * rows, rows
+
+
+@register_impls
+class XnpuSpmFunctions(InterpreterFunctions):
+    def __init__(self, state: ExecutionState):
+        self.state = state
+
+    @impl(spm.AllocOp)
+    def run_alloc(self, interpreter: Interpreter, op: spm.AllocOp, args):
+        self.state.allocate(op, op.nbytes)
+        type = op.buffer.type
+        return (np.zeros(type.get_shape(), dtype=numpy_dtype(type)),)
+
+    @impl(spm.CopyOp)
+    def run_copy(self, interpreter: Interpreter, op: spm.CopyOp, args):
+        elements, rows = move(op, args)
+        width = op.elements_per_access
+        accesses = rows * -(-(elements // max(rows, 1)) // width) if elements else 0
+        itemsize = args[0].itemsize
+        self.state.record(
+            Copy(op, elements * itemsize, accesses, op.to_scratchpad, vector=width > 1)
+        )
+        return ()
+
+    @impl(spm.DmaStartOp)
+    def run_dma_start(self, interpreter: Interpreter, op: spm.DmaStartOp, args):
+        elements, rows = move(op, args)
+        nbytes = elements * args[0].itemsize
+        limit = self.state.machine.dma.max_descriptor_bytes
+        descriptors = max(1, -(-nbytes // limit))
+        token = self.state.next_dma_id
+        self.state.next_dma_id += 1
+        self.state.record(DmaStart(op, token, nbytes, descriptors, op.to_scratchpad))
+        return (token,)
+
+    @impl(spm.DmaWaitOp)
+    def run_dma_wait(self, interpreter: Interpreter, op: spm.DmaWaitOp, args):
+        self.state.record(DmaWait(op, tuple(args)))
+        return ()

@@ -1,0 +1,51 @@
+"""How IR values are held during interpretation: Python ints and bools, numpy float
+scalars of the IR's width, numpy arrays for index-array loops and for memrefs."""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.dialects.builtin import (
+    Float16Type,
+    Float32Type,
+    Float64Type,
+    IndexType,
+    IntegerType,
+    MemRefType,
+)
+from xdsl.ir import Attribute, SSAValue
+
+_INT_DTYPES = {1: np.bool_, 8: np.int8, 16: np.int16, 32: np.int32, 64: np.int64}
+
+
+def numpy_dtype(type: Attribute) -> np.dtype:
+    """The numpy dtype of an element type (a memref's element type for memrefs)."""
+    if isinstance(type, MemRefType):
+        type = type.element_type
+    match type:
+        case Float32Type():
+            return np.dtype(np.float32)
+        case Float16Type():
+            return np.dtype(np.float16)
+        case Float64Type():
+            return np.dtype(np.float64)
+        case IndexType():
+            return np.dtype(np.int64)
+        case IntegerType() if type.width.data in _INT_DTYPES:
+            return np.dtype(_INT_DTYPES[type.width.data])
+    raise TypeError(f"xnpu cannot hold values of type {type}")
+
+
+def wrap(value, width: int):
+    """Two's-complement wrap of an integer (or int array) to `width` bits."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.itemsize * 8 <= width:
+            return value
+        return value.astype(_INT_DTYPES[width])
+    low, high = -(1 << (width - 1)), (1 << (width - 1)) - 1
+    if low <= value <= high:
+        return value
+    return (value - low) % (1 << width) + low
+
+
+def describe(value: SSAValue) -> str:
+    return f"%{value.name_hint}" if value.name_hint else f"a {value.type} value"
