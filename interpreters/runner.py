@@ -34,10 +34,9 @@ from xnpu.interpreters.trace import ExecutionState, InterpreterError
 from xnpu.interpreters.values import numpy_dtype, wrap
 
 
-def make_interpreter(module: ModuleOp, state: ExecutionState) -> Interpreter:
-    """xDSL's Interpreter with xnpu's functions for every dialect the lowering emits."""
-    interpreter = Interpreter(module, listeners=(CycleCounter(state),))
-    interpreter.register_implementations(FuncFunctions())
+def register_xnpu_functions(interpreter: Interpreter, state: ExecutionState) -> None:
+    """xnpu's functions for every dialect the lowering emits (over xDSL's own)."""
+    interpreter.register_implementations(FuncFunctions(), override=True)
     for functions in (
         XnpuArithFunctions(),
         XnpuMathFunctions(),
@@ -46,6 +45,12 @@ def make_interpreter(module: ModuleOp, state: ExecutionState) -> Interpreter:
         XnpuSpmFunctions(state),
     ):
         interpreter.register_implementations(functions, override=True)
+
+
+def make_interpreter(module: ModuleOp, state: ExecutionState) -> Interpreter:
+    """xDSL's Interpreter, counting cycles into `state`, with xnpu's functions."""
+    interpreter = Interpreter(module, listeners=(CycleCounter(state),))
+    register_xnpu_functions(interpreter, state)
     return interpreter
 
 

@@ -274,6 +274,7 @@ class KernelLowering:
         self.outermost_loop: Operation | None = None
         self.affine_leaves: dict[SSAValue, AffineLeaf] = {}
         self.index_casts: dict[SSAValue, SSAValue] = {}
+        self.tile_indices: dict[tuple, SSAValue] = {}
 
     # ---- entry
 
@@ -983,6 +984,13 @@ class KernelLowering:
         node.tile = layout
 
     def tile_index(self, layout: TileLayout, lanes: Sequence[SSAValue]) -> SSAValue:
+        """sum(lane * stride): computed once per loop body for each layout."""
+        key = (layout.strides, tuple(id(lane) for lane in lanes))
+        if key not in self.tile_indices:
+            self.tile_indices[key] = self._tile_index(layout, lanes)
+        return self.tile_indices[key]
+
+    def _tile_index(self, layout: TileLayout, lanes: Sequence[SSAValue]) -> SSAValue:
         total: SSAValue | None = None
         for lane, stride in zip(lanes, layout.strides):
             if stride == 0:

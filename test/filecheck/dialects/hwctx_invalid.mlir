@@ -1,0 +1,26 @@
+// Invalid hwctx IR: each case must give its diagnostic.
+// RUN: xdsl-opt %s --split-input-file --verify-diagnostics | filecheck %s
+
+func.func @no_contexts() {
+  hwctx.parallel (%ctx) contexts(0) {
+    hwctx.yield
+  }
+  func.return
+}
+// CHECK: hwctx.parallel needs at least one context, got 0
+
+// -----
+
+func.func @barrier_outside() {
+  hwctx.barrier
+  func.return
+}
+// CHECK: 'hwctx.barrier' expects ancestor op 'hwctx.parallel'
+
+// -----
+
+func.func @yield_outside() {
+  hwctx.yield
+  func.return
+}
+// CHECK: 'hwctx.yield' expects parent op 'hwctx.parallel'

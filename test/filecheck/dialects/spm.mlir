@@ -1,0 +1,23 @@
+// Round trip of every spm op and form.
+// RUN: xdsl-opt %s | xdsl-opt | filecheck %s
+
+func.func @transfers(%x: memref<?xf32>, %n: index, %rows: index) {
+  %c0 = arith.constant 0 : index
+  %c512 = arith.constant 512 : index
+  %tile = spm.alloc : memref<1024xf32, #spm.scratch>
+  spm.copy %x[%c0] to %tile[%c0] count %n : memref<?xf32> to memref<1024xf32, #spm.scratch>
+  spm.copy %tile[%c0] to %x[%n] count %n {width = 32 : i64} : memref<1024xf32, #spm.scratch> to memref<?xf32>
+  spm.copy %x[%c0] to %tile[%c0] count %c512 rows %rows strides %n, %c512 : memref<?xf32> to memref<1024xf32, #spm.scratch>
+  %in = spm.dma_start %x[%c0] to %tile[%c0] count %n : memref<?xf32> to memref<1024xf32, #spm.scratch>
+  %out = spm.dma_start %tile[%c0] to %x[%c0] count %c512 rows %rows strides %c512, %n : memref<1024xf32, #spm.scratch> to memref<?xf32>
+  spm.dma_wait %in, %out
+  func.return
+}
+
+// CHECK:      %tile = spm.alloc : memref<1024xf32, #spm.scratch>
+// CHECK-NEXT: spm.copy %x[%c0] to %tile[%c0] count %n : memref<?xf32> to memref<1024xf32, #spm.scratch>
+// CHECK-NEXT: spm.copy %tile[%c0] to %x[%n] count %n {width = 32 : i64} : memref<1024xf32, #spm.scratch> to memref<?xf32>
+// CHECK-NEXT: spm.copy %x[%c0] to %tile[%c0] count %c512 rows %rows strides %n, %c512 : memref<?xf32> to memref<1024xf32, #spm.scratch>
+// CHECK-NEXT: %in = spm.dma_start %x[%c0] to %tile[%c0] count %n : memref<?xf32> to memref<1024xf32, #spm.scratch>
+// CHECK-NEXT: %out = spm.dma_start %tile[%c0] to %x[%c0] count %c512 rows %rows strides %c512, %n : memref<1024xf32, #spm.scratch> to memref<?xf32>
+// CHECK-NEXT: spm.dma_wait %in, %out

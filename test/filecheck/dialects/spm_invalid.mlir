@@ -1,0 +1,65 @@
+// Invalid spm IR: each case must give its diagnostic.
+// RUN: xdsl-opt %s --split-input-file --verify-diagnostics | filecheck %s
+
+func.func @ddr_alloc() {
+  %b = spm.alloc : memref<1024xf32>
+  func.return
+}
+// CHECK: spm.alloc must yield a memref in #spm.scratch, got memref<1024xf32>
+
+// -----
+
+func.func @dynamic_alloc() {
+  %b = spm.alloc : memref<?xf32, #spm.scratch>
+  func.return
+}
+// CHECK: spm.alloc needs a static shape
+
+// -----
+
+func.func @ddr_to_ddr(%x: memref<?xf32>, %y: memref<?xf32>, %n: index) {
+  spm.copy %x[%n] to %y[%n] count %n : memref<?xf32> to memref<?xf32>
+  func.return
+}
+// CHECK: spm.copy moves data between DDR and the scratchpad, but neither of memref<?xf32> and memref<?xf32> is in #spm.scratch
+
+// -----
+
+func.func @element_types(%x: memref<?xf16>, %n: index) {
+  %t = spm.alloc : memref<64xf32, #spm.scratch>
+  spm.copy %x[%n] to %t[%n] count %n : memref<?xf16> to memref<64xf32, #spm.scratch>
+  func.return
+}
+// CHECK: spm.copy element types differ: f16 and f32
+
+// -----
+
+func.func @box_too_big(%x: memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %c40 = arith.constant 40 : index
+  %t = spm.alloc : memref<64xf32, #spm.scratch>
+  spm.copy %x[%c0] to %t[%c0] count %c40 rows %c2 strides %c40, %c40 : memref<?xf32> to memref<64xf32, #spm.scratch>
+  func.return
+}
+// CHECK: spm.copy reaches element 79 of a scratchpad buffer of 64 elements
+
+// -----
+
+func.func @unwaited(%x: memref<?xf32>, %n: index) {
+  %t = spm.alloc : memref<64xf32, #spm.scratch>
+  %token = spm.dma_start %x[%n] to %t[%n] count %n : memref<?xf32> to memref<64xf32, #spm.scratch>
+  func.return
+}
+// CHECK: the token of spm.dma_start must be used exactly once (by a wait or to carry it to one), but it has 0 uses
+
+// -----
+
+func.func @waited_twice(%x: memref<?xf32>, %n: index) {
+  %t = spm.alloc : memref<64xf32, #spm.scratch>
+  %token = spm.dma_start %x[%n] to %t[%n] count %n : memref<?xf32> to memref<64xf32, #spm.scratch>
+  spm.dma_wait %token
+  spm.dma_wait %token
+  func.return
+}
+// CHECK: but it has 2 uses

@@ -1,0 +1,34 @@
+"""Kernels the tests use beyond the corpus."""
+
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def scale_rows(x_ptr, s_ptr, out_ptr, n_rows, n_cols, STRIDE: tl.constexpr,
+               BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):  # fmt: skip
+    """A 2-D tile per program: rows x columns of a STRIDE-wide matrix, times a per-row scale."""
+    rows = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)[:, None]
+    cols = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)[None, :]
+    mask = (rows < n_rows) & (cols < n_cols)
+    x = tl.load(x_ptr + rows * STRIDE + cols, mask=mask)
+    s = tl.load(s_ptr + rows, mask=rows < n_rows)
+    tl.store(out_ptr + rows * STRIDE + cols, x * s, mask=mask)
+
+
+@triton.jit
+def gather(x_ptr, idx_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    """out[i] = x[idx[i]]: addresses that are data, not affine."""
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    idx = tl.load(idx_ptr + offs, mask=mask, other=0)
+    tl.store(out_ptr + offs, tl.load(x_ptr + idx, mask=mask), mask=mask)
+
+
+@triton.jit
+def looped_sum(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    """A loop inside the kernel: not supported by npu-lower-triton."""
+    acc = tl.zeros((BLOCK,), tl.float32)
+    for start in range(0, n, BLOCK):
+        acc += tl.load(x_ptr + start + tl.arange(0, BLOCK))
+    tl.store(out_ptr + tl.arange(0, BLOCK), acc)

@@ -1,0 +1,158 @@
+"""The interpreter on hand-written NPU IR: loops run on index arrays only when their
+iterations are independent, bad accesses and overflows are errors naming the op, the
+machine file is validated, and xnpu-run prints the report."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+import pytest
+from xdsl.dialects.builtin import ModuleOp
+
+import xnpu
+from xnpu.context import xnpu_context
+from xnpu.interpreters.machine import MACHINES_DIR, MachineError, load_machine
+from xnpu.interpreters.trace import InterpreterError
+from xdsl.parser import Parser
+
+
+def parse(text: str) -> ModuleOp:
+    return Parser(xnpu_context(), text).parse_module()
+
+
+RECURRENCE = """
+func.func @recurrence(%x: memref<?xf32>, %out: memref<?xf32>, %count: i32, %grid: index) {
+  %n = arith.index_cast %count : i32 to index
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %half = arith.constant 0.5 : f32
+  %zero = arith.constant 0.0 : f32
+  %last = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %zero) -> (f32) {
+    %v = memref.load %x[%i] : memref<?xf32>
+    %scaled = arith.mulf %acc, %half : f32
+    %next = arith.addf %scaled, %v : f32
+    memref.store %next, %out[%i] : memref<?xf32>
+    scf.yield %next : f32
+  }
+  func.return
+}
+"""
+
+
+def test_a_loop_carried_recurrence_runs_in_order():
+    x = np.arange(1, 9, dtype=np.float32)
+    out = np.zeros(8, np.float32)
+    report = xnpu.run(parse(RECURRENCE), x, out, 8, grid=1)
+    expected, acc = [], np.float32(0)
+    for v in x:
+        acc = acc * np.float32(0.5) + v
+        expected.append(acc)
+    assert np.array_equal(out, np.array(expected, np.float32))
+    machine = load_machine()
+    per_iteration = sum(machine.scalar[k] for k in ("ddr_load", "fp_mul", "fp_add", "ddr_store", "loop_iteration"))
+    assert report.cycles == 8 * per_iteration
+
+
+def test_out_of_bounds_load_names_the_op_and_index():
+    text = """
+    func.func @oob(%x: memref<?xf32>, %out: memref<?xf32>, %grid: index) {
+      %c0 = arith.constant 0 : index
+      %c1 = arith.constant 1 : index
+      %c5 = arith.constant 5 : index
+      scf.for %i = %c0 to %c5 step %c1 {
+        %j = arith.addi %i, %c1 : index
+        %v = memref.load %x[%j] : memref<?xf32>
+        memref.store %v, %out[%i] : memref<?xf32>
+      }
+      func.return
+    }"""
+    x = np.zeros(5, np.float32)
+    with pytest.raises(InterpreterError, match=r"out-of-bounds memref.load: index 5 of %x .*0 to 4"):
+        xnpu.run(parse(text), x, np.zeros(5, np.float32), grid=1)
+
+
+def test_scratchpad_overflow_at_run_time_lists_the_buffers():
+    text = """
+    func.func @big(%grid: index) {
+      %a = spm.alloc : memref<1048576xf32, #spm.scratch>
+      %b = spm.alloc : memref<1048576xf32, #spm.scratch>
+      %c = spm.alloc : memref<1xf32, #spm.scratch>
+      func.return
+    }"""
+    with pytest.raises(InterpreterError, match=r"scratchpad overflow: 8390656 bytes .* %a .*%b .*%c"):
+        xnpu.run(parse(text), grid=1)
+
+
+def test_buffers_allocated_in_a_loop_are_freed_each_iteration():
+    text = """
+    func.func @reuse(%grid: index) {
+      %c0 = arith.constant 0 : index
+      %c1 = arith.constant 1 : index
+      scf.for %pid = %c0 to %grid step %c1 {
+        %a = spm.alloc : memref<1048576xf32, #spm.scratch>
+      }
+      func.return
+    }"""
+    xnpu.run(parse(text), grid=5)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("bytes_per_cycle = 40.0      # public: ~40 GB/s DDR", "bandwidth = 40.0 # DDR"), r"\[ddr\]: missing bytes_per_cycle; unknown bandwidth"),
+        (("erf = 30 ", "erf = -3 "), r"\[scalar\]: erf must be positive"),
+        (("vector_contexts = 4", "vector_contexts = 8"), r"vector_contexts \(8\) exceeds hardware_threads \(6\)"),
+    ],
+)
+def test_machine_files_are_validated(tmp_path, edit, message):
+    text = (MACHINES_DIR / "edge-npu.toml").read_text()
+    assert edit[0] in text
+    path = tmp_path / "broken.toml"
+    path.write_text(text.replace(edit[0], edit[1], 1))
+    with pytest.raises(MachineError, match=message):
+        load_machine(path)
+
+
+def test_unknown_machine_lists_the_known_ones():
+    with pytest.raises(MachineError, match=r"no machine model 'nope'.*available: edge-npu"):
+        load_machine("nope")
+
+
+def test_every_machine_parameter_says_where_it_comes_from():
+    for line in (MACHINES_DIR / "edge-npu.toml").read_text().splitlines():
+        if "=" in line and not line.startswith("#") and not line.startswith("name") and not line.startswith("description"):
+            assert "# public:" in line or "# estimate" in line, line
+
+
+def test_xnpu_run_prints_the_report(tmp_path):
+    lowered = tmp_path / "gelu.mlir"
+    from xnpu.frontend.ttir import module_text
+    from xnpu.kernels import corpus_kernel
+
+    lowered.write_text(module_text(xnpu.lower(corpus_kernel("gelu").to_tt())))
+    result = subprocess.run(
+        ["xnpu-run", str(lowered), "--args", "randn:3000,zeros:3000,3000", "--grid", "3",
+         "--save", str(tmp_path / "out.npz")],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "kernel gelu on edge-npu" in result.stdout and "cycles" in result.stdout
+    saved = np.load(tmp_path / "out.npz")
+    x = saved["arg0"]
+    import torch
+
+    expected = torch.nn.functional.gelu(torch.from_numpy(x)).numpy()
+    assert np.allclose(saved["arg1"], expected, atol=1e-5)
+
+
+def test_xnpu_run_errors_are_one_line(tmp_path):
+    source = tmp_path / "k.mlir"
+    source.write_text(RECURRENCE)
+    result = subprocess.run(
+        ["xnpu-run", str(source), "--args", "randn:8,zeros:4,8", "--grid", "1"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith("xnpu-run: error: out-of-bounds memref.store")
+    assert "Traceback" not in result.stderr
