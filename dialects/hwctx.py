@@ -15,7 +15,7 @@ are private to each context.
 from __future__ import annotations
 
 from xdsl.dialects.builtin import IndexType, IntegerAttr, i64
-from xdsl.ir import Block, Dialect, Operation, Region
+from xdsl.ir import Block, Dialect, Region
 from xdsl.irdl import (
     IRDLOperation,
     irdl_op_definition,
@@ -122,9 +122,3 @@ class BarrierOp(IRDLOperation):
 
 HWCTX = Dialect("hwctx", [ParallelOp, YieldOp, BarrierOp], [])
 
-
-def enclosing_parallel(op: Operation) -> ParallelOp | None:
-    parent = op.parent_op()
-    while parent is not None and not isinstance(parent, ParallelOp):
-        parent = parent.parent_op()
-    return parent

@@ -16,7 +16,7 @@ from xdsl.ir import Operation
 
 from xnpu.dialects.spm import is_scratchpad
 from xnpu.interpreters.machine import Machine
-from xnpu.interpreters.trace import ExecutionState
+from xnpu.interpreters.trace import ExecutionState, InterpreterError
 
 FREE = "free"
 
@@ -53,8 +53,8 @@ COST_CLASS: dict[str, str] = {
 """Op name -> cost class of the machine tables ("free" costs nothing)."""
 
 
-class CostError(Exception):
-    pass
+class CostError(InterpreterError):
+    """An op the machine model cannot price."""
 
 
 def price(op: Operation, machine: Machine) -> tuple[float, bool, int]:

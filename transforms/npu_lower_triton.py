@@ -147,7 +147,6 @@ class Node:
         self.invariant = invariant
         self.sinks: set[int] = set()
         self.tile: TileLayout | None = None  # set when computed into its own tile
-        self.materialize_region: object = None
 
 
 class ScalarLeaf(Node):
@@ -839,14 +838,8 @@ class KernelLowering:
             return
         if any(box.counts[d] is not None for d, s in enumerate(leaf.shape) if s != 1 and d not in dims):
             return  # the mask cuts a broadcast dimension: lanes differ, gather
-        extents = [leaf.shape[d] for d in dims]
-        buffer = self.alloc("in", leaf.element, prod(extents))
-        strides = [0] * len(leaf.shape)
-        if len(dims) == 2:
-            strides[dims[0]], strides[dims[1]] = extents[1], 1
-        elif dims:
-            strides[dims[0]] = 1
-        leaf.layout = TileLayout(buffer, tuple(strides), box)
+        buffer = self.alloc("in", leaf.element, prod(leaf.shape[d] for d in dims))
+        leaf.layout = TileLayout(buffer, row_major(leaf.shape, dims), box)
         self.copy(self.args[pointer.base], self.affine_offset(pointer.offset), buffer, dims,
                   pointer.offset, box, to_scratchpad=True)  # fmt: skip
 
@@ -966,13 +959,8 @@ class KernelLowering:
         if all(isinstance(op, tt.StoreOp) for op in sink_ops) and len(masks) == 1 and None not in masks:
             box = self.box_of(self.values[sink_ops[0].mask], node.shape) or box
         dims = [d for d, s in enumerate(node.shape) if s != 1]
-        extents = [node.shape[d] for d in dims]
-        strides = [0] * len(node.shape)
-        stride = 1
-        for d in reversed(dims):
-            strides[d] = stride
-            stride *= node.shape[d]
-        layout = TileLayout(self.alloc("tmp", node.element, prod(extents)), tuple(strides), box)
+        buffer = self.alloc("tmp", node.element, prod(node.shape))
+        layout = TileLayout(buffer, row_major(node.shape, dims), box)
         node.tile = None
         self.prepare(node, box)
 
@@ -1108,14 +1096,8 @@ class KernelLowering:
         affine = pointer.offset if isinstance(pointer.offset, Affine) else None
         dims = self.tile_dims(shape, affine, for_store=True) if affine is not None else None
         if dims is not None:
-            extents = [shape[d] for d in dims]
-            buffer = self.alloc("out", value.element, prod(extents))
-            strides = [0] * len(shape)
-            if len(dims) == 2:
-                strides[dims[0]], strides[dims[1]] = extents[1], 1
-            elif dims:
-                strides[dims[0]] = 1
-            layout = TileLayout(buffer, tuple(strides), box)
+            buffer = self.alloc("out", value.element, prod(shape[d] for d in dims))
+            layout = TileLayout(buffer, row_major(shape, dims), box)
 
             def body(lanes):
                 result = self.value_at(value, lanes, {})
@@ -1151,15 +1133,10 @@ class KernelLowering:
         outer_dims = [d for d, s in enumerate(shape) if s != 1 and d != axis]
         result_shape = leaf.shape
         if outer_dims:
-            size = prod(shape[d] for d in outer_dims)
-            buffer = self.alloc("red", leaf.element, size)
-            strides = [0] * len(result_shape)
-            stride = 1
+            buffer = self.alloc("red", leaf.element, prod(shape[d] for d in outer_dims))
             result_dims = [d if d < axis else d - 1 for d in outer_dims]
-            for d in reversed(result_dims):
-                strides[d] = stride
-                stride *= result_shape[d]
-            leaf.layout = TileLayout(buffer, tuple(strides), self.full_box(result_shape))
+            strides = row_major(result_shape, result_dims)
+            leaf.layout = TileLayout(buffer, strides, self.full_box(result_shape))
 
         def row(outer_ivs):
             lanes = [self.index(0)] * len(shape)
@@ -1211,6 +1188,16 @@ class KernelLowering:
             return mapping[body[-1].operands[0]]
 
         return general
+
+
+def row_major(shape: Sequence[int], dims: Sequence[int]) -> tuple[int, ...]:
+    """Lane strides of a tile that stores `dims` of `shape` row-major (0 elsewhere)."""
+    strides = [0] * len(shape)
+    stride = 1
+    for d in reversed(dims):
+        strides[d] = stride
+        stride *= shape[d]
+    return tuple(strides)
 
 
 def _scalar_attr(value, element: Attribute) -> Attribute:
