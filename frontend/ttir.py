@@ -60,6 +60,12 @@ def describe_location(location: Attribute | None) -> str | None:
             return None
 
 
+def at_location(op: Operation) -> str:
+    """` at file.py:12:9` for an op whose location is known, else the empty string."""
+    location = describe_location(op.location)
+    return f" at {location}" if location else ""
+
+
 def _resolve_aliases(text: str, context: Context, name: str) -> dict[str, Attribute]:
     """Every `#alias = loc(...)` definition in `text`, resolved in dependency order."""
     bodies = {m.group(1): m.group(2) for m in _ALIAS_DEFINITION.finditer(text)}

@@ -170,9 +170,7 @@ class XnpuArithFunctions(InterpreterFunctions):
             fn = INTEGER_OPS[kind]
             type_ = op.results[0].type
             width = type_.width.data if isinstance(type_, IntegerType) else 64
-            if width == 1:
-                return fn
-            if width >= 64:
+            if width == 1 or width >= 64:  # booleans, and index/i64 (held as Python ints)
                 return fn
             return lambda a, b: wrap(fn(a, b), width)
         if kind in FLOAT_OPS:

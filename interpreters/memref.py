@@ -8,7 +8,8 @@ from xdsl.dialects import memref
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 from xdsl.ir import Operation, SSAValue
 
-from xnpu.interpreters.trace import InterpreterError, where
+from xnpu.frontend.ttir import at_location
+from xnpu.interpreters.trace import InterpreterError
 from xnpu.interpreters.values import describe
 
 
@@ -24,7 +25,7 @@ def check_bounds(op: Operation, buffer: np.ndarray, ref: SSAValue, indices) -> N
             bad = index if index < 0 or index >= size else None
         if bad is not None:
             raise InterpreterError(
-                f"out-of-bounds {op.name}{where(op)}: index {bad} of {describe(ref)} "
+                f"out-of-bounds {op.name}{at_location(op)}: index {bad} of {describe(ref)} "
                 f"({ref.type}), whose valid indices are 0 to {size - 1}"
             )
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import torch
 from xdsl.dialects import func
 from xdsl.dialects.builtin import IndexType, IntegerType, MemRefType, ModuleOp
 from xdsl.interpreter import Interpreter
@@ -76,17 +77,12 @@ def grid_rank(function: func.FuncOp) -> int:
 
 
 def _as_buffer(value, type: MemRefType, position: int, name: str) -> np.ndarray:
-    try:
-        import torch
-
-        if isinstance(value, torch.Tensor):
-            if value.device.type != "cpu":
-                raise InterpreterError(f"argument {position} ({name}) is on {value.device}; xnpu runs on CPU tensors")
-            if not value.is_contiguous():
-                raise InterpreterError(f"argument {position} ({name}) must be contiguous")
-            value = value.detach().numpy()
-    except ImportError:  # pragma: no cover - torch is a dependency
-        pass
+    if isinstance(value, torch.Tensor):
+        if value.device.type != "cpu":
+            raise InterpreterError(f"argument {position} ({name}) is on {value.device}; xnpu runs on CPU tensors")
+        if not value.is_contiguous():
+            raise InterpreterError(f"argument {position} ({name}) must be contiguous")
+        value = value.detach().numpy()
     if not isinstance(value, np.ndarray):
         raise InterpreterError(
             f"argument {position} ({name}) is a pointer ({type}): pass a numpy array or "

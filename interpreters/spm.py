@@ -7,7 +7,8 @@ import numpy as np
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 
 from xnpu.dialects import spm
-from xnpu.interpreters.trace import Copy, DmaStart, DmaWait, ExecutionState, InterpreterError, where
+from xnpu.frontend.ttir import at_location
+from xnpu.interpreters.trace import Copy, DmaStart, DmaWait, ExecutionState, InterpreterError
 from xnpu.interpreters.values import describe, numpy_dtype
 
 
@@ -18,11 +19,12 @@ def _box_indices(offset: int, count: int, rows: int, stride: int) -> np.ndarray 
 
 
 def move(op: spm.TransferOp, args) -> tuple[int, int]:
-    """Moves the box an spm.copy or spm.dma_start names; returns (elements, rows)."""
+    """Moves the box an spm.copy or spm.dma_start names; returns (count, rows), the
+    box's shape (0, 0 when it is empty)."""
     src, src_offset, dst, dst_offset, count, *box = args
     rows, src_stride, dst_stride = box if box else (1, count, count)
     if count < 0 or rows < 0:
-        raise InterpreterError(f"{op.name}{where(op)}: negative count {count} or rows {rows}")
+        raise InterpreterError(f"{op.name}{at_location(op)}: negative count {count} or rows {rows}")
     if count == 0 or rows == 0:
         return 0, 0
     for buffer, offset, stride, value in (
@@ -32,14 +34,14 @@ def move(op: spm.TransferOp, args) -> tuple[int, int]:
         last = offset + (rows - 1) * stride + count - 1
         if offset < 0 or last >= buffer.shape[0] or stride < 0:
             raise InterpreterError(
-                f"out-of-bounds {op.name}{where(op)}: elements {offset} to {last} "
+                f"out-of-bounds {op.name}{at_location(op)}: elements {offset} to {last} "
                 f"({rows} x {count}, stride {stride}) of {describe(value)} ({value.type}), "
                 f"whose valid indices are 0 to {buffer.shape[0] - 1}"
             )
     dst[_box_indices(dst_offset, count, rows, dst_stride)] = src[
         _box_indices(src_offset, count, rows, src_stride)
     ]
-    return count * rows, rows
+    return count, rows
 
 
 @register_impls
@@ -55,19 +57,17 @@ class XnpuSpmFunctions(InterpreterFunctions):
 
     @impl(spm.CopyOp)
     def run_copy(self, interpreter: Interpreter, op: spm.CopyOp, args):
-        elements, rows = move(op, args)
+        count, rows = move(op, args)
         width = op.elements_per_access
-        accesses = rows * -(-(elements // max(rows, 1)) // width) if elements else 0
-        itemsize = args[0].itemsize
-        self.state.record(
-            Copy(op, elements * itemsize, accesses, op.to_scratchpad, vector=width > 1)
-        )
+        accesses = rows * -(-count // width)  # load/store pairs, a row at a time
+        nbytes = count * rows * args[0].itemsize
+        self.state.record(Copy(op, nbytes, accesses, op.to_scratchpad, vector=width > 1))
         return ()
 
     @impl(spm.DmaStartOp)
     def run_dma_start(self, interpreter: Interpreter, op: spm.DmaStartOp, args):
-        elements, rows = move(op, args)
-        nbytes = elements * args[0].itemsize
+        count, rows = move(op, args)
+        nbytes = count * rows * args[0].itemsize
         limit = self.state.machine.dma.max_descriptor_bytes
         descriptors = max(1, -(-nbytes // limit))
         token = self.state.next_dma_id

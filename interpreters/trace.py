@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 from xdsl.ir import Operation
 
+from xnpu.dialects.spm import AllocOp, describe_buffer
+from xnpu.frontend.ttir import at_location
 from xnpu.interpreters.machine import Machine
 
 
@@ -104,8 +106,6 @@ class ExecutionState:
     # ---- scratchpad occupancy
 
     def allocate(self, op: Operation, nbytes: int) -> None:
-        from xnpu.dialects.spm import AllocOp, describe_buffer
-
         pad = self.machine.scratchpad
         rounded = pad.rounded(nbytes)
         used = sum(b for _, b in self.live_buffers)
@@ -113,7 +113,7 @@ class ExecutionState:
             live = [o for o, _ in self.live_buffers] + [op]
             listing = ", ".join(describe_buffer(o) for o in live if isinstance(o, AllocOp))
             raise InterpreterError(
-                f"scratchpad overflow{where(op)}: {used + rounded} bytes (in "
+                f"scratchpad overflow{at_location(op)}: {used + rounded} bytes (in "
                 f"{pad.granule_bytes}-byte granules) of {pad.capacity_bytes} on machine "
                 f"'{self.machine.name}': {listing}"
             )
@@ -122,10 +122,3 @@ class ExecutionState:
     def release_to(self, mark: int) -> None:
         del self.live_buffers[mark:]
 
-
-def where(op: Operation) -> str:
-    """` at file:line:col` for an op with a known location, else ``."""
-    from xnpu.frontend.ttir import describe_location
-
-    location = describe_location(op.location)
-    return f" at {location}" if location else ""

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from xdsl.context import Context
+from xdsl.dialects.builtin import MemRefType
 from xdsl.interpreter import Interpreter
 from xdsl.tools.xdsl_run import xDSLRunMain
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
@@ -47,8 +48,6 @@ def _shape(text: str) -> tuple[int, ...]:
 
 def make_argument(spec: str, type, rng: np.random.Generator):
     """One argument from its spec, shaped for a parameter of `type`."""
-    from xdsl.dialects.builtin import MemRefType
-
     spec = spec.strip()
     if isinstance(type, MemRefType):
         dtype = numpy_dtype(type)

@@ -62,7 +62,7 @@ from xdsl.utils.exceptions import DiagnosticException
 
 from xnpu.dialects import arith_tensor as tarith
 from xnpu.dialects import spm, tt
-from xnpu.frontend.ttir import describe_location
+from xnpu.frontend.ttir import at_location
 from xnpu.interpreters.machine import Machine, MachineError, load_machine
 
 INDEX = IndexType()
@@ -87,13 +87,8 @@ class LoweringError(DiagnosticException):
     """A kernel npu-lower-triton cannot lower; the message names the op and where."""
 
 
-def _where(op: Operation) -> str:
-    location = describe_location(op.location)
-    return f" at {location}" if location else ""
-
-
 def _fail(op: Operation, message: str) -> LoweringError:
-    return LoweringError(f"npu-lower-triton: {message}: '{op.name}'{_where(op)}")
+    return LoweringError(f"npu-lower-triton: {message}: '{op.name}'{at_location(op)}")
 
 
 # ------------------------------------------------------------------ the analysis
