@@ -19,8 +19,8 @@ func.func @barrier_outside() {
 
 // -----
 
-func.func @yield_outside() {
+// The yield ends its block, so the wrong parent is the only fault to report.
+"test.op"() ({
   hwctx.yield
-  func.return
-}
+}) : () -> ()
 // CHECK: 'hwctx.yield' expects parent op 'hwctx.parallel'
