@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import AnyFloat, IndexType, IntegerAttr, IntegerType, TensorType, i1
+from xdsl.dialects.builtin import AnyFloat, IndexType, IntegerAttr, IntegerType, i1
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.irdl import (
     AnyAttr,
@@ -34,12 +34,13 @@ from xdsl.printer import Printer
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
-from xnpu.dialects.tt import element_of, shape_of, with_element
+from xnpu.dialects.tt import SHAPED, element_of, shape_of, with_element
 
 
 @irdl_op_definition
 class SelectOp(IRDLOperation):
-    """`arith.select`: per lane when the condition is a tensor, whole values when i1."""
+    """`arith.select`: per lane when the condition is a tensor or vector, whole values
+    when i1."""
 
     name = "arith.select"
 
@@ -61,7 +62,7 @@ class SelectOp(IRDLOperation):
             )
         if element_of(self.cond.type) != i1:
             raise VerifyException(f"the condition must be i1 or a tensor of i1, got {self.cond.type}")
-        if isinstance(self.cond.type, TensorType) and shape_of(self.cond.type) != shape_of(self.result.type):
+        if isinstance(self.cond.type, SHAPED) and shape_of(self.cond.type) != shape_of(self.result.type):
             raise VerifyException(
                 f"condition shape {list(shape_of(self.cond.type))} differs from value "
                 f"shape {list(shape_of(self.result.type))}"
@@ -89,7 +90,7 @@ class SelectOp(IRDLOperation):
         printer.print_list(self.operands, printer.print_operand)
         printer.print_op_attributes(self.attributes)
         printer.print_string(" : ")
-        if isinstance(self.cond.type, TensorType):
+        if isinstance(self.cond.type, SHAPED):
             printer.print_attribute(self.cond.type)
             printer.print_string(", ")
         printer.print_attribute(self.result.type)
@@ -142,7 +143,7 @@ class CastOp(IRDLOperation):
         source_kind, target_kind, width = CAST_RULES[self.name]
         source, target = element_of(self.input.type), element_of(self.result.type)
         if shape_of(self.input.type) != shape_of(self.result.type) or (
-            isinstance(self.input.type, TensorType) != isinstance(self.result.type, TensorType)
+            isinstance(self.input.type, SHAPED) != isinstance(self.result.type, SHAPED)
         ):
             raise VerifyException(f"cast changes the shape: {self.input.type} to {self.result.type}")
         for what, element, (kinds, description) in (

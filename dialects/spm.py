@@ -45,7 +45,7 @@ from xdsl.irdl import (
     traits_def,
     var_operand_def,
 )
-from xdsl.traits import MemoryAllocEffect, MemoryReadEffect, MemoryWriteEffect
+from xdsl.traits import MemoryAllocEffect, MemoryReadEffect, MemoryWriteEffect, Pure
 from xdsl.utils.exceptions import VerifyException
 
 
@@ -289,6 +289,23 @@ class DmaWaitOp(IRDLOperation):
                 )
 
 
+@irdl_op_definition
+class CompletedOp(IRDLOperation):
+    """`%t = spm.completed : !spm.token`: the token of no transfer, complete from the
+    start; what a skipped prefetch yields, so that every path carries a token."""
+
+    name = "spm.completed"
+
+    token = result_def(TokenType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "attr-dict `:` type($token)"
+
+    def __init__(self):
+        super().__init__(result_types=[TokenType()])
+
+
 def scratchpad_buffers(scope: Operation) -> list[AllocOp]:
     """Every spm.alloc nested in `scope`, in program order."""
     return [op for op in scope.walk() if isinstance(op, AllocOp)]
@@ -301,6 +318,6 @@ def describe_buffer(alloc: AllocOp) -> str:
 
 SPM = Dialect(
     "spm",
-    [AllocOp, CopyOp, DmaStartOp, DmaWaitOp],
+    [AllocOp, CopyOp, DmaStartOp, DmaWaitOp, CompletedOp],
     [ScratchpadSpaceAttr, TokenType],
 )

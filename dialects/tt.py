@@ -38,6 +38,7 @@ from xdsl.dialects.builtin import (
     SymbolNameConstraint,
     SymbolRefAttr,
     TensorType,
+    VectorType,
     UnitAttr,
     i1,
     i32,
@@ -120,24 +121,30 @@ class PointerType(ParametrizedAttribute, TypeAttribute):
         return pointee, IntAttr(space)
 
 
+SHAPED = (TensorType, VectorType)
+"""The types whose values hold lanes: Triton's tensors and the vectorizer's vectors."""
+
+
 def shape_of(type: Attribute) -> tuple[int, ...]:
-    """The static shape of a tensor type; () for a scalar."""
-    if isinstance(type, TensorType):
+    """The static shape of a tensor or vector type; () for a scalar."""
+    if isinstance(type, SHAPED):
         return tuple(type.get_shape())
     return ()
 
 
 def element_of(type: Attribute) -> Attribute:
-    """The element type of a tensor type; the type itself for a scalar."""
-    if isinstance(type, TensorType):
+    """The element type of a tensor or vector type; the type itself for a scalar."""
+    if isinstance(type, SHAPED):
         return type.get_element_type()
     return type
 
 
 def with_element(like: Attribute, element: Attribute) -> Attribute:
-    """`element`, in a tensor of `like`'s shape if `like` is a tensor."""
+    """`element`, in a tensor or vector of `like`'s shape if `like` is one."""
     if isinstance(like, TensorType):
         return TensorType(element, like.get_shape())
+    if isinstance(like, VectorType):
+        return VectorType(element, like.get_shape())
     return element
 
 

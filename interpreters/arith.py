@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import FloatAttr, IndexType, IntegerAttr, IntegerType
+from xdsl.dialects.builtin import FloatAttr, IndexType, IntegerAttr, IntegerType, VectorType
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 from xdsl.ir import Attribute, Operation
 
@@ -86,6 +86,14 @@ REDUCTIONS: dict[type[Operation], np.ufunc] = {
     arith.XOrIOp: np.bitwise_xor,
 }  # fmt: skip
 """Associative combiners a loop-carried accumulator may use to be reduced at once."""
+
+REDUCTIONS_BY_KIND: dict[str, np.ufunc] = {
+    "add": np.add, "mul": np.multiply, "maximumf": np.maximum, "minimumf": np.minimum,
+    "maxnumf": np.fmax, "minnumf": np.fmin, "maxsi": np.maximum, "minsi": np.minimum,
+    "maxui": np.maximum, "minui": np.minimum, "and": np.bitwise_and, "or": np.bitwise_or,
+    "xor": np.bitwise_xor,
+}  # fmt: skip
+"""`vector.reduction` kinds."""
 
 _NOT = np.logical_not
 _NAN = np.isnan
@@ -195,6 +203,8 @@ class XnpuArithFunctions(InterpreterFunctions):
     def run_select(self, interpreter: Interpreter, op, args):
         cond, a, b = args
         if _is_array(cond):
+            if not isinstance(op.cond.type, VectorType) and isinstance(op.result.type, VectorType):
+                cond = cond[..., None]  # one condition per loop lane, for whole vectors
             return (np.where(cond, a, b),)
         return (a if cond else b,)
 

@@ -37,7 +37,9 @@ COST_CLASS: dict[str, str] = {
          "arith.negf", "math.absf", "math.floor", "math.ceil", "math.copysign"],
         "fp_minmax"),
     **dict.fromkeys(["arith.cmpi", "arith.cmpf"], "compare"),
-    **dict.fromkeys(["arith.select"], "select"),
+    **dict.fromkeys(["arith.select", "scf.if"], "select"),  # small ifs are predicated
+    "vector.broadcast": "int_alu", "vector.reduction": "horizontal_reduce",
+    "vector.fma": "fp_mul",
     **dict.fromkeys(
         ["arith.sitofp", "arith.uitofp", "arith.fptosi", "arith.fptoui", "arith.extf",
          "arith.truncf", "arith.extsi", "arith.extui", "arith.trunci", "arith.bitcast"],
@@ -48,9 +50,17 @@ COST_CLASS: dict[str, str] = {
     # free: folded into addressing, immediates, or priced as a whole elsewhere
     **dict.fromkeys(
         ["arith.constant", "arith.index_cast", "scf.yield", "scf.for", "func.return",
-         "func.call", "spm.alloc", "spm.copy", "spm.dma_start", "spm.dma_wait"], FREE),
+         "func.call", "spm.alloc", "spm.copy", "spm.dma_start", "spm.dma_wait",
+         "spm.completed", "hwctx.parallel", "hwctx.yield", "hwctx.barrier"], FREE),
 }  # fmt: skip
 """Op name -> cost class of the machine tables ("free" costs nothing)."""
+
+
+MEMORY_ACCESSES = {
+    "memref.load": "load", "memref.store": "store",
+    "vector.load": "load", "vector.store": "store",
+}  # fmt: skip
+"""Ops priced as loads or stores of the memory space they touch."""
 
 
 class CostError(InterpreterError):
@@ -61,11 +71,11 @@ def price(op: Operation, machine: Machine) -> tuple[float, bool, int]:
     """(cycles, runs on the vector unit, DDR bytes it moves) for one execution."""
     is_vector = any(isinstance(v.type, VectorType) for v in (*op.operands, *op.results))
     table = machine.vector if is_vector else machine.scalar
-    if op.name in ("memref.load", "memref.store"):
-        buffer = op.operands[0] if op.name == "memref.load" else op.operands[1]
+    if op.name in MEMORY_ACCESSES:
+        kind = MEMORY_ACCESSES[op.name]
+        buffer = op.operands[0] if kind == "load" else op.operands[1]
         assert isinstance(buffer.type, MemRefType)
         where = "spm" if is_scratchpad(buffer.type) else "ddr"
-        kind = "load" if op.name == "memref.load" else "store"
         value = op.results[0] if kind == "load" else op.operands[0]
         nbytes = 0
         if where == "ddr":

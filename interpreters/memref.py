@@ -9,7 +9,7 @@ from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_i
 from xdsl.ir import Operation, SSAValue
 
 from xnpu.frontend.ttir import at_location
-from xnpu.interpreters.trace import InterpreterError
+from xnpu.interpreters.trace import ExecutionState, InterpreterError
 from xnpu.interpreters.values import describe
 
 
@@ -30,12 +30,30 @@ def check_bounds(op: Operation, buffer: np.ndarray, ref: SSAValue, indices) -> N
             )
 
 
+def check_race(
+    state: ExecutionState, op: Operation, buffer: np.ndarray, ref: SSAValue, indices, lanes: int, writes: bool
+) -> None:
+    """Fails if the access overlaps an unfinished DMA (see ExecutionState.check_access);
+    the span is the flat element range the indices (and `lanes` after each) cover."""
+    if id(buffer) not in state.in_flight:
+        return
+    if len(indices) > 1:
+        flat = np.ravel_multi_index(np.broadcast_arrays(*map(np.asarray, indices)), buffer.shape)
+    else:
+        flat = np.asarray(indices[0])
+    state.check_access(op, buffer, ref, int(flat.min()), int(flat.max()) + lanes - 1, writes)
+
+
 @register_impls
 class XnpuMemRefFunctions(InterpreterFunctions):
+    def __init__(self, state: ExecutionState):
+        self.state = state
+
     @impl(memref.LoadOp)
     def run_load(self, interpreter: Interpreter, op: memref.LoadOp, args):
         buffer, *indices = args
         check_bounds(op, buffer, op.memref, indices)
+        check_race(self.state, op, buffer, op.memref, indices, 1, writes=False)
         if len(indices) == 1:
             return (buffer[indices[0]],)
         return (buffer[tuple(indices)],)
@@ -44,6 +62,7 @@ class XnpuMemRefFunctions(InterpreterFunctions):
     def run_store(self, interpreter: Interpreter, op: memref.StoreOp, args):
         value, buffer, *indices = args
         check_bounds(op, buffer, op.memref, indices)
+        check_race(self.state, op, buffer, op.memref, indices, 1, writes=True)
         if any(isinstance(i, np.ndarray) for i in indices) or isinstance(value, np.ndarray):
             # lanes storing to one place: the last in loop order wins, as in sequence
             *indices, value = np.broadcast_arrays(*indices, value)

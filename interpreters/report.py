@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
-from xnpu.interpreters.timing import ContextTime, Timeline
+from xnpu.interpreters.timing import ContextTime, Timeline, write_chrome_trace
 
 
 @dataclass
@@ -39,6 +39,11 @@ class Report:
         return sum(c.dma_wait for c in self.contexts)
 
     @property
+    def overlap_cycles(self) -> float:
+        """Cycles during which DMA and compute ran at once."""
+        return self.timeline.overlap
+
+    @property
     def ddr_bytes(self) -> int:
         """Bytes moved between DDR and the core or scratchpad, all ways."""
         return sum(
@@ -56,9 +61,16 @@ class Report:
             "copy_cycles": self.copy_cycles,
             "dma_wait_cycles": self.dma_wait_cycles,
             "dma_busy_cycles": self.dma_busy,
+            "dma_bytes": self.timeline.dma_bytes,
+            "overlap_cycles": self.overlap_cycles,
             "ddr_bytes": self.ddr_bytes,
-            "contexts": [asdict(c) for c in self.contexts],
+            "contexts": [asdict(c) | {"busy": c.busy, "idle": c.idle} for c in self.contexts],
         }
+
+    def save_trace(self, path) -> None:
+        """Writes the timeline in Chrome trace format (opens in Perfetto, ui.perfetto.dev):
+        one track per context and one per DMA engine, times in microseconds."""
+        write_chrome_trace(self.timeline, self.clock_mhz, f"{self.kernel} on {self.machine}", path)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -72,17 +84,20 @@ class Report:
             f"grid {'x'.join(map(str, self.grid))}",
             f"  total        {self.cycles:>14,.0f} cycles  {self.microseconds:>12,.2f} us",
         ]
-        header = f"  {'context':>7} {'busy':>14} {'compute':>14} {'copy':>14} {'dma wait':>14} {'DDR bytes':>12}"
+        header = (
+            f"  {'context':>10} {'span':>13} {'busy':>13} {'compute':>13} {'copy':>12} "
+            f"{'dma wait':>12} {'idle':>12} {'DDR bytes':>12}"
+        )
         lines.append(header)
         for c in self.contexts:
             moved = c.ddr_bytes_read + c.ddr_bytes_written + c.ddr_bytes_direct
             lines.append(
-                f"  {c.context:>7} {c.end:>14,.0f} {c.compute:>14,.0f} {c.copy:>14,.0f} "
-                f"{c.dma_wait:>14,.0f} {moved:>12,}"
+                f"  {c.label:>10} {c.end - c.start:>13,.0f} {c.busy:>13,.0f} {c.compute:>13,.0f} "
+                f"{c.copy:>12,.0f} {c.dma_wait:>12,.0f} {c.idle:>12,.0f} {moved:>12,}"
             )
         lines.append(
-            f"  compute {share(self.compute_cycles)}, core copies {share(self.copy_cycles)}, "
-            f"waiting on DMA {share(self.dma_wait_cycles)}; DMA engine busy "
-            f"{self.dma_busy:,.0f} cycles; {self.ddr_bytes:,} DDR bytes moved"
+            f"  DMA busy {self.dma_busy:,.0f} cycles ({share(self.dma_busy)}), "
+            f"{self.timeline.dma_bytes:,} bytes; overlapped with compute "
+            f"{self.overlap_cycles:,.0f} cycles; {self.ddr_bytes:,} DDR bytes moved in all"
         )
         return "\n".join(lines)

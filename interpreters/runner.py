@@ -25,6 +25,7 @@ from xnpu.dialects import tt
 from xnpu.interpreters.arith import XnpuArithFunctions
 from xnpu.interpreters.costs import CycleCounter
 from xnpu.interpreters.machine import Machine, load_machine
+from xnpu.interpreters.hwctx import XnpuHwctxFunctions
 from xnpu.interpreters.math import XnpuMathFunctions
 from xnpu.interpreters.memref import XnpuMemRefFunctions
 from xnpu.interpreters.report import Report
@@ -32,6 +33,7 @@ from xnpu.interpreters.scf import XnpuScfFunctions
 from xnpu.interpreters.spm import XnpuSpmFunctions
 from xnpu.interpreters.timing import replay
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
+from xnpu.interpreters.vector import XnpuVectorFunctions
 from xnpu.interpreters.values import numpy_dtype, wrap
 
 
@@ -41,9 +43,11 @@ def register_xnpu_functions(interpreter: Interpreter, state: ExecutionState) -> 
     for functions in (
         XnpuArithFunctions(),
         XnpuMathFunctions(),
-        XnpuMemRefFunctions(),
+        XnpuMemRefFunctions(state),
         XnpuScfFunctions(state),
         XnpuSpmFunctions(state),
+        XnpuVectorFunctions(state),
+        XnpuHwctxFunctions(state),
     ):
         interpreter.register_implementations(functions, override=True)
 
@@ -154,6 +158,7 @@ def run(
     interpreter = make_interpreter(module, state)
     with np.errstate(all="ignore"):
         interpreter.call_op(entry, tuple(values))
+    state.check_all_waited(f"@{entry.sym_name.data}")
     state.flush()
     timeline = replay(state.traces, machine_model)
     return Report(

@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from xdsl.dialects import memref, scf
+from xdsl.dialects import memref, scf, vector
+from xdsl.dialects.builtin import VectorType
 from xdsl.interpreter import (
     Interpreter,
     InterpreterFunctions,
@@ -33,9 +34,17 @@ from xdsl.ir import Block, Operation, SSAValue
 from xnpu.dialects.spm import is_scratchpad
 from xnpu.interpreters.arith import REDUCTIONS
 from xnpu.interpreters.costs import counter_of
-from xnpu.interpreters.trace import ExecutionState
+from xnpu.frontend.ttir import at_location
+from xnpu.interpreters.trace import ExecutionState, InterpreterError
 
-_ELEMENTWISE_DIALECTS = ("arith", "math")
+_ELEMENTWISE_DIALECTS = ("arith", "math", "vector")
+_LOADS = (memref.LoadOp, vector.LoadOp)
+_STORES = (memref.StoreOp, vector.StoreOp)
+
+
+def _accessed(op: Operation) -> SSAValue:
+    """The buffer a load or store touches."""
+    return op.memref if isinstance(op, memref.LoadOp | memref.StoreOp) else op.base
 
 
 @dataclass(frozen=True)
@@ -83,15 +92,15 @@ def plan_loop(loop: scf.ForOp, outer: Operation | None = None) -> LoopPlan:
                 return LoopPlan(False)
             depth = max(depth, inner.depth + 1)
             for nested in op.walk():
-                if isinstance(nested, memref.LoadOp):
-                    loaded.add(nested.memref)
-                elif isinstance(nested, memref.StoreOp):
-                    stored.add(nested.memref)
+                if isinstance(nested, _LOADS):
+                    loaded.add(_accessed(nested))
+                elif isinstance(nested, _STORES):
+                    stored.add(_accessed(nested))
             continue
-        if isinstance(op, memref.LoadOp):
-            loaded.add(op.memref)
-        elif isinstance(op, memref.StoreOp):
-            stored.add(op.memref)
+        if isinstance(op, _LOADS):
+            loaded.add(_accessed(op))
+        elif isinstance(op, _STORES):
+            stored.add(_accessed(op))
         elif op.dialect_name() not in _ELEMENTWISE_DIALECTS or op.regions:
             return LoopPlan(False)
     if loaded & stored:
@@ -199,12 +208,24 @@ class XnpuScfFunctions(InterpreterFunctions):
 
     def _reduce(self, combiner: Operation, init, value, iv: np.ndarray, axis: int):
         ufunc = REDUCTIONS[type(combiner)]
-        full = np.broadcast_to(value, np.broadcast_shapes(np.shape(value), iv.shape))
+        result_type = combiner.results[0].type
+        lanes = tuple(result_type.get_shape()) if isinstance(result_type, VectorType) else ()
+        full = np.broadcast_to(value, np.broadcast_shapes(np.shape(value), iv.shape + lanes))
         reduced = ufunc.reduce(full, axis=axis, keepdims=True)
         result = ufunc(init, reduced)
-        if axis == 0:  # leaving the nest: back to a scalar
-            return result.reshape(-1)[0]
+        if axis == 0:  # leaving the nest: back to a scalar or one vector
+            return result.reshape(lanes) if lanes else result.reshape(-1)[0]
         return result
+
+    @impl(scf.IfOp)
+    def run_if(self, interpreter: Interpreter, op: scf.IfOp, args):
+        (condition,) = args
+        if isinstance(condition, np.ndarray):
+            raise InterpreterError(f"scf.if{at_location(op)} in a loop run on arrays")
+        region = op.true_region if condition else op.false_region
+        if not region.blocks:
+            return ()
+        return interpreter.run_ssacfg_region(region, (), "scf.if")
 
     @impl_terminator(scf.YieldOp)
     def run_yield(self, interpreter: Interpreter, op: scf.YieldOp, args):

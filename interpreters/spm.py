@@ -18,6 +18,15 @@ def _box_indices(offset: int, count: int, rows: int, stride: int) -> np.ndarray 
     return (offset + np.arange(rows)[:, None] * stride + np.arange(count)).reshape(-1)
 
 
+def scratchpad_span(op: spm.TransferOp, args) -> tuple[np.ndarray, int, int]:
+    """The scratchpad buffer a transfer touches and the first and last element."""
+    src, src_offset, dst, dst_offset, count, *box = args
+    rows, src_stride, dst_stride = box if box else (1, count, count)
+    if op.to_scratchpad:
+        return dst, dst_offset, dst_offset + (rows - 1) * dst_stride + count - 1
+    return src, src_offset, src_offset + (rows - 1) * src_stride + count - 1
+
+
 def move(op: spm.TransferOp, args) -> tuple[int, int]:
     """Moves the box an spm.copy or spm.dma_start names; returns (count, rows), the
     box's shape (0, 0 when it is empty)."""
@@ -44,6 +53,10 @@ def move(op: spm.TransferOp, args) -> tuple[int, int]:
     return count, rows
 
 
+COMPLETED = -1
+"""The token of no transfer (spm.completed, or a DMA of nothing)."""
+
+
 @register_impls
 class XnpuSpmFunctions(InterpreterFunctions):
     def __init__(self, state: ExecutionState):
@@ -58,6 +71,9 @@ class XnpuSpmFunctions(InterpreterFunctions):
     @impl(spm.CopyOp)
     def run_copy(self, interpreter: Interpreter, op: spm.CopyOp, args):
         count, rows = move(op, args)
+        if count and self.state.in_flight:
+            buffer, low, high = scratchpad_span(op, args)
+            self.state.check_access(op, buffer, op.scratchpad_side, low, high, op.to_scratchpad)
         width = op.elements_per_access
         accesses = rows * -(-count // width)  # load/store pairs, a row at a time
         nbytes = count * rows * args[0].itemsize
@@ -67,15 +83,25 @@ class XnpuSpmFunctions(InterpreterFunctions):
     @impl(spm.DmaStartOp)
     def run_dma_start(self, interpreter: Interpreter, op: spm.DmaStartOp, args):
         count, rows = move(op, args)
+        if not count:
+            return (COMPLETED,)
+        buffer, low, high = scratchpad_span(op, args)
+        token = self.state.start_transfer(op, buffer, op.scratchpad_side, low, high, op.to_scratchpad)
         nbytes = count * rows * args[0].itemsize
         limit = self.state.machine.dma.max_descriptor_bytes
         descriptors = max(1, -(-nbytes // limit))
-        token = self.state.next_dma_id
-        self.state.next_dma_id += 1
         self.state.record(DmaStart(op, token, nbytes, descriptors, op.to_scratchpad))
         return (token,)
 
     @impl(spm.DmaWaitOp)
     def run_dma_wait(self, interpreter: Interpreter, op: spm.DmaWaitOp, args):
-        self.state.record(DmaWait(op, tuple(args)))
+        tokens = tuple(t for t in args if t != COMPLETED)
+        for token in tokens:
+            self.state.finish_transfer(token)
+        if tokens:
+            self.state.record(DmaWait(op, tokens))
         return ()
+
+    @impl(spm.CompletedOp)
+    def run_completed(self, interpreter: Interpreter, op: spm.CompletedOp, args):
+        return (COMPLETED,)

@@ -1,21 +1,32 @@
 """
-The timing engine: replays the contexts' traces on the machine model.
+The timing engine: a discrete-event replay of every context's trace on the machine's
+shared resources.
 
-* Compute segments take their cycles on the context.
-* A core-driven copy keeps its context busy for its load/store pairs, and never
-  goes faster than DDR bandwidth allows.
-* A DMA start is queued on the DMA engine (first come, first served): it begins when
-  the engine is free, costs a setup per descriptor and then moves bytes at the
-  engine's bandwidth; the context goes on at once. A wait blocks the context until
-  each named transfer has finished.
+* Contexts run side by side. The engine always advances the context whose clock is
+  earliest, so shared resources are granted first come, first served.
+* Compute takes its cycles on the context; a segment with vector work first needs one
+  of the machine's vector units (`vector_contexts`), and waits when all are taken.
+* A core-driven copy keeps its context busy for its load/store pairs, and no copy goes
+  faster than its turn on DDR allows.
+* A DMA start queues on the earliest free DMA engine; the transfer costs a setup per
+  descriptor, then moves its bytes at the engine's bandwidth once DDR is free for it.
+  The context goes on at once. A wait blocks the context until the named transfers end.
+* DDR bandwidth is one resource: DMA transfers and core copies take turns on it.
+* An hwctx.parallel forks its contexts (`fork_cycles`), which start together, and
+  joins when the last one ends (`join_cycles`); the forking context waits meanwhile.
+
+Nothing here knows which pass produced the program: DMA overlaps compute exactly as
+far as the traced starts and waits allow.
 """
 
 from __future__ import annotations
 
+import heapq
+import json
 from dataclasses import dataclass, field
 
 from xnpu.interpreters.machine import Machine
-from xnpu.interpreters.trace import Compute, ContextTrace, Copy, DmaStart, DmaWait
+from xnpu.interpreters.trace import Compute, ContextTrace, Copy, DmaStart, DmaWait, Parallel
 
 
 @dataclass
@@ -23,13 +34,37 @@ class ContextTime:
     """Where one context's time went, in cycles."""
 
     context: int
+    label: str
+    start: float = 0.0
     end: float = 0.0
     compute: float = 0.0
     copy: float = 0.0
     dma_wait: float = 0.0
+    vector_wait: float = 0.0
+    """Time spent waiting for a free vector unit."""
+    parallel: float = 0.0
+    """Time spent forking, waiting for the forked contexts, and joining."""
     ddr_bytes_read: int = 0
     ddr_bytes_written: int = 0
     ddr_bytes_direct: int = 0
+
+    @property
+    def busy(self) -> float:
+        return self.compute + self.copy
+
+    @property
+    def idle(self) -> float:
+        return self.end - self.start - self.busy
+
+
+@dataclass
+class Event:
+    """One span of the timeline: what `track` did from `start` for `duration` cycles."""
+
+    track: str
+    name: str
+    start: float
+    duration: float
 
 
 @dataclass
@@ -37,69 +72,190 @@ class Timeline:
     contexts: list[ContextTime]
     dma_busy: float = 0.0
     dma_bytes: int = 0
-    events: list[tuple] = field(default_factory=list)
-    """(track, name, start, duration) for the trace export."""
+    events: list[Event] = field(default_factory=list)
 
     @property
     def cycles(self) -> float:
         return max((c.end for c in self.contexts), default=0.0)
 
+    @property
+    def overlap(self) -> float:
+        """Cycles during which a DMA transfer and some context's compute both ran."""
+        dma = _union(e for e in self.events if e.track.startswith("dma"))
+        work = _union(e for e in self.events if e.name in ("compute", "copy in", "copy out"))
+        return _intersection_length(dma, work)
+
+
+def _union(events) -> list[tuple[float, float]]:
+    spans = sorted((e.start, e.start + e.duration) for e in events if e.duration > 0)
+    merged: list[list[float]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(s, e) for s, e in merged]
+
+
+def _intersection_length(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:
+    total, i, j = 0.0, 0, 0
+    while i < len(a) and j < len(b):
+        low, high = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        total += max(0.0, high - low)
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return total
+
 
 def copy_cycles(copy: Copy, machine: Machine) -> float:
+    """Cycles the core spends on a copy's load/store pairs (DDR turns apart)."""
     table = machine.vector if copy.vector else machine.scalar
     load = table["ddr_load"] if copy.to_scratchpad else table["spm_load"]
     store = table["spm_store"] if copy.to_scratchpad else table["ddr_store"]
-    core = copy.accesses * (load + store + machine.scalar["loop_iteration"])
-    return max(core, copy.nbytes / machine.ddr.bytes_per_cycle)
+    return copy.accesses * (load + store + machine.scalar["loop_iteration"])
+
+
+class Replay:
+    """The state of the discrete-event replay (see the module docstring)."""
+
+    def __init__(self, traces: list[ContextTrace], machine: Machine):
+        self.traces = traces
+        self.machine = machine
+        self.timeline = Timeline([ContextTime(t.context, t.label, ddr_bytes_direct=t.ddr_bytes_direct) for t in traces])
+        self.dma_free = [0.0] * machine.dma.engines
+        self.vector_free = [0.0] * machine.core.vector_contexts
+        self.ddr_free = 0.0
+        self.done: dict[int, float] = {}
+        self.ready: list[tuple[float, int, int]] = []  # (time, context, next segment)
+        self.forks: dict[int, tuple[float, int, int, float]] = {}
+        """Forking context -> (fork time, its segment index, children still running,
+        latest child end)."""
+        self.parent_of: dict[int, int] = {}
+
+    def run(self) -> Timeline:
+        heapq.heappush(self.ready, (0.0, 0, 0))
+        while self.ready:
+            now, context, index = heapq.heappop(self.ready)
+            segments = self.traces[context].segments
+            if index == len(segments):
+                self.finish(context, now)
+                continue
+            later = self.step(context, index, now)
+            if later is not None:
+                heapq.heappush(self.ready, (later, context, index + 1))
+        return self.timeline
+
+    def event(self, context: int, name: str, start: float, duration: float) -> None:
+        if duration > 0:
+            self.timeline.events.append(Event(self.timeline.contexts[context].label, name, start, duration))
+
+    def ddr_turn(self, earliest: float, nbytes: int) -> tuple[float, float]:
+        """Books DDR for `nbytes` from `earliest` on; returns (start, end) of the turn."""
+        start = max(earliest, self.ddr_free)
+        self.ddr_free = start + nbytes / self.machine.ddr.bytes_per_cycle
+        return start, self.ddr_free
+
+    def step(self, context: int, index: int, now: float) -> float | None:
+        """Runs segment `index` of `context` from `now`; returns when the context is
+        free again (None while it waits for the contexts it forked)."""
+        segment = self.traces[context].segments[index]
+        spent = self.timeline.contexts[context]
+        match segment:
+            case Compute():
+                cycles = segment.scalar_cycles + segment.vector_cycles
+                start = now
+                if segment.vector_cycles:
+                    unit = min(range(len(self.vector_free)), key=self.vector_free.__getitem__)
+                    start = max(now, self.vector_free[unit])
+                    self.vector_free[unit] = start + cycles
+                    spent.vector_wait += start - now
+                    self.event(context, "vector unit wait", now, start - now)
+                self.event(context, "compute", start, cycles)
+                spent.compute += cycles
+                return start + cycles
+            case Copy():
+                _, ddr_end = self.ddr_turn(now, segment.nbytes)
+                end = max(now + copy_cycles(segment, self.machine), ddr_end)
+                self.event(context, "copy in" if segment.to_scratchpad else "copy out", now, end - now)
+                spent.copy += end - now
+                self.count_bytes(spent, segment.nbytes, segment.to_scratchpad)
+                return end
+            case DmaStart():
+                dma = self.machine.dma
+                engine = min(range(len(self.dma_free)), key=self.dma_free.__getitem__)
+                start = max(now, self.dma_free[engine])
+                moving, _ = self.ddr_turn(start + segment.descriptors * dma.setup_cycles, segment.nbytes)
+                end = moving + segment.nbytes / dma.bytes_per_cycle
+                self.dma_free[engine] = self.done[segment.id] = end
+                self.timeline.dma_busy += end - start
+                self.timeline.dma_bytes += segment.nbytes
+                name = "dma in" if segment.to_scratchpad else "dma out"
+                self.timeline.events.append(Event(f"dma {engine}", name, start, end - start))
+                self.count_bytes(spent, segment.nbytes, segment.to_scratchpad)
+                return now
+            case DmaWait():
+                ready = max(self.done[i] for i in segment.ids)
+                if ready > now:
+                    self.event(context, "dma wait", now, ready - now)
+                    spent.dma_wait += ready - now
+                    return ready
+                return now
+            case Parallel():
+                start = now + self.machine.threads.fork_cycles
+                self.event(context, "fork", now, start - now)
+                for child in segment.children:
+                    self.parent_of[child] = context
+                    self.timeline.contexts[child].start = start
+                    heapq.heappush(self.ready, (start, child, 0))
+                self.forks[context] = (now, index, len(segment.children), start)
+                return None
+        raise TypeError(f"unknown trace segment {segment!r}")
+
+    def finish(self, context: int, now: float) -> None:
+        self.timeline.contexts[context].end = now
+        parent = self.parent_of.get(context)
+        if parent is None:
+            return
+        forked_at, index, remaining, latest = self.forks[parent]
+        remaining, latest = remaining - 1, max(latest, now)
+        self.forks[parent] = (forked_at, index, remaining, latest)
+        if remaining:
+            return
+        del self.forks[parent]
+        resume = latest + self.machine.threads.join_cycles
+        self.event(parent, "join", latest, resume - latest)
+        self.timeline.contexts[parent].parallel += resume - forked_at
+        heapq.heappush(self.ready, (resume, parent, index + 1))
+
+    @staticmethod
+    def count_bytes(spent: ContextTime, nbytes: int, to_scratchpad: bool) -> None:
+        if to_scratchpad:
+            spent.ddr_bytes_read += nbytes
+        else:
+            spent.ddr_bytes_written += nbytes
 
 
 def replay(traces: list[ContextTrace], machine: Machine) -> Timeline:
-    timeline = Timeline([])
-    dma_free = 0.0
-    dma_done: dict[int, float] = {}
-    for trace in traces:
-        now = 0.0
-        spent = ContextTime(trace.context, ddr_bytes_direct=trace.ddr_bytes_direct)
-        track = f"context {trace.context}"
-        for segment in trace.segments:
-            match segment:
-                case Compute():
-                    cycles = segment.scalar_cycles + segment.vector_cycles
-                    timeline.events.append((track, "compute", now, cycles))
-                    spent.compute += cycles
-                    now += cycles
-                case Copy():
-                    cycles = copy_cycles(segment, machine)
-                    name = "copy in" if segment.to_scratchpad else "copy out"
-                    timeline.events.append((track, name, now, cycles))
-                    spent.copy += cycles
-                    now += cycles
-                    if segment.to_scratchpad:
-                        spent.ddr_bytes_read += segment.nbytes
-                    else:
-                        spent.ddr_bytes_written += segment.nbytes
-                case DmaStart():
-                    start = max(now, dma_free)
-                    cycles = (
-                        segment.descriptors * machine.dma.setup_cycles
-                        + segment.nbytes / machine.dma.bytes_per_cycle
-                    )
-                    dma_free = start + cycles
-                    dma_done[segment.id] = dma_free
-                    timeline.dma_busy += cycles
-                    timeline.dma_bytes += segment.nbytes
-                    name = "dma in" if segment.to_scratchpad else "dma out"
-                    timeline.events.append(("dma", name, start, cycles))
-                    if segment.to_scratchpad:
-                        spent.ddr_bytes_read += segment.nbytes
-                    else:
-                        spent.ddr_bytes_written += segment.nbytes
-                case DmaWait():
-                    ready = max(dma_done[i] for i in segment.ids)
-                    if ready > now:
-                        timeline.events.append((track, "dma wait", now, ready - now))
-                        spent.dma_wait += ready - now
-                        now = ready
-        spent.end = now
-        timeline.contexts.append(spent)
-    return timeline
+    return Replay(traces, machine).run()
+
+
+def write_chrome_trace(timeline: Timeline, clock_mhz: float, title: str, path) -> None:
+    """The timeline as a Chrome trace (JSON, times in microseconds): one track per
+    context, one per DMA engine."""
+    tracks = [c.label for c in timeline.contexts]
+    tracks += sorted({e.track for e in timeline.events} - set(tracks))
+    ids = {track: index for index, track in enumerate(tracks)}
+    events: list[dict] = [{"ph": "M", "name": "process_name", "pid": 0, "args": {"name": title}}]
+    for track, tid in ids.items():
+        events.append({"ph": "M", "name": "thread_name", "pid": 0, "tid": tid, "args": {"name": track}})
+        events.append({"ph": "M", "name": "thread_sort_index", "pid": 0, "tid": tid, "args": {"sort_index": tid}})
+    for e in timeline.events:
+        events.append({
+            "ph": "X", "name": e.name, "cat": e.track.split()[0], "pid": 0, "tid": ids[e.track],
+            "ts": e.start / clock_mhz, "dur": e.duration / clock_mhz,
+            "args": {"start_cycle": e.start, "cycles": e.duration},
+        })  # fmt: skip
+    with open(path, "w") as out:
+        json.dump({"traceEvents": events, "displayTimeUnit": "ns"}, out)

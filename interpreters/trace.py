@@ -4,18 +4,23 @@ The functional layer's record: per hardware context, a trace of what it did, in 
     Compute(scalar_cycles, vector_cycles)        op costs summed between events
     Copy(bytes, accesses, ...)                   a core-driven spm.copy
     DmaStart(id, bytes, ...) / DmaWait(ids)      asynchronous transfers
-    DdrAccess(bytes)                             direct loads/stores to DDR (gathers)
+    Parallel(children)                           an hwctx.parallel: fork, the children's
+                                                 traces, join
 
 Values never depend on time in a race-free program, so the interpreter runs each
-context's ops in program order and the timing engine (timing.py) replays these traces
-on the machine's shared resources afterwards.
+context's ops in program order (the contexts of a parallel region one after another)
+and the timing engine (timing.py) replays these traces on the machine's shared
+resources afterwards. The state also watches for races: an access to scratchpad
+bytes that an unfinished DMA is writing, or writing bytes it is reading, is an error
+naming both operations.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from xdsl.ir import Operation
+import numpy as np
+from xdsl.ir import Operation, SSAValue
 
 from xnpu.dialects.spm import AllocOp, describe_buffer
 from xnpu.frontend.ttir import at_location
@@ -54,7 +59,15 @@ class DmaWait:
     ids: tuple[int, ...]
 
 
-Segment = Compute | Copy | DmaStart | DmaWait
+@dataclass
+class Parallel:
+    """An hwctx.parallel: fork `children` (trace indices), wait for all, join."""
+
+    op: Operation
+    children: tuple[int, ...]
+
+
+Segment = Compute | Copy | DmaStart | DmaWait | Parallel
 
 
 @dataclass
@@ -62,6 +75,7 @@ class ContextTrace:
     """What one hardware context did, in program order."""
 
     context: int
+    label: str
     segments: list[Segment] = field(default_factory=list)
     ddr_bytes_direct: int = 0
     """Bytes of DDR moved by element-wise loads and stores (gathers, scatters)."""
@@ -72,12 +86,31 @@ class InterpreterError(Exception):
     The message names the op and where it is."""
 
 
+@dataclass(frozen=True)
+class Transfer:
+    """An unfinished DMA's scratchpad side: elements `low` to `high` of a buffer."""
+
+    op: Operation
+    token: int
+    low: int
+    high: int
+    writes_scratchpad: bool
+
+    def describe(self) -> str:
+        way = "writing" if self.writes_scratchpad else "reading"
+        return f"{self.op.name}{at_location(self.op)} (token {self.token}, still {way} them)"
+
+
+def _describe_value(value: SSAValue) -> str:
+    return f"%{value.name_hint}" if value.name_hint else "a scratchpad buffer"
+
+
 class ExecutionState:
     """The mutable state of one run shared by xnpu's interpreter functions."""
 
     def __init__(self, machine: Machine):
         self.machine = machine
-        self.traces: list[ContextTrace] = [ContextTrace(0)]
+        self.traces: list[ContextTrace] = [ContextTrace(0, "main")]
         self.current = self.traces[0]
         self.scale = 1
         """How many iterations the op being executed stands for (vectorized loops)."""
@@ -85,6 +118,14 @@ class ExecutionState:
         self.pending_vector = 0.0
         self.live_buffers: list[tuple[Operation, int]] = []
         self.next_dma_id = 0
+        self.in_flight: dict[int, list[Transfer]] = {}
+        """Unfinished DMAs by the scratchpad buffer (numpy array id) they touch."""
+        self.transfers: dict[int, tuple[np.ndarray, Transfer]] = {}
+
+    def new_trace(self, label: str) -> ContextTrace:
+        trace = ContextTrace(len(self.traces), label)
+        self.traces.append(trace)
+        return trace
 
     def charge(self, cycles: float, is_vector: bool, ddr_bytes: int, times: int) -> None:
         if is_vector:
@@ -102,6 +143,48 @@ class ExecutionState:
     def record(self, segment: Segment) -> None:
         self.flush()
         self.current.segments.append(segment)
+
+    # ---- races between DMA and everything else touching the scratchpad
+
+    def check_access(
+        self, op: Operation, buffer: np.ndarray, value: SSAValue, low: int, high: int, writes: bool
+    ) -> None:
+        """Fails if elements `low`..`high` of `buffer` are under an unfinished DMA that
+        writes them, or that reads them while `op` writes."""
+        for transfer in self.in_flight.get(id(buffer), ()):
+            if low <= transfer.high and transfer.low <= high and (writes or transfer.writes_scratchpad):
+                way = "writes" if writes else "reads"
+                raise InterpreterError(
+                    f"race: {op.name}{at_location(op)} {way} elements {low} to {high} of "
+                    f"{_describe_value(value)} while {transfer.describe()}; wait on its "
+                    f"token first"
+                )
+
+    def start_transfer(
+        self, op: Operation, buffer: np.ndarray, value: SSAValue, low: int, high: int, writes: bool
+    ) -> int:
+        self.check_access(op, buffer, value, low, high, writes)
+        token = self.next_dma_id
+        self.next_dma_id += 1
+        transfer = Transfer(op, token, low, high, writes)
+        self.in_flight.setdefault(id(buffer), []).append(transfer)
+        self.transfers[token] = (buffer, transfer)
+        return token
+
+    def finish_transfer(self, token: int) -> None:
+        buffer, transfer = self.transfers.pop(token)
+        pending = self.in_flight[id(buffer)]
+        pending.remove(transfer)
+        if not pending:
+            del self.in_flight[id(buffer)]
+
+    def check_all_waited(self, where: str) -> None:
+        if self.transfers:
+            _, transfer = next(iter(self.transfers.values()))
+            raise InterpreterError(
+                f"{transfer.op.name}{at_location(transfer.op)} (token {transfer.token}) is "
+                f"never waited on before the end of {where}"
+            )
 
     # ---- scratchpad occupancy
 

@@ -11,6 +11,7 @@ from xdsl.dialects.builtin import (
     IndexType,
     IntegerType,
     MemRefType,
+    VectorType,
 )
 from xdsl.ir import Attribute, SSAValue
 
@@ -18,8 +19,9 @@ _INT_DTYPES = {1: np.bool_, 8: np.int8, 16: np.int16, 32: np.int32, 64: np.int64
 
 
 def numpy_dtype(type: Attribute) -> np.dtype:
-    """The numpy dtype of an element type (a memref's element type for memrefs)."""
-    if isinstance(type, MemRefType):
+    """The numpy dtype of an element type (of the element type for memrefs and
+    vectors)."""
+    if isinstance(type, MemRefType | VectorType):
         type = type.element_type
     match type:
         case Float32Type():

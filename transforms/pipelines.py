@@ -2,7 +2,13 @@
 The ladder's levels as pass pipelines, and `lower`, which applies one to a copy of a
 `tt` module (the input is left untouched, so one module can be lowered at every level).
 
-    lowered = lower(module, "scalar")     # = xdsl-opt -p npu-lower-triton
+    lowered = lower(module, "scalar")       # = xdsl-opt -p npu-lower-triton
+    lowered = lower(module, "vec+mt+db", contexts=4, writeback="sync")
+              # = xdsl-opt -p 'npu-lower-triton,npu-vectorize,
+              #                npu-multithread{contexts=4},npu-double-buffer{writeback=sync}'
+
+A level is "scalar" or mechanisms joined by "+", from "vec", "mt" and "db" (any
+subset, e.g. "vec+db"); the passes always run in the order vec, mt, db.
 """
 
 from __future__ import annotations
@@ -12,24 +18,61 @@ from xdsl.passes import ModulePass
 
 from xnpu.context import xnpu_context
 from xnpu.interpreters.machine import Machine, load_machine
+from xnpu.transforms.npu_double_buffer import NpuDoubleBufferPass
 from xnpu.transforms.npu_lower_triton import NpuLowerTritonPass
+from xnpu.transforms.npu_multithread import NpuMultithreadPass
+from xnpu.transforms.npu_vectorize import NpuVectorizePass
 
-LEVELS = ("scalar",)
+LEVELS = ("scalar", "vec", "vec+mt", "vec+mt+db")
 """The rungs of the ablation ladder, bottom first."""
 
-
-def passes_for(level: str, machine: Machine) -> list[ModulePass]:
-    if level not in LEVELS:
-        raise ValueError(f"unknown level '{level}'; the levels are {', '.join(LEVELS)}")
-    return [NpuLowerTritonPass(machine=machine.source)]
+MECHANISMS = ("vec", "mt", "db")
 
 
-def lower(module: ModuleOp, level: str = "scalar", machine: str | Machine = "edge-npu") -> ModuleOp:
-    """A new module: `module` (tt) lowered to the NPU program of `level`."""
+def mechanisms_of(level: str) -> tuple[str, ...]:
+    """The mechanisms a level names, in pipeline order ("scalar" names none)."""
+    if level == "scalar":
+        return ()
+    named = level.split("+")
+    unknown = [m for m in named if m not in MECHANISMS]
+    if unknown or len(set(named)) != len(named) or not named:
+        raise ValueError(
+            f"unknown level '{level}': use 'scalar' or mechanisms joined by '+' from "
+            f"{', '.join(MECHANISMS)} (the ladder: {', '.join(LEVELS)})"
+        )
+    return tuple(m for m in MECHANISMS if m in named)
+
+
+def passes_for(
+    level: str,
+    machine: Machine,
+    width: int | None = None,
+    contexts: int | None = None,
+    schedule: str = "block",
+    buffers: int = 2,
+    writeback: str = "async",
+) -> list[ModulePass]:
+    mechanisms = mechanisms_of(level)
+    source = machine.source
+    passes: list[ModulePass] = [NpuLowerTritonPass(machine=source)]
+    if "vec" in mechanisms:
+        passes.append(NpuVectorizePass(width=width, machine=source))
+    if "mt" in mechanisms:
+        passes.append(NpuMultithreadPass(contexts=contexts, schedule=schedule, machine=source))
+    if "db" in mechanisms:
+        passes.append(NpuDoubleBufferPass(buffers=buffers, writeback=writeback, machine=source))
+    return passes
+
+
+def lower(
+    module: ModuleOp, level: str = "scalar", machine: str | Machine = "edge-npu", **options
+) -> ModuleOp:
+    """A new module: `module` (tt) lowered to the NPU program of `level`; `options`
+    are the passes' (width, contexts, schedule, buffers, writeback)."""
     machine_model = load_machine(machine)
     lowered = module.clone()
     context = xnpu_context()
-    for module_pass in passes_for(level, machine_model):
+    for module_pass in passes_for(level, machine_model, **options):
         module_pass.apply(context, lowered)
     lowered.verify()
     return lowered

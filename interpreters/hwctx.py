@@ -1,0 +1,56 @@
+"""`hwctx` on the functional layer: each context of a parallel region runs in turn,
+recording its own trace; the timing engine runs them side by side."""
+
+from __future__ import annotations
+
+from xdsl.interpreter import (
+    Interpreter,
+    InterpreterFunctions,
+    ReturnedValues,
+    impl,
+    impl_terminator,
+    register_impls,
+)
+
+from xnpu.dialects import hwctx
+from xnpu.frontend.ttir import at_location
+from xnpu.interpreters.trace import ExecutionState, InterpreterError, Parallel
+
+
+@register_impls
+class XnpuHwctxFunctions(InterpreterFunctions):
+    def __init__(self, state: ExecutionState):
+        self.state = state
+
+    @impl(hwctx.ParallelOp)
+    def run_parallel(self, interpreter: Interpreter, op: hwctx.ParallelOp, args):
+        state = self.state
+        if state.current.label != "main" or state.scale != 1:
+            raise InterpreterError(f"hwctx.parallel{at_location(op)} is nested in a parallel region or a loop run on arrays")
+        state.flush()
+        parent = state.current
+        mark = len(state.live_buffers)  # every context's buffers stay live until the join
+        children = []
+        try:
+            for context in range(op.context_count):
+                state.current = state.new_trace(f"context {context}")
+                children.append(state.current.context)
+                interpreter.run_ssacfg_region(op.body, (context,), "hwctx.parallel")
+                state.flush()
+                state.check_all_waited(f"context {context} of hwctx.parallel{at_location(op)}")
+        finally:
+            state.current = parent
+        state.release_to(mark)
+        state.record(Parallel(op, tuple(children)))
+        return ()
+
+    @impl_terminator(hwctx.YieldOp)
+    def run_yield(self, interpreter: Interpreter, op: hwctx.YieldOp, args):
+        return ReturnedValues(()), ()
+
+    @impl(hwctx.BarrierOp)
+    def run_barrier(self, interpreter: Interpreter, op: hwctx.BarrierOp, args):
+        raise InterpreterError(
+            f"hwctx.barrier{at_location(op)}: the interpreter runs contexts one after "
+            "another and cannot execute barriers (no xnpu pass emits them)"
+        )

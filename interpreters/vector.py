@@ -1,0 +1,92 @@
+"""`vector` on numpy: a vector value is an array whose last axis holds the lanes
+(inside a loop run on index arrays, the loop axes come first)."""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.dialects import vector
+from xdsl.dialects.builtin import VectorType
+from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
+
+from xnpu.interpreters.arith import REDUCTIONS_BY_KIND
+from xnpu.interpreters.memref import check_bounds, check_race
+from xnpu.interpreters.trace import ExecutionState
+from xnpu.interpreters.values import numpy_dtype
+
+
+def combining_kind(op: vector.ReductionOp) -> str:
+    return op.kind.data.value
+
+
+def lanes_of(type: VectorType) -> int:
+    return type.get_shape()[-1]
+
+
+def _lane_indices(indices, lanes: int):
+    """Index tuple addressing `lanes` consecutive elements from `indices` along the
+    last dimension; array indices keep their loop axes in front of the lane axis."""
+    *outer, last = indices
+    lane = np.arange(lanes)
+    if isinstance(last, np.ndarray):
+        last = last[..., None] + lane
+    else:
+        last = last + lane
+    outer = [i[..., None] if isinstance(i, np.ndarray) else i for i in outer]
+    return (*outer, last)
+
+
+def _last_lane(indices, lanes: int):
+    *outer, last = indices
+    return (*outer, last + (lanes - 1))
+
+
+@register_impls
+class XnpuVectorFunctions(InterpreterFunctions):
+    """The vector ops npu-vectorize emits: loads, stores, broadcasts, reductions."""
+
+    def __init__(self, state: ExecutionState):
+        self.state = state
+
+    @impl(vector.LoadOp)
+    def run_load(self, interpreter: Interpreter, op: vector.LoadOp, args):
+        buffer, *indices = args
+        lanes = lanes_of(op.result.type)
+        check_bounds(op, buffer, op.base, indices)
+        check_bounds(op, buffer, op.base, _last_lane(indices, lanes))
+        check_race(self.state, op, buffer, op.base, indices, lanes, writes=False)
+        return (buffer[_lane_indices(indices, lanes)],)
+
+    @impl(vector.StoreOp)
+    def run_store(self, interpreter: Interpreter, op: vector.StoreOp, args):
+        value, buffer, *indices = args
+        lanes = lanes_of(op.vector.type)
+        check_bounds(op, buffer, op.base, indices)
+        check_bounds(op, buffer, op.base, _last_lane(indices, lanes))
+        check_race(self.state, op, buffer, op.base, indices, lanes, writes=True)
+        where = _lane_indices(indices, lanes)
+        # lanes storing to one place: the last in loop order wins, as in sequence
+        *where, value = np.broadcast_arrays(*where, value)
+        buffer[tuple(where)] = value
+        return ()
+
+    @impl(vector.BroadcastOp)
+    def run_broadcast(self, interpreter: Interpreter, op: vector.BroadcastOp, args):
+        (source,) = args
+        lanes = lanes_of(op.vector.type)
+        source = np.asarray(source, dtype=numpy_dtype(op.vector.type))
+        return (np.repeat(source[..., None], lanes, axis=-1),)
+
+    @impl(vector.ReductionOp)
+    def run_reduction(self, interpreter: Interpreter, op: vector.ReductionOp, args):
+        ufunc = REDUCTIONS_BY_KIND[combining_kind(op)]
+        reduced = ufunc.reduce(args[0], axis=-1)
+        if len(args) == 2:
+            reduced = ufunc(args[1], reduced)
+        if isinstance(reduced, np.ndarray) and reduced.ndim == 0:
+            reduced = reduced[()]
+        return (reduced,)
+
+    @impl(vector.FMAOp)
+    def run_fma(self, interpreter: Interpreter, op: vector.FMAOp, args):
+        a, b, c = args
+        return (a * b + c,)

@@ -1,0 +1,342 @@
+"""
+npu-double-buffer: tile copies become DMA on rotating buffers, so that the transfer of
+the next tile runs under the compute of this one (design.md §3, DB).
+
+    scf.for %pid = %lo to %hi step %c1 {          <prologue: start tile %lo into %in_0>
+      %off = <offset of tile %pid>                %r:4 = scf.for %pid = %lo to %hi step %c1
+      spm.copy %x[%off] to %in[...]     ==>           iter_args(%slot, %next_in, %out_a, %out_b) {
+      <compute: %in -> %out>                        %in = <%in_0 or %in_1, by %slot>  (%out alike)
+      spm.copy %out[...] to %y[%off]                %t = scf.if <%pid + 1 < %hi> {
+    }                                                   spm.dma_start %x[<offset of %pid + 1>] to
+                                                                 <the other %in>
+                                                    } else { spm.completed }
+                                                    spm.dma_wait %next_in      // this tile is in
+                                                    spm.dma_wait %out_a        // %out is free again
+                                                    <compute: %in -> %out>
+                                                    %w = spm.dma_start %out[...] to %y[%off]
+                                                    scf.yield <next slot>, %t, %out_b, %w }
+                                                  spm.dma_wait %r#1, %r#2, %r#3
+
+A tile loop is an scf.for with no loop-carried values whose body has, at its top
+level, copies between DDR and scratchpad buffers that are allocated outside the loop
+and used only inside it; the operands of an input copy must be computed from the
+induction variable by pure ops. With `buffers=N`:
+
+* each such buffer becomes N buffers, and the iteration works on the one its slot
+  (carried around the loop) selects;
+* the prologue starts the input tiles of the first N-1 iterations; iteration i starts
+  those of iteration i+N-1 (N=1: of itself, so the engine is used with no overlap),
+  then waits for its own;
+* outputs are written back by DMA. With `writeback=async` the write-back is waited on
+  only before its buffer is reused, N iterations later, or after the loop; with
+  `writeback=sync` at once (as the reference compiler does). Output tiles that are
+  only written are never prefetched, and other scratchpad buffers (temporaries) stay
+  single.
+
+The pass fails when the buffers no longer fit the scratchpad.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from xdsl.context import Context
+from xdsl.dialects import arith, func, scf
+from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp
+from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.transforms.dead_code_elimination import region_dce
+from xdsl.utils.exceptions import PassFailedException
+
+from xnpu.dialects import arith_tensor, spm
+from xnpu.interpreters.machine import MachineError, load_machine
+from xnpu.transforms.npu_multithread import check_scratchpad_fits
+
+WRITEBACKS = ("async", "sync")
+
+
+def _constant(value: int) -> arith.ConstantOp:
+    return arith.ConstantOp(IntegerAttr(value, IndexType()))
+
+
+@dataclass
+class TileLoop:
+    """One tile loop and the copies that npu-double-buffer turns into DMA."""
+
+    loop: scf.ForOp
+    inputs: list[spm.CopyOp] = field(default_factory=list)
+    outputs: list[spm.CopyOp] = field(default_factory=list)
+    slices: dict[spm.CopyOp, list[Operation]] = field(default_factory=dict)
+    """Per input copy: the body ops computing its operands."""
+
+    @property
+    def tiles(self) -> list[spm.AllocOp]:
+        tiles: list[spm.AllocOp] = []
+        for copy in (*self.inputs, *self.outputs):
+            alloc = copy.scratchpad_side.owner
+            assert isinstance(alloc, spm.AllocOp)
+            if alloc not in tiles:
+                tiles.append(alloc)
+        return tiles
+
+
+def _operand_slice(copy: spm.CopyOp, body: Block) -> list[Operation] | None:
+    """The top-level body ops `copy`'s operands depend on, if all are pure arith."""
+    needed: set[Operation] = set()
+    pending = [v for v in copy.operands]
+    while pending:
+        value = pending.pop()
+        owner = value.owner
+        if isinstance(owner, Operation) and owner.parent_block() is body and owner not in needed:
+            if owner.dialect_name() != "arith" or owner.regions:
+                return None
+            needed.add(owner)
+            pending.extend(owner.operands)
+    return list(needed)
+
+
+def find_tile_loop(loop: scf.ForOp) -> TileLoop | None:
+    """The loop's tile copies (see the module docstring), or None if it has none."""
+    if loop.iter_args:
+        return None
+    body = loop.body.block
+    found = TileLoop(loop)
+    for op in body.ops:
+        if not isinstance(op, spm.CopyOp):
+            continue
+        alloc = op.scratchpad_side.owner
+        if not isinstance(alloc, spm.AllocOp) or loop.is_ancestor(alloc):
+            continue
+        if not all(loop.is_ancestor(use.operation) for use in alloc.buffer.uses):
+            continue
+        if op.to_scratchpad:
+            operands = _operand_slice(op, body)
+            if operands is None:
+                continue
+            found.inputs.append(op)
+            found.slices[op] = operands
+        else:
+            found.outputs.append(op)
+    written = {c.src.owner for c in found.outputs}
+    # a buffer both filled and written back by the loop would need its write-back
+    # waited before the prefetch: such copies stay core copies
+    found.inputs = [c for c in found.inputs if c.dst.owner not in written]
+    read = {c.dst.owner for c in found.inputs}
+    found.outputs = [c for c in found.outputs if c.src.owner not in read]
+    if not found.inputs and not found.outputs:
+        return None
+    return found
+
+
+@dataclass
+class Pipeliner:
+    """Rewrites one TileLoop with `buffers` rotating buffers (see the module docstring)."""
+
+    tile_loop: TileLoop
+    buffers: int
+    writeback: str
+    rewriter: Rewriter = field(default_factory=Rewriter)
+    constants: dict[int, SSAValue] = field(default_factory=dict)
+    slot_tests: dict[tuple[SSAValue, int], SSAValue] = field(default_factory=dict)
+
+    def constant(self, value: int) -> SSAValue:
+        """An index constant, defined once before the loop."""
+        if value not in self.constants:
+            op = _constant(value)
+            self.rewriter.insert_op(op, InsertPoint.before(self.tile_loop.loop))
+            self.constants[value] = op.result
+        return self.constants[value]
+
+    def run(self) -> None:
+        loop, count = self.tile_loop.loop, self.buffers
+        self.iv = loop.body.block.args[0]
+        inputs, outputs = self.tile_loop.inputs, self.tile_loop.outputs
+        copies = {tile: self.replicate(tile) for tile in self.tile_loop.tiles}
+        async_writeback = self.writeback == "async" and bool(outputs)
+
+        # before the loop: the input tiles of the first count - 1 iterations
+        prologue: list[Operation] = []
+        prefetched: list[SSAValue] = []
+        for iteration in range(count - 1):
+            ahead = _emit(prologue, arith.MuliOp(self.constant(iteration), loop.step))
+            pid = _emit(prologue, arith.AddiOp(loop.lb, ahead))
+            in_range = _emit(prologue, arith_tensor.CmpIOp("slt", pid, loop.ub))
+            guarded = self.start_inputs(in_range, pid, {t: c[iteration].buffer for t, c in copies.items()})
+            prologue.append(guarded)
+            prefetched.extend(guarded.results)
+        slot_init = [self.constant(0)] if count > 1 else []
+        free_outputs = [_emit(prologue, spm.CompletedOp()) for _ in range(count * len(outputs) * async_writeback)]
+        self.rewriter.insert_op(prologue, InsertPoint.before(loop))
+
+        # the loop carries the slot, the prefetched input tokens and the write-backs
+        inits = [*slot_init, *prefetched, *free_outputs]
+        old_block = loop.body.block
+        block = Block(arg_types=[IndexType(), *(v.type for v in inits)])
+        old_block.args[0].replace_all_uses_with(block.args[0])
+        self.iv = block.args[0]
+        for op in list(old_block.ops):
+            op.detach()
+            block.add_op(op)
+        carried = list(block.args[1:])
+        slot = carried.pop(0) if count > 1 else None
+        queue_in = _chunks(carried[: len(prefetched)], len(inputs))
+        queue_out = _chunks(carried[len(prefetched) :], len(outputs))
+
+        head: list[Operation] = []
+        current = {tile: self.select(c, slot, head) for tile, c in copies.items()}
+        yielded: list[SSAValue] = []
+        if count > 1:
+            last, zero, one = self.constant(count - 1), self.constant(0), self.constant(1)
+            at_last, at_first = self.is_slot(slot, count - 1, head), self.is_slot(slot, 0, head)
+            yielded.append(_emit(head, arith_tensor.SelectOp(at_last, zero, _emit(head, arith.AddiOp(slot, one)))))
+            ahead_slot = _emit(head, arith_tensor.SelectOp(at_first, last, _emit(head, arith.SubiOp(slot, one))))
+            ahead = _emit(head, arith.AddiOp(block.args[0], _emit(head, arith.MuliOp(last, loop.step))))
+            in_range = _emit(head, arith_tensor.CmpIOp("slt", ahead, loop.ub))
+            ahead_buffers = {tile: self.select(c, ahead_slot, head) for tile, c in copies.items()}
+            head.append(guarded := self.start_inputs(in_range, ahead, ahead_buffers))
+            arriving = queue_in[0]
+            yielded.extend([t for entry in queue_in[1:] for t in entry] + list(guarded.results))
+        else:
+            ops, starts = self.input_starts(block.args[0], current)
+            head.extend(ops + starts)
+            arriving = [s.token for s in starts]
+        if arriving:
+            head.append(spm.DmaWaitOp(*arriving))
+        if queue_out:
+            head.append(spm.DmaWaitOp(*queue_out[0]))
+        self.rewriter.insert_op(head, InsertPoint.at_start(block))
+
+        for tile, buffer in current.items():
+            if buffer is not tile.buffer:
+                tile.buffer.replace_all_uses_with(buffer)
+                self.rewriter.erase_op(tile)
+        for copy in inputs:
+            self.rewriter.erase_op(copy)
+        written: list[SSAValue] = []
+        for copy in outputs:
+            start = self.as_dma(copy, {})
+            self.rewriter.replace_op(copy, start, [])
+            if async_writeback:
+                written.append(start.token)
+            else:
+                self.rewriter.insert_op(spm.DmaWaitOp(start.token), InsertPoint.after(start))
+        if queue_out:
+            yielded.extend([t for entry in queue_out[1:] for t in entry] + written)
+        self.rewriter.replace_op(block.last_op, scf.YieldOp(*yielded))
+
+        pipelined = scf.ForOp(loop.lb, loop.ub, loop.step, inits, Region(block))
+        self.rewriter.replace_op(loop, pipelined, [])
+        region_dce(pipelined.body)
+        unwaited = list(pipelined.results[len(slot_init) :])
+        if unwaited:
+            self.rewriter.insert_op(spm.DmaWaitOp(*unwaited), InsertPoint.after(pipelined))
+
+    def replicate(self, tile: spm.AllocOp) -> list[spm.AllocOp]:
+        """`buffers` allocs for `tile`, named tile_0, tile_1, ... (tile itself for 1)."""
+        if self.buffers == 1:
+            return [tile]
+        name = tile.buffer.name_hint or "tile"
+        copies = [spm.AllocOp(tile.buffer.type, f"{name}_{k}") for k in range(self.buffers)]
+        self.rewriter.insert_op(copies, InsertPoint.before(tile))
+        return copies
+
+    def is_slot(self, slot: SSAValue, k: int, ops: list[Operation]) -> SSAValue:
+        """`slot == k`, computed once (appended to `ops` the first time)."""
+        if (slot, k) not in self.slot_tests:
+            self.slot_tests[slot, k] = _emit(ops, arith_tensor.CmpIOp("eq", slot, self.constant(k)))
+        return self.slot_tests[slot, k]
+
+    def select(self, copies: list[spm.AllocOp], slot: SSAValue | None, ops: list[Operation]) -> SSAValue:
+        """The buffer of `slot` among `copies` (a chain of selects appended to `ops`)."""
+        chosen = copies[0].buffer
+        for k, alloc in enumerate(copies[1:], start=1):
+            is_k = self.is_slot(slot, k, ops)
+            chosen = _emit(ops, arith_tensor.SelectOp(is_k, alloc.buffer, chosen))
+        return chosen
+
+    def input_starts(
+        self, pid: SSAValue, buffers: dict[spm.AllocOp, SSAValue]
+    ) -> tuple[list[Operation], list[spm.DmaStartOp]]:
+        """The DMA starts of iteration `pid`'s input tiles into `buffers`, after the
+        ops they need: each copy's operand slice, cloned with `pid` for the induction
+        variable."""
+        mapping: dict[SSAValue, SSAValue] = {self.iv: pid}
+        needed = {op for copy in self.tile_loop.inputs for op in self.tile_loop.slices[copy]}
+        ops = [op.clone(value_mapper=mapping) for op in self.iv.owner.ops if op in needed]
+        starts = []
+        for copy in self.tile_loop.inputs:
+            mapping[copy.dst] = buffers[copy.dst.owner]
+            starts.append(self.as_dma(copy, mapping))
+        return ops, starts
+
+    def start_inputs(
+        self, condition: SSAValue, pid: SSAValue, buffers: dict[spm.AllocOp, SSAValue]
+    ) -> scf.IfOp:
+        """`scf.if condition` starting the input tiles of `pid`, else completed tokens."""
+        ops, starts = self.input_starts(pid, buffers)
+        done = [spm.CompletedOp() for _ in starts]
+        return scf.IfOp(
+            condition,
+            [spm.TokenType()] * len(starts),
+            Region(Block([*ops, *starts, scf.YieldOp(*(s.token for s in starts))])),
+            Region(Block([*done, scf.YieldOp(*(d.token for d in done))])),
+        )
+
+    @staticmethod
+    def as_dma(copy: spm.CopyOp, mapping: dict[SSAValue, SSAValue]) -> spm.DmaStartOp:
+        """The DMA start doing `copy`, its operands renamed through `mapping`."""
+        get = lambda v: mapping.get(v, v)  # noqa: E731
+        rows = None
+        if copy.rows is not None:
+            rows = (get(copy.rows), get(copy.src_stride), get(copy.dst_stride))
+        return spm.DmaStartOp(
+            get(copy.src), get(copy.src_offset), get(copy.dst), get(copy.dst_offset),
+            get(copy.count), rows=rows,
+        )  # fmt: skip
+
+
+def _emit(ops: list[Operation], op: Operation) -> SSAValue:
+    ops.append(op)
+    return op.results[0]
+
+
+def _chunks(values: list[SSAValue], size: int) -> list[list[SSAValue]]:
+    return [values[i : i + size] for i in range(0, len(values), size)] if size else []
+
+
+@dataclass(frozen=True)
+class NpuDoubleBufferPass(ModulePass):
+    """Turns tile copies into DMA on rotating buffers (see the module docstring)."""
+
+    name = "npu-double-buffer"
+
+    buffers: int = 2
+    """Buffers per tile: 2 is double buffering; 1 uses DMA without overlap."""
+
+    writeback: str = "async"
+    """"async": wait for a write-back only before its buffer is reused; "sync": at once."""
+
+    machine: str = "edge-npu"
+    """The machine model whose scratchpad the buffers must fit."""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if self.buffers < 1:
+            raise PassFailedException(f"npu-double-buffer: buffers must be at least 1, got {self.buffers}")
+        if self.writeback not in WRITEBACKS:
+            raise PassFailedException(
+                f"npu-double-buffer: unknown writeback '{self.writeback}'; use one of "
+                f"{', '.join(WRITEBACKS)}"
+            )
+        try:
+            machine = load_machine(self.machine)
+        except MachineError as error:
+            raise PassFailedException(f"npu-double-buffer: {error}") from None
+        for function in [f for f in op.walk() if isinstance(f, func.FuncOp)]:
+            loops = [found for loop in function.walk() if isinstance(loop, scf.ForOp)
+                     if (found := find_tile_loop(loop)) is not None]  # fmt: skip
+            for tile_loop in loops:
+                Pipeliner(tile_loop, self.buffers, self.writeback).run()
+            check_scratchpad_fits(
+                function, machine, self.name, "use fewer buffers, fewer contexts or a smaller BLOCK"
+            )
