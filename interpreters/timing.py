@@ -8,8 +8,9 @@ shared resources.
   of the machine's vector units (`vector_contexts`), and waits when all are taken.
 * A core-driven copy keeps its context busy for its load/store pairs, and no copy goes
   faster than its turn on DDR allows.
-* A DMA start queues on the earliest free DMA engine; the transfer costs a setup per
-  descriptor, then moves its bytes at the engine's bandwidth once DDR is free for it.
+* A DMA start queues on the earliest free DMA engine. Its descriptors take
+  `setup_cycles` each to reach the engine (a latency: it overlaps the transfer before
+  it); the engine then moves the bytes at its bandwidth once DDR is free for them.
   The context goes on at once. A wait blocks the context until the named transfers end.
 * DDR bandwidth is one resource: DMA transfers and core copies take turns on it.
 * An hwctx.parallel forks its contexts (`fork_cycles`), which start together, and
@@ -185,14 +186,14 @@ class Replay:
             case DmaStart():
                 dma = self.machine.dma
                 engine = min(range(len(self.dma_free)), key=self.dma_free.__getitem__)
-                start = max(now, self.dma_free[engine])
-                moving, _ = self.ddr_turn(start + segment.descriptors * dma.setup_cycles, segment.nbytes)
+                ready = now + segment.descriptors * dma.setup_cycles
+                moving, _ = self.ddr_turn(max(ready, self.dma_free[engine]), segment.nbytes)
                 end = moving + segment.nbytes / dma.bytes_per_cycle
                 self.dma_free[engine] = self.done[segment.id] = end
-                self.timeline.dma_busy += end - start
+                self.timeline.dma_busy += end - moving
                 self.timeline.dma_bytes += segment.nbytes
                 name = "dma in" if segment.to_scratchpad else "dma out"
-                self.timeline.events.append(Event(f"dma {engine}", name, start, end - start))
+                self.timeline.events.append(Event(f"dma {engine}", name, moving, end - moving))
                 self.count_bytes(spent, segment.nbytes, segment.to_scratchpad)
                 return now
             case DmaWait():

@@ -3,8 +3,10 @@
 
     xnpu-run gelu.mlir --args randn:4096,zeros:4096,4096 --grid 4
     xnpu-run kernel.ttir.mlir --args ... --grid ... --machine edge-npu --json
+    xnpu-run gelu.ttir.mlir --level vec+mt+db --args ... --grid 1024 --trace gelu.json
 
-The input is a lowered module (or a `tt` module, lowered at the scalar level first).
+The input is a lowered module, or a `tt` module, which is lowered first at `--level`
+(default scalar).
 `--args` lists the kernel's arguments in order: for pointers `randn:N`, `rand:N`,
 `zeros:N`, `ones:N` or `arange:N` (N may be `ROWSxCOLS`) or a `.npy` file; for
 scalars a number. The grid sizes (`--grid 64` or `--grid 8,8`) fill the trailing
@@ -125,6 +127,17 @@ class XnpuRunMain(xDSLRunMain):
         arg_parser.add_argument(
             "--save", metavar="FILE.npz", help="save every array argument after the run"
         )
+        arg_parser.add_argument(
+            "--level",
+            default="scalar",
+            help="for tt input: the level to lower to: scalar, vec, vec+mt, vec+mt+db, or "
+            "any mechanisms joined by + (default: scalar); an already lowered module runs as is",
+        )
+        arg_parser.add_argument(
+            "--trace",
+            metavar="FILE.json",
+            help="write the timeline in Chrome trace format (open it in ui.perfetto.dev)",
+        )
 
     def register_implementations(self, interpreter: Interpreter):
         from xnpu.interpreters.runner import register_xnpu_functions
@@ -148,7 +161,7 @@ class XnpuRunMain(xDSLRunMain):
             from xnpu.dialects import tt
 
             if any(isinstance(op, tt.FuncOp) for op in module.body.block.ops):
-                module = lower(module, "scalar", machine)
+                module = lower(module, self.args.level, machine)
             entry = entry_function(module, self.args.symbol)
             grid = tuple(_shape(self.args.grid.replace(",", "x")))
             types = entry.function_type.inputs.data
@@ -163,6 +176,9 @@ class XnpuRunMain(xDSLRunMain):
             print(f"xnpu-run: error: {error}", file=sys.stderr)
             return 1
         print(report.to_json() if self.args.json else report)
+        if self.args.trace:
+            report.save_trace(self.args.trace)
+            print(f"timeline written to {self.args.trace}", file=sys.stderr)
         if self.args.save:
             arrays = {f"arg{i}": a for i, a in enumerate(arguments) if isinstance(a, np.ndarray)}
             np.savez(self.args.save, **arrays)

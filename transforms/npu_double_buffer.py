@@ -159,8 +159,7 @@ class Pipeliner:
         prologue: list[Operation] = []
         prefetched: list[SSAValue] = []
         for iteration in range(count - 1):
-            ahead = _emit(prologue, arith.MuliOp(self.constant(iteration), loop.step))
-            pid = _emit(prologue, arith.AddiOp(loop.lb, ahead))
+            pid = _emit(prologue, arith.AddiOp(loop.lb, self.times_step(iteration, prologue)))
             in_range = _emit(prologue, arith_tensor.CmpIOp("slt", pid, loop.ub))
             guarded = self.start_inputs(in_range, pid, {t: c[iteration].buffer for t, c in copies.items()})
             prologue.append(guarded)
@@ -188,10 +187,15 @@ class Pipeliner:
         yielded: list[SSAValue] = []
         if count > 1:
             last, zero, one = self.constant(count - 1), self.constant(0), self.constant(1)
-            at_last, at_first = self.is_slot(slot, count - 1, head), self.is_slot(slot, 0, head)
-            yielded.append(_emit(head, arith_tensor.SelectOp(at_last, zero, _emit(head, arith.AddiOp(slot, one)))))
-            ahead_slot = _emit(head, arith_tensor.SelectOp(at_first, last, _emit(head, arith.SubiOp(slot, one))))
-            ahead = _emit(head, arith.AddiOp(block.args[0], _emit(head, arith.MuliOp(last, loop.step))))
+            at_last = self.is_slot(slot, count - 1, head)
+            at_first = self.is_slot(slot, 0, head) if count > 2 else None
+            next_slot = _emit(head, arith_tensor.SelectOp(at_last, zero, _emit(head, arith.AddiOp(slot, one))))
+            yielded.append(next_slot)
+            if count == 2:  # the slot after this one is also the one before it
+                ahead_slot = next_slot
+            else:
+                ahead_slot = _emit(head, arith_tensor.SelectOp(at_first, last, _emit(head, arith.SubiOp(slot, one))))
+            ahead = _emit(head, arith.AddiOp(block.args[0], self.times_step(count - 1, head)))
             in_range = _emit(head, arith_tensor.CmpIOp("slt", ahead, loop.ub))
             ahead_buffers = {tile: self.select(c, ahead_slot, head) for tile, c in copies.items()}
             head.append(guarded := self.start_inputs(in_range, ahead, ahead_buffers))
@@ -240,6 +244,13 @@ class Pipeliner:
         copies = [spm.AllocOp(tile.buffer.type, f"{name}_{k}") for k in range(self.buffers)]
         self.rewriter.insert_op(copies, InsertPoint.before(tile))
         return copies
+
+    def times_step(self, iterations: int, ops: list[Operation]) -> SSAValue:
+        """`iterations * step` of the loop (folded when the step is a constant)."""
+        step = self.tile_loop.loop.step
+        if isinstance(step.owner, arith.ConstantOp):
+            return self.constant(iterations * step.owner.value.value.data)
+        return _emit(ops, arith.MuliOp(self.constant(iterations), step))
 
     def is_slot(self, slot: SSAValue, k: int, ops: list[Operation]) -> SSAValue:
         """`slot == k`, computed once (appended to `ops` the first time)."""

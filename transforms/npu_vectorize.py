@@ -214,9 +214,14 @@ class LoopVectorizer:
             vector_end = constant(lo + max(hi - lo, 0) // lanes * lanes)
             tail_empty = (hi - lo) % lanes == 0 or hi <= lo
         else:
-            length = emit(arith.MaxSIOp(emit(arith.SubiOp(ub, lb)), constant(0)))
-            rounded = emit(arith.MuliOp(emit(arith.DivUIOp(length, constant(lanes))), constant(lanes)))
-            vector_end = emit(arith.AddiOp(lb, rounded))
+            starts_at_zero = static[0] == 0
+            length = ub if starts_at_zero else emit(arith.SubiOp(ub, lb))
+            length = emit(arith.MaxSIOp(length, constant(0)))
+            if lanes & (lanes - 1) == 0:  # a power of two: clear the low bits
+                rounded = emit(arith.AndIOp(length, constant(-lanes)))
+            else:
+                rounded = emit(arith.MuliOp(emit(arith.DivUIOp(length, constant(lanes))), constant(lanes)))
+            vector_end = rounded if starts_at_zero else emit(arith.AddiOp(lb, rounded))
             tail_empty = False
 
         inits = []
