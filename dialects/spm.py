@@ -45,7 +45,7 @@ from xdsl.irdl import (
     traits_def,
     var_operand_def,
 )
-from xdsl.traits import MemoryAllocEffect, MemoryReadEffect, MemoryWriteEffect, Pure
+from xdsl.traits import MemoryAllocEffect, MemoryReadEffect, MemoryWriteEffect
 from xdsl.utils.exceptions import VerifyException
 
 
@@ -298,8 +298,7 @@ class CompletedOp(IRDLOperation):
 
     token = result_def(TokenType)
 
-    traits = traits_def(Pure())
-
+    # not Pure: each token is used once, so CSE must not merge two of them
     assembly_format = "attr-dict `:` type($token)"
 
     def __init__(self):

@@ -46,6 +46,7 @@ from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.transforms.common_subexpression_elimination import cse
 from xdsl.transforms.dead_code_elimination import region_dce
 from xdsl.utils.exceptions import PassFailedException
 
@@ -159,7 +160,7 @@ class Pipeliner:
         prologue: list[Operation] = []
         prefetched: list[SSAValue] = []
         for iteration in range(count - 1):
-            pid = _emit(prologue, arith.AddiOp(loop.lb, self.times_step(iteration, prologue)))
+            pid = self.after_steps(loop.lb, iteration, prologue)
             in_range = _emit(prologue, arith_tensor.CmpIOp("slt", pid, loop.ub))
             guarded = self.start_inputs(in_range, pid, {t: c[iteration].buffer for t, c in copies.items()})
             prologue.append(guarded)
@@ -195,20 +196,17 @@ class Pipeliner:
                 ahead_slot = next_slot
             else:
                 ahead_slot = _emit(head, arith_tensor.SelectOp(at_first, last, _emit(head, arith.SubiOp(slot, one))))
-            ahead = _emit(head, arith.AddiOp(block.args[0], self.times_step(count - 1, head)))
+            ahead = self.after_steps(block.args[0], count - 1, head)
             in_range = _emit(head, arith_tensor.CmpIOp("slt", ahead, loop.ub))
             ahead_buffers = {tile: self.select(c, ahead_slot, head) for tile, c in copies.items()}
             head.append(guarded := self.start_inputs(in_range, ahead, ahead_buffers))
-            arriving = queue_in[0]
             yielded.extend([t for entry in queue_in[1:] for t in entry] + list(guarded.results))
-        else:
-            ops, starts = self.input_starts(block.args[0], current)
-            head.extend(ops + starts)
-            arriving = [s.token for s in starts]
-        if arriving:
-            head.append(spm.DmaWaitOp(*arriving))
-        if queue_out:
-            head.append(spm.DmaWaitOp(*queue_out[0]))
+            head.append(spm.DmaWaitOp(*queue_in[0]))
+        # the write-back that last used this iteration's output buffers must be over
+        # before the compute writes them: after the input tiles are in
+        output_free = spm.DmaWaitOp(*queue_out[0]) if queue_out else None
+        if output_free is not None and (count > 1 or not inputs):
+            head.append(output_free)
         self.rewriter.insert_op(head, InsertPoint.at_start(block))
 
         for tile, buffer in current.items():
@@ -216,7 +214,14 @@ class Pipeliner:
                 tile.buffer.replace_all_uses_with(buffer)
                 self.rewriter.erase_op(tile)
         for copy in inputs:
-            self.rewriter.erase_op(copy)
+            if count > 1:
+                self.rewriter.erase_op(copy)
+            else:  # one buffer: the transfer starts where the copy was, and is waited on
+                start = self.as_dma(copy, {})
+                arrived = spm.DmaWaitOp(start.token)
+                self.rewriter.replace_op(copy, [start, arrived], [])
+        if output_free is not None and count == 1 and inputs:
+            self.rewriter.insert_op(output_free, InsertPoint.after(arrived))
         written: list[SSAValue] = []
         for copy in outputs:
             start = self.as_dma(copy, {})
@@ -232,6 +237,7 @@ class Pipeliner:
         pipelined = scf.ForOp(loop.lb, loop.ub, loop.step, inits, Region(block))
         self.rewriter.replace_op(loop, pipelined, [])
         region_dce(pipelined.body)
+        cse(pipelined.body)
         unwaited = list(pipelined.results[len(slot_init) :])
         if unwaited:
             self.rewriter.insert_op(spm.DmaWaitOp(*unwaited), InsertPoint.after(pipelined))
@@ -244,6 +250,12 @@ class Pipeliner:
         copies = [spm.AllocOp(tile.buffer.type, f"{name}_{k}") for k in range(self.buffers)]
         self.rewriter.insert_op(copies, InsertPoint.before(tile))
         return copies
+
+    def after_steps(self, pid: SSAValue, iterations: int, ops: list[Operation]) -> SSAValue:
+        """`pid + iterations * step` of the loop (folded when the step is a constant)."""
+        if iterations == 0:
+            return pid
+        return _emit(ops, arith.AddiOp(pid, self.times_step(iterations, ops)))
 
     def times_step(self, iterations: int, ops: list[Operation]) -> SSAValue:
         """`iterations * step` of the loop (folded when the step is a constant)."""

@@ -201,9 +201,15 @@ class LoopVectorizer:
             return VectorType(type, [lanes])
 
         def splat(value: SSAValue) -> SSAValue:
+            """`value` broadcast to a vector, right where `value` is defined."""
             outer = mapping.get(value, value)
             if outer not in broadcasts:
-                broadcasts[outer] = emit(vector.BroadcastOp(outer, vec(outer.type)))
+                broadcast = vector.BroadcastOp(outer, vec(outer.type))
+                owner = outer.owner
+                where = (InsertPoint.after(owner) if isinstance(owner, Operation)
+                         else InsertPoint.at_start(owner))  # fmt: skip
+                rewriter.insert_op(broadcast, where)
+                broadcasts[outer] = broadcast.vector
             return broadcasts[outer]
 
         lb, ub = loop.lb, loop.ub
