@@ -1,0 +1,227 @@
+"""The three mechanisms (npu-vectorize, npu-multithread, npu-double-buffer): every
+corpus kernel at every level gives PyTorch's outputs, the timing shows what each buys,
+races are caught, bad options are explained, and the timeline exports."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from xdsl.parser import Parser
+from xdsl.utils.exceptions import PassFailedException
+
+import xnpu
+from xnpu.context import xnpu_context
+from xnpu.interpreters.trace import InterpreterError
+from xnpu.kernels import corpus_kernel, corpus_names
+from xnpu.kernels.cases import TEST_SIZES, make_case
+from xnpu.transforms.pipelines import LEVELS
+
+VARIANTS = [
+    *((level, ()) for level in LEVELS),
+    ("vec+mt+db", (("buffers", 1),)),
+    ("vec+mt+db", (("writeback", "sync"),)),
+    ("vec+mt+db", (("buffers", 3),)),
+    ("vec+mt", (("schedule", "cyclic"), ("contexts", 3))),
+    ("vec+db", ()),
+    ("mt+db", ()),
+]
+"""The ladder, and variants that use the passes alone, in other combinations and with
+other options."""
+
+
+@functools.cache
+def lowered(name: str, level: str, options: tuple = ()):
+    return xnpu.lower(corpus_kernel(name).to_tt(), level, **dict(options))
+
+
+@pytest.mark.parametrize(("level", "options"), VARIANTS)
+@pytest.mark.parametrize("name", corpus_names())
+def test_every_corpus_kernel_at_every_level_matches_pytorch(name, level, options):
+    module = lowered(name, level, options)
+    module.verify()
+    for size in TEST_SIZES[name]:
+        case = make_case(name, size)
+        xnpu.run(module, *case.args, grid=case.grid)
+        assert case.mismatches() == [], (name, level, options, size)
+
+
+# Sizes around the block (1024 or 256 lanes) and around the context count.
+ELEMENTWISE = st.sampled_from(["vector_add", "gelu", "inductor/gelu", "inductor/silu"])
+ROWS = st.sampled_from(["softmax", "layer_norm", "rms_norm"])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.one_of(
+        st.tuples(ELEMENTWISE, st.integers(1, 7 * 1024 + 5)),
+        st.tuples(ROWS, st.tuples(st.integers(1, 9), st.integers(1, 1024))),
+    ),
+    st.sampled_from(VARIANTS),
+    st.integers(0, 2**16),
+)
+def test_differential_against_pytorch(kernel_and_size, variant, seed):
+    (name, size), (level, options) = kernel_and_size, variant
+    case = make_case(name, size, seed)
+    xnpu.run(lowered(name, level, options), *case.args, grid=case.grid)
+    assert case.mismatches() == []
+
+
+def cycles(name: str, size, level: str, **options) -> float:
+    case = make_case(name, size)
+    report = xnpu.run(lowered(name, level, tuple(options.items())), *case.args, grid=case.grid)
+    assert case.mismatches() == []
+    return report.cycles
+
+
+@pytest.mark.parametrize("name", ["vector_add", "gelu"])
+def test_the_ladder_falls_rung_by_rung(name):
+    scalar, vec, mt, db = (cycles(name, 64 * 1024, level) for level in LEVELS)
+    assert scalar > vec > mt >= db
+    assert cycles(name, 64 * 1024, "vec+mt+db", writeback="sync") >= db
+
+
+def test_multithreading_loses_on_one_program():
+    """Fork and join cost more than nothing: one block of work gains nothing from
+    four contexts."""
+    assert cycles("gelu", 1024, "vec+mt") > cycles("gelu", 1024, "vec")
+
+
+def test_double_buffering_overlaps_dma_with_compute(tmp_path):
+    case = make_case("gelu", 16 * 1024)
+    report = xnpu.run(lowered("gelu", "vec+mt+db"), *case.args, grid=case.grid)
+    assert report.timeline.dma_bytes == 2 * 16 * 1024 * 4
+    assert report.overlap_cycles > 0.5 * report.dma_busy
+    assert report.to_dict()["overlap_cycles"] == report.overlap_cycles
+    path = tmp_path / "trace.json"
+    report.save_trace(path)
+    events = json.loads(path.read_text())["traceEvents"]
+    names = {e["args"]["name"] for e in events if e["name"] == "thread_name"}
+    assert {"main", "context 0", "context 3", "dma 0"} <= names
+    spans = [e for e in events if e["ph"] == "X"]
+    dma_in = [e for e in spans if e["name"] == "dma in"]
+    compute = [e for e in spans if e["name"] == "compute"]
+    assert len(dma_in) == 16
+    under_compute = [
+        d for d in dma_in
+        if any(c["ts"] < d["ts"] + d["dur"] and d["ts"] < c["ts"] + c["dur"] for c in compute)
+    ]  # fmt: skip
+    assert under_compute, "no input transfer ran while a context computed"
+
+
+def test_one_buffer_waits_for_every_transfer():
+    """buffers=1 uses the DMA engine without overlap inside a context: with one
+    context, nothing transfers while it computes."""
+    case = make_case("gelu", 16 * 1024)
+    module = lowered("gelu", "vec+db", (("buffers", 1), ("writeback", "sync")))
+    report = xnpu.run(module, *case.args, grid=case.grid)
+    assert report.overlap_cycles == 0
+    assert report.dma_wait_cycles > 0
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"width": 0}, "npu-vectorize: width must be positive, got 0"),
+        ({"width": 24}, "width=24 does not divide the 32 f32 lanes of a 128-byte vector"),
+        ({"contexts": 0}, "contexts must be between 1 and the 6 hardware threads"),
+        ({"schedule": "dynamic"}, "unknown schedule 'dynamic'; use one of block, cyclic"),
+        ({"buffers": 0}, "npu-double-buffer: buffers must be at least 1, got 0"),
+        ({"writeback": "lazy"}, "unknown writeback 'lazy'; use one of async, sync"),
+        ({"buffers": 400}, "the scratchpad buffers of @gelu take"),
+    ],
+)
+def test_invalid_pass_options_are_explained(options, message):
+    with pytest.raises(PassFailedException, match=message.replace("(", r"\(")):
+        xnpu.lower(corpus_kernel("gelu").to_tt(), "vec+mt+db", **options)
+
+
+def test_unknown_level_is_explained():
+    with pytest.raises(ValueError, match="unknown level 'vec\\+foo'"):
+        xnpu.lower(corpus_kernel("gelu").to_tt(), "vec+foo")
+
+
+RACES = """
+func.func @races(%x: memref<?xf32>, %y: memref<?xf32>, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c8 = arith.constant 8 : index
+  %c4 = arith.constant 4 : index
+  %one = arith.constant 1.0 : f32
+  %tile = spm.alloc : memref<16xf32, #spm.scratch>
+  %t = spm.dma_start %x[%c0] to %tile[%c0] count %c8 : memref<?xf32> to memref<16xf32, #spm.scratch>
+  <between>
+  spm.dma_wait %t
+  %w = spm.dma_start %tile[%c0] to %y[%c0] count %c8 : memref<16xf32, #spm.scratch> to memref<?xf32>
+  <after_write_back>
+  spm.dma_wait %w
+  func.return
+}
+"""
+
+
+def run_races(between: str = "", after_write_back: str = ""):
+    text = RACES.replace("<between>", between).replace("<after_write_back>", after_write_back)
+    module = Parser(xnpu_context(), text).parse_module()
+    x, y = make_case("vector_add", 16).args[:2]
+    return xnpu.run(module, x, y, grid=1)
+
+
+def test_race_free_dma_runs():
+    report = run_races()
+    assert report.timeline.dma_bytes == 2 * 8 * 4
+
+
+@pytest.mark.parametrize(
+    ("between", "after_write_back", "message"),
+    [
+        (
+            "%v = memref.load %tile[%c4] : memref<16xf32, #spm.scratch>", "",
+            r"race: memref.load reads elements 4 to 4 of %tile while spm.dma_start "
+            r"\(token 0, still writing them\); wait on its token first",
+        ),
+        (
+            "", "memref.store %one, %tile[%c4] : memref<16xf32, #spm.scratch>",
+            r"race: memref.store writes elements 4 to 4 of %tile while spm.dma_start "
+            r"\(token 1, still reading them\)",
+        ),
+        (
+            "", "%u = spm.dma_start %x[%c0] to %tile[%c4] count %c4 : memref<?xf32> to memref<16xf32, #spm.scratch>\n  spm.dma_wait %u",
+            r"race: spm.dma_start writes elements 4 to 7 of %tile while spm.dma_start "
+            r"\(token 1, still reading them\)",
+        ),
+    ],
+)  # fmt: skip
+def test_races_name_both_operations(between, after_write_back, message):
+    with pytest.raises(InterpreterError, match=message):
+        run_races(between, after_write_back)
+
+
+def test_reading_outside_an_unfinished_transfer_is_no_race():
+    run_races("%v = memref.load %tile[%c8] : memref<16xf32, #spm.scratch>")
+
+
+NEVER_WAITED = """
+func.func @never_waited(%x: memref<?xf32>, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %tile = spm.alloc : memref<16xf32, #spm.scratch>
+  %none = spm.completed : !spm.token
+  %last = scf.for %i = %c0 to %c1 step %c1 iter_args(%previous = %none) -> (!spm.token) {
+    spm.dma_wait %previous
+    %t = spm.dma_start %x[%c0] to %tile[%c0] count %c8 : memref<?xf32> to memref<16xf32, #spm.scratch>
+    scf.yield %t : !spm.token
+  }
+  func.return
+}
+"""
+
+
+def test_a_transfer_never_waited_on_is_an_error():
+    module = Parser(xnpu_context(), NEVER_WAITED).parse_module()
+    x = make_case("gelu", 16).args[0]
+    with pytest.raises(InterpreterError, match=r"spm.dma_start \(token 0\) is never waited on before the end of @never_waited"):
+        xnpu.run(module, x, grid=1)
