@@ -3,11 +3,12 @@ How fast xnpu interprets a kernel, beside Triton's own interpreter, in one proce
 
     python benchmarks/interp_speed.py [--elements 1048576] [--repeat 3]
 
-Runs GELU (BLOCK 1024) through xnpu's scalar level (executing and counting cycles)
-and through Triton's interpreter (the InterpretedFunction that TRITON_INTERPRET=1
-puts behind @triton.jit; it counts nothing). Each side runs once to warm up, then
-`--repeat` times; the best time counts. Both outputs are checked against PyTorch.
-Prints elements per second for both and their ratio (xnpu / Triton).
+Runs GELU (BLOCK 1024) through xnpu at every level of the ladder (executing and
+counting cycles) and through Triton's interpreter (the InterpretedFunction that
+TRITON_INTERPRET=1 puts behind @triton.jit; it counts nothing), in one process. Each
+runs once to warm up, then `--repeat` times; the best time counts. Every output is
+checked against PyTorch. Prints elements per second and the ratio xnpu / Triton for
+each level.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from triton.runtime.interpreter import InterpretedFunction  # noqa: E402
 import xnpu  # noqa: E402
 from xnpu.kernels import corpus_kernel  # noqa: E402
 from xnpu.kernels.cases import make_case  # noqa: E402
+from xnpu.transforms.pipelines import LEVELS  # noqa: E402
 
 
 def best_time(run, repeat: int) -> float:
@@ -45,11 +47,15 @@ def main() -> None:
     kernel = corpus_kernel("gelu")
     block = kernel.constexprs["BLOCK_SIZE"]
 
-    lowered = xnpu.lower(kernel.to_tt(), "scalar")
-    case = make_case("gelu", n)
-    reports = []
-    xnpu_seconds = best_time(lambda: reports.append(xnpu.run(lowered, *case.args, grid=case.grid)), args.repeat)
-    assert not case.mismatches(), case.mismatches()
+    tt = kernel.to_tt()
+    runs = []
+    for level in LEVELS:
+        lowered = xnpu.lower(tt, level)
+        case = make_case("gelu", n)
+        reports = []
+        seconds = best_time(lambda: reports.append(xnpu.run(lowered, *case.args, grid=case.grid)), args.repeat)
+        assert not case.mismatches(), (level, case.mismatches())
+        runs.append((level, seconds, reports[-1].cycles))
 
     triton_case = make_case("gelu", n)
     interpreted = InterpretedFunction(kernel.kernel.fn)
@@ -61,12 +67,16 @@ def main() -> None:
     triton_seconds = best_time(triton_run, args.repeat)
     assert not triton_case.mismatches(), triton_case.mismatches()
 
-    xnpu_rate, triton_rate = n / xnpu_seconds, n / triton_seconds
+    triton_rate = n / triton_seconds
     print(f"GELU, {n:,} fp32 elements, BLOCK {block}, best of {args.repeat}")
-    print(f"  xnpu scalar level   {xnpu_seconds:8.3f} s  {xnpu_rate / 1e6:8.2f} M elements/s"
-          f"  ({reports[-1].cycles:,.0f} simulated cycles)")  # fmt: skip
-    print(f"  Triton interpreter  {triton_seconds:8.3f} s  {triton_rate / 1e6:8.2f} M elements/s")
-    print(f"  ratio (xnpu / Triton): {xnpu_rate / triton_rate:.2f}x")
+    print(f"  {'':22} {'wall':>8}  {'elements/s':>14}  {'xnpu / Triton':>13}  simulated cycles")
+    for level, seconds, simulated in runs:
+        rate = n / seconds
+        print(f"  xnpu {level:<17} {seconds:7.3f}s  {rate / 1e6:10.2f} M/s  {rate / triton_rate:12.2f}x"
+              f"  {simulated:,.0f}")  # fmt: skip
+    print(f"  {'Triton interpreter':<22} {triton_seconds:7.3f}s  {triton_rate / 1e6:10.2f} M/s")
+    slowest = min(n / seconds for _, seconds, _ in runs)
+    print(f"  slowest level / Triton: {slowest / triton_rate:.2f}x")
 
 
 if __name__ == "__main__":
