@@ -1,44 +1,30 @@
 """xnpu's passes, one a file named after the pass."""
 
 from collections.abc import Callable
+from importlib import import_module
 
 from xdsl.passes import ModulePass
+from xdsl.utils.exceptions import PassFailedException
 
-XNPU_PASSES: dict[str, Callable[[], type[ModulePass]]] = {}
+from xnpu.interpreters.machine import Machine, MachineError, load_machine
+
+
+def _on_first_use(module: str, name: str) -> Callable[[], type[ModulePass]]:
+    return lambda: getattr(import_module(f"xnpu.transforms.{module}"), name)
+
+
+XNPU_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
+    "npu-lower-triton": _on_first_use("npu_lower_triton", "NpuLowerTritonPass"),
+    "npu-vectorize": _on_first_use("npu_vectorize", "NpuVectorizePass"),
+    "npu-multithread": _on_first_use("npu_multithread", "NpuMultithreadPass"),
+    "npu-double-buffer": _on_first_use("npu_double_buffer", "NpuDoubleBufferPass"),
+}
 """xnpu's passes by their command-line name, each imported on first use."""
 
 
-def _npu_lower_triton() -> type[ModulePass]:
-    from xnpu.transforms.npu_lower_triton import NpuLowerTritonPass
-
-    return NpuLowerTritonPass
-
-
-XNPU_PASSES["npu-lower-triton"] = _npu_lower_triton
-
-
-def _npu_vectorize() -> type[ModulePass]:
-    from xnpu.transforms.npu_vectorize import NpuVectorizePass
-
-    return NpuVectorizePass
-
-
-XNPU_PASSES["npu-vectorize"] = _npu_vectorize
-
-
-def _npu_multithread() -> type[ModulePass]:
-    from xnpu.transforms.npu_multithread import NpuMultithreadPass
-
-    return NpuMultithreadPass
-
-
-XNPU_PASSES["npu-multithread"] = _npu_multithread
-
-
-def _npu_double_buffer() -> type[ModulePass]:
-    from xnpu.transforms.npu_double_buffer import NpuDoubleBufferPass
-
-    return NpuDoubleBufferPass
-
-
-XNPU_PASSES["npu-double-buffer"] = _npu_double_buffer
+def pass_machine(pass_name: str, machine: str, error: type[Exception] = PassFailedException) -> Machine:
+    """The machine model a pass's `machine` option names; a bad one fails the pass."""
+    try:
+        return load_machine(machine)
+    except MachineError as problem:
+        raise error(f"{pass_name}: {problem}") from None

@@ -51,7 +51,7 @@ from xdsl.transforms.dead_code_elimination import region_dce
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import arith_tensor, spm
-from xnpu.interpreters.machine import MachineError, load_machine
+from xnpu.transforms import pass_machine
 from xnpu.transforms.npu_multithread import check_scratchpad_fits
 
 WRITEBACKS = ("async", "sync")
@@ -351,10 +351,7 @@ class NpuDoubleBufferPass(ModulePass):
                 f"npu-double-buffer: unknown writeback '{self.writeback}'; use one of "
                 f"{', '.join(WRITEBACKS)}"
             )
-        try:
-            machine = load_machine(self.machine)
-        except MachineError as error:
-            raise PassFailedException(f"npu-double-buffer: {error}") from None
+        machine = pass_machine(self.name, self.machine)
         for function in [f for f in op.walk() if isinstance(f, func.FuncOp)]:
             loops = [found for loop in function.walk() if isinstance(loop, scf.ForOp)
                      if (found := find_tile_loop(loop)) is not None]  # fmt: skip

@@ -63,7 +63,8 @@ from xdsl.utils.exceptions import DiagnosticException
 from xnpu.dialects import arith_tensor as tarith
 from xnpu.dialects import spm, tt
 from xnpu.frontend.ttir import at_location
-from xnpu.interpreters.machine import Machine, MachineError, load_machine
+from xnpu.interpreters.machine import Machine
+from xnpu.transforms import pass_machine
 
 INDEX = IndexType()
 
@@ -1234,10 +1235,7 @@ class NpuLowerTritonPass(ModulePass):
     """The machine model whose scratchpad the tiles must fit."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        try:
-            machine = load_machine(self.machine)
-        except MachineError as error:
-            raise LoweringError(f"npu-lower-triton: {error}") from None
+        machine = pass_machine(self.name, self.machine, LoweringError)
         kernels = [k for k in op.body.block.ops if isinstance(k, tt.FuncOp)]
         for kernel in kernels:
             lowered = KernelLowering(kernel, machine).lower()

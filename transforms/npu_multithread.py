@@ -33,7 +33,8 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import hwctx, spm
-from xnpu.interpreters.machine import Machine, MachineError, load_machine
+from xnpu.interpreters.machine import Machine
+from xnpu.transforms import pass_machine
 
 SCHEDULES = ("block", "cyclic")
 
@@ -92,10 +93,7 @@ class NpuMultithreadPass(ModulePass):
     """The machine model: its thread count bounds `contexts`."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        try:
-            machine = load_machine(self.machine)
-        except MachineError as error:
-            raise PassFailedException(f"npu-multithread: {error}") from None
+        machine = pass_machine(self.name, self.machine)
         contexts = machine.core.vector_contexts if self.contexts is None else self.contexts
         threads = machine.core.hardware_threads
         if not 1 <= contexts <= threads:

@@ -42,7 +42,8 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import arith_tensor, spm
-from xnpu.interpreters.machine import Machine, MachineError, load_machine
+from xnpu.interpreters.machine import Machine
+from xnpu.transforms import pass_machine
 
 _INF = float("inf")
 COMBINERS: dict[type[Operation], tuple[CombiningKindFlag, float | int]] = {
@@ -314,10 +315,7 @@ class NpuVectorizePass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.width is not None and self.width <= 0:
             raise PassFailedException(f"npu-vectorize: width must be positive, got {self.width}")
-        try:
-            machine = load_machine(self.machine)
-        except MachineError as error:
-            raise PassFailedException(f"npu-vectorize: {error}") from None
+        machine = pass_machine(self.name, self.machine)
         for function in [f for f in op.walk() if isinstance(f, func.FuncOp)]:
             for loop in _innermost_loops(function):
                 vectorizer = LoopVectorizer(loop, self.width, machine)
