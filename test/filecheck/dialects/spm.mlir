@@ -21,3 +21,12 @@ func.func @transfers(%x: memref<?xf32>, %n: index, %rows: index) {
 // CHECK-NEXT: %in = spm.dma_start %x[%c0] to %tile[%c0] count %n : memref<?xf32> to memref<1024xf32, #spm.scratch>
 // CHECK-NEXT: %out = spm.dma_start %tile[%c0] to %x[%c0] count %c512 rows %rows strides %c512, %n : memref<1024xf32, #spm.scratch> to memref<?xf32>
 // CHECK-NEXT: spm.dma_wait %in, %out
+
+func.func @completed() {
+  %none = spm.completed : !spm.token
+  spm.dma_wait %none
+  func.return
+}
+// CHECK:      func.func @completed() {
+// CHECK-NEXT:   %none = spm.completed : !spm.token
+// CHECK-NEXT:   spm.dma_wait %none
