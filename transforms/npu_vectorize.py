@@ -69,12 +69,22 @@ def vector_lanes(machine: Machine, element: Attribute) -> int:
     return machine.vector_elements(max(bits // 8, 1))
 
 
+def lanes_for(machine: Machine, element: Attribute, width: int | None) -> int:
+    """Elements per vector access for `element`: `width`, which must divide a machine
+    vector's lanes, or by default a whole machine vector."""
+    full = vector_lanes(machine, element)
+    if width is None:
+        return full
+    if full % width:
+        raise PassFailedException(
+            f"npu-vectorize: width={width} does not divide the {full} {element} lanes "
+            f"of a {machine.core.vector_bytes}-byte vector"
+        )
+    return width
+
+
 def _is_vectorizable_op(op: Operation) -> bool:
     return op.dialect_name() in ("arith", "math") and not op.regions
-
-
-def _element_types(op: Operation) -> list[Attribute]:
-    return [v.type for v in (*op.operands, *op.results)]
 
 
 @dataclass
@@ -156,21 +166,12 @@ class LoopVectorizer:
         return None
 
     def lanes(self) -> int:
-        types = [v.type for v in self.vectorized] + [
-            v.type for u in self.loop.body.block.ops if isinstance(u, memref.StoreOp)
-            for v in (u.value,)
-        ]
-        elements = {t for t in types if not (isinstance(t, IntegerType) and t.width.data == 1)}
-        lanes = {t: vector_lanes(self.machine, t) for t in elements}
-        if self.width is None:
-            return min(lanes.values(), default=self.machine.vector_elements(4))
-        for element, count in lanes.items():
-            if count % self.width:
-                raise PassFailedException(
-                    f"npu-vectorize: width={self.width} does not divide the {count} "
-                    f"{element} lanes of a {self.machine.core.vector_bytes}-byte vector"
-                )
-        return self.width
+        stored = [op.value for op in self.loop.body.block.ops if isinstance(op, memref.StoreOp)]
+        types = {v.type for v in (*self.vectorized, *stored)}
+        elements = [t for t in types if not (isinstance(t, IntegerType) and t.width.data == 1)]
+        if not elements:
+            return self.width or self.machine.vector_elements(4)
+        return min(lanes_for(self.machine, t, self.width) for t in elements)
 
     # ---- the rewrite
 
@@ -322,12 +323,5 @@ class NpuVectorizePass(ModulePass):
                 if vectorizer.reason_not_to() is None:
                     vectorizer.vectorize()
             for copy in [c for c in function.walk() if isinstance(c, spm.CopyOp)]:
-                element = copy.src.type.element_type
-                lanes = self.width or vector_lanes(machine, element)
-                if vector_lanes(machine, element) % lanes:
-                    raise PassFailedException(
-                        f"npu-vectorize: width={lanes} does not divide the "
-                        f"{vector_lanes(machine, element)} {element} lanes of a "
-                        f"{machine.core.vector_bytes}-byte vector"
-                    )
+                lanes = lanes_for(machine, copy.src.type.element_type, self.width)
                 copy.properties["width"] = IntegerAttr(lanes, i64)
