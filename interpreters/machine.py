@@ -11,7 +11,7 @@ a typo never silently falls back to a default.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -54,6 +54,8 @@ class Scratchpad:
 @dataclass(frozen=True)
 class Ddr:
     bytes_per_cycle: float
+    core_bytes_per_cycle: float
+    """What the cores' own loads and stores to DDR sustain, all contexts together."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,40 @@ class Machine:
     def vector_elements(self, element_bytes: int) -> int:
         """Lanes of one vector register for elements of `element_bytes`."""
         return self.core.vector_bytes // element_bytes
+
+    def value(self, key: str) -> float:
+        """A parameter by its `section.name` in the machine file, e.g. "dma.setup_cycles"."""
+        section, name = _split_key(self, key)
+        table = getattr(self, section)
+        return table[name] if isinstance(table, Mapping) else getattr(table, name)
+
+    def with_values(self, values: Mapping[str, float]) -> Machine:
+        """A copy with some parameters changed (keys as for `value`); the values are
+        checked as the loader checks them."""
+        machine = self
+        for key, value in values.items():
+            section, name = _split_key(machine, key)
+            table = getattr(machine, section)
+            where = f"{self.source} [{section}]"
+            if isinstance(table, Mapping):
+                changed = MappingProxyType({**table, name: _number(where, name, value, float)})
+            else:
+                kind = next(f for f in fields(table) if f.name == name).type
+                changed = replace(table, **{name: _number(where, name, value, int if kind == "int" else float)})
+            machine = replace(machine, **{section: changed})
+        return _checked(machine)
+
+
+def _split_key(machine: Machine, key: str) -> tuple[str, str]:
+    section, _, name = key.partition(".")
+    table = getattr(machine, section) if section in (*_SECTIONS, "scalar", "vector") else None
+    if isinstance(table, Mapping):
+        known = set(table)
+    else:
+        known = {f.name for f in fields(table)} if table is not None else set()
+    if name not in known:
+        raise MachineError(f"{machine.name}: no parameter {key!r} (expected section.name, e.g. dma.setup_cycles)")
+    return section, name
 
 
 _SECTIONS: dict[str, type] = {
@@ -189,10 +225,20 @@ def load_machine(machine: str | Path | Machine = DEFAULT_MACHINE) -> Machine:
         source=where,
         **sections,
     )
-    core = machine_model.core
+    return _checked(machine_model)
+
+
+def _checked(machine: Machine) -> Machine:
+    """The checks that relate parameters of different sections."""
+    core, ddr = machine.core, machine.ddr
     if core.vector_contexts > core.hardware_threads:
         raise MachineError(
-            f"{where} [core]: vector_contexts ({core.vector_contexts}) exceeds "
+            f"{machine.source} [core]: vector_contexts ({core.vector_contexts}) exceeds "
             f"hardware_threads ({core.hardware_threads})"
         )
-    return machine_model
+    if ddr.core_bytes_per_cycle > ddr.bytes_per_cycle:
+        raise MachineError(
+            f"{machine.source} [ddr]: core_bytes_per_cycle ({ddr.core_bytes_per_cycle:g}) exceeds "
+            f"what DDR itself moves (bytes_per_cycle = {ddr.bytes_per_cycle:g})"
+        )
+    return machine

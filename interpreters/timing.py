@@ -7,11 +7,13 @@ shared resources.
 * Compute takes its cycles on the context; a segment with vector work first needs one
   of the machine's vector units (`vector_contexts`), and waits when all are taken.
 * A core-driven copy keeps its context busy for its load/store pairs, and no copy goes
-  faster than its turn on DDR allows.
-* A DMA start queues on the earliest free DMA engine. Its descriptors take
-  `setup_cycles` each to reach the engine (a latency: it overlaps the transfer before
-  it); the engine then moves the bytes at its bandwidth once DDR is free for them.
-  The context goes on at once. A wait blocks the context until the named transfers end.
+  faster than the cores' path to DDR (`ddr.core_bytes_per_cycle`, shared by every
+  context) or its turn on DDR allow.
+* A DMA start queues on the earliest free DMA engine. The engine works through its
+  queue in order: each descriptor first takes `setup_cycles` (fetching it and the
+  first bytes' latency), then the bytes move at the engine's bandwidth once DDR is
+  free for them. The context goes on at once. A wait blocks the context until the
+  named transfers end.
 * DDR bandwidth is one resource: DMA transfers and core copies take turns on it.
 * An hwctx.parallel forks its contexts (`fork_cycles`), which start together, and
   joins when the last one ends (`join_cycles`); the forking context waits meanwhile.
@@ -128,6 +130,7 @@ class Replay:
         self.dma_free = [0.0] * machine.dma.engines
         self.vector_free = [0.0] * machine.core.vector_contexts
         self.ddr_free = 0.0
+        self.core_path_free = 0.0
         self.done: dict[int, float] = {}
         self.ready: list[tuple[float, int, int]] = []  # (time, context, next segment)
         self.forks: dict[int, tuple[float, int, int, float]] = {}
@@ -158,6 +161,12 @@ class Replay:
         self.ddr_free = start + nbytes / self.machine.ddr.bytes_per_cycle
         return start, self.ddr_free
 
+    def core_path_turn(self, earliest: float, nbytes: int) -> float:
+        """Books the cores' path to DDR for `nbytes`; returns when the turn ends."""
+        start = max(earliest, self.core_path_free)
+        self.core_path_free = start + nbytes / self.machine.ddr.core_bytes_per_cycle
+        return self.core_path_free
+
     def step(self, context: int, index: int, now: float) -> float | None:
         """Runs segment `index` of `context` from `now`; returns when the context is
         free again (None while it waits for the contexts it forked)."""
@@ -178,7 +187,8 @@ class Replay:
                 return start + cycles
             case Copy():
                 _, ddr_end = self.ddr_turn(now, segment.nbytes)
-                end = max(now + copy_cycles(segment, self.machine), ddr_end)
+                path_end = self.core_path_turn(now, segment.nbytes)
+                end = max(now + copy_cycles(segment, self.machine), ddr_end, path_end)
                 self.event(context, "copy in" if segment.to_scratchpad else "copy out", now, end - now)
                 spent.copy += end - now
                 self.count_bytes(spent, segment.nbytes, segment.to_scratchpad)
@@ -186,14 +196,18 @@ class Replay:
             case DmaStart():
                 dma = self.machine.dma
                 engine = min(range(len(self.dma_free)), key=self.dma_free.__getitem__)
-                ready = now + segment.descriptors * dma.setup_cycles
-                moving, _ = self.ddr_turn(max(ready, self.dma_free[engine]), segment.nbytes)
+                start = max(now, self.dma_free[engine])
+                setup = segment.descriptors * dma.setup_cycles
+                moving, _ = self.ddr_turn(start + setup, segment.nbytes)
                 end = moving + segment.nbytes / dma.bytes_per_cycle
                 self.dma_free[engine] = self.done[segment.id] = end
-                self.timeline.dma_busy += end - moving
+                self.timeline.dma_busy += end - start
                 self.timeline.dma_bytes += segment.nbytes
+                track = f"dma {engine}"
                 name = "dma in" if segment.to_scratchpad else "dma out"
-                self.timeline.events.append(Event(f"dma {engine}", name, moving, end - moving))
+                if setup:
+                    self.timeline.events.append(Event(track, "dma setup", start, setup))
+                self.timeline.events.append(Event(track, name, moving, end - moving))
                 self.count_bytes(spent, segment.nbytes, segment.to_scratchpad)
                 return now
             case DmaWait():

@@ -36,6 +36,7 @@ Anything else is an error naming the op and its source location.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -143,6 +144,11 @@ class Node:
         self.invariant = invariant
         self.sinks: set[int] = set()
         self.tile: TileLayout | None = None  # set when computed into its own tile
+
+    @property
+    def in_tile(self) -> bool:
+        """Computed into its own tile already: read from there, not recomputed."""
+        return self.tile is not None and self.tile.buffer is not None
 
 
 class ScalarLeaf(Node):
@@ -1004,7 +1010,7 @@ class KernelLowering:
         return value
 
     def _value_at(self, node: Node, lanes: list[SSAValue], memo: dict) -> SSAValue:
-        if node.tile is not None and node.tile.buffer is not None:
+        if node.in_tile:
             return self.load_tile(node.tile, node.element, lanes)
         match node:
             case ScalarLeaf():
@@ -1225,6 +1231,18 @@ def _one_op_combiner(body: list[Operation], a: SSAValue, b: SSAValue) -> type[Op
     return None
 
 
+@contextmanager
+def recursion_room(frames: int):
+    """Node trees are walked recursively, a few Python frames per level: a long
+    element-wise chain (a degree-512 polynomial) needs more than Python's default."""
+    default = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(default, frames))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(default)
+
+
 @dataclass(frozen=True)
 class NpuLowerTritonPass(ModulePass):
     """Lowers every tt.func to the scalar NPU program (see the module docstring)."""
@@ -1238,5 +1256,6 @@ class NpuLowerTritonPass(ModulePass):
         machine = pass_machine(self.name, self.machine, LoweringError)
         kernels = [k for k in op.body.block.ops if isinstance(k, tt.FuncOp)]
         for kernel in kernels:
-            lowered = KernelLowering(kernel, machine).lower()
+            with recursion_room(1000 + 8 * sum(1 for _ in kernel.walk())):
+                lowered = KernelLowering(kernel, machine).lower()
             Rewriter.replace_op(kernel, lowered)

@@ -17,6 +17,10 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from xnpu.kernels.polynomial import CONSTEXPRS as POLYNOMIAL_CONSTEXPRS
+
+POLYNOMIAL_DEGREE = POLYNOMIAL_CONSTEXPRS["DEGREE"]
+
 
 @dataclass
 class Case:
@@ -46,9 +50,14 @@ def _blocks(n: int, block: int) -> tuple[int]:
     return (max(1, -(-n // block)),)
 
 
-def _elementwise(reference: Callable, block: int, inputs: int = 1):
+def _elementwise(reference: Callable, block: int, inputs: int = 1, uniform: bool = False):
+    """Inputs drawn from N(0, 1), or from U(-1, 1) with `uniform`."""
+
     def build(name: str, n: int, generator: torch.Generator) -> Case:
-        xs = [torch.randn(n, generator=generator) for _ in range(inputs)]
+        def draw():
+            return torch.rand(n, generator=generator) * 2 - 1 if uniform else torch.randn(n, generator=generator)
+
+        xs = [draw() for _ in range(inputs)]
         out = torch.full((n,), float("nan"))
         return Case(name, [*xs, out, n], _blocks(n, block), {inputs: reference(*xs)})
 
@@ -103,6 +112,20 @@ def _gelu(x):
     return 0.5 * x * (1.0 + torch.erf(x * 0.7071067811865476))
 
 
+def polynomial_reference(x: torch.Tensor, degree: int) -> torch.Tensor:
+    """The polynomial kernel's Horner scheme, op for op in fp32."""
+    acc = torch.ones_like(x)
+    for k in range(degree, 0, -1):
+        acc = acc * (x * (1.0 / k)) + 1.0
+    return acc
+
+
+def polynomial_case(n: int, degree: int, seed: int = 0) -> Case:
+    """The polynomial kernel compiled with DEGREE = `degree`, on `n` elements."""
+    build = _elementwise(lambda x: polynomial_reference(x, degree), 1024, uniform=True)
+    return build("polynomial", n, torch.Generator().manual_seed(seed))
+
+
 def _rms(x, w, eps=1e-6):
     return x * torch.rsqrt((x * x).mean(-1, keepdim=True) + eps) * w
 
@@ -113,6 +136,7 @@ BUILDERS: dict[str, Callable] = {
     "softmax": _rows(lambda x: torch.softmax(x, -1), "softmax"),
     "layer_norm": _rows(lambda x, w, b: F.layer_norm(x, (x.shape[1],), w, b, eps=1e-5), "layer_norm"),
     "rms_norm": _rows(_rms, "rms_norm"),
+    "polynomial": _elementwise(lambda x: polynomial_reference(x, POLYNOMIAL_DEGREE), 1024, uniform=True),
     "inductor/gelu": _elementwise(F.gelu, 256),
     "inductor/silu": _elementwise(F.silu, 256),
     "inductor/add_broadcast": _inductor_rows("add_broadcast"),
@@ -122,7 +146,7 @@ BUILDERS: dict[str, Callable] = {
 }
 
 TEST_SIZES: dict[str, list] = {
-    **dict.fromkeys(["vector_add", "gelu"], [4096, 3000, 100]),
+    **dict.fromkeys(["vector_add", "gelu", "polynomial"], [4096, 3000, 100]),
     **dict.fromkeys(["inductor/gelu", "inductor/silu"], [1024, 1000, 37]),
     **dict.fromkeys(["softmax", "layer_norm", "rms_norm"], [(4, 1024), (5, 781), (3, 50)]),
     **dict.fromkeys(["inductor/softmax", "inductor/layer_norm", "inductor/rms_norm"], [0, 3]),
