@@ -1,0 +1,178 @@
+"""
+`xnpu-bench`: the paper's experiments on a simulated NPU. Every run's outputs are
+compared with PyTorch before its timing is reported.
+
+    xnpu-bench ladder [--kernel K ...] [--size N] [--machine M]
+    xnpu-bench mt-scaling [--kernel gelu] [--sizes 4K,8K,...,16M] [--contexts 4]
+    xnpu-bench db-sweep [--degrees 1,2,4,...] [--size N] [--contexts 1,4]
+    xnpu-bench paper
+    ... [--json FILE] [--csv FILE] [--plot FILE.png] [--out DIR] [--quiet]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from xnpu.bench import db_sweep, ladder, mt_scaling, paper
+from xnpu.bench.measure import ELEMENTWISE, ROW_KERNELS, BenchError
+from xnpu.bench.output import Progress, write_csv, write_json
+from xnpu.bench.published import ELEMENTS, FIGURES, runs_needed
+from xnpu.interpreters.machine import DEFAULT_MACHINE, MachineError, available_machines, load_machine
+from xnpu.interpreters.trace import InterpreterError
+
+EXPERIMENTS = {"ladder": ladder, "mt-scaling": mt_scaling, "db-sweep": db_sweep, "paper": paper}
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        return mt_scaling.parse_sizes(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _size(text: str) -> int:
+    sizes = _sizes(text)
+    if len(sizes) != 1:
+        raise argparse.ArgumentTypeError(f"expected one size (e.g. 1048576 or 1M), got '{text}'")
+    return sizes[0]
+
+
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(item) for item in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, got '{text}'")
+    return sorted(set(counts))
+
+
+def parser() -> argparse.ArgumentParser:
+    kernels = ELEMENTWISE + ROW_KERNELS
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--machine", default=DEFAULT_MACHINE,
+                        help=f"machine model: a name ({', '.join(available_machines())}) or a .toml path "
+                             f"(default {DEFAULT_MACHINE})")  # fmt: skip
+    common.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
+    common.add_argument("--csv", type=Path, metavar="FILE", help="write the rows as CSV")
+    common.add_argument("--plot", type=Path, metavar="FILE.png", help="draw the plot as a PNG")
+    common.add_argument("--out", type=Path, metavar="DIR",
+                        help="write COMMAND.txt, .json, .csv and .png into DIR (created if needed)")  # fmt: skip
+    common.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+
+    top = argparse.ArgumentParser(
+        prog="xnpu-bench",
+        description="The paper's experiments (arXiv 2602.20204) on a simulated edge NPU: every output is "
+                    "checked against PyTorch, then timed on the machine model.",
+        epilog="Sizes are element counts; K = 1024, M = 1024**2.",
+    )  # fmt: skip
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("ladder", parents=[common], help="scalar -> vec -> vec+mt -> vec+mt+db, and DB's parts",
+                            description=ladder.__doc__)  # fmt: skip
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.add_argument("--kernel", nargs="+", choices=kernels, default=list(ladder.DEFAULT_KERNELS), metavar="K",
+                   help=f"kernels to run (default: {' '.join(ladder.DEFAULT_KERNELS)}; choose from {', '.join(kernels)})")
+    p.add_argument("--size", type=_size, default=ELEMENTS, metavar="N",
+                   help=f"elements per kernel (default {ELEMENTS:,}, as in the paper)")  # fmt: skip
+
+    p = commands.add_parser("mt-scaling", parents=[common], help="1 context against several, over sizes; crossover",
+                            description=mt_scaling.__doc__)  # fmt: skip
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.add_argument("--kernel", choices=kernels, default="gelu", metavar="K", help="kernel (default gelu)")
+    p.add_argument("--sizes", type=_sizes, default=list(mt_scaling.DEFAULT_SIZES), metavar="LIST",
+                   help="comma-separated sizes (default 1K,2K,4K,...,16M)")  # fmt: skip
+    p.add_argument("--contexts", type=int, default=None, metavar="N",
+                   help="contexts for vec+mt (default: the machine's vector contexts)")  # fmt: skip
+
+    p = commands.add_parser("db-sweep", parents=[common], help="DB's gain against arithmetic intensity",
+                            description=db_sweep.__doc__)  # fmt: skip
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.add_argument("--degrees", type=_counts, default=list(db_sweep.DEFAULT_DEGREES), metavar="LIST",
+                   help=f"polynomial degrees (default {','.join(map(str, db_sweep.DEFAULT_DEGREES))})")
+    p.add_argument("--size", type=_size, default=db_sweep.DEFAULT_ELEMENTS, metavar="N",
+                   help=f"elements per run (default {db_sweep.DEFAULT_ELEMENTS:,})")  # fmt: skip
+    p.add_argument("--contexts", type=_counts, default=None, metavar="LIST",
+                   help="context counts to sweep (default: 1 and the machine's vector contexts)")  # fmt: skip
+
+    commands.add_parser("paper", parents=[common], help="the published figures beside the simulated ones",
+                        description=paper.__doc__)  # fmt: skip
+    return top
+
+
+def _check_contexts(counts: list[int], machine) -> None:
+    limit = machine.core.hardware_threads
+    if max(counts) > limit:
+        raise BenchError(f"--contexts {max(counts)}: machine {machine.name} has {limit} hardware threads")
+
+
+def run(args, machine, progress_enabled: bool) -> dict:
+    """Runs the experiment `args` names; returns its result."""
+    match args.command:
+        case "ladder":
+            progress = Progress(len(args.kernel) * len(ladder.VARIANTS), progress_enabled)
+            result = ladder.run(list(dict.fromkeys(args.kernel)), args.size, machine, progress)
+        case "mt-scaling":
+            contexts = args.contexts or machine.core.vector_contexts
+            _check_contexts([contexts], machine)
+            progress = Progress(2 * len(args.sizes), progress_enabled)
+            result = mt_scaling.run(args.kernel, args.sizes, contexts, machine, progress)
+        case "db-sweep":
+            contexts = args.contexts or sorted({1, machine.core.vector_contexts})
+            _check_contexts(contexts, machine)
+            progress = Progress(3 * len(args.degrees) * len(contexts), progress_enabled)
+            result = db_sweep.run(args.degrees, args.size, contexts, machine, progress)
+        case _:
+            progress = Progress(len(runs_needed(FIGURES)), progress_enabled)
+            result = paper.run(machine, progress)
+    progress.finish()
+    result["machine_file"] = machine.source
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    started = time.perf_counter()
+    experiment = EXPERIMENTS[args.command]
+    try:
+        machine = load_machine(args.machine)
+        result = run(args, machine, not args.quiet)
+    except (BenchError, MachineError, InterpreterError) as error:
+        print(f"xnpu-bench {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    result["wall_seconds"] = round(time.perf_counter() - started, 2)
+    text = experiment.render(result)
+    print(text)
+    outputs = {"json": args.json, "csv": args.csv, "plot": args.plot}
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        stem = args.out / args.command
+        (stem.with_suffix(".txt")).write_text(text + "\n")
+        outputs = {k: v or stem.with_suffix({"json": ".json", "csv": ".csv", "plot": ".png"}[k])
+                   for k, v in outputs.items()}  # fmt: skip
+    try:
+        if outputs["json"]:
+            write_json(result, outputs["json"])
+        if outputs["csv"]:
+            write_csv(result, outputs["csv"])
+        if outputs["plot"]:
+            experiment.plot(result, outputs["plot"])
+    except OSError as error:
+        print(f"xnpu-bench {args.command}: error: cannot write {error.filename}: {error.strerror}", file=sys.stderr)
+        return 1
+    written = [str(p) for p in outputs.values() if p]
+    if args.out:
+        written.insert(0, str(args.out / f"{args.command}.txt"))
+    if written:
+        print(f"wrote {', '.join(written)}")
+    print(f"wall time {time.perf_counter() - started:.1f} s")
+    if args.command == "paper" and not all(r["within_tolerance"] for r in result["rows"]):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""
+`xnpu-bench ladder`: the ablation ladder scalar -> vec -> vec+mt -> vec+mt+db per
+kernel, with the variants that take DB apart:
+
+    vec+mt, DMA without overlap   db with one buffer: every copy a DMA started and
+                                  waited for at once (what DMA alone buys)
+    vec+mt+db, sync write-back    loads prefetched, each write-back waited for at once
+                                  (as the reference compiler does it)
+    vec+mt+db                     loads prefetched, write-backs waited for only when
+                                  their buffer comes round again
+
+Per row: cycles, µs, the speedup over the rung below (variants: over vec+mt) and over
+scalar, DDR and DMA bytes, the share of DMA time hidden under compute, and the
+fraction of the roofline bound reached.
+"""
+
+from __future__ import annotations
+
+from xnpu.bench.measure import Roofline, Variant, bench_kernel, measure
+from xnpu.bench.output import Progress, percent, pyplot, table, times
+from xnpu.interpreters.machine import Machine
+
+VARIANTS = (
+    Variant.of("scalar"),
+    Variant.of("vec", baseline="scalar"),
+    Variant.of("vec+mt", baseline="vec"),
+    Variant.of("vec+mt+db", "vec+mt, DMA without overlap", baseline="vec+mt", buffers=1),
+    Variant.of("vec+mt+db", "vec+mt+db, sync write-back", baseline="vec+mt", writeback="sync"),
+    Variant.of("vec+mt+db", baseline="vec+mt"),
+)
+RUNGS = ("scalar", "vec", "vec+mt", "vec+mt+db")
+"""The ladder's four rungs (the other variants sit beside vec+mt+db)."""
+
+DEFAULT_KERNELS = ("vector_add", "gelu")
+
+
+def run(kernels: list[str], elements: int, machine: Machine, progress: Progress) -> dict:
+    rows = []
+    for kernel_name in kernels:
+        kernel = bench_kernel(kernel_name)
+        measured = {}
+        for variant in VARIANTS:
+            progress.step(f"{kernel_name} {variant.name}")
+            measured[variant.name] = measure(kernel, variant, elements, machine)
+        rows += _rows(kernel_name, measured, machine)
+    return {
+        "command": "ladder",
+        "machine": machine.name,
+        "clock_mhz": machine.clock_mhz,
+        "elements": elements,
+        "kernels": list(kernels),
+        "rows": rows,
+    }
+
+
+def _rows(kernel: str, measured: dict, machine: Machine) -> list[dict]:
+    vec = measured["vec"].report
+    roofline = Roofline(vec.ddr_bytes, vec.compute_cycles, machine)
+    scalar_cycles = measured["scalar"].report.cycles
+    rows = []
+    for variant in VARIANTS:
+        report = measured[variant.name].report
+        baseline = measured[variant.baseline].report.cycles if variant.baseline else None
+        rows.append({
+            "kernel": kernel,
+            "variant": variant.name,
+            "level": variant.level,
+            "options": dict(variant.options),
+            "rung": variant.name in RUNGS,
+            "cycles": report.cycles,
+            "microseconds": report.microseconds,
+            "step_over": variant.baseline,
+            "step_speedup": baseline / report.cycles if baseline else None,
+            "speedup_over_scalar": scalar_cycles / report.cycles,
+            "ddr_bytes": report.ddr_bytes,
+            "dma_bytes": report.timeline.dma_bytes,
+            "dma_busy_cycles": report.dma_busy,
+            "overlap_cycles": report.overlap_cycles,
+            "overlap_fraction": report.overlap_cycles / report.dma_busy if report.dma_busy else None,
+            "roofline_cycles": roofline.cycles,
+            "roofline_bound": roofline.bound,
+            "roofline_fraction": roofline.fraction(report.cycles),
+            "output": "matches PyTorch",
+        })  # fmt: skip
+    return rows
+
+
+def render(result: dict) -> str:
+    blocks = []
+    for kernel in result["kernels"]:
+        rows = [r for r in result["rows"] if r["kernel"] == kernel]
+        bound = rows[0]
+        blocks.append(
+            f"{kernel}, {result['elements']:,} fp32 elements, machine {result['machine']} "
+            f"({result['clock_mhz']:g} MHz); roofline {bound['roofline_cycles'] / result['clock_mhz']:,.1f} µs "
+            f"({bound['roofline_bound']}-bound)"
+        )
+        blocks.append(table(
+            ["variant", "cycles", "µs", "step", "vs scalar", "DDR MiB", "DMA MiB", "DMA hidden", "roofline"],
+            [[r["variant"] if r["rung"] else f"  {r['variant']}", f"{r['cycles']:,.0f}", f"{r['microseconds']:,.1f}",
+              times(r["step_speedup"]), times(r["speedup_over_scalar"]), f"{r['ddr_bytes'] / 2**20:,.1f}",
+              f"{r['dma_bytes'] / 2**20:,.1f}", percent(r["overlap_fraction"]), percent(r["roofline_fraction"])]
+             for r in rows],
+        ))  # fmt: skip
+        blocks.append("")
+    blocks.append(
+        "step: over the rung below (indented variants: over vec+mt); DMA hidden: share of DMA "
+        "busy time under compute; roofline: bound / time, bound = max(DDR bytes / DDR bandwidth, "
+        "vector work / vector units). Every output matched PyTorch."
+    )
+    return "\n".join(blocks)
+
+
+def plot(result: dict, path) -> None:
+    """Per kernel, one bar per variant (µs, log axis), labelled with its speedup over scalar."""
+    plt = pyplot()
+    kernels = result["kernels"]
+    figure, axes = plt.subplots(1, len(kernels), figsize=(5.5 * len(kernels), 4.6), squeeze=False)
+    colors = {"scalar": "tab:gray", "vec": "tab:blue", "vec+mt": "tab:orange", "vec+mt+db": "tab:green"}
+    for ax, kernel in zip(axes[0], kernels):
+        rows = [r for r in result["rows"] if r["kernel"] == kernel]
+        bars = ax.bar(
+            range(len(rows)), [r["microseconds"] for r in rows],
+            color=[colors.get(r["level"], "tab:purple") for r in rows],
+            hatch=None, edgecolor="black", linewidth=0.5,
+        )  # fmt: skip
+        for bar, row in zip(bars, rows):
+            if not row["rung"]:
+                bar.set_alpha(0.55)
+                bar.set_hatch("//")
+            ax.annotate(f"{row['speedup_over_scalar']:,.1f}x", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        ha="center", va="bottom", fontsize=8)  # fmt: skip
+        ax.axhline(rows[0]["roofline_cycles"] / result["clock_mhz"], color="black", linestyle=":", linewidth=1,
+                   label="roofline bound")  # fmt: skip
+        ax.set_yscale("log")
+        ax.set_xticks(range(len(rows)), [r["variant"].replace(", ", ",\n") for r in rows], rotation=35,
+                      ha="right", fontsize=8)  # fmt: skip
+        ax.set_ylabel("simulated µs (log)")
+        ax.set_title(f"{kernel}, {result['elements']:,} elements")
+        ax.legend(fontsize=8)
+    figure.suptitle(f"Ablation ladder on {result['machine']} (labels: speedup over scalar)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

@@ -1,0 +1,165 @@
+"""
+One measurement: a kernel lowered at one level (a `Variant`), run on fresh inputs,
+its outputs compared with PyTorch, and only then its timing taken.
+
+    kernel = bench_kernel("gelu")
+    m = measure(kernel, Variant.of("vec+mt"), 1 << 20, machine)    # BenchError if wrong
+    m.report.cycles, m.report.overlap_cycles
+
+Sizes are numbers of elements: element-wise kernels take them as they are, the row
+kernels as rows of 1,024.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from xdsl.dialects.builtin import ModuleOp
+
+import xnpu
+from xnpu.interpreters.machine import Machine
+from xnpu.interpreters.report import Report
+from xnpu.kernels import CorpusKernel, corpus_kernel
+from xnpu.kernels.cases import Case, make_case, polynomial_case
+
+ELEMENTWISE = ("vector_add", "gelu", "polynomial", "inductor/gelu", "inductor/silu")
+ROW_KERNELS = ("softmax", "layer_norm", "rms_norm")
+ROW_LENGTH = 1024
+"""The row kernels' rows (their BLOCK_SIZE): a size of N elements is N / 1024 rows."""
+
+
+class BenchError(Exception):
+    """A measurement that cannot be reported (a wrong output, an unknown kernel, a bad
+    option); the message says what and where."""
+
+
+@dataclass(frozen=True)
+class BenchKernel:
+    """A kernel as the runner sees it: its Triton source and fresh inputs per size."""
+
+    name: str
+    source: CorpusKernel
+    make_case: Callable[[int, int], Case]
+    """(elements, seed) -> inputs, grid and the PyTorch reference."""
+
+
+def bench_kernel(name: str) -> BenchKernel:
+    """A corpus kernel whose problem size can be chosen."""
+    if name in ELEMENTWISE:
+        return BenchKernel(name, corpus_kernel(name), lambda n, seed: make_case(name, n, seed))
+    if name in ROW_KERNELS:
+        return BenchKernel(name, corpus_kernel(name), lambda n, seed: make_case(name, _rows(n), seed))
+    raise BenchError(
+        f"no benchmark kernel '{name}': choose from {', '.join(ELEMENTWISE + ROW_KERNELS)} "
+        "(the other Inductor kernels were captured for one fixed shape)"
+    )
+
+
+def polynomial_kernel(degree: int) -> BenchKernel:
+    """The polynomial kernel compiled for one degree (db-sweep's family)."""
+    source = corpus_kernel("polynomial")
+    source = CorpusKernel(source.name, source.kernel, source.signature, {**source.constexprs, "DEGREE": degree})
+    return BenchKernel(f"polynomial degree {degree}", source, lambda n, seed: polynomial_case(n, degree, seed))
+
+
+def _rows(elements: int) -> tuple[int, int]:
+    return (max(1, -(-elements // ROW_LENGTH)), ROW_LENGTH)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A level with pass options: Variant.of("vec+mt+db", buffers=1)."""
+
+    level: str
+    options: tuple[tuple[str, object], ...] = ()
+    label: str = ""
+    baseline: str | None = None
+    """The name of the variant its step speedup is measured against."""
+
+    @staticmethod
+    def of(level: str, label: str = "", baseline: str | None = None, **options) -> Variant:
+        return Variant(level, tuple(sorted(options.items())), label, baseline)
+
+    @property
+    def name(self) -> str:
+        return self.label or self.level
+
+
+@dataclass
+class Measurement:
+    kernel: str
+    variant: Variant
+    elements: int
+    report: Report
+
+    @property
+    def microseconds(self) -> float:
+        return self.report.microseconds
+
+
+_TT_MODULES: dict[tuple, ModuleOp] = {}
+_LOWERED: dict[tuple, ModuleOp] = {}
+
+
+def _key(kernel: BenchKernel) -> tuple:
+    return (kernel.source.name, tuple(sorted(kernel.source.constexprs.items())))
+
+
+def lowered(kernel: BenchKernel, variant: Variant, machine: Machine) -> ModuleOp:
+    """The kernel lowered at the variant's level, compiled and lowered once per run
+    of the tool (the passes read the machine file, so the file is the key)."""
+    key = (_key(kernel), variant.level, variant.options, machine.source)
+    if key not in _LOWERED:
+        if _key(kernel) not in _TT_MODULES:
+            _TT_MODULES[_key(kernel)] = kernel.source.to_tt()
+        try:
+            _LOWERED[key] = xnpu.lower(_TT_MODULES[_key(kernel)], variant.level, machine, **dict(variant.options))
+        except Exception as error:  # a pass failing names itself; say which run it was
+            raise BenchError(f"{kernel.name} at {variant.name}: {error}") from None
+    return _LOWERED[key]
+
+
+def measure(kernel: BenchKernel, variant: Variant, elements: int, machine: Machine, seed: int = 0) -> Measurement:
+    """Runs `kernel` at `variant` on `elements` fresh inputs; refuses (BenchError) to
+    report a timing when any output differs from PyTorch's."""
+    module = lowered(kernel, variant, machine)
+    case = kernel.make_case(elements, seed)
+    report = xnpu.run(module, *case.args, grid=case.grid, machine=machine)
+    wrong = case.mismatches()
+    if wrong:
+        raise BenchError(
+            f"{kernel.name} at {variant.name}, {elements:,} elements: wrong output, so no timing "
+            f"is reported: {wrong[0]}"
+        )
+    return Measurement(kernel.name, variant, elements, report)
+
+
+@dataclass(frozen=True)
+class Roofline:
+    """The machine's bound for a kernel's work: its DDR bytes at DDR's bandwidth, or
+    its vector work spread over every vector unit, whichever is longer."""
+
+    ddr_bytes: int
+    vector_work_cycles: float
+    machine: Machine = field(repr=False)
+
+    @property
+    def memory_cycles(self) -> float:
+        return self.ddr_bytes / self.machine.ddr.bytes_per_cycle
+
+    @property
+    def compute_cycles(self) -> float:
+        return self.vector_work_cycles / self.machine.core.vector_contexts
+
+    @property
+    def cycles(self) -> float:
+        return max(self.memory_cycles, self.compute_cycles)
+
+    @property
+    def bound(self) -> str:
+        return "memory" if self.memory_cycles >= self.compute_cycles else "compute"
+
+    def fraction(self, cycles: float) -> float:
+        """How close a run of `cycles` comes to the bound (1 = at the bound)."""
+        return self.cycles / cycles if cycles else 0.0
