@@ -152,3 +152,16 @@ def test_bad_arguments_are_explained():
         xnpu.run(module, x.double(), x, x, 8, grid=1)
     with pytest.raises(InterpreterError, match=r"pass an int"):
         xnpu.run(module, x, x, x, 8.5, grid=1)
+
+
+def test_a_long_elementwise_chain_lowers_and_runs():
+    """A degree-400 polynomial is a chain of 1,200 ops: deeper than Python's default
+    recursion limit, which the lowering's tree walks would otherwise hit."""
+    from xnpu.bench.measure import polynomial_kernel
+
+    kernel = polynomial_kernel(400)
+    case = kernel.make_case(1500, 0)
+    limit = sys.getrecursionlimit()
+    xnpu.run(xnpu.lower(kernel.source.to_tt(), "vec"), *case.args, grid=case.grid)
+    assert case.mismatches() == []
+    assert sys.getrecursionlimit() == limit  # given back after the pass

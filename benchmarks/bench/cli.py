@@ -3,7 +3,7 @@
 compared with PyTorch before its timing is reported.
 
     xnpu-bench ladder [--kernel K ...] [--size N] [--machine M]
-    xnpu-bench mt-scaling [--kernel gelu] [--sizes 4K,8K,...,16M] [--contexts 4]
+    xnpu-bench mt-scaling [--kernel gelu ...] [--sizes 4K,8K,...,16M] [--contexts 4]
     xnpu-bench db-sweep [--degrees 1,2,4,...] [--size N] [--contexts 1,4]
     xnpu-bench paper
     ... [--json FILE] [--csv FILE] [--plot FILE.png] [--out DIR] [--quiet]
@@ -38,6 +38,13 @@ def _size(text: str) -> int:
     if len(sizes) != 1:
         raise argparse.ArgumentTypeError(f"expected one size (e.g. 1048576 or 1M), got '{text}'")
     return sizes[0]
+
+
+def _count(text: str) -> int:
+    counts = _counts(text)
+    if len(counts) != 1:
+        raise argparse.ArgumentTypeError(f"expected one positive integer, got '{text}'")
+    return counts[0]
 
 
 def _counts(text: str) -> list[int]:
@@ -82,10 +89,11 @@ def parser() -> argparse.ArgumentParser:
     p = commands.add_parser("mt-scaling", parents=[common], help="1 context against several, over sizes; crossover",
                             description=mt_scaling.__doc__)  # fmt: skip
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.add_argument("--kernel", choices=kernels, default="gelu", metavar="K", help="kernel (default gelu)")
+    p.add_argument("--kernel", nargs="+", choices=kernels, default=["gelu"], metavar="K",
+                   help="kernels, each its own curve (default gelu)")  # fmt: skip
     p.add_argument("--sizes", type=_sizes, default=list(mt_scaling.DEFAULT_SIZES), metavar="LIST",
                    help="comma-separated sizes (default 1K,2K,4K,...,16M)")  # fmt: skip
-    p.add_argument("--contexts", type=int, default=None, metavar="N",
+    p.add_argument("--contexts", type=_count, default=None, metavar="N",
                    help="contexts for vec+mt (default: the machine's vector contexts)")  # fmt: skip
 
     p = commands.add_parser("db-sweep", parents=[common], help="DB's gain against arithmetic intensity",
@@ -103,6 +111,18 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def _check_outputs(args) -> None:
+    """Fails before any run when an output could not be written afterwards."""
+    for option in ("json", "csv", "plot"):
+        path = getattr(args, option)
+        if path is None:
+            continue
+        if not path.parent.is_dir():
+            raise BenchError(f"--{option} {path}: directory {path.parent} does not exist")
+        if option == "plot" and path.suffix.lower() != ".png":
+            raise BenchError(f"--plot {path}: plots are PNG files; name it *.png")
+
+
 def _check_contexts(counts: list[int], machine) -> None:
     limit = machine.core.hardware_threads
     if max(counts) > limit:
@@ -118,8 +138,9 @@ def run(args, machine, progress_enabled: bool) -> dict:
         case "mt-scaling":
             contexts = args.contexts or machine.core.vector_contexts
             _check_contexts([contexts], machine)
-            progress = Progress(2 * len(args.sizes), progress_enabled)
-            result = mt_scaling.run(args.kernel, args.sizes, contexts, machine, progress)
+            kernels = list(dict.fromkeys(args.kernel))
+            progress = Progress(2 * len(kernels) * len(args.sizes), progress_enabled)
+            result = mt_scaling.run(kernels, args.sizes, contexts, machine, progress)
         case "db-sweep":
             contexts = args.contexts or sorted({1, machine.core.vector_contexts})
             _check_contexts(contexts, machine)
@@ -138,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     experiment = EXPERIMENTS[args.command]
     try:
+        _check_outputs(args)
         machine = load_machine(args.machine)
         result = run(args, machine, not args.quiet)
     except (BenchError, MachineError, InterpreterError) as error:

@@ -33,32 +33,33 @@ def size_name(elements: int) -> str:
     return f"{elements:,}"
 
 
-def run(kernel_name: str, sizes: list[int], contexts: int, machine, progress: Progress) -> dict:
-    kernel = bench_kernel(kernel_name)
+def run(kernels: list[str], sizes: list[int], contexts: int, machine, progress: Progress) -> dict:
     one, many = Variant.of("vec"), Variant.of("vec+mt", f"vec+mt ({contexts} contexts)", contexts=contexts)
     rows = []
-    for elements in sizes:
-        progress.step(f"{kernel_name} {size_name(elements)} vec")
-        single = measure(kernel, one, elements, machine).report
-        progress.step(f"{kernel_name} {size_name(elements)} vec+mt")
-        multi = measure(kernel, many, elements, machine).report
-        rows.append({
-            "kernel": kernel_name,
-            "elements": elements,
-            "contexts": contexts,
-            "one_context_us": single.microseconds,
-            "multi_context_us": multi.microseconds,
-            "speedup": single.cycles / multi.cycles,
-            "mt_wins": multi.cycles < single.cycles,
-        })  # fmt: skip
+    for kernel_name in kernels:
+        kernel = bench_kernel(kernel_name)
+        for elements in sizes:
+            progress.step(f"{kernel_name} {size_name(elements)} vec")
+            single = measure(kernel, one, elements, machine).report
+            progress.step(f"{kernel_name} {size_name(elements)} vec+mt")
+            multi = measure(kernel, many, elements, machine).report
+            rows.append({
+                "kernel": kernel_name,
+                "elements": elements,
+                "contexts": contexts,
+                "one_context_us": single.microseconds,
+                "multi_context_us": multi.microseconds,
+                "speedup": single.cycles / multi.cycles,
+                "mt_wins": multi.cycles < single.cycles,
+            })  # fmt: skip
     return {
         "command": "mt-scaling",
         "machine": machine.name,
-        "kernel": kernel_name,
+        "kernels": list(kernels),
         "contexts": contexts,
         "fork_cycles": machine.threads.fork_cycles,
         "join_cycles": machine.threads.join_cycles,
-        "crossover_elements": crossover(rows),
+        "crossover_elements": {k: crossover([r for r in rows if r["kernel"] == k]) for k in kernels},
         "rows": rows,
     }
 
@@ -74,10 +75,9 @@ def crossover(rows: list[dict]) -> int | None:
     return found
 
 
-def describe_crossover(result: dict) -> str:
-    rows, size = result["rows"], result["crossover_elements"]
+def describe_crossover(rows: list[dict], size: int | None) -> str:
     if size is None:
-        return "multi-threading loses at every size measured, up to the largest"
+        return "multi-threading loses at the largest size measured"
     if size == rows[0]["elements"]:
         return f"multi-threading wins at every size measured (from {size_name(size)}); the crossover lies below"
     below = max(r["elements"] for r in rows if r["elements"] < size)
@@ -85,35 +85,42 @@ def describe_crossover(result: dict) -> str:
 
 
 def render(result: dict) -> str:
-    rows = [
-        [size_name(r["elements"]), f"{r['elements']:,}", f"{r['one_context_us']:,.1f}",
-         f"{r['multi_context_us']:,.1f}", f"{r['speedup']:.2f}x", "MT wins" if r["mt_wins"] else "MT loses"]
-        for r in result["rows"]
-    ]  # fmt: skip
-    return "\n".join([
-        f"{result['kernel']}: 1 context (vec) against {result['contexts']} (vec+mt), machine "
-        f"{result['machine']}, fork {result['fork_cycles']:,} + join {result['join_cycles']:,} cycles",
-        table(["size", "elements", "1 context µs", f"{result['contexts']} contexts µs", "speedup", ""], rows),
-        describe_crossover(result),
-    ])  # fmt: skip
+    lines = []
+    for kernel in result["kernels"]:
+        rows = [r for r in result["rows"] if r["kernel"] == kernel]
+        lines += [
+            f"{kernel}: 1 context (vec) against {result['contexts']} (vec+mt), machine {result['machine']}, "
+            f"fork {result['fork_cycles']:,} + join {result['join_cycles']:,} cycles",
+            table(
+                ["size", "elements", "1 context µs", f"{result['contexts']} contexts µs", "speedup", ""],
+                [[size_name(r["elements"]), f"{r['elements']:,}", f"{r['one_context_us']:,.1f}",
+                  f"{r['multi_context_us']:,.1f}", f"{r['speedup']:.2f}x", "MT wins" if r["mt_wins"] else "MT loses"]
+                 for r in rows],
+            ),
+            describe_crossover(rows, result["crossover_elements"][kernel]),
+            "",
+        ]  # fmt: skip
+    return "\n".join(lines).rstrip()
 
 
 def plot(result: dict, path) -> None:
     plt = pyplot()
-    rows = result["rows"]
     figure, axes = plt.subplots(figsize=(7, 4.4))
-    sizes = [r["elements"] for r in rows]
-    axes.plot(sizes, [r["speedup"] for r in rows], marker="o", label=f"{result['contexts']} contexts over 1")
+    sizes = sorted({r["elements"] for r in result["rows"]})
+    for kernel, color in zip(result["kernels"], ("tab:blue", "tab:orange", "tab:green", "tab:purple")):
+        rows = [r for r in result["rows"] if r["kernel"] == kernel]
+        axes.plot([r["elements"] for r in rows], [r["speedup"] for r in rows], marker="o", color=color, label=kernel)
+        size = result["crossover_elements"][kernel]
+        if size is not None and size != rows[0]["elements"]:
+            axes.axvline(size, color=color, linestyle="--", linewidth=1,
+                         label=f"{kernel}: MT wins from {size_name(size)}")  # fmt: skip
     axes.axhline(1, color="black", linewidth=0.8)
     axes.axhline(result["contexts"], color="0.6", linestyle=":", linewidth=1, label="linear scaling")
-    if result["crossover_elements"] is not None and result["crossover_elements"] != sizes[0]:
-        axes.axvline(result["crossover_elements"], color="tab:red", linestyle="--", linewidth=1,
-                     label=f"crossover ({size_name(result['crossover_elements'])})")  # fmt: skip
     axes.set_xscale("log", base=2)
     axes.set_xticks(sizes, [size_name(s) for s in sizes], rotation=45, fontsize=8)
     axes.set_xlabel("elements")
-    axes.set_ylabel("speedup of vec+mt over vec")
-    axes.set_title(f"MT scaling, {result['kernel']} on {result['machine']}")
+    axes.set_ylabel(f"speedup of {result['contexts']} contexts (vec+mt) over 1 (vec)")
+    axes.set_title(f"MT scaling on {result['machine']}")
     axes.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=120)

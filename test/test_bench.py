@@ -1,0 +1,214 @@
+"""xnpu-bench on small sizes: what it writes, what it refuses, and the calibration's
+bookkeeping. (The published figures themselves are checked by `xnpu-bench paper`,
+a benchmark, not here.)"""
+
+import csv
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from xnpu.bench import cli, db_sweep, ladder, mt_scaling
+from xnpu.bench.measure import BenchError, BenchKernel, Variant, bench_kernel, measure
+from xnpu.bench.output import Progress
+from xnpu.bench.paper import compare
+from xnpu.bench.published import FIGURES, TOLERANCE
+from xnpu.interpreters.machine import MACHINES_DIR, MachineError, load_machine
+from xnpu.kernels import corpus_kernel
+from xnpu.kernels.cases import make_case
+
+ROOT = Path(__file__).parent.parent
+LADDER_ROW_KEYS = {
+    "kernel": str, "variant": str, "level": str, "options": dict, "rung": bool, "cycles": float,
+    "microseconds": float, "speedup_over_scalar": float, "ddr_bytes": int, "dma_bytes": int,
+    "dma_busy_cycles": float, "overlap_cycles": float, "roofline_cycles": float, "roofline_bound": str,
+    "roofline_fraction": float, "output": str,
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def ladder_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ladder")
+    status = cli.main(["ladder", "--kernel", "vector_add", "--size", "64K", "--out", str(out), "--quiet"])
+    return status, out
+
+
+def test_ladder_writes_json_csv_table_and_plot(ladder_run):
+    status, out = ladder_run
+    assert status == 0
+    result = json.loads((out / "ladder.json").read_text())
+    assert result["command"] == "ladder" and result["machine"] == "edge-npu"
+    assert result["elements"] == 65536 and result["kernels"] == ["vector_add"]
+    assert [r["variant"] for r in result["rows"]] == [v.name for v in ladder.VARIANTS]
+    for row in result["rows"]:
+        for key, kind in LADDER_ROW_KEYS.items():
+            assert isinstance(row[key], kind if kind is not float else (int, float)), (key, row[key])
+        assert 0 < row["roofline_fraction"] <= 1
+        assert row["output"] == "matches PyTorch"
+    steps = {r["variant"]: r["step_speedup"] for r in result["rows"]}
+    assert steps["scalar"] is None and steps["vec"] > 1
+    rows = list(csv.DictReader((out / "ladder.csv").open()))
+    assert len(rows) == len(ladder.VARIANTS) and rows[0]["variant"] == "scalar"
+    assert "vec+mt, DMA without overlap" in (out / "ladder.txt").read_text()
+    assert (out / "ladder.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_ladder_on_vector_add_is_monotone(ladder_run):
+    _, out = ladder_run
+    rows = {r["variant"]: r for r in json.loads((out / "ladder.json").read_text())["rows"]}
+    cycles = [rows[level]["cycles"] for level in ladder.RUNGS]
+    assert cycles == sorted(cycles, reverse=True) and len(set(cycles)) == len(cycles)
+    # DB's parts: prefetching never loses to DMA waited for at once, async never to sync
+    assert rows["vec+mt+db"]["cycles"] <= rows["vec+mt+db, sync write-back"]["cycles"]
+    assert rows["vec+mt+db, sync write-back"]["cycles"] <= rows["vec+mt, DMA without overlap"]["cycles"]
+    assert rows["vec+mt"]["dma_bytes"] == 0 and rows["vec+mt+db"]["dma_bytes"] == rows["vec+mt+db"]["ddr_bytes"]
+
+
+def _wrong_vector_add() -> BenchKernel:
+    def case(n, seed):
+        made = make_case("vector_add", n, seed)
+        x, y = made.args[0], made.args[1]
+        made.expected = {2: x - y}  # a reference the kernel does not compute
+        return made
+
+    return BenchKernel("vector_add (wrong reference)", corpus_kernel("vector_add"), case)
+
+
+def test_a_wrong_output_is_refused():
+    with pytest.raises(BenchError, match=r"wrong output, so no timing is reported: .*argument 2 differs"):
+        measure(_wrong_vector_add(), Variant.of("vec"), 4096, load_machine())
+
+
+def test_the_cli_reports_no_timing_for_a_wrong_output(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(ladder, "bench_kernel", lambda name: _wrong_vector_add())
+    status = cli.main(["ladder", "--kernel", "vector_add", "--size", "4K", "--json", str(tmp_path / "r.json"), "--quiet"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "wrong output" in captured.err and "µs" not in captured.out
+    assert not (tmp_path / "r.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["ladder", "--kernel", "inductor/softmax"], "invalid choice"),
+        (["ladder", "--size", "0"], "bad size '0'"),
+        (["mt-scaling", "--sizes", "4K,,8K"], "bad size ''"),
+        (["mt-scaling", "--contexts", "0"], "expected positive integers"),
+        (["db-sweep", "--degrees", "two"], "expected positive integers"),
+    ],
+)
+def test_bad_options_are_usage_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([*argv, "--quiet"])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["mt-scaling", "--contexts", "7"], "has 6 hardware threads"),
+        (["ladder", "--machine", "no-such-npu"], "no machine model 'no-such-npu'"),
+        (["ladder", "--plot", "ladder.pdf"], "plots are PNG files"),
+        (["paper", "--json", "/no/such/dir/paper.json"], "does not exist"),
+    ],
+)
+def test_unusable_requests_fail_before_running(argv, message, capsys):
+    assert cli.main([*argv, "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert message in captured.err and captured.out == ""
+
+
+def test_mt_scaling_finds_where_mt_starts_to_win(tmp_path):
+    status = cli.main(["mt-scaling", "--kernel", "gelu", "--sizes", "1K,8K", "--json", str(tmp_path / "m.json"), "--quiet"])
+    result = json.loads((tmp_path / "m.json").read_text())
+    assert status == 0
+    one, eight = result["rows"]
+    assert not one["mt_wins"] and one["speedup"] < 1  # one program: fork and join for nothing
+    assert eight["mt_wins"] and eight["speedup"] > 2
+    assert result["crossover_elements"] == {"gelu": 8192}
+
+
+def test_crossover_is_where_mt_wins_from_on():
+    def rows(*wins):
+        return [{"elements": 1024 << i, "mt_wins": w} for i, w in enumerate(wins)]
+
+    assert mt_scaling.crossover(rows(False, True, True)) == 2048
+    assert mt_scaling.crossover(rows(True, False, True)) == 4096
+    assert mt_scaling.crossover(rows(True, True)) == 1024
+    assert mt_scaling.crossover(rows(True, False)) is None
+    assert mt_scaling.parse_sizes("4K,1M,3000,4096") == [3000, 4096, 1 << 20]
+
+
+def test_db_sweep_gains_most_between_the_extremes():
+    progress = Progress(0, enabled=False)
+    result = db_sweep.run([1, 8, 256], 16384, [1], load_machine(), progress)
+    gains = [r["overlap_gain"] for r in result["rows"]]
+    ratios = [r["compute_over_transfer"] for r in result["rows"]]
+    assert ratios == sorted(ratios)
+    assert gains[1] > max(gains[0], gains[2]) and gains[1] > 1.3
+    assert result["peaks"]["1"]["degree"] == 8
+
+
+def test_paper_comparison_computes_relative_errors():
+    machine = load_machine()
+    exact = {(f.kernel, f.level): f.value for f in FIGURES if not f.over}
+    result = compare(exact, machine)
+    assert all(abs(r["relative_error"]) < 0.01 for r in result["rows"])  # speedups follow from the times
+    off = {**exact, ("gelu", "vec+mt"): 3_313 * 1.2}
+    rows = {r["figure"]: r for r in compare(off, machine)["rows"]}
+    assert rows["gelu multi-threaded (vec+mt) µs"]["relative_error"] == pytest.approx(0.2)
+    assert not rows["gelu multi-threaded (vec+mt) µs"]["within_tolerance"] and TOLERANCE == 0.15
+
+
+def _calibrate_module():
+    spec = importlib.util.spec_from_file_location("calibrate", ROOT / "benchmarks" / "calibrate.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["calibrate"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_machine_file_marks_exactly_the_fitted_parameters():
+    calibrate = _calibrate_module()
+    fitted_in_file, section = set(), None
+    for line in (MACHINES_DIR / "edge-npu.toml").read_text().splitlines():
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif "# fitted:" in line:
+            fitted_in_file.add(f"{section}.{line.split('=')[0].strip()}")
+    assert fitted_in_file == {f.key for f in calibrate.FITTED}
+    machine = load_machine()
+    for f in calibrate.FITTED:
+        assert f.low <= machine.value(f.key) <= f.high, f.key
+
+
+def test_calibrate_writes_values_and_keeps_comments(tmp_path):
+    calibrate = _calibrate_module()
+    path = tmp_path / "m.toml"
+    path.write_text("[dma]\nsetup_cycles = 400   # fitted: something\nengines = 1   # public: x\n")
+    calibrate.write_values(path, {"dma.setup_cycles": 773})
+    assert path.read_text() == "[dma]\nsetup_cycles = 773   # fitted: something\nengines = 1   # public: x\n"
+    with pytest.raises(SystemExit, match="does not say so"):
+        calibrate.write_values(path, {"dma.engines": 2})
+
+
+def test_machine_values_can_be_overridden_and_are_checked():
+    machine = load_machine()
+    changed = machine.with_values({"dma.setup_cycles": 10, "vector.erf": 50.5})
+    assert (changed.dma.setup_cycles, changed.vector["erf"]) == (10, 50.5)
+    assert machine.value("dma.setup_cycles") != 10  # the original is untouched
+    with pytest.raises(MachineError, match="no parameter 'dma.setup'"):
+        machine.with_values({"dma.setup": 1})
+    with pytest.raises(MachineError, match="setup_cycles must be an integer"):
+        machine.with_values({"dma.setup_cycles": 1.5})
+    with pytest.raises(MachineError, match="core_bytes_per_cycle .* exceeds"):
+        machine.with_values({"ddr.core_bytes_per_cycle": 80.0})
+
+
+def test_bench_kernels_scale_and_fixed_shape_ones_are_refused():
+    assert bench_kernel("softmax").make_case(3000, 0).grid == (3,)  # rows of 1,024
+    with pytest.raises(BenchError, match="fixed shape"):
+        bench_kernel("inductor/layer_norm")
