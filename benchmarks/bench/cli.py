@@ -20,7 +20,13 @@ from xnpu.bench import db_sweep, ladder, mt_scaling, paper
 from xnpu.bench.measure import ELEMENTWISE, ROW_KERNELS, BenchError
 from xnpu.bench.output import Progress, write_csv, write_json
 from xnpu.bench.published import ELEMENTS, FIGURES, runs_needed
-from xnpu.interpreters.machine import DEFAULT_MACHINE, MachineError, available_machines, load_machine
+from xnpu.interpreters.machine import (
+    DEFAULT_MACHINE,
+    MACHINES_DIR,
+    MachineError,
+    available_machines,
+    load_machine,
+)
 from xnpu.interpreters.trace import InterpreterError
 
 EXPERIMENTS = {"ladder": ladder, "mt-scaling": mt_scaling, "db-sweep": db_sweep, "paper": paper}
@@ -150,7 +156,9 @@ def run(args, machine, progress_enabled: bool) -> dict:
             progress = Progress(len(runs_needed(FIGURES)), progress_enabled)
             result = paper.run(machine, progress)
     progress.finish()
-    result["machine_file"] = machine.source
+    source = Path(machine.source)
+    bundled = source.parent.resolve() == MACHINES_DIR.resolve()
+    result["machine_file"] = f"interpreters/machines/{source.name}" if bundled else str(source)
     return result
 
 
