@@ -145,11 +145,6 @@ class Node:
         self.sinks: set[int] = set()
         self.tile: TileLayout | None = None  # set when computed into its own tile
 
-    @property
-    def in_tile(self) -> bool:
-        """Computed into its own tile already: read from there, not recomputed."""
-        return self.tile is not None and self.tile.buffer is not None
-
 
 class ScalarLeaf(Node):
     """A splat of a scalar tt value."""
@@ -1010,7 +1005,7 @@ class KernelLowering:
         return value
 
     def _value_at(self, node: Node, lanes: list[SSAValue], memo: dict) -> SSAValue:
-        if node.in_tile:
+        if node.tile is not None and node.tile.buffer is not None:
             return self.load_tile(node.tile, node.element, lanes)
         match node:
             case ScalarLeaf():

@@ -1,0 +1,46 @@
+"""The timing engine's shared resources, on hand-made traces with round numbers."""
+
+import pytest
+
+from xnpu.interpreters.machine import load_machine
+from xnpu.interpreters.timing import replay
+from xnpu.interpreters.trace import ContextTrace, Copy, DmaStart, DmaWait, Parallel
+
+MACHINE = load_machine().with_values({
+    "ddr.bytes_per_cycle": 40.0, "ddr.core_bytes_per_cycle": 4.0, "dma.bytes_per_cycle": 40.0,
+    "dma.setup_cycles": 100, "threads.fork_cycles": 1000, "threads.join_cycles": 300,
+    "vector.ddr_load": 27.0, "vector.spm_store": 1.0, "scalar.loop_iteration": 2.0,
+})  # fmt: skip
+
+
+def copy_in(nbytes: int) -> Copy:
+    return Copy(op=None, nbytes=nbytes, accesses=nbytes // 128, to_scratchpad=True, vector=True)
+
+
+def test_core_copies_of_all_contexts_share_the_cores_path_to_ddr():
+    # alone, a 4 KiB copy is bound by the path (4096 / 4 = 1024 cycles), not by the
+    # context's own 32 x 30 = 960 cycles of loads and stores
+    alone = replay([ContextTrace(0, "main", [copy_in(4096)])], MACHINE)
+    assert alone.cycles == pytest.approx(1024)
+    # two contexts copying at once take turns on the path: the second ends at 2048
+    traces = [
+        ContextTrace(0, "main", [Parallel(op=None, children=(1, 2))]),
+        ContextTrace(1, "context 0", [copy_in(4096)]),
+        ContextTrace(2, "context 1", [copy_in(4096)]),
+    ]
+    timeline = replay(traces, MACHINE)
+    assert [c.end for c in timeline.contexts[1:]] == pytest.approx([1000 + 1024, 1000 + 2048])
+    assert timeline.cycles == pytest.approx(1000 + 2048 + 300)  # fork, both copies, join
+
+
+def test_a_dma_engine_spends_the_setup_of_each_descriptor_in_turn():
+    def start(i: int, descriptors: int = 1) -> DmaStart:
+        return DmaStart(op=None, id=i, nbytes=4000, descriptors=descriptors, to_scratchpad=True)
+
+    trace = ContextTrace(0, "main", [start(0), start(1, descriptors=2), DmaWait(op=None, ids=(0, 1))])
+    timeline = replay([trace], MACHINE)
+    # 100 setup + 100 moving, then 2 x 100 setup + 100 moving: the engine is busy throughout
+    assert timeline.cycles == pytest.approx(200 + 300)
+    assert timeline.dma_busy == pytest.approx(500)
+    names = [e.name for e in timeline.events if e.track == "dma 0"]
+    assert names == ["dma setup", "dma in", "dma setup", "dma in"]
