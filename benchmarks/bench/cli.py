@@ -127,6 +127,8 @@ def _check_outputs(args) -> None:
             raise BenchError(f"--{option} {path}: directory {path.parent} does not exist")
         if option == "plot" and path.suffix.lower() != ".png":
             raise BenchError(f"--plot {path}: plots are PNG files; name it *.png")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise BenchError(f"--out {args.out}: exists and is not a directory")
 
 
 def _check_contexts(counts: list[int], machine) -> None:
@@ -135,67 +137,84 @@ def _check_contexts(counts: list[int], machine) -> None:
         raise BenchError(f"--contexts {max(counts)}: machine {machine.name} has {limit} hardware threads")
 
 
-def run(args, machine, progress_enabled: bool) -> dict:
+def steps(args, machine) -> int:
+    """How many measurements `args` asks for (the progress bar's length)."""
+    match args.command:
+        case "ladder":
+            return len(set(args.kernel)) * len(ladder.VARIANTS)
+        case "mt-scaling":
+            return 2 * len(set(args.kernel)) * len(args.sizes)
+        case "db-sweep":
+            return 3 * len(args.degrees) * len(_sweep_contexts(args, machine))
+    return len(runs_needed(FIGURES))
+
+
+def _sweep_contexts(args, machine) -> list[int]:
+    return args.contexts or sorted({1, machine.core.vector_contexts})
+
+
+def run(args, machine, progress: Progress) -> dict:
     """Runs the experiment `args` names; returns its result."""
     match args.command:
         case "ladder":
-            progress = Progress(len(args.kernel) * len(ladder.VARIANTS), progress_enabled)
             result = ladder.run(list(dict.fromkeys(args.kernel)), args.size, machine, progress)
         case "mt-scaling":
             contexts = args.contexts or machine.core.vector_contexts
             _check_contexts([contexts], machine)
-            kernels = list(dict.fromkeys(args.kernel))
-            progress = Progress(2 * len(kernels) * len(args.sizes), progress_enabled)
-            result = mt_scaling.run(kernels, args.sizes, contexts, machine, progress)
+            result = mt_scaling.run(list(dict.fromkeys(args.kernel)), args.sizes, contexts, machine, progress)
         case "db-sweep":
-            contexts = args.contexts or sorted({1, machine.core.vector_contexts})
+            contexts = _sweep_contexts(args, machine)
             _check_contexts(contexts, machine)
-            progress = Progress(3 * len(args.degrees) * len(contexts), progress_enabled)
             result = db_sweep.run(args.degrees, args.size, contexts, machine, progress)
         case _:
-            progress = Progress(len(runs_needed(FIGURES)), progress_enabled)
             result = paper.run(machine, progress)
-    progress.finish()
     source = Path(machine.source)
     bundled = source.parent.resolve() == MACHINES_DIR.resolve()
     result["machine_file"] = f"interpreters/machines/{source.name}" if bundled else str(source)
     return result
 
 
+def write_outputs(args, result: dict, text: str) -> list[str]:
+    """Writes what the options ask for; returns the paths written."""
+    experiment = EXPERIMENTS[args.command]
+    outputs = {".json": args.json, ".csv": args.csv, ".png": args.plot}
+    written = []
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        stem = args.out / args.command
+        outputs = {suffix: path or stem.with_suffix(suffix) for suffix, path in outputs.items()}
+        stem.with_suffix(".txt").write_text(text + "\n")
+        written.append(str(stem.with_suffix(".txt")))
+    writers = {".json": write_json, ".csv": write_csv, ".png": experiment.plot}
+    for suffix, path in outputs.items():
+        if path:
+            writers[suffix](result, path)
+            written.append(str(path))
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     started = time.perf_counter()
-    experiment = EXPERIMENTS[args.command]
     try:
         _check_outputs(args)
         machine = load_machine(args.machine)
-        result = run(args, machine, not args.quiet)
+        progress = Progress(steps(args, machine), enabled=not args.quiet)
+        try:
+            result = run(args, machine, progress)
+        finally:
+            progress.finish()
     except (BenchError, MachineError, InterpreterError) as error:
         print(f"xnpu-bench {args.command}: error: {error}", file=sys.stderr)
         return 1
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
-    text = experiment.render(result)
+    text = EXPERIMENTS[args.command].render(result)
     print(text)
-    outputs = {"json": args.json, "csv": args.csv, "plot": args.plot}
-    if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
-        stem = args.out / args.command
-        (stem.with_suffix(".txt")).write_text(text + "\n")
-        outputs = {k: v or stem.with_suffix({"json": ".json", "csv": ".csv", "plot": ".png"}[k])
-                   for k, v in outputs.items()}  # fmt: skip
     try:
-        if outputs["json"]:
-            write_json(result, outputs["json"])
-        if outputs["csv"]:
-            write_csv(result, outputs["csv"])
-        if outputs["plot"]:
-            experiment.plot(result, outputs["plot"])
+        written = write_outputs(args, result, text)
     except OSError as error:
         print(f"xnpu-bench {args.command}: error: cannot write {error.filename}: {error.strerror}", file=sys.stderr)
         return 1
-    written = [str(p) for p in outputs.values() if p]
-    if args.out:
-        written.insert(0, str(args.out / f"{args.command}.txt"))
     if written:
         print(f"wrote {', '.join(written)}")
     print(f"wall time {time.perf_counter() - started:.1f} s")

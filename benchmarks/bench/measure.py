@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.utils.exceptions import DiagnosticException
 
 import xnpu
 from xnpu.interpreters.machine import Machine
@@ -115,7 +116,7 @@ def lowered(kernel: BenchKernel, variant: Variant, machine: Machine) -> ModuleOp
             _TT_MODULES[_key(kernel)] = kernel.source.to_tt()
         try:
             _LOWERED[key] = xnpu.lower(_TT_MODULES[_key(kernel)], variant.level, machine, **dict(variant.options))
-        except Exception as error:  # a pass failing names itself; say which run it was
+        except (DiagnosticException, ValueError) as error:  # a pass names itself; say which run it was
             raise BenchError(f"{kernel.name} at {variant.name}: {error}") from None
     return _LOWERED[key]
 
