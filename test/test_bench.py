@@ -113,6 +113,7 @@ def test_bad_options_are_usage_errors(argv, message, capsys):
         (["ladder", "--machine", "no-such-npu"], "no machine model 'no-such-npu'"),
         (["ladder", "--plot", "ladder.pdf"], "plots are PNG files"),
         (["paper", "--json", "/no/such/dir/paper.json"], "does not exist"),
+        (["paper", "--out", __file__], "exists and is not a directory"),
     ],
 )
 def test_unusable_requests_fail_before_running(argv, message, capsys):
