@@ -120,6 +120,20 @@ def copy_cycles(copy: Copy, machine: Machine) -> float:
     return copy.accesses * (load + store + machine.scalar["loop_iteration"])
 
 
+@dataclass
+class Channel:
+    """A bandwidth taken in turns, first come, first served."""
+
+    bytes_per_cycle: float
+    free: float = 0.0
+
+    def turn(self, earliest: float, nbytes: int) -> tuple[float, float]:
+        """Books `nbytes` from `earliest` on; returns (start, end) of the turn."""
+        start = max(earliest, self.free)
+        self.free = start + nbytes / self.bytes_per_cycle
+        return start, self.free
+
+
 class Replay:
     """The state of the discrete-event replay (see the module docstring)."""
 
@@ -129,8 +143,9 @@ class Replay:
         self.timeline = Timeline([ContextTime(t.context, t.label, ddr_bytes_direct=t.ddr_bytes_direct) for t in traces])
         self.dma_free = [0.0] * machine.dma.engines
         self.vector_free = [0.0] * machine.core.vector_contexts
-        self.ddr_free = 0.0
-        self.core_path_free = 0.0
+        self.ddr = Channel(machine.ddr.bytes_per_cycle)
+        self.core_path = Channel(machine.ddr.core_bytes_per_cycle)
+        """The cores' own path to DDR, shared by every context's core copies."""
         self.done: dict[int, float] = {}
         self.ready: list[tuple[float, int, int]] = []  # (time, context, next segment)
         self.forks: dict[int, tuple[float, int, int, float]] = {}
@@ -155,18 +170,6 @@ class Replay:
         if duration > 0:
             self.timeline.events.append(Event(self.timeline.contexts[context].label, name, start, duration))
 
-    def ddr_turn(self, earliest: float, nbytes: int) -> tuple[float, float]:
-        """Books DDR for `nbytes` from `earliest` on; returns (start, end) of the turn."""
-        start = max(earliest, self.ddr_free)
-        self.ddr_free = start + nbytes / self.machine.ddr.bytes_per_cycle
-        return start, self.ddr_free
-
-    def core_path_turn(self, earliest: float, nbytes: int) -> float:
-        """Books the cores' path to DDR for `nbytes`; returns when the turn ends."""
-        start = max(earliest, self.core_path_free)
-        self.core_path_free = start + nbytes / self.machine.ddr.core_bytes_per_cycle
-        return self.core_path_free
-
     def step(self, context: int, index: int, now: float) -> float | None:
         """Runs segment `index` of `context` from `now`; returns when the context is
         free again (None while it waits for the contexts it forked)."""
@@ -186,8 +189,8 @@ class Replay:
                 spent.compute += cycles
                 return start + cycles
             case Copy():
-                _, ddr_end = self.ddr_turn(now, segment.nbytes)
-                path_end = self.core_path_turn(now, segment.nbytes)
+                _, ddr_end = self.ddr.turn(now, segment.nbytes)
+                _, path_end = self.core_path.turn(now, segment.nbytes)
                 end = max(now + copy_cycles(segment, self.machine), ddr_end, path_end)
                 self.event(context, "copy in" if segment.to_scratchpad else "copy out", now, end - now)
                 spent.copy += end - now
@@ -198,7 +201,7 @@ class Replay:
                 engine = min(range(len(self.dma_free)), key=self.dma_free.__getitem__)
                 start = max(now, self.dma_free[engine])
                 setup = segment.descriptors * dma.setup_cycles
-                moving, _ = self.ddr_turn(start + setup, segment.nbytes)
+                moving, _ = self.ddr.turn(start + setup, segment.nbytes)
                 end = moving + segment.nbytes / dma.bytes_per_cycle
                 self.dma_free[engine] = self.done[segment.id] = end
                 self.timeline.dma_busy += end - start

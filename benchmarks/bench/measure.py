@@ -110,12 +110,13 @@ def _key(kernel: BenchKernel) -> tuple:
 def lowered(kernel: BenchKernel, variant: Variant, machine: Machine) -> ModuleOp:
     """The kernel lowered at the variant's level, compiled and lowered once per run
     of the tool (the passes read the machine file, so the file is the key)."""
-    key = (_key(kernel), variant.level, variant.options, machine.source)
+    source = _key(kernel)
+    key = (source, variant.level, variant.options, machine.source)
     if key not in _LOWERED:
-        if _key(kernel) not in _TT_MODULES:
-            _TT_MODULES[_key(kernel)] = kernel.source.to_tt()
+        if source not in _TT_MODULES:
+            _TT_MODULES[source] = kernel.source.to_tt()
         try:
-            _LOWERED[key] = xnpu.lower(_TT_MODULES[_key(kernel)], variant.level, machine, **dict(variant.options))
+            _LOWERED[key] = xnpu.lower(_TT_MODULES[source], variant.level, machine, **dict(variant.options))
         except (DiagnosticException, ValueError) as error:  # a pass names itself; say which run it was
             raise BenchError(f"{kernel.name} at {variant.name}: {error}") from None
     return _LOWERED[key]

@@ -120,10 +120,13 @@ def polynomial_reference(x: torch.Tensor, degree: int) -> torch.Tensor:
     return acc
 
 
+def _polynomial(degree: int):
+    return _elementwise(lambda x: polynomial_reference(x, degree), 1024, uniform=True)
+
+
 def polynomial_case(n: int, degree: int, seed: int = 0) -> Case:
     """The polynomial kernel compiled with DEGREE = `degree`, on `n` elements."""
-    build = _elementwise(lambda x: polynomial_reference(x, degree), 1024, uniform=True)
-    return build("polynomial", n, torch.Generator().manual_seed(seed))
+    return _polynomial(degree)("polynomial", n, torch.Generator().manual_seed(seed))
 
 
 def _rms(x, w, eps=1e-6):
@@ -136,7 +139,7 @@ BUILDERS: dict[str, Callable] = {
     "softmax": _rows(lambda x: torch.softmax(x, -1), "softmax"),
     "layer_norm": _rows(lambda x, w, b: F.layer_norm(x, (x.shape[1],), w, b, eps=1e-5), "layer_norm"),
     "rms_norm": _rows(_rms, "rms_norm"),
-    "polynomial": _elementwise(lambda x: polynomial_reference(x, POLYNOMIAL_DEGREE), 1024, uniform=True),
+    "polynomial": _polynomial(POLYNOMIAL_DEGREE),
     "inductor/gelu": _elementwise(F.gelu, 256),
     "inductor/silu": _elementwise(F.silu, 256),
     "inductor/add_broadcast": _inductor_rows("add_broadcast"),
