@@ -26,7 +26,7 @@ from xnpu.bench.measure import BenchError
 from xnpu.bench.output import Progress, table
 from xnpu.bench.paper import compare, render, simulate
 from xnpu.bench.published import FIGURES, Figure
-from xnpu.interpreters.machine import Machine, MachineError, load_machine
+from xnpu.machines import Machine, MachineError, load_machine
 
 
 def _figure(kernel: str, level: str) -> Figure:

@@ -7,14 +7,22 @@ Tensor forms of `arith` ops that Triton prints and xDSL 0.74's `arith` rejects:
     %m = arith.remf %a, %b : tensor<8xf32>                          // tl.fmod / %
     %c = arith.cmpi slt, %i, %n : tensor<8xi32>                     // -> tensor<8xi1>
 
-Each op here accepts the scalar form too and prints both as MLIR does. xDSL allows
-one `arith` dialect per context, so `extend_arith()` puts these ops in place of
-xDSL's own in its `Arith` dialect object (called by `xnpu.xdsl_compat.install`).
+Each class here parses and prints both forms as MLIR does, but only the forms xDSL's
+own class rejects are built as xnpu's: an op that xDSL's class verifies (every scalar
+form) is built as xDSL's class, with its folds, canonicalization patterns and
+interpreter functions. So ordinary IR read by `xdsl-opt` or `xdsl-run` with xnpu
+installed holds exactly the ops it holds without xnpu. xDSL allows one `arith`
+dialect per context: `extend_arith()` lets these classes read the names in xDSL's
+`Arith` dialect object (called by `xnpu.dialects.xdsl_compat.install`).
+
+    arith.select %c, %a, %b : f32                          -> xdsl.dialects.arith.SelectOp
+    arith.select %m, %a, %b : tensor<8xi1>, tensor<8xf32>  -> arith_tensor.SelectOp
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Callable, Sequence
+from typing import ClassVar, TypeVar
 
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import AnyFloat, IndexType, IntegerAttr, IntegerType, i1
@@ -37,6 +45,47 @@ from xdsl.utils.exceptions import VerifyException
 from xnpu.dialects.tt import SHAPED, element_of, shape_of, with_element
 
 
+_Op = TypeVar("_Op", bound=type[IRDLOperation])
+
+
+def _stock_when_valid(stock: type[IRDLOperation]) -> Callable[[_Op], _Op]:
+    """Makes a class build xDSL's `stock` class instead whenever `stock` verifies the
+    op (parsed in either syntax, created, or cloned)."""
+
+    def decorate(cls: _Op) -> _Op:
+        parse_as_xnpu = cls.parse
+        create_as_xnpu = cls.create
+
+        def as_stock_if_valid(op: Operation) -> Operation:
+            candidate = stock.create(
+                operands=op.operands,
+                result_types=op.result_types,
+                properties=dict(op.properties),
+                attributes=dict(op.attributes),
+            )
+            try:
+                candidate.verify()
+            except VerifyException:
+                candidate.drop_all_references()
+                return op
+            op.drop_all_references()
+            return candidate
+
+        def parse(parser: Parser) -> Operation:
+            return as_stock_if_valid(parse_as_xnpu(parser))
+
+        def create(**kwargs) -> Operation:
+            return as_stock_if_valid(create_as_xnpu(**kwargs))
+
+        cls.parse = classmethod(lambda _, parser: parse(parser))  # pyright: ignore
+        cls.create = classmethod(lambda _, **kwargs: create(**kwargs))  # pyright: ignore
+        cls.stock = stock  # pyright: ignore[reportAttributeAccessIssue]
+        return cls
+
+    return decorate
+
+
+@_stock_when_valid(arith.SelectOp)
 @irdl_op_definition
 class SelectOp(IRDLOperation):
     """`arith.select`: per lane when the condition is a tensor or vector, whole values
@@ -158,41 +207,49 @@ class CastOp(IRDLOperation):
             raise VerifyException(f"{self.name} must narrow: {source} to {target}")
 
 
+@_stock_when_valid(arith.SIToFPOp)
 @irdl_op_definition
 class SIToFPOp(CastOp):
     name = "arith.sitofp"
 
 
+@_stock_when_valid(arith.UIToFPOp)
 @irdl_op_definition
 class UIToFPOp(CastOp):
     name = "arith.uitofp"
 
 
+@_stock_when_valid(arith.FPToSIOp)
 @irdl_op_definition
 class FPToSIOp(CastOp):
     name = "arith.fptosi"
 
 
+@_stock_when_valid(arith.FPToUIOp)
 @irdl_op_definition
 class FPToUIOp(CastOp):
     name = "arith.fptoui"
 
 
+@_stock_when_valid(arith.ExtSIOp)
 @irdl_op_definition
 class ExtSIOp(CastOp):
     name = "arith.extsi"
 
 
+@_stock_when_valid(arith.ExtUIOp)
 @irdl_op_definition
 class ExtUIOp(CastOp):
     name = "arith.extui"
 
 
+@_stock_when_valid(arith.TruncIOp)
 @irdl_op_definition
 class TruncIOp(CastOp):
     name = "arith.trunci"
 
 
+@_stock_when_valid(arith.IndexCastOp)
 @irdl_op_definition
 class IndexCastOp(CastOp):
     name = "arith.index_cast"
@@ -279,11 +336,13 @@ class ComparisonOp(IRDLOperation):
         printer.print_attribute(self.lhs.type)
 
 
+@_stock_when_valid(arith.CmpiOp)
 @irdl_op_definition
 class CmpIOp(ComparisonOp):
     name = "arith.cmpi"
 
 
+@_stock_when_valid(arith.CmpfOp)
 @irdl_op_definition
 class CmpFOp(ComparisonOp):
     name = "arith.cmpf"
@@ -334,3 +393,33 @@ def extend_arith() -> None:
             operations[by_name[op.name]] = op
         else:
             operations.append(op)
+
+SHAPED_FORMS: dict[type[Operation], type[Operation]] = {
+    op.stock: op for op in TENSOR_ARITH_OPS if hasattr(op, "stock")
+}
+"""xDSL's class -> xnpu's class of the same op, which takes tensor and vector forms."""
+
+
+def both_forms(*ops: type[Operation]) -> tuple[type[Operation], ...]:
+    """xnpu's classes of `ops` with xDSL's own, for isinstance checks: a scalar op of
+    one of these names is xDSL's class, a shaped one may be xnpu's."""
+    return (*ops, *(op.stock for op in ops if hasattr(op, "stock")))
+
+
+def predicate_name(op: Operation) -> str:
+    """The predicate of an `arith.cmpi`/`arith.cmpf` of either class, by name."""
+    return COMPARISON_PREDICATES[op.name][op.properties["predicate"].value.data]
+
+
+def shaped_create(
+    op: Operation, operands: Sequence[SSAValue], result_types: Sequence[Attribute]
+) -> Operation:
+    """`op` rebuilt on new operands and result types (vectors, say), as xnpu's class
+    when xDSL's own cannot hold the new form."""
+    kind = SHAPED_FORMS.get(type(op), type(op))
+    return kind.create(
+        operands=operands,
+        result_types=result_types,
+        properties=dict(op.properties),
+        attributes=dict(op.attributes),
+    )

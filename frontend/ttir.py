@@ -15,19 +15,14 @@ import re
 from pathlib import Path
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import (
-    CallSiteLoc,
-    FileLineColLoc,
-    FusedLoc,
-    ModuleOp,
-    NameLoc,
-)
+from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Attribute, Operation
 from xdsl.parser import Parser
 from xdsl.printer import Printer
 from xdsl.utils.exceptions import ParseError, VerifyException
 
-from xnpu.context import xnpu_context
+from xnpu.dialects import xnpu_context
+from xnpu.dialects.location import describe_location
 
 
 class TritonFrontendError(ValueError):
@@ -38,32 +33,6 @@ _ALIAS_DEFINITION = re.compile(r"^(#[A-Za-z_][\w$.-]*)\s*=\s*(loc\(.*\))\s*$", r
 _ALIAS_USE = re.compile(r"#[A-Za-z_][\w$.-]*")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _OP_LOCATION = re.compile(r"loc\((#[A-Za-z_][\w$.-]*)\)\s*$")
-
-
-def describe_location(location: Attribute | None) -> str | None:
-    """A location as a person reads it: `file.py:12:9`, with the value's name if any."""
-    match location:
-        case FileLineColLoc():
-            return f"{location.filename.data}:{location.line.data}:{location.column.data}"
-        case NameLoc():
-            inner = describe_location(location.location)
-            return f"{inner} ('{location.desc.data}')" if inner else f"'{location.desc.data}'"
-        case CallSiteLoc():
-            # The caller is the kernel's own line; the callee is inside a Triton helper.
-            return describe_location(location.caller) or describe_location(location.callee)
-        case FusedLoc():
-            for inner in location.locations:
-                if (text := describe_location(inner)) is not None:
-                    return text
-            return None
-        case _:
-            return None
-
-
-def at_location(op: Operation) -> str:
-    """` at file.py:12:9` for an op whose location is known, else the empty string."""
-    location = describe_location(op.location)
-    return f" at {location}" if location else ""
 
 
 def _resolve_aliases(text: str, context: Context, name: str) -> dict[str, Attribute]:

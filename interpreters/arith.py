@@ -183,11 +183,11 @@ class XnpuArithFunctions(InterpreterFunctions):
             return lambda a, b: wrap(fn(a, b), width)
         if kind in FLOAT_OPS:
             return FLOAT_OPS[kind]
-        if isinstance(op, arith_tensor.CmpIOp):
-            return CMPI[op.predicate_name]
-        if isinstance(op, arith_tensor.CmpFOp):
-            return CMPF[op.predicate_name]
-        if isinstance(op, arith_tensor.CastOp | arith.ExtFOp | arith.TruncFOp):
+        if isinstance(op, CMPI_OPS):
+            return CMPI[arith_tensor.predicate_name(op)]
+        if isinstance(op, CMPF_OPS):
+            return CMPF[arith_tensor.predicate_name(op)]
+        if isinstance(op, CAST_OPS):
             return _cast(op)
         raise NotImplementedError(op.name)
 
@@ -199,7 +199,6 @@ class XnpuArithFunctions(InterpreterFunctions):
             fn = self.compiled[op] = lambda: value
         return (fn(),)
 
-    @impl(arith_tensor.SelectOp)
     def run_select(self, interpreter: Interpreter, op, args):
         cond, a, b = args
         if _is_array(cond):
@@ -213,14 +212,29 @@ class XnpuArithFunctions(InterpreterFunctions):
         return (-args[0],)
 
 
-CAST_OPS = [op for op in arith_tensor.TENSOR_ARITH_OPS if issubclass(op, arith_tensor.CastOp)]
+CMPI_OPS = arith_tensor.both_forms(arith_tensor.CmpIOp)
+CMPF_OPS = arith_tensor.both_forms(arith_tensor.CmpFOp)
+CAST_OPS = (
+    *arith_tensor.both_forms(
+        *(op for op in arith_tensor.TENSOR_ARITH_OPS if issubclass(op, arith_tensor.CastOp))
+    ),
+    arith.ExtFOp,
+    arith.TruncFOp,
+)
+"""Both classes of each op xnpu's `arith` also takes in shaped forms (see arith_tensor)."""
 
 
 def _binary(self, interpreter, op, args):
     return (self.kernel(op)(*args),)
 
 
-for _op_type in [*INTEGER_OPS, *FLOAT_OPS, arith_tensor.CmpIOp, arith_tensor.CmpFOp,
-                 *CAST_OPS, arith.ExtFOp, arith.TruncFOp]:  # fmt: skip
-    setattr(XnpuArithFunctions, f"run_{_op_type.name.replace('.', '_')}", impl(_op_type)(_binary))
+def _register(op_type: type[Operation], implementation: Callable) -> None:
+    name = f"run_{op_type.__module__.replace('.', '_')}_{op_type.__name__}"
+    setattr(XnpuArithFunctions, name, impl(op_type)(implementation))
+
+
+for _op_type in [*INTEGER_OPS, *FLOAT_OPS, *CMPI_OPS, *CMPF_OPS, *CAST_OPS]:
+    _register(_op_type, _binary)
+for _op_type in arith_tensor.both_forms(arith_tensor.SelectOp):
+    _register(_op_type, XnpuArithFunctions.run_select)
 register_impls(XnpuArithFunctions)

@@ -15,7 +15,7 @@ from xdsl.interpreter import Interpreter
 from xdsl.ir import Operation
 
 from xnpu.dialects.spm import is_scratchpad
-from xnpu.interpreters.machine import Machine
+from xnpu.machines import Machine
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
 
 FREE = "free"

@@ -13,7 +13,7 @@ from xdsl.interpreter import (
 )
 
 from xnpu.dialects import hwctx
-from xnpu.frontend.ttir import at_location
+from xnpu.dialects.location import at_location
 from xnpu.interpreters.trace import ExecutionState, InterpreterError, Parallel
 
 

@@ -8,7 +8,7 @@ from xdsl.dialects import memref
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 from xdsl.ir import Operation, SSAValue
 
-from xnpu.frontend.ttir import at_location
+from xnpu.dialects.location import at_location
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
 from xnpu.interpreters.values import describe
 

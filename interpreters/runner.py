@@ -24,7 +24,7 @@ from xdsl.utils.exceptions import VerifyException
 from xnpu.dialects import tt
 from xnpu.interpreters.arith import XnpuArithFunctions
 from xnpu.interpreters.costs import CycleCounter
-from xnpu.interpreters.machine import Machine, load_machine
+from xnpu.machines import Machine, load_machine
 from xnpu.interpreters.hwctx import XnpuHwctxFunctions
 from xnpu.interpreters.math import XnpuMathFunctions
 from xnpu.interpreters.memref import XnpuMemRefFunctions
@@ -35,6 +35,7 @@ from xnpu.interpreters.timing import replay
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
 from xnpu.interpreters.vector import XnpuVectorFunctions
 from xnpu.interpreters.values import numpy_dtype, wrap
+from xnpu.transforms.pipelines import lower
 
 
 def register_xnpu_functions(interpreter: Interpreter, state: ExecutionState) -> None:
@@ -144,8 +145,6 @@ def run(
     """Runs the kernel in `module` on `args` over `grid` programs; returns the report."""
     machine_model = load_machine(machine)
     if any(isinstance(op, tt.FuncOp) for op in module.body.block.ops):
-        from xnpu.transforms.pipelines import lower
-
         module = lower(module, "scalar", machine=machine_model)
     try:
         module.verify()

@@ -34,7 +34,7 @@ from xdsl.ir import Block, Operation, SSAValue
 from xnpu.dialects.spm import is_scratchpad
 from xnpu.interpreters.arith import REDUCTIONS
 from xnpu.interpreters.costs import counter_of
-from xnpu.frontend.ttir import at_location
+from xnpu.dialects.location import at_location
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
 
 _ELEMENTWISE_DIALECTS = ("arith", "math", "vector")

@@ -7,7 +7,7 @@ import numpy as np
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 
 from xnpu.dialects import spm
-from xnpu.frontend.ttir import at_location
+from xnpu.dialects.location import at_location
 from xnpu.interpreters.trace import Copy, DmaStart, DmaWait, ExecutionState, InterpreterError
 from xnpu.interpreters.values import describe, numpy_dtype
 

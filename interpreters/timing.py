@@ -28,7 +28,7 @@ import heapq
 import json
 from dataclasses import dataclass, field
 
-from xnpu.interpreters.machine import Machine
+from xnpu.machines import Machine
 from xnpu.interpreters.trace import Compute, ContextTrace, Copy, DmaStart, DmaWait, Parallel
 
 

@@ -23,8 +23,8 @@ import numpy as np
 from xdsl.ir import Operation, SSAValue
 
 from xnpu.dialects.spm import AllocOp, describe_buffer
-from xnpu.frontend.ttir import at_location
-from xnpu.interpreters.machine import Machine
+from xnpu.dialects.location import at_location
+from xnpu.machines import Machine
 
 
 @dataclass

@@ -27,9 +27,12 @@ from xdsl.interpreter import Interpreter
 from xdsl.tools.xdsl_run import xDSLRunMain
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 
-from xnpu.interpreters.machine import DEFAULT_MACHINE, MachineError, available_machines, load_machine
+from xnpu.dialects import tt
+from xnpu.interpreters.runner import entry_function, register_xnpu_functions, run
+from xnpu.machines import DEFAULT_MACHINE, MachineError, available_machines, load_machine
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
 from xnpu.interpreters.values import numpy_dtype
+from xnpu.transforms.pipelines import lower
 
 GENERATORS = ("randn", "rand", "zeros", "ones", "arange")
 
@@ -140,14 +143,9 @@ class XnpuRunMain(xDSLRunMain):
         )
 
     def register_implementations(self, interpreter: Interpreter):
-        from xnpu.interpreters.runner import register_xnpu_functions
-
         register_xnpu_functions(interpreter, ExecutionState(load_machine(self.args.machine)))
 
     def run(self) -> int:
-        from xnpu.interpreters.runner import entry_function, run
-        from xnpu.transforms.pipelines import lower
-
         try:
             input, extension = self.get_input_stream()
             try:
@@ -158,8 +156,6 @@ class XnpuRunMain(xDSLRunMain):
             if module is None:
                 raise InterpreterError("the input holds no module")
             machine = load_machine(self.args.machine)
-            from xnpu.dialects import tt
-
             if any(isinstance(op, tt.FuncOp) for op in module.body.block.ops):
                 module = lower(module, self.args.level, machine)
             entry = entry_function(module, self.args.symbol)

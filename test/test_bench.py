@@ -15,7 +15,7 @@ from xnpu.bench.measure import BenchError, BenchKernel, Variant, bench_kernel, m
 from xnpu.bench.output import Progress
 from xnpu.bench.paper import compare
 from xnpu.bench.published import FIGURES, TOLERANCE
-from xnpu.interpreters.machine import MACHINES_DIR, MachineError, load_machine
+from xnpu.machines import MACHINES_DIR, MachineError, load_machine
 from xnpu.kernels import corpus_kernel
 from xnpu.kernels.cases import make_case
 

@@ -11,8 +11,8 @@ import pytest
 from xdsl.dialects.builtin import ModuleOp
 
 import xnpu
-from xnpu.context import xnpu_context
-from xnpu.interpreters.machine import MACHINES_DIR, MachineError, load_machine
+from xnpu.dialects import xnpu_context
+from xnpu.machines import MACHINES_DIR, MachineError, load_machine
 from xnpu.interpreters.trace import InterpreterError
 from xdsl.parser import Parser
 

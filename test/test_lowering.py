@@ -13,7 +13,7 @@ import torch
 
 import xnpu
 from xnpu.frontend.ttir import module_text
-from xnpu.interpreters.machine import MACHINES_DIR
+from xnpu.machines import MACHINES_DIR
 from xnpu.interpreters.trace import InterpreterError
 from xnpu.kernels import corpus_kernel, corpus_names
 from xnpu.kernels.cases import TEST_SIZES, make_case

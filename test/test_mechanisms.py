@@ -14,7 +14,7 @@ from xdsl.parser import Parser
 from xdsl.utils.exceptions import PassFailedException
 
 import xnpu
-from xnpu.context import xnpu_context
+from xnpu.dialects import xnpu_context
 from xnpu.interpreters.trace import InterpreterError
 from xnpu.kernels import corpus_kernel, corpus_names
 from xnpu.kernels.cases import TEST_SIZES, make_case

@@ -2,7 +2,7 @@
 
 import pytest
 
-from xnpu.interpreters.machine import load_machine
+from xnpu.machines import load_machine
 from xnpu.interpreters.timing import replay
 from xnpu.interpreters.trace import ContextTrace, Copy, DmaStart, DmaWait, Parallel
 

@@ -6,7 +6,7 @@ from importlib import import_module
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import PassFailedException
 
-from xnpu.interpreters.machine import Machine, MachineError, load_machine
+from xnpu.machines import Machine, MachineError, load_machine
 
 
 def _on_first_use(module: str, name: str) -> Callable[[], type[ModulePass]]:

@@ -50,7 +50,7 @@ from xdsl.transforms.common_subexpression_elimination import cse
 from xdsl.transforms.dead_code_elimination import region_dce
 from xdsl.utils.exceptions import PassFailedException
 
-from xnpu.dialects import arith_tensor, spm
+from xnpu.dialects import spm
 from xnpu.transforms import pass_machine
 from xnpu.transforms.npu_multithread import check_scratchpad_fits
 
@@ -161,7 +161,7 @@ class Pipeliner:
         prefetched: list[SSAValue] = []
         for iteration in range(count - 1):
             pid = self.after_steps(loop.lb, iteration, prologue)
-            in_range = _emit(prologue, arith_tensor.CmpIOp("slt", pid, loop.ub))
+            in_range = _emit(prologue, arith.CmpiOp(pid, loop.ub, "slt"))
             guarded = self.start_inputs(in_range, pid, {t: c[iteration].buffer for t, c in copies.items()})
             prologue.append(guarded)
             prefetched.extend(guarded.results)
@@ -190,14 +190,14 @@ class Pipeliner:
             last, zero, one = self.constant(count - 1), self.constant(0), self.constant(1)
             at_last = self.is_slot(slot, count - 1, head)
             at_first = self.is_slot(slot, 0, head) if count > 2 else None
-            next_slot = _emit(head, arith_tensor.SelectOp(at_last, zero, _emit(head, arith.AddiOp(slot, one))))
+            next_slot = _emit(head, arith.SelectOp(at_last, zero, _emit(head, arith.AddiOp(slot, one))))
             yielded.append(next_slot)
             if count == 2:  # the slot after this one is also the one before it
                 ahead_slot = next_slot
             else:
-                ahead_slot = _emit(head, arith_tensor.SelectOp(at_first, last, _emit(head, arith.SubiOp(slot, one))))
+                ahead_slot = _emit(head, arith.SelectOp(at_first, last, _emit(head, arith.SubiOp(slot, one))))
             ahead = self.after_steps(block.args[0], count - 1, head)
-            in_range = _emit(head, arith_tensor.CmpIOp("slt", ahead, loop.ub))
+            in_range = _emit(head, arith.CmpiOp(ahead, loop.ub, "slt"))
             ahead_buffers = {tile: self.select(c, ahead_slot, head) for tile, c in copies.items()}
             head.append(guarded := self.start_inputs(in_range, ahead, ahead_buffers))
             yielded.extend([t for entry in queue_in[1:] for t in entry] + list(guarded.results))
@@ -267,7 +267,7 @@ class Pipeliner:
     def is_slot(self, slot: SSAValue, k: int, ops: list[Operation]) -> SSAValue:
         """`slot == k`, computed once (appended to `ops` the first time)."""
         if (slot, k) not in self.slot_tests:
-            self.slot_tests[slot, k] = _emit(ops, arith_tensor.CmpIOp("eq", slot, self.constant(k)))
+            self.slot_tests[slot, k] = _emit(ops, arith.CmpiOp(slot, self.constant(k), "eq"))
         return self.slot_tests[slot, k]
 
     def select(self, copies: list[spm.AllocOp], slot: SSAValue | None, ops: list[Operation]) -> SSAValue:
@@ -275,7 +275,7 @@ class Pipeliner:
         chosen = copies[0].buffer
         for k, alloc in enumerate(copies[1:], start=1):
             is_k = self.is_slot(slot, k, ops)
-            chosen = _emit(ops, arith_tensor.SelectOp(is_k, alloc.buffer, chosen))
+            chosen = _emit(ops, arith.SelectOp(is_k, alloc.buffer, chosen))
         return chosen
 
     def input_starts(

@@ -63,11 +63,14 @@ from xdsl.utils.exceptions import DiagnosticException
 
 from xnpu.dialects import arith_tensor as tarith
 from xnpu.dialects import spm, tt
-from xnpu.frontend.ttir import at_location
-from xnpu.interpreters.machine import Machine
+from xnpu.dialects.location import at_location
+from xnpu.machines import Machine
 from xnpu.transforms import pass_machine
 
 INDEX = IndexType()
+CMPI_OPS = tarith.both_forms(tarith.CmpIOp)
+CMPF_OPS = tarith.both_forms(tarith.CmpFOp)
+SELECT_OPS = tarith.both_forms(tarith.SelectOp)
 
 LIBDEVICE: dict[str, type[Operation]] = {
     "erf": math.ErfOp, "exp": math.ExpOp, "exp2": math.Exp2Op, "log": math.LogOp,
@@ -564,7 +567,7 @@ class KernelLowering:
             else:
                 this = self.insert(arith.RemUIOp(rest, extent)).results[0]
                 rest = self.insert(arith.DivUIOp(rest, extent)).results[0]
-            self.program_ids.append(self.insert(tarith.IndexCastOp(this, IntegerType(32))).results[0])
+            self.program_ids.append(self.insert(arith.IndexCastOp(this, IntegerType(32))).results[0])
 
     def check_scratchpad(self, entry: Block) -> None:
         allocs = [op for op in entry.ops if isinstance(op, spm.AllocOp)]
@@ -635,7 +638,7 @@ class KernelLowering:
     def to_index(self, value: SSAValue) -> SSAValue:
         if isinstance(value.type, IndexType):
             return value
-        return self.insert(tarith.IndexCastOp(value, INDEX)).results[0]
+        return self.insert(arith.IndexCastOp(value, INDEX)).results[0]
 
     # ---- emitting tt ops in program order
 
@@ -660,7 +663,7 @@ class KernelLowering:
             self.scalars[op.result] = self.program_ids[op.axis.value.data]
             return
         if isinstance(op, tt.GetNumProgramsOp):
-            cast = tarith.IndexCastOp(self.grid[op.axis.value.data], IntegerType(32))
+            cast = arith.IndexCastOp(self.grid[op.axis.value.data], IntegerType(32))
             self.scalars[op.result] = self.insert(cast).results[0]
             return
         if isinstance(op, arith.ConstantOp):
@@ -742,7 +745,7 @@ class KernelLowering:
                     counts[src_of[s]] = count
                 else:  # a size-1 dimension that was dropped or broadcast
                     zero = self.index(0)
-                    guards.append(self.insert(tarith.CmpIOp("sgt", count, zero)).results[0])
+                    guards.append(self.insert(arith.CmpiOp(count, zero, "sgt")).results[0])
             return Box(shape, tuple(counts), tuple(guards))
         if isinstance(mask, ComputeNode) and mask.op_type is arith.AndIOp:
             a, b = (self.box_of(o, shape) for o in mask.operands)
@@ -755,12 +758,12 @@ class KernelLowering:
                 else:
                     counts.append(self.insert(arith.MinSIOp(x, y)).results[0])
             return Box(shape, tuple(counts), a.guards + b.guards)
-        if isinstance(mask, ComputeNode) and isinstance(mask.op, tarith.CmpIOp):
+        if isinstance(mask, ComputeNode) and isinstance(mask.op, CMPI_OPS):
             return self._bound_box(mask, shape)
         return None
 
     def _bound_box(self, mask: ComputeNode, shape) -> Box | None:
-        predicate = mask.op.predicate_name
+        predicate = tarith.predicate_name(mask.op)
         lhs, rhs = mask.operands
         flipped = {"sgt": "slt", "sge": "sle", "ugt": "ult", "uge": "ule"}
         if predicate in flipped:
@@ -799,7 +802,7 @@ class KernelLowering:
         live = list(box.guards)
         for d, count in enumerate(box.counts):
             if d not in dims and count is not None:
-                live.append(self.insert(tarith.CmpIOp("sgt", count, self.index(0))).results[0])
+                live.append(self.insert(arith.CmpiOp(count, self.index(0), "sgt")).results[0])
         counts = [
             box.counts[d] if box.counts[d] is not None else self.index(box.shape[d])
             for d in dims
@@ -808,7 +811,7 @@ class KernelLowering:
             condition = live[0]
             for other in live[1:]:
                 condition = self.insert(arith.AndIOp(condition, other)).results[0]
-            counts[0] = self.insert(tarith.SelectOp(condition, counts[0], self.index(0))).results[0]
+            counts[0] = self.insert(arith.SelectOp(condition, counts[0], self.index(0))).results[0]
         box.folded[key] = counts
         return counts
 
@@ -1042,7 +1045,7 @@ class KernelLowering:
                 continue
             term = lane if coef == 1 else self.insert(arith.MuliOp(lane, self.index(coef))).results[0]
             total = self.insert(arith.AddiOp(total, term)).results[0]
-        return self.insert(tarith.IndexCastOp(total, affine.type)).results[0]
+        return self.insert(arith.IndexCastOp(total, affine.type)).results[0]
 
     def gather_at(self, leaf: LoadLeaf, lanes, memo) -> SSAValue:
         pointer = leaf.pointer
@@ -1053,12 +1056,12 @@ class KernelLowering:
         address = self.to_index(address)
         mask = self.value_at(leaf.mask, lanes, memo) if leaf.mask is not None else None
         if mask is not None:
-            address = self.insert(tarith.SelectOp(mask, address, self.index(0))).results[0]
+            address = self.insert(arith.SelectOp(mask, address, self.index(0))).results[0]
         value = self.insert(memref.LoadOp.get(self.args[pointer.base], [address])).res
         if mask is not None:
             other = (self.value_at(leaf.other, lanes, memo) if leaf.other is not None
                      else self.zero_of(leaf.element))  # fmt: skip
-            value = self.insert(tarith.SelectOp(mask, value, other)).results[0]
+            value = self.insert(arith.SelectOp(mask, value, other)).results[0]
         return value
 
     def compute(self, node: ComputeNode, operands: list[SSAValue]) -> SSAValue:
@@ -1209,19 +1212,19 @@ def _one_op_combiner(body: list[Operation], a: SSAValue, b: SSAValue) -> type[Op
         if set(body[0].operands) == {a, b} and ret.operands[0] is body[0].results[0]:
             return type(body[0])
     # Inductor's maximum/minimum: select(a > b || a != a, a, b)
-    if len(body) == 5 and isinstance(body[3], tarith.SelectOp):
+    if len(body) == 5 and isinstance(body[3], SELECT_OPS):
         greater, nan, either, select = body[:4]
         if (
-            isinstance(greater, tarith.CmpFOp)
-            and isinstance(nan, tarith.CmpFOp)
+            isinstance(greater, CMPF_OPS)
+            and isinstance(nan, CMPF_OPS)
             and isinstance(either, arith.OrIOp)
             and tuple(greater.operands) == (a, b)
-            and nan.predicate_name == "une"
+            and tarith.predicate_name(nan) == "une"
             and tuple(nan.operands) == (a, a)
             and tuple(select.operands) == (either.results[0], a, b)
             and ret.operands[0] is select.results[0]
         ):
-            predicate = greater.predicate_name
+            predicate = tarith.predicate_name(greater)
             return {"ogt": arith.MaximumfOp, "olt": arith.MinimumfOp}.get(predicate)
     return None
 

@@ -33,7 +33,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import hwctx, spm
-from xnpu.interpreters.machine import Machine
+from xnpu.machines import Machine
 from xnpu.transforms import pass_machine
 
 SCHEDULES = ("block", "cyclic")

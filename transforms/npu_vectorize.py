@@ -42,9 +42,10 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import arith_tensor, spm
-from xnpu.interpreters.machine import Machine
+from xnpu.machines import Machine
 from xnpu.transforms import pass_machine
 
+SELECT_OPS = arith_tensor.both_forms(arith_tensor.SelectOp)
 _INF = float("inf")
 COMBINERS: dict[type[Operation], tuple[CombiningKindFlag, float | int]] = {
     arith.AddfOp: (CombiningKindFlag.ADD, 0.0),
@@ -281,17 +282,12 @@ class LoopVectorizer:
             return op.clone(value_mapper=mapping)
         operands = []
         for position, value in enumerate(op.operands):
-            scalar_condition = isinstance(op, arith_tensor.SelectOp) and position == 0
+            scalar_condition = isinstance(op, SELECT_OPS) and position == 0
             if value in self.vectorized or scalar_condition and self.invariant(value):
                 operands.append(get(value))
             else:
                 operands.append(splat(value))
-        return type(op).create(
-            operands=operands,
-            result_types=[vec(r.type) for r in op.results],
-            properties=dict(op.properties),
-            attributes=dict(op.attributes),
-        )
+        return arith_tensor.shaped_create(op, operands, [vec(r.type) for r in op.results])
 
 
 def _innermost_loops(function: func.FuncOp) -> list[scf.ForOp]:

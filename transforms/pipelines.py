@@ -16,8 +16,8 @@ from __future__ import annotations
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from xnpu.context import xnpu_context
-from xnpu.interpreters.machine import Machine, load_machine
+from xnpu.dialects import xnpu_context
+from xnpu.machines import Machine, load_machine
 from xnpu.transforms.npu_double_buffer import NpuDoubleBufferPass
 from xnpu.transforms.npu_lower_triton import NpuLowerTritonPass
 from xnpu.transforms.npu_multithread import NpuMultithreadPass

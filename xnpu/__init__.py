@@ -14,7 +14,8 @@ from xnpu.frontend.ttir import TritonFrontendError
 
 
 def __getattr__(name: str):
-    # run and lower pull in the interpreter and the passes: load them on first use
+    # Not a cycle (this facade is the top layer): `import xnpu` stays light, and the
+    # interpreter and the passes load on first use of run and lower.
     if name == "run":
         from xnpu.interpreters.runner import run
 

@@ -1,14 +1,15 @@
 """
 The `xdsl.universe` entry point: makes xnpu's dialects and passes known to the stock
 `xdsl-opt` (see pyproject.toml). Loading it also lets xDSL read what Triton prints
-and xDSL 0.74 alone cannot (`xnpu.xdsl_compat`).
+and xDSL 0.74 alone cannot (`xnpu.dialects.xdsl_compat`), without changing how xDSL
+reads anything else.
 """
 
 from xdsl.universe import Universe
 
 from xnpu.dialects import XNPU_DIALECTS
+from xnpu.dialects.xdsl_compat import install
 from xnpu.transforms import XNPU_PASSES
-from xnpu.xdsl_compat import install
 
 install()
 

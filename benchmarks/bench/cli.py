@@ -20,7 +20,7 @@ from xnpu.bench import db_sweep, ladder, mt_scaling, paper
 from xnpu.bench.measure import ELEMENTWISE, ROW_KERNELS, BenchError
 from xnpu.bench.output import Progress, write_csv, write_json
 from xnpu.bench.published import ELEMENTS, FIGURES, runs_needed
-from xnpu.interpreters.machine import (
+from xnpu.machines import (
     DEFAULT_MACHINE,
     MACHINES_DIR,
     MachineError,
@@ -170,7 +170,7 @@ def run(args, machine, progress: Progress) -> dict:
             result = paper.run(machine, progress)
     source = Path(machine.source)
     bundled = source.parent.resolve() == MACHINES_DIR.resolve()
-    result["machine_file"] = f"interpreters/machines/{source.name}" if bundled else str(source)
+    result["machine_file"] = f"machines/{source.name}" if bundled else str(source)
     return result
 
 

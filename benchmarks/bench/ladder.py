@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from xnpu.bench.measure import Roofline, Variant, bench_kernel, measure
 from xnpu.bench.output import Progress, percent, pyplot, table, times
-from xnpu.interpreters.machine import Machine
+from xnpu.machines import Machine
 
 VARIANTS = (
     Variant.of("scalar"),

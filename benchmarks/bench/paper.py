@@ -9,7 +9,7 @@ from __future__ import annotations
 from xnpu.bench.measure import Variant, bench_kernel, measure
 from xnpu.bench.output import Progress, percent, pyplot, table
 from xnpu.bench.published import ELEMENTS, FIGURES, TOLERANCE, runs_needed
-from xnpu.interpreters.machine import Machine
+from xnpu.machines import Machine
 
 
 def simulate(machine: Machine, progress: Progress | None = None, elements: int = ELEMENTS) -> dict:

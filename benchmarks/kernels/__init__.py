@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from xdsl.dialects.builtin import ModuleOp
 
+from xnpu.frontend.triton import from_triton
+
 HAND_WRITTEN = ("vector_add", "gelu", "softmax", "layer_norm", "rms_norm", "polynomial")
 INDUCTOR = ("gelu", "silu", "add_broadcast", "softmax", "layer_norm", "rms_norm")
 
@@ -31,8 +33,6 @@ class CorpusKernel:
 
     def to_tt(self) -> ModuleOp:
         """The kernel in the `tt` dialect, compiled by Triton now."""
-        from xnpu.frontend.triton import from_triton
-
         return from_triton(self.kernel, self.signature, self.constexprs)
 
 

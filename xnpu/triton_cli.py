@@ -19,6 +19,7 @@ from xdsl.dialects.builtin import ModuleOp
 
 from xnpu.frontend.triton import from_triton
 from xnpu.frontend.ttir import TritonFrontendError, module_text
+from xnpu.kernels import corpus, corpus_kernel, corpus_names
 
 
 def _parse_pairs(text: str, what: str) -> list[tuple[str, str]]:
@@ -74,8 +75,6 @@ def _load_python_kernel(spec: str):
 def load_source(source: str, signature: str | None, constexprs: list[str]) -> ModuleOp:
     """The module for a SOURCE argument of the command line."""
     if source.startswith("corpus:"):
-        from xnpu.kernels import corpus_kernel
-
         try:
             return corpus_kernel(source.removeprefix("corpus:")).to_tt()
         except ValueError as error:
@@ -109,8 +108,6 @@ def load_source(source: str, signature: str | None, constexprs: list[str]) -> Mo
 
 
 def _write_corpus(directory: Path) -> None:
-    from xnpu.kernels import corpus
-
     directory.mkdir(parents=True, exist_ok=True)
     print(f"{'kernel':<22} {'origin':<13} {'ops':>4}  tt ops")
     for kernel in corpus():
@@ -153,8 +150,6 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.list_corpus:
-            from xnpu.kernels import corpus_names
-
             print("\n".join(corpus_names()))
             return 0
         if args.corpus:

@@ -1,9 +1,9 @@
 """
-Machine models: one TOML file per machine in interpreters/machines/, loaded and
+Machine models: one TOML file per machine in machines/, loaded and
 validated here. A missing or unknown key is an error naming the file and the key, so
 a typo never silently falls back to a default.
 
-    machine = load_machine("edge-npu")        # a name from interpreters/machines/
+    machine = load_machine("edge-npu")        # a name from machines/
     machine = load_machine("my-npu.toml")     # or a path
     machine.scalar["fp_add"], machine.ddr.bytes_per_cycle
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-MACHINES_DIR = Path(__file__).parent / "machines"
+MACHINES_DIR = Path(__file__).parent
 DEFAULT_MACHINE = "edge-npu"
 
 OP_COST_KEYS = (
@@ -74,7 +74,7 @@ class Threads:
 
 @dataclass(frozen=True)
 class Machine:
-    """A validated machine model (see interpreters/machines/*.toml for the sources)."""
+    """A validated machine model (see machines/*.toml for the sources)."""
 
     name: str
     description: str
@@ -180,7 +180,7 @@ def _costs(where: str, table: Any, keys: tuple[str, ...]) -> Mapping[str, float]
 
 
 def machine_path(machine: str | Path) -> Path:
-    """The file of a machine given by name (from interpreters/machines/) or path."""
+    """The file of a machine given by name (from machines/) or path."""
     path = Path(machine)
     if path.suffix == ".toml" or path.parent != Path("."):
         return path

@@ -4,10 +4,14 @@ Where xDSL 0.74 cannot read what Triton 3.9 prints, and what xnpu does about it.
 point (so the stock `xdsl-opt` too) call it before parsing anything.
 
 1. `arith` ops on tensors that xDSL's `arith` rejects or mistypes (`select` with a
-   tensor condition, casts, comparisons, `remf`): `xnpu.dialects.arith_tensor`.
+   tensor condition, casts, comparisons, `remf`): `xnpu.dialects.arith_tensor`, whose
+   classes build xDSL's own whenever xDSL's verifier accepts the op, so ordinary IR
+   is read exactly as without xnpu.
 2. A hex splat of a float tensor, `dense<0xFF800000> : tensor<8xf32>` (how MLIR and
    xDSL itself print -inf and NaN), is read by xDSL as the integer 4286578688. In
-   MLIR a hex literal for a float element is its bit pattern; so it is here.
+   MLIR a hex literal for a float element is its bit pattern; so it is here. This
+   wraps a private parser method: `install()` fails loudly if xDSL no longer has it,
+   and test/test_stock_xdsl.py fails if xDSL stops calling it.
 """
 
 from xdsl.dialects.builtin import AnyFloat
@@ -15,7 +19,12 @@ from xdsl.parser.attribute_parser import AttrParser
 
 from xnpu.dialects.arith_tensor import extend_arith
 
-_TensorLiteralElement = AttrParser._TensorLiteralElement  # pyright: ignore[reportPrivateUsage]
+_TensorLiteralElement = getattr(AttrParser, "_TensorLiteralElement", None)
+if _TensorLiteralElement is None or not callable(getattr(_TensorLiteralElement, "to_type", None)):
+    raise ImportError(
+        "xnpu: this xDSL has no AttrParser._TensorLiteralElement.to_type, which xnpu "
+        "wraps to read hex float splats (dialects/xdsl_compat.py); xnpu needs xDSL 0.74"
+    )
 _stock_to_type = _TensorLiteralElement.to_type
 
 
