@@ -48,6 +48,8 @@ from xdsl.irdl import (
 from xdsl.traits import MemoryAllocEffect, MemoryReadEffect, MemoryWriteEffect
 from xdsl.utils.exceptions import VerifyException
 
+from xnpu.machines import Machine
+
 
 @irdl_attr_definition
 class ScratchpadSpaceAttr(ParametrizedAttribute):
@@ -305,14 +307,27 @@ class CompletedOp(IRDLOperation):
         super().__init__(result_types=[TokenType()])
 
 
-def scratchpad_buffers(scope: Operation) -> list[AllocOp]:
-    """Every spm.alloc nested in `scope`, in program order."""
-    return [op for op in scope.walk() if isinstance(op, AllocOp)]
-
-
 def describe_buffer(alloc: AllocOp) -> str:
     name = alloc.buffer.name_hint or "buffer"
     return f"%{name} ({alloc.buffer.type}, {alloc.nbytes} bytes)"
+
+
+def scratchpad_overflow(buffers: Sequence[tuple[AllocOp, int]], machine: Machine) -> str | None:
+    """None when `buffers` (each an spm.alloc and how many copies of it are live at
+    once) fit `machine`'s scratchpad, in whole allocation granules; else what they
+    take against what it has, buffer by buffer. The one scratchpad-fit check: the
+    passes ask it of a function's buffers, the interpreter of the live ones."""
+    pad = machine.scratchpad
+    used = sum(copies * pad.rounded(alloc.nbytes) for alloc, copies in buffers)
+    if used <= pad.capacity_bytes:
+        return None
+    listing = ", ".join(
+        describe_buffer(alloc) + (f" x {copies}" if copies > 1 else "") for alloc, copies in buffers
+    )
+    return (
+        f"{used} bytes (in {pad.granule_bytes}-byte granules), more than the "
+        f"{pad.capacity_bytes} of machine '{machine.name}': {listing}"
+    )
 
 
 SPM = Dialect(

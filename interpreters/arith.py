@@ -78,23 +78,6 @@ FLOAT_OPS: dict[type[Operation], Callable] = {
     arith.MinnumfOp: np.fmin,
 }
 
-REDUCTIONS: dict[type[Operation], np.ufunc] = {
-    arith.AddfOp: np.add, arith.MulfOp: np.multiply, arith.MaximumfOp: np.maximum,
-    arith.MinimumfOp: np.minimum, arith.MaxnumfOp: np.fmax, arith.MinnumfOp: np.fmin,
-    arith.AddiOp: np.add, arith.MuliOp: np.multiply, arith.MaxSIOp: np.maximum,
-    arith.MinSIOp: np.minimum, arith.AndIOp: np.bitwise_and, arith.OrIOp: np.bitwise_or,
-    arith.XOrIOp: np.bitwise_xor,
-}  # fmt: skip
-"""Associative combiners a loop-carried accumulator may use to be reduced at once."""
-
-REDUCTIONS_BY_KIND: dict[str, np.ufunc] = {
-    "add": np.add, "mul": np.multiply, "maximumf": np.maximum, "minimumf": np.minimum,
-    "maxnumf": np.fmax, "minnumf": np.fmin, "maxsi": np.maximum, "minsi": np.minimum,
-    "maxui": np.maximum, "minui": np.minimum, "and": np.bitwise_and, "or": np.bitwise_or,
-    "xor": np.bitwise_xor,
-}  # fmt: skip
-"""`vector.reduction` kinds."""
-
 _NOT = np.logical_not
 _NAN = np.isnan
 

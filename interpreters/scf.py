@@ -31,8 +31,8 @@ from xdsl.interpreter import (
 )
 from xdsl.ir import Block, Operation, SSAValue
 
+from xnpu.dialects.combiners import COMBINERS, accumulator_combiner
 from xnpu.dialects.spm import is_scratchpad
-from xnpu.interpreters.arith import REDUCTIONS
 from xnpu.interpreters.costs import counter_of
 from xnpu.dialects.location import at_location
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
@@ -56,25 +56,12 @@ class LoopPlan:
     """Per iter_arg: the op `acc' = op(acc, x)` that the yield returns."""
 
 
-def _combiner(block: Block, index: int) -> Operation | None:
-    acc = block.args[index + 1]
-    yielded = block.last_op.operands[index]
-    producer = yielded.owner
-    if not isinstance(producer, Operation) or type(producer) not in REDUCTIONS:
-        return None
-    if acc not in producer.operands or acc.uses.get_length() != 1:
-        return None
-    if producer.results[0].uses.get_length() != 1:
-        return None
-    return producer
-
-
 def plan_loop(loop: scf.ForOp, outer: Operation | None = None) -> LoopPlan:
     head = loop if outer is None else outer
     block = loop.body.block
     combiners = []
     for index in range(len(loop.iter_args)):
-        combiner = _combiner(block, index)
+        combiner = accumulator_combiner(block, index)
         if combiner is None:
             return LoopPlan(False)
         combiners.append(combiner)
@@ -207,7 +194,7 @@ class XnpuScfFunctions(InterpreterFunctions):
         return tuple(results)
 
     def _reduce(self, combiner: Operation, init, value, iv: np.ndarray, axis: int):
-        ufunc = REDUCTIONS[type(combiner)]
+        ufunc = COMBINERS[type(combiner)].ufunc
         result_type = combiner.results[0].type
         lanes = tuple(result_type.get_shape()) if isinstance(result_type, VectorType) else ()
         full = np.broadcast_to(value, np.broadcast_shapes(np.shape(value), iv.shape + lanes))

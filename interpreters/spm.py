@@ -64,7 +64,7 @@ class XnpuSpmFunctions(InterpreterFunctions):
 
     @impl(spm.AllocOp)
     def run_alloc(self, interpreter: Interpreter, op: spm.AllocOp, args):
-        self.state.allocate(op, op.nbytes)
+        self.state.allocate(op)
         type = op.buffer.type
         return (np.zeros(type.get_shape(), dtype=numpy_dtype(type)),)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from xdsl.ir import Operation, SSAValue
 
-from xnpu.dialects.spm import AllocOp, describe_buffer
+from xnpu.dialects.spm import AllocOp, scratchpad_overflow
 from xnpu.dialects.location import at_location
 from xnpu.machines import Machine
 
@@ -116,7 +116,7 @@ class ExecutionState:
         """How many iterations the op being executed stands for (vectorized loops)."""
         self.pending_scalar = 0.0
         self.pending_vector = 0.0
-        self.live_buffers: list[tuple[Operation, int]] = []
+        self.live_buffers: list[AllocOp] = []
         self.next_dma_id = 0
         self.in_flight: dict[int, list[Transfer]] = {}
         """Unfinished DMAs by the scratchpad buffer (numpy array id) they touch."""
@@ -188,19 +188,12 @@ class ExecutionState:
 
     # ---- scratchpad occupancy
 
-    def allocate(self, op: Operation, nbytes: int) -> None:
-        pad = self.machine.scratchpad
-        rounded = pad.rounded(nbytes)
-        used = sum(b for _, b in self.live_buffers)
-        if used + rounded > pad.capacity_bytes:
-            live = [o for o, _ in self.live_buffers] + [op]
-            listing = ", ".join(describe_buffer(o) for o in live if isinstance(o, AllocOp))
-            raise InterpreterError(
-                f"scratchpad overflow{at_location(op)}: {used + rounded} bytes (in "
-                f"{pad.granule_bytes}-byte granules) of {pad.capacity_bytes} on machine "
-                f"'{self.machine.name}': {listing}"
-            )
-        self.live_buffers.append((op, rounded))
+    def allocate(self, op: AllocOp) -> None:
+        live = [*self.live_buffers, op]
+        problem = scratchpad_overflow([(buffer, 1) for buffer in live], self.machine)
+        if problem is not None:
+            raise InterpreterError(f"scratchpad overflow{at_location(op)}: {problem}")
+        self.live_buffers.append(op)
 
     def release_to(self, mark: int) -> None:
         del self.live_buffers[mark:]

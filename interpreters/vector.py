@@ -8,7 +8,7 @@ from xdsl.dialects import vector
 from xdsl.dialects.builtin import VectorType
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 
-from xnpu.interpreters.arith import REDUCTIONS_BY_KIND
+from xnpu.dialects.combiners import UFUNC_BY_KIND
 from xnpu.interpreters.memref import check_bounds, check_race
 from xnpu.interpreters.trace import ExecutionState
 from xnpu.interpreters.values import numpy_dtype
@@ -78,7 +78,7 @@ class XnpuVectorFunctions(InterpreterFunctions):
 
     @impl(vector.ReductionOp)
     def run_reduction(self, interpreter: Interpreter, op: vector.ReductionOp, args):
-        ufunc = REDUCTIONS_BY_KIND[combining_kind(op)]
+        ufunc = UFUNC_BY_KIND[combining_kind(op)]
         reduced = ufunc.reduce(args[0], axis=-1)
         if len(args) == 2:
             reduced = ufunc(args[1], reduced)

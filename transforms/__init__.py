@@ -1,11 +1,13 @@
-"""xnpu's passes, one a file named after the pass."""
+"""xnpu's passes, one a file named after the pass, and the checks they share."""
 
 from collections.abc import Callable
 from importlib import import_module
 
+from xdsl.dialects import func
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import PassFailedException
 
+from xnpu.dialects import hwctx, spm
 from xnpu.machines import Machine, MachineError, load_machine
 
 
@@ -28,3 +30,28 @@ def pass_machine(pass_name: str, machine: str, error: type[Exception] = PassFail
         return load_machine(machine)
     except MachineError as problem:
         raise error(f"{pass_name}: {problem}") from None
+
+
+def check_scratchpad_fits(
+    function: func.FuncOp,
+    machine: Machine,
+    pass_name: str,
+    remedy: str,
+    error: type[Exception] = PassFailedException,
+) -> None:
+    """Fails `pass_name` when the function's buffers, one set per context of the
+    hwctx.parallel regions they live in, exceed the machine's scratchpad."""
+    buffers = []
+    for alloc in function.walk():
+        if isinstance(alloc, spm.AllocOp):
+            copies, region = 1, alloc.parent_op()
+            while region is not None:
+                if isinstance(region, hwctx.ParallelOp):
+                    copies *= region.context_count
+                region = region.parent_op()
+            buffers.append((alloc, copies))
+    problem = spm.scratchpad_overflow(buffers, machine)
+    if problem is not None:
+        raise error(
+            f"{pass_name}: the scratchpad buffers of @{function.sym_name.data} take {problem}; {remedy}"
+        )

@@ -51,8 +51,7 @@ from xdsl.transforms.dead_code_elimination import region_dce
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import spm
-from xnpu.transforms import pass_machine
-from xnpu.transforms.npu_multithread import check_scratchpad_fits
+from xnpu.transforms import check_scratchpad_fits, pass_machine
 
 WRITEBACKS = ("async", "sync")
 

@@ -63,9 +63,10 @@ from xdsl.utils.exceptions import DiagnosticException
 
 from xnpu.dialects import arith_tensor as tarith
 from xnpu.dialects import spm, tt
+from xnpu.dialects.combiners import COMBINERS
 from xnpu.dialects.location import at_location
 from xnpu.machines import Machine
-from xnpu.transforms import pass_machine
+from xnpu.transforms import check_scratchpad_fits, pass_machine
 
 INDEX = IndexType()
 CMPI_OPS = tarith.both_forms(tarith.CmpIOp)
@@ -79,14 +80,6 @@ LIBDEVICE: dict[str, type[Operation]] = {
     "cos": math.CosOp, "floor": math.FloorOp, "ceil": math.CeilOp, "pow": math.PowFOp,
 }  # fmt: skip
 """libdevice function (without `__nv_` and the `f` of its float form) -> math op."""
-
-COMBINERS: tuple[type[Operation], ...] = (
-    arith.AddfOp, arith.MulfOp, arith.MaximumfOp, arith.MinimumfOp, arith.MaxnumfOp,
-    arith.MinnumfOp, arith.AddiOp, arith.MuliOp, arith.MaxSIOp, arith.MinSIOp,
-    arith.MaxUIOp, arith.MinUIOp, arith.AndIOp, arith.OrIOp, arith.XOrIOp,
-)  # fmt: skip
-"""Reduction combiners that lower to one op (the interpreter reduces them at once)."""
-
 
 class LoweringError(DiagnosticException):
     """A kernel npu-lower-triton cannot lower; the message names the op and where."""
@@ -545,7 +538,6 @@ class KernelLowering:
         self.entry_point = InsertPoint.at_end(entry)
         Rewriter.insert_op(scf.ForOp(c0, total, c1, [], pid_body), InsertPoint.at_end(entry))
         Rewriter.insert_op(func.ReturnOp(), InsertPoint.at_end(entry))
-        self.check_scratchpad(entry)
         return func.FuncOp(
             kernel.sym_name.data, (entry.arg_types, ()), Region(entry), visibility="public"
         )
@@ -568,19 +560,6 @@ class KernelLowering:
                 this = self.insert(arith.RemUIOp(rest, extent)).results[0]
                 rest = self.insert(arith.DivUIOp(rest, extent)).results[0]
             self.program_ids.append(self.insert(arith.IndexCastOp(this, IntegerType(32))).results[0])
-
-    def check_scratchpad(self, entry: Block) -> None:
-        allocs = [op for op in entry.ops if isinstance(op, spm.AllocOp)]
-        pad = self.machine.scratchpad
-        used = sum(pad.rounded(a.nbytes) for a in allocs)
-        if used > pad.capacity_bytes:
-            listing = ", ".join(spm.describe_buffer(a) for a in allocs)
-            raise LoweringError(
-                f"npu-lower-triton: the tiles of '{self.kernel.sym_name.data}' need "
-                f"{used} bytes of scratchpad (rounded to {pad.granule_bytes}-byte "
-                f"granules) but machine '{self.machine.name}' has "
-                f"{pad.capacity_bytes}: {listing}"
-            )
 
     # ---- insertion helpers
 
@@ -1208,7 +1187,7 @@ def _scalar_attr(value, element: Attribute) -> Attribute:
 
 def _one_op_combiner(body: list[Operation], a: SSAValue, b: SSAValue) -> type[Operation] | None:
     ret = body[-1]
-    if len(body) == 2 and isinstance(body[0], COMBINERS):
+    if len(body) == 2 and type(body[0]) in COMBINERS:
         if set(body[0].operands) == {a, b} and ret.operands[0] is body[0].results[0]:
             return type(body[0])
     # Inductor's maximum/minimum: select(a > b || a != a, a, b)
@@ -1256,4 +1235,5 @@ class NpuLowerTritonPass(ModulePass):
         for kernel in kernels:
             with recursion_room(1000 + 8 * sum(1 for _ in kernel.walk())):
                 lowered = KernelLowering(kernel, machine).lower()
+            check_scratchpad_fits(lowered, machine, self.name, "use a smaller BLOCK", LoweringError)
             Rewriter.replace_op(kernel, lowered)

@@ -33,8 +33,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import hwctx, spm
-from xnpu.machines import Machine
-from xnpu.transforms import pass_machine
+from xnpu.transforms import check_scratchpad_fits, pass_machine
 
 SCHEDULES = ("block", "cyclic")
 
@@ -47,34 +46,6 @@ def program_loop(function: func.FuncOp) -> scf.ForOp | None:
             if isinstance(step, arith.ConstantOp) and step.value.value.data == 1:
                 return op
     return None
-
-
-def check_scratchpad_fits(
-    function: func.FuncOp, machine: Machine, pass_name: str, remedy: str
-) -> None:
-    """Fails `pass_name` when the function's buffers, one set per context of the
-    hwctx.parallel regions they live in, exceed the machine's scratchpad."""
-    pad = machine.scratchpad
-    total = 0
-    buffers = []
-    for alloc in function.walk():
-        if not isinstance(alloc, spm.AllocOp):
-            continue
-        region = alloc.parent_op()
-        copies = 1
-        while region is not None:
-            if isinstance(region, hwctx.ParallelOp):
-                copies *= region.context_count
-            region = region.parent_op()
-        total += copies * pad.rounded(alloc.nbytes)
-        buffers.append(f"{spm.describe_buffer(alloc)}" + (f" x {copies}" if copies > 1 else ""))
-    if total > pad.capacity_bytes:
-        raise PassFailedException(
-            f"{pass_name}: the scratchpad buffers of @{function.sym_name.data} take "
-            f"{total} bytes (in {pad.granule_bytes}-byte granules), more than the "
-            f"{pad.capacity_bytes} of machine '{machine.name}': {', '.join(buffers)}; "
-            f"{remedy}"
-        )
 
 
 @dataclass(frozen=True)

@@ -35,35 +35,18 @@ from xdsl.dialects.builtin import (
     VectorType,
     i64,
 )
-from xdsl.dialects.vector import CombiningKindAttr, CombiningKindFlag
+from xdsl.dialects.vector import CombiningKindAttr
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import arith_tensor, spm
+from xnpu.dialects.combiners import COMBINERS, accumulator_combiner
 from xnpu.machines import Machine
 from xnpu.transforms import pass_machine
 
 SELECT_OPS = arith_tensor.both_forms(arith_tensor.SelectOp)
-_INF = float("inf")
-COMBINERS: dict[type[Operation], tuple[CombiningKindFlag, float | int]] = {
-    arith.AddfOp: (CombiningKindFlag.ADD, 0.0),
-    arith.MulfOp: (CombiningKindFlag.MUL, 1.0),
-    arith.MaxnumfOp: (CombiningKindFlag.MAXNUMF, -_INF),
-    arith.MinnumfOp: (CombiningKindFlag.MINNUMF, _INF),
-    arith.MaximumfOp: (CombiningKindFlag.MAXIMUMF, -_INF),
-    arith.MinimumfOp: (CombiningKindFlag.MINIMUMF, _INF),
-    arith.AddiOp: (CombiningKindFlag.ADD, 0),
-    arith.MuliOp: (CombiningKindFlag.MUL, 1),
-    arith.OrIOp: (CombiningKindFlag.OR, 0),
-    arith.XOrIOp: (CombiningKindFlag.XOR, 0),
-    arith.AndIOp: (CombiningKindFlag.AND, -1),
-}
-"""Accumulator combiners: the vector.reduction kind and the identity a vector of
-partial results starts from. (Signed max/min need the type's extremes: left scalar.)"""
-
-
 def vector_lanes(machine: Machine, element: Attribute) -> int:
     """Lanes of one machine vector for `element` (i1 masks count as bytes)."""
     bits = element.bitwidth if isinstance(element, IntegerType | AnyFloat) else 64
@@ -120,15 +103,11 @@ class LoopVectorizer:
         self.addresses.add(iv)
         self.vectorized.update(block.args[1:])
         for index in range(len(loop.iter_args)):
-            acc, yielded = block.args[index + 1], block.last_op.operands[index]
-            combiner = yielded.owner
-            if (
-                type(combiner) not in COMBINERS
-                or acc not in combiner.operands
-                or acc.uses.get_length() != 1
-                or yielded.uses.get_length() != 1
-            ):
+            combiner = accumulator_combiner(block, index)
+            if combiner is None:
                 return "a loop-carried value is not an accumulator"
+            if COMBINERS[type(combiner)].identity is None:
+                return f"the accumulator's '{combiner.name}' has no identity a vector can start from"
             self.combiners.append(combiner)
         for op in block.ops:
             if isinstance(op, scf.YieldOp):
@@ -235,7 +214,7 @@ class LoopVectorizer:
 
         inits = []
         for combiner in self.combiners:
-            kind, identity = COMBINERS[type(combiner)]
+            identity = COMBINERS[type(combiner)].identity
             element = combiner.results[0].type
             attr = (FloatAttr(identity, element) if isinstance(element, AnyFloat)
                     else IntegerAttr(identity, element))  # fmt: skip
@@ -256,7 +235,7 @@ class LoopVectorizer:
         after = InsertPoint.after(body)
         totals = []
         for index, combiner in enumerate(self.combiners):
-            kind, _ = COMBINERS[type(combiner)]
+            kind = COMBINERS[type(combiner)].kind
             reduction = vector.ReductionOp.build(
                 operands=[body.results[index], loop.iter_args[index]],
                 result_types=[combiner.results[0].type],
