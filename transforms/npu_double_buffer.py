@@ -42,22 +42,25 @@ from dataclasses import dataclass, field
 
 from xdsl.context import Context
 from xdsl.dialects import arith, func, scf
-from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp
+from xdsl.dialects.builtin import IndexType, ModuleOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
-from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+from xdsl.rewriter import InsertPoint
 from xdsl.transforms.common_subexpression_elimination import cse
 from xdsl.transforms.dead_code_elimination import region_dce
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import spm
 from xnpu.transforms import check_scratchpad_fits, pass_machine
+from xnpu.transforms.builders import Constants, constant_int
 
 WRITEBACKS = ("async", "sync")
-
-
-def _constant(value: int) -> arith.ConstantOp:
-    return arith.ConstantOp(IntegerAttr(value, IndexType()))
 
 
 @dataclass
@@ -130,25 +133,40 @@ def find_tile_loop(loop: scf.ForOp) -> TileLoop | None:
 
 
 @dataclass
-class Pipeliner:
-    """Rewrites one TileLoop with `buffers` rotating buffers (see the module docstring)."""
+class PipelineTileLoop(RewritePattern):
+    """A tile loop found by `find_tile_loop` is pipelined by `Pipeliner`."""
 
-    tile_loop: TileLoop
+    tile_loops: dict[scf.ForOp, TileLoop]
     buffers: int
     writeback: str
-    rewriter: Rewriter = field(default_factory=Rewriter)
-    constants: dict[int, SSAValue] = field(default_factory=dict)
-    slot_tests: dict[tuple[SSAValue, int], SSAValue] = field(default_factory=dict)
+    pipelined: list[scf.ForOp] = field(default_factory=list)
+    """The loops built, for the clean-up of their bodies after the walk."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, loop: scf.ForOp, rewriter: PatternRewriter) -> None:
+        tile_loop = self.tile_loops.pop(loop, None)
+        if tile_loop is not None:
+            self.pipelined.append(Pipeliner(tile_loop, self.buffers, self.writeback, rewriter).run())
+
+
+class Pipeliner:
+    """Rewrites one TileLoop with `buffers` rotating buffers (see the module
+    docstring): the imperative core behind PipelineTileLoop."""
+
+    def __init__(self, tile_loop: TileLoop, buffers: int, writeback: str, rewriter: PatternRewriter):
+        self.tile_loop = tile_loop
+        self.buffers = buffers
+        self.writeback = writeback
+        self.rewriter = rewriter
+        self.constants = Constants(rewriter, InsertPoint.before(tile_loop.loop))
+        self.slot_tests: dict[tuple[SSAValue, int], SSAValue] = {}
 
     def constant(self, value: int) -> SSAValue:
         """An index constant, defined once before the loop."""
-        if value not in self.constants:
-            op = _constant(value)
-            self.rewriter.insert_op(op, InsertPoint.before(self.tile_loop.loop))
-            self.constants[value] = op.result
-        return self.constants[value]
+        return self.constants.index(value)
 
-    def run(self) -> None:
+    def run(self) -> scf.ForOp:
+        """Builds the pipelined loop in place of the tile loop; returns it."""
         loop, count = self.tile_loop.loop, self.buffers
         self.iv = loop.body.block.args[0]
         inputs, outputs = self.tile_loop.inputs, self.tile_loop.outputs
@@ -166,17 +184,13 @@ class Pipeliner:
             prefetched.extend(guarded.results)
         slot_init = [self.constant(0)] if count > 1 else []
         free_outputs = [_emit(prologue, spm.CompletedOp()) for _ in range(count * len(outputs) * async_writeback)]
-        self.rewriter.insert_op(prologue, InsertPoint.before(loop))
+        self.rewriter.insert(prologue, InsertPoint.before(loop))
 
         # the loop carries the slot, the prefetched input tokens and the write-backs
         inits = [*slot_init, *prefetched, *free_outputs]
-        old_block = loop.body.block
         block = Block(arg_types=[IndexType(), *(v.type for v in inits)])
-        old_block.args[0].replace_all_uses_with(block.args[0])
+        self.rewriter.inline_block(loop.body.block, InsertPoint.at_end(block), [block.args[0]])
         self.iv = block.args[0]
-        for op in list(old_block.ops):
-            op.detach()
-            block.add_op(op)
         carried = list(block.args[1:])
         slot = carried.pop(0) if count > 1 else None
         queue_in = _chunks(carried[: len(prefetched)], len(inputs))
@@ -206,40 +220,39 @@ class Pipeliner:
         output_free = spm.DmaWaitOp(*queue_out[0]) if queue_out else None
         if output_free is not None and (count > 1 or not inputs):
             head.append(output_free)
-        self.rewriter.insert_op(head, InsertPoint.at_start(block))
+        self.rewriter.insert(head, InsertPoint.at_start(block))
 
         for tile, buffer in current.items():
             if buffer is not tile.buffer:
-                tile.buffer.replace_all_uses_with(buffer)
-                self.rewriter.erase_op(tile)
+                self.rewriter.replace_all_uses_with(tile.buffer, buffer)
+                self.rewriter.erase(tile)
         for copy in inputs:
             if count > 1:
-                self.rewriter.erase_op(copy)
+                self.rewriter.erase(copy)
             else:  # one buffer: the transfer starts where the copy was, and is waited on
                 start = self.as_dma(copy, {})
                 arrived = spm.DmaWaitOp(start.token)
-                self.rewriter.replace_op(copy, [start, arrived], [])
+                self.rewriter.replace(copy, [start, arrived], [])
         if output_free is not None and count == 1 and inputs:
-            self.rewriter.insert_op(output_free, InsertPoint.after(arrived))
+            self.rewriter.insert(output_free, InsertPoint.after(arrived))
         written: list[SSAValue] = []
         for copy in outputs:
             start = self.as_dma(copy, {})
-            self.rewriter.replace_op(copy, start, [])
+            self.rewriter.replace(copy, start, [])
             if async_writeback:
                 written.append(start.token)
             else:
-                self.rewriter.insert_op(spm.DmaWaitOp(start.token), InsertPoint.after(start))
+                self.rewriter.insert(spm.DmaWaitOp(start.token), InsertPoint.after(start))
         if queue_out:
             yielded.extend([t for entry in queue_out[1:] for t in entry] + written)
-        self.rewriter.replace_op(block.last_op, scf.YieldOp(*yielded))
+        self.rewriter.replace(block.last_op, scf.YieldOp(*yielded))
 
         pipelined = scf.ForOp(loop.lb, loop.ub, loop.step, inits, Region(block))
-        self.rewriter.replace_op(loop, pipelined, [])
-        region_dce(pipelined.body)
-        cse(pipelined.body)
+        self.rewriter.replace(loop, pipelined, [])
         unwaited = list(pipelined.results[len(slot_init) :])
         if unwaited:
-            self.rewriter.insert_op(spm.DmaWaitOp(*unwaited), InsertPoint.after(pipelined))
+            self.rewriter.insert(spm.DmaWaitOp(*unwaited), InsertPoint.after(pipelined))
+        return pipelined
 
     def replicate(self, tile: spm.AllocOp) -> list[spm.AllocOp]:
         """`buffers` allocs for `tile`, named tile_0, tile_1, ... (tile itself for 1)."""
@@ -247,7 +260,7 @@ class Pipeliner:
             return [tile]
         name = tile.buffer.name_hint or "tile"
         copies = [spm.AllocOp(tile.buffer.type, f"{name}_{k}") for k in range(self.buffers)]
-        self.rewriter.insert_op(copies, InsertPoint.before(tile))
+        self.rewriter.insert(copies, InsertPoint.before(tile))
         return copies
 
     def after_steps(self, pid: SSAValue, iterations: int, ops: list[Operation]) -> SSAValue:
@@ -259,8 +272,8 @@ class Pipeliner:
     def times_step(self, iterations: int, ops: list[Operation]) -> SSAValue:
         """`iterations * step` of the loop (folded when the step is a constant)."""
         step = self.tile_loop.loop.step
-        if isinstance(step.owner, arith.ConstantOp):
-            return self.constant(iterations * step.owner.value.value.data)
+        if (value := constant_int(step)) is not None:
+            return self.constant(iterations * value)
         return _emit(ops, arith.MuliOp(self.constant(iterations), step))
 
     def is_slot(self, slot: SSAValue, k: int, ops: list[Operation]) -> SSAValue:
@@ -351,11 +364,15 @@ class NpuDoubleBufferPass(ModulePass):
                 f"{', '.join(WRITEBACKS)}"
             )
         machine = pass_machine(self.name, self.machine)
-        for function in [f for f in op.walk() if isinstance(f, func.FuncOp)]:
-            loops = [found for loop in function.walk() if isinstance(loop, scf.ForOp)
-                     if (found := find_tile_loop(loop)) is not None]  # fmt: skip
-            for tile_loop in loops:
-                Pipeliner(tile_loop, self.buffers, self.writeback).run()
-            check_scratchpad_fits(
-                function, machine, self.name, "use fewer buffers, fewer contexts or a smaller BLOCK"
-            )
+        tile_loops = {loop: found for loop in op.walk() if isinstance(loop, scf.ForOp)
+                      if (found := find_tile_loop(loop)) is not None}  # fmt: skip
+        pattern = PipelineTileLoop(tile_loops, self.buffers, self.writeback)
+        PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)
+        for pipelined in pattern.pipelined:  # the slices cloned for prefetches, deduplicated
+            region_dce(pipelined.body)
+            cse(pipelined.body)
+        for function in op.walk():
+            if isinstance(function, func.FuncOp):
+                check_scratchpad_fits(
+                    function, machine, self.name, "use fewer buffers, fewer contexts or a smaller BLOCK"
+                )

@@ -24,16 +24,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xdsl.builder import ImplicitBuilder
 from xdsl.context import Context
 from xdsl.dialects import arith, func, scf
 from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp
-from xdsl.ir import Operation, SSAValue
+from xdsl.ir import SSAValue
 from xdsl.passes import ModulePass
-from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+from xdsl.rewriter import InsertPoint
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import hwctx, spm
 from xnpu.transforms import check_scratchpad_fits, pass_machine
+from xnpu.transforms.builders import constant_int
 
 SCHEDULES = ("block", "cyclic")
 
@@ -41,11 +49,60 @@ SCHEDULES = ("block", "cyclic")
 def program_loop(function: func.FuncOp) -> scf.ForOp | None:
     """The function's program loop: a top-level scf.for, step 1, nothing carried."""
     for op in function.body.block.ops:
-        if isinstance(op, scf.ForOp) and not op.iter_args:
-            step = op.step.owner
-            if isinstance(step, arith.ConstantOp) and step.value.value.data == 1:
-                return op
+        if isinstance(op, scf.ForOp) and not op.iter_args and constant_int(op.step) == 1:
+            return op
     return None
+
+
+def private_buffers(loop: scf.ForOp) -> list[spm.AllocOp]:
+    """The scratchpad allocs of the loop's block used only inside the loop."""
+    block = loop.parent_block()
+    assert block is not None
+    return [
+        op for op in block.ops
+        if isinstance(op, spm.AllocOp)
+        and all(loop.is_ancestor(use.operation) for use in op.buffer.uses)
+    ]  # fmt: skip
+
+
+@dataclass
+class DistributeProgramLoop(RewritePattern):
+    """The program loop of a function becomes an hwctx.parallel whose contexts each
+    run their share of it (see the module docstring)."""
+
+    contexts: int
+    schedule: str
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, loop: scf.ForOp, rewriter: PatternRewriter) -> None:
+        function = loop.parent_op()
+        if not isinstance(function, func.FuncOp) or program_loop(function) is not loop:
+            return
+        parallel = rewriter.insert(hwctx.ParallelOp(self.contexts), InsertPoint.before(loop))
+        block = parallel.body.block
+        for alloc in private_buffers(loop):
+            alloc.detach()
+            rewriter.insert(alloc, InsertPoint.at_end(block))
+        body = rewriter.move_region_contents_to_new_regions(loop.body)
+        with ImplicitBuilder(block):
+            lo, hi, step = self.share(loop, parallel.context_id)
+            scf.ForOp(lo, hi, step, [], body)
+            hwctx.YieldOp()
+        rewriter.erase(loop)
+
+    def share(self, loop: scf.ForOp, context_id: SSAValue) -> tuple[SSAValue, ...]:
+        """Bounds and step of context `context_id`'s programs (built in place)."""
+        lb, ub = loop.lb, loop.ub
+        if self.schedule == "cyclic":
+            return arith.AddiOp(lb, context_id).result, ub, self.context_count()
+        count = arith.SubiOp(ub, lb).result
+        share = arith.CeilDivUIOp(count, self.context_count()).result
+        first = arith.MinUIOp(arith.MuliOp(context_id, share), count).result
+        last = arith.MinUIOp(arith.AddiOp(first, share), count).result
+        return arith.AddiOp(lb, first).result, arith.AddiOp(lb, last).result, loop.step
+
+    def context_count(self) -> SSAValue:
+        return arith.ConstantOp(IntegerAttr(self.contexts, IndexType())).result
 
 
 @dataclass(frozen=True)
@@ -77,55 +134,10 @@ class NpuMultithreadPass(ModulePass):
                 f"npu-multithread: unknown schedule '{self.schedule}'; use one of "
                 f"{', '.join(SCHEDULES)}"
             )
-        for function in [f for f in op.walk() if isinstance(f, func.FuncOp)]:
-            loop = program_loop(function)
-            if loop is None:
-                continue
-            self.distribute(loop, contexts)
-            check_scratchpad_fits(
-                function, machine, self.name, "use fewer contexts or a smaller BLOCK"
-            )
-
-    def distribute(self, loop: scf.ForOp, contexts: int) -> None:
-        rewriter = Rewriter()
-        parallel = hwctx.ParallelOp(contexts)
-        block = parallel.body.block
-        context_id = parallel.context_id
-
-        def emit(op: Operation) -> SSAValue:
-            block.add_op(op)
-            return op.results[0]
-
-        def constant(value: int) -> SSAValue:
-            return emit(arith.ConstantOp(IntegerAttr(value, IndexType())))
-
-        rewriter.insert_op(parallel, InsertPoint.before(loop))
-        for alloc in private_buffers(loop):
-            alloc.detach()
-            block.add_op(alloc)
-        lb, ub = loop.lb, loop.ub
-        if self.schedule == "cyclic":
-            lo = emit(arith.AddiOp(lb, context_id))
-            hi, step = ub, constant(contexts)
-        else:
-            count = emit(arith.SubiOp(ub, lb))
-            share = emit(arith.CeilDivUIOp(count, constant(contexts)))
-            first = emit(arith.MinUIOp(emit(arith.MuliOp(context_id, share)), count))
-            last = emit(arith.MinUIOp(emit(arith.AddiOp(first, share)), count))
-            lo, hi = emit(arith.AddiOp(lb, first)), emit(arith.AddiOp(lb, last))
-            step = loop.step
-        shared = scf.ForOp(lo, hi, step, [], rewriter.move_region_contents_to_new_regions(loop.body))
-        block.add_op(shared)
-        block.add_op(hwctx.YieldOp())
-        rewriter.erase_op(loop)
-
-
-def private_buffers(loop: scf.ForOp) -> list[spm.AllocOp]:
-    """The scratchpad allocs of the loop's block used only inside the loop."""
-    block = loop.parent_block()
-    assert block is not None
-    return [
-        op for op in block.ops
-        if isinstance(op, spm.AllocOp)
-        and all(loop.is_ancestor(use.operation) for use in op.buffer.uses)
-    ]  # fmt: skip
+        pattern = DistributeProgramLoop(contexts, self.schedule)
+        PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)
+        for function in op.walk():
+            if isinstance(function, func.FuncOp):
+                check_scratchpad_fits(
+                    function, machine, self.name, "use fewer contexts or a smaller BLOCK"
+                )

@@ -7,6 +7,7 @@ npu-vectorize: element loops step by the vector width (design.md §3, Vec).
       memref.store %b, %out[%i]                    %b = math.erf %a : vector<32xf32>
     }                                              vector.store %b, %out[%i] : ... }
                                                  scf.for %i = %m to %n step %c1 { <scalar tail> }
+                                                   {npu.scalar_tail}
 
 An innermost element loop is vectorized when every scratchpad access in it is at
 `%i` or `%i + <invariant>`, every other op is element-wise arith or math, and every
@@ -15,8 +16,12 @@ scalars become `vector.broadcast`s before the loop. An accumulator becomes a vec
 partial results that starts at the combiner's identity and ends in one
 `vector.reduction` into the scalar accumulator, which the scalar tail then carries on.
 Loops that touch DDR element by element (gathers) or use `%i` as data stay scalar.
+The scalar tail is marked `npu.scalar_tail`, so it is never vectorized again.
 
 Core-driven `spm.copy`s become vector copies: `{width = <lanes>}`.
+
+`plan_vector_loop` decides (and builds no IR); the patterns `VectorizeElementLoop` and
+`VectorizeCopy` rewrite.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xdsl.context import Context
-from xdsl.dialects import arith, func, memref, scf, vector
+from xdsl.dialects import arith, memref, scf, vector
 from xdsl.dialects.builtin import (
     AnyFloat,
     FloatAttr,
@@ -32,21 +37,35 @@ from xdsl.dialects.builtin import (
     IntegerAttr,
     IntegerType,
     ModuleOp,
+    UnitAttr,
     VectorType,
     i64,
 )
 from xdsl.dialects.vector import CombiningKindAttr
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
-from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+from xdsl.rewriter import InsertPoint
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import arith_tensor, spm
 from xnpu.dialects.combiners import COMBINERS, accumulator_combiner
 from xnpu.machines import Machine
 from xnpu.transforms import pass_machine
+from xnpu.transforms.builders import Constants, constant_int
+
+SCALAR_TAIL = "npu.scalar_tail"
+"""Marks the scalar remainder loop of a vectorized loop: it is not vectorized again."""
 
 SELECT_OPS = arith_tensor.both_forms(arith_tensor.SelectOp)
+
+
 def vector_lanes(machine: Machine, element: Attribute) -> int:
     """Lanes of one machine vector for `element` (i1 masks count as bytes)."""
     bits = element.bitwidth if isinstance(element, IntegerType | AnyFloat) else 64
@@ -67,23 +86,22 @@ def lanes_for(machine: Machine, element: Attribute, width: int | None) -> int:
     return width
 
 
-def _is_vectorizable_op(op: Operation) -> bool:
-    return op.dialect_name() in ("arith", "math") and not op.regions
+# ------------------------------------------------------------------ the analysis
 
 
 @dataclass
-class LoopVectorizer:
-    """Vectorizes one innermost scf.for, if it qualifies (see the module docstring)."""
+class VectorLoopPlan:
+    """What vectorizing one innermost scf.for takes: which values become vectors,
+    which ops move before the loop, the accumulators' combiners and the lanes."""
 
     loop: scf.ForOp
-    width: int | None
-    machine: Machine
     addresses: set[SSAValue] = field(default_factory=set)
     """`%i` and `%i + <invariant>`: the indices of vector accesses."""
     vectorized: set[SSAValue] = field(default_factory=set)
     hoisted: list[Operation] = field(default_factory=list)
     """Body ops whose operands are all invariant: they move before the loop."""
     combiners: list[Operation] = field(default_factory=list)
+    lanes: int = 0
 
     def inside(self, value: SSAValue) -> bool:
         owner = value.owner
@@ -93,187 +111,242 @@ class LoopVectorizer:
     def invariant(self, value: SSAValue) -> bool:
         return not self.inside(value) or value.owner in self.hoisted
 
-    def reason_not_to(self) -> str | None:
-        """Why the loop stays scalar, or None when it can be vectorized."""
-        loop, block = self.loop, self.loop.body.block
-        step = loop.step.owner
-        if not (isinstance(step, arith.ConstantOp) and step.value.value.data == 1):
-            return "its step is not 1"
-        iv = block.args[0]
-        self.addresses.add(iv)
-        self.vectorized.update(block.args[1:])
-        for index in range(len(loop.iter_args)):
-            combiner = accumulator_combiner(block, index)
-            if combiner is None:
-                return "a loop-carried value is not an accumulator"
-            if COMBINERS[type(combiner)].identity is None:
-                return f"the accumulator's '{combiner.name}' has no identity a vector can start from"
-            self.combiners.append(combiner)
-        for op in block.ops:
-            if isinstance(op, scf.YieldOp):
-                continue
-            if isinstance(op, memref.LoadOp | memref.StoreOp):
-                *outer, last = op.indices
-                if not spm.is_scratchpad(op.memref.type):
-                    return "it reads or writes DDR element by element"
-                if last not in self.addresses or not all(self.invariant(i) for i in outer):
-                    return "an access is not at consecutive addresses"
-                if isinstance(op, memref.LoadOp):
-                    self.vectorized.add(op.res)
-                elif op.value in self.addresses:
-                    return "it stores the induction variable"
-                continue
-            if any(v in self.addresses for v in op.operands):
-                if (
-                    isinstance(op, arith.AddiOp)
-                    and sum(v in self.addresses for v in op.operands) == 1
-                    and all(v in self.addresses or self.invariant(v) for v in op.operands)
-                    and all(isinstance(u.operation, memref.LoadOp | memref.StoreOp)
-                            and u.index == len(u.operation.operands) - 1
-                            for u in op.result.uses)
-                ):  # fmt: skip
-                    self.addresses.add(op.result)
-                    continue
-                return f"it uses the induction variable in '{op.name}'"
-            if not _is_vectorizable_op(op):
-                return f"'{op.name}' has no vector form"
-            if all(self.invariant(v) for v in op.operands):
-                self.hoisted.append(op)
-                continue
-            if any(isinstance(v.type, IndexType) for v in (*op.operands, *op.results)):
-                return f"'{op.name}' works on index values"
-            self.vectorized.update(op.results)
+
+def is_element_loop(loop: scf.ForOp) -> bool:
+    """An innermost loop that is not a vectorized loop's scalar tail."""
+    return SCALAR_TAIL not in loop.attributes and not any(
+        op.regions for op in loop.body.block.ops
+    )
+
+
+def plan_vector_loop(
+    loop: scf.ForOp, machine: Machine, width: int | None
+) -> VectorLoopPlan | str:
+    """The plan for vectorizing `loop`, or why it stays scalar (see the module
+    docstring). Builds no IR."""
+    plan = VectorLoopPlan(loop)
+    block = loop.body.block
+    if constant_int(loop.step) != 1:
+        return "its step is not 1"
+    plan.addresses.add(block.args[0])
+    plan.vectorized.update(block.args[1:])
+    for index in range(len(loop.iter_args)):
+        combiner = accumulator_combiner(block, index)
+        if combiner is None:
+            return "a loop-carried value is not an accumulator"
+        if COMBINERS[type(combiner)].identity is None:
+            return f"the accumulator's '{combiner.name}' has no identity a vector can start from"
+        plan.combiners.append(combiner)
+    for op in block.ops:
+        reason = _classify(plan, op)
+        if reason is not None:
+            return reason
+    plan.lanes = _lanes(plan, machine, width)
+    return plan
+
+
+def _classify(plan: VectorLoopPlan, op: Operation) -> str | None:
+    """Records how `op` is vectorized in `plan`, or says why it cannot be."""
+    if isinstance(op, scf.YieldOp):
         return None
+    if isinstance(op, memref.LoadOp | memref.StoreOp):
+        *outer, last = op.indices
+        if not spm.is_scratchpad(op.memref.type):
+            return "it reads or writes DDR element by element"
+        if last not in plan.addresses or not all(plan.invariant(i) for i in outer):
+            return "an access is not at consecutive addresses"
+        if isinstance(op, memref.LoadOp):
+            plan.vectorized.add(op.res)
+        elif op.value in plan.addresses:
+            return "it stores the induction variable"
+        return None
+    if any(v in plan.addresses for v in op.operands):
+        if _is_address_offset(plan, op):
+            plan.addresses.add(op.results[0])
+            return None
+        return f"it uses the induction variable in '{op.name}'"
+    if op.dialect_name() not in ("arith", "math") or op.regions:
+        return f"'{op.name}' has no vector form"
+    if all(plan.invariant(v) for v in op.operands):
+        plan.hoisted.append(op)
+        return None
+    if any(isinstance(v.type, IndexType) for v in (*op.operands, *op.results)):
+        return f"'{op.name}' works on index values"
+    plan.vectorized.update(op.results)
+    return None
 
-    def lanes(self) -> int:
-        stored = [op.value for op in self.loop.body.block.ops if isinstance(op, memref.StoreOp)]
-        types = {v.type for v in (*self.vectorized, *stored)}
-        elements = [t for t in types if not (isinstance(t, IntegerType) and t.width.data == 1)]
-        if not elements:
-            return self.width or self.machine.vector_elements(4)
-        return min(lanes_for(self.machine, t, self.width) for t in elements)
 
-    # ---- the rewrite
+def _is_address_offset(plan: VectorLoopPlan, op: Operation) -> bool:
+    """`%i + <invariant>` used only as the last index of loads and stores."""
+    return (
+        isinstance(op, arith.AddiOp)
+        and sum(v in plan.addresses for v in op.operands) == 1
+        and all(v in plan.addresses or plan.invariant(v) for v in op.operands)
+        and all(
+            isinstance(use.operation, memref.LoadOp | memref.StoreOp)
+            and use.index == len(use.operation.operands) - 1
+            for use in op.results[0].uses
+        )
+    )
 
-    def vectorize(self) -> None:
-        loop, block = self.loop, self.loop.body.block
-        lanes = self.lanes()
-        rewriter = Rewriter()
-        before = InsertPoint.before(loop)
 
-        def emit(op: Operation) -> SSAValue:
-            rewriter.insert_op(op, before)
-            return op.results[0]
+def _lanes(plan: VectorLoopPlan, machine: Machine, width: int | None) -> int:
+    stored = [op.value for op in plan.loop.body.block.ops if isinstance(op, memref.StoreOp)]
+    types = {v.type for v in (*plan.vectorized, *stored)}
+    elements = [t for t in types if not (isinstance(t, IntegerType) and t.width.data == 1)]
+    if not elements:
+        return width or machine.vector_elements(4)
+    return min(lanes_for(machine, t, width) for t in elements)
 
-        constants: dict[int, SSAValue] = {}
 
-        def constant(value: int) -> SSAValue:
-            if value not in constants:
-                constants[value] = emit(arith.ConstantOp(IntegerAttr(value, IndexType())))
-            return constants[value]
+# ------------------------------------------------------------------ the rewrites
 
-        mapping: dict[SSAValue, SSAValue] = {}
-        for op in self.hoisted:
-            clone = op.clone(value_mapper=mapping)
-            rewriter.insert_op(clone, before)
-            mapping.update(zip(op.results, clone.results))
-        broadcasts: dict[SSAValue, SSAValue] = {}
 
-        def vec(type: Attribute) -> VectorType:
-            return VectorType(type, [lanes])
+@dataclass
+class VectorizeElementLoop(RewritePattern):
+    """An element loop with a plan becomes a vector loop and a marked scalar tail
+    (see the module docstring)."""
 
-        def splat(value: SSAValue) -> SSAValue:
-            """`value` broadcast to a vector, right where `value` is defined."""
-            outer = mapping.get(value, value)
-            if outer not in broadcasts:
-                broadcast = vector.BroadcastOp(outer, vec(outer.type))
-                owner = outer.owner
-                where = (InsertPoint.after(owner) if isinstance(owner, Operation)
-                         else InsertPoint.at_start(owner))  # fmt: skip
-                rewriter.insert_op(broadcast, where)
-                broadcasts[outer] = broadcast.vector
-            return broadcasts[outer]
+    plans: dict[scf.ForOp, VectorLoopPlan]
+    """What `plan_vector_loop` decided, for every loop that can be vectorized."""
 
-        lb, ub = loop.lb, loop.ub
-        static = [v.owner.value.value.data if isinstance(v.owner, arith.ConstantOp) else None
-                  for v in (lb, ub)]  # fmt: skip
-        if None not in static:
-            lo, hi = static
-            vector_end = constant(lo + max(hi - lo, 0) // lanes * lanes)
-            tail_empty = (hi - lo) % lanes == 0 or hi <= lo
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, loop: scf.ForOp, rewriter: PatternRewriter) -> None:
+        plan = self.plans.pop(loop, None)
+        if plan is not None:
+            _LoopEmitter(plan, rewriter).emit()
+
+
+class _LoopEmitter:
+    """Builds the vector loop, its reductions and the scalar tail of one plan."""
+
+    def __init__(self, plan: VectorLoopPlan, rewriter: PatternRewriter):
+        self.plan = plan
+        self.rewriter = rewriter
+        self.before = InsertPoint.before(plan.loop)
+        self.constants = Constants(rewriter, self.before)
+        self.mapping: dict[SSAValue, SSAValue] = {}
+        self.broadcasts: dict[SSAValue, SSAValue] = {}
+
+    def emit_before(self, op: Operation) -> SSAValue:
+        self.rewriter.insert(op, self.before)
+        return op.results[0]
+
+    def vector_of(self, type: Attribute) -> VectorType:
+        return VectorType(type, [self.plan.lanes])
+
+    def splat(self, value: SSAValue) -> SSAValue:
+        """`value` broadcast to a vector, right where `value` is defined."""
+        outer = self.mapping.get(value, value)
+        if outer not in self.broadcasts:
+            broadcast = vector.BroadcastOp(outer, self.vector_of(outer.type))
+            owner = outer.owner
+            where = (InsertPoint.after(owner) if isinstance(owner, Operation)
+                     else InsertPoint.at_start(owner))  # fmt: skip
+            self.rewriter.insert(broadcast, where)
+            self.broadcasts[outer] = broadcast.vector
+        return self.broadcasts[outer]
+
+    def vector_end(self) -> tuple[SSAValue, bool]:
+        """Where the vector loop stops (the bound rounded down to whole vectors), and
+        whether the tail is known to be empty."""
+        loop, lanes = self.plan.loop, self.plan.lanes
+        lo, hi = constant_int(loop.lb), constant_int(loop.ub)
+        if lo is not None and hi is not None:
+            end = self.constants.index(lo + max(hi - lo, 0) // lanes * lanes)
+            return end, (hi - lo) % lanes == 0 or hi <= lo
+        index = self.constants.index
+        starts_at_zero = lo == 0
+        length = loop.ub if starts_at_zero else self.emit_before(arith.SubiOp(loop.ub, loop.lb))
+        length = self.emit_before(arith.MaxSIOp(length, index(0)))
+        if lanes & (lanes - 1) == 0:  # a power of two: clear the low bits
+            rounded = self.emit_before(arith.AndIOp(length, index(-lanes)))
         else:
-            starts_at_zero = static[0] == 0
-            length = ub if starts_at_zero else emit(arith.SubiOp(ub, lb))
-            length = emit(arith.MaxSIOp(length, constant(0)))
-            if lanes & (lanes - 1) == 0:  # a power of two: clear the low bits
-                rounded = emit(arith.AndIOp(length, constant(-lanes)))
-            else:
-                rounded = emit(arith.MuliOp(emit(arith.DivUIOp(length, constant(lanes))), constant(lanes)))
-            vector_end = rounded if starts_at_zero else emit(arith.AddiOp(lb, rounded))
-            tail_empty = False
+            whole = self.emit_before(arith.DivUIOp(length, index(lanes)))
+            rounded = self.emit_before(arith.MuliOp(whole, index(lanes)))
+        end = rounded if starts_at_zero else self.emit_before(arith.AddiOp(loop.lb, rounded))
+        return end, False
 
-        inits = []
-        for combiner in self.combiners:
-            identity = COMBINERS[type(combiner)].identity
-            element = combiner.results[0].type
-            attr = (FloatAttr(identity, element) if isinstance(element, AnyFloat)
-                    else IntegerAttr(identity, element))  # fmt: skip
-            inits.append(emit(vector.BroadcastOp(emit(arith.ConstantOp(attr)), vec(element))))
+    def identity_vector(self, combiner: Operation) -> SSAValue:
+        identity = COMBINERS[type(combiner)].identity
+        element = combiner.results[0].type
+        attr = (FloatAttr(identity, element) if isinstance(element, AnyFloat)
+                else IntegerAttr(identity, element))  # fmt: skip
+        constant = self.emit_before(arith.ConstantOp(attr))
+        return self.emit_before(vector.BroadcastOp(constant, self.vector_of(element)))
 
-        new_region = Region(Block(arg_types=[IndexType(), *(v.type for v in inits)]))
-        body = scf.ForOp(lb, vector_end, constant(lanes), inits, new_region)
-        new_block = body.body.block
-        mapping[block.args[0]] = new_block.args[0]
-        mapping.update(zip(block.args[1:], new_block.args[1:]))
+    def emit(self) -> None:
+        plan, rewriter = self.plan, self.rewriter
+        loop, block = plan.loop, plan.loop.body.block
+        for op in plan.hoisted:
+            clone = op.clone(value_mapper=self.mapping)
+            rewriter.insert(clone, self.before)
+            self.mapping.update(zip(op.results, clone.results))
+        end, tail_empty = self.vector_end()
+        inits = [self.identity_vector(c) for c in plan.combiners]
+        body = Block(arg_types=[IndexType(), *(v.type for v in inits)])
+        self.mapping[block.args[0]] = body.args[0]
+        self.mapping.update(zip(block.args[1:], body.args[1:]))
         for op in block.ops:
-            if op in self.hoisted:
-                continue
-            new_block.add_op(new := self.vector_op(op, mapping, splat, vec))
-            mapping.update(zip(op.results, new.results))
-        rewriter.insert_op(body, before)
+            if op not in plan.hoisted:
+                body.add_op(new := self.vector_op(op))
+                self.mapping.update(zip(op.results, new.results))
+        vector_loop = scf.ForOp(loop.lb, end, self.constants.index(plan.lanes), inits, Region(body))
+        rewriter.insert(vector_loop, self.before)
 
-        after = InsertPoint.after(body)
         totals = []
-        for index, combiner in enumerate(self.combiners):
-            kind = COMBINERS[type(combiner)].kind
+        after = InsertPoint.after(vector_loop)
+        for index, combiner in enumerate(plan.combiners):
             reduction = vector.ReductionOp.build(
-                operands=[body.results[index], loop.iter_args[index]],
+                operands=[vector_loop.results[index], loop.iter_args[index]],
                 result_types=[combiner.results[0].type],
-                properties={"kind": CombiningKindAttr(kind)},
+                properties={"kind": CombiningKindAttr(COMBINERS[type(combiner)].kind)},
             )
-            rewriter.insert_op(reduction, after)
+            rewriter.insert(reduction, after)
             after = InsertPoint.after(reduction)
             totals.append(reduction.results[0])
         if tail_empty:
-            rewriter.replace_op(loop, [], totals)
+            rewriter.replace(loop, [], totals)
             return
-        tail = scf.ForOp(vector_end, ub, loop.step, totals, rewriter.move_region_contents_to_new_regions(loop.body))
-        rewriter.replace_op(loop, tail)
+        tail_body = rewriter.move_region_contents_to_new_regions(loop.body)
+        tail = scf.ForOp(end, loop.ub, loop.step, totals, tail_body)
+        tail.attributes[SCALAR_TAIL] = UnitAttr()
+        rewriter.replace(loop, tail)
 
-    def vector_op(self, op: Operation, mapping, splat, vec) -> Operation:
+    def vector_op(self, op: Operation) -> Operation:
+        plan, mapping = self.plan, self.mapping
         get = lambda v: mapping.get(v, v)  # noqa: E731
         if isinstance(op, memref.LoadOp):
-            return vector.LoadOp(get(op.memref), [get(i) for i in op.indices], vec(op.res.type))
+            return vector.LoadOp(get(op.memref), [get(i) for i in op.indices], self.vector_of(op.res.type))
         if isinstance(op, memref.StoreOp):
-            value = get(op.value) if op.value in self.vectorized else splat(op.value)
+            value = get(op.value) if op.value in plan.vectorized else self.splat(op.value)
             return vector.StoreOp(value, get(op.memref), [get(i) for i in op.indices])
-        if isinstance(op, scf.YieldOp) or op.results and op.results[0] in self.addresses:
+        if isinstance(op, scf.YieldOp) or op.results and op.results[0] in plan.addresses:
             return op.clone(value_mapper=mapping)
         operands = []
         for position, value in enumerate(op.operands):
             scalar_condition = isinstance(op, SELECT_OPS) and position == 0
-            if value in self.vectorized or scalar_condition and self.invariant(value):
+            if value in plan.vectorized or scalar_condition and plan.invariant(value):
                 operands.append(get(value))
             else:
-                operands.append(splat(value))
-        return arith_tensor.shaped_create(op, operands, [vec(r.type) for r in op.results])
+                operands.append(self.splat(value))
+        return arith_tensor.shaped_create(op, operands, [self.vector_of(r.type) for r in op.results])
 
 
-def _innermost_loops(function: func.FuncOp) -> list[scf.ForOp]:
-    return [
-        op for op in function.walk()
-        if isinstance(op, scf.ForOp) and not any(o.regions for o in op.body.block.ops)
-    ]  # fmt: skip
+@dataclass
+class VectorizeCopy(RewritePattern):
+    """A core-driven copy moves whole vectors: `spm.copy ... {width = <lanes>}`."""
+
+    machine: Machine
+    width: int | None
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, copy: spm.CopyOp, rewriter: PatternRewriter) -> None:
+        lanes = lanes_for(self.machine, copy.src.type.element_type, self.width)
+        if copy.width is not None and copy.width.value.data == lanes:
+            return
+        copy.properties["width"] = IntegerAttr(lanes, i64)
+        rewriter.notify_op_modified(copy)
 
 
 @dataclass(frozen=True)
@@ -292,11 +365,15 @@ class NpuVectorizePass(ModulePass):
         if self.width is not None and self.width <= 0:
             raise PassFailedException(f"npu-vectorize: width must be positive, got {self.width}")
         machine = pass_machine(self.name, self.machine)
-        for function in [f for f in op.walk() if isinstance(f, func.FuncOp)]:
-            for loop in _innermost_loops(function):
-                vectorizer = LoopVectorizer(loop, self.width, machine)
-                if vectorizer.reason_not_to() is None:
-                    vectorizer.vectorize()
-            for copy in [c for c in function.walk() if isinstance(c, spm.CopyOp)]:
-                lanes = lanes_for(machine, copy.src.type.element_type, self.width)
-                copy.properties["width"] = IntegerAttr(lanes, i64)
+        # decided before anything is rewritten, so that a width some element type
+        # cannot take fails the pass with the module untouched
+        plans = {}
+        for loop in op.walk():
+            if isinstance(loop, scf.ForOp) and is_element_loop(loop):
+                plan = plan_vector_loop(loop, machine, self.width)
+                if isinstance(plan, VectorLoopPlan):
+                    plans[loop] = plan
+            elif isinstance(loop, spm.CopyOp):
+                lanes_for(machine, loop.src.type.element_type, self.width)
+        patterns = [VectorizeElementLoop(plans), VectorizeCopy(machine, self.width)]
+        PatternRewriteWalker(GreedyRewritePatternApplier(patterns)).rewrite_module(op)
