@@ -58,6 +58,12 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Block, BlockArgument, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.utils.exceptions import DiagnosticException
 
@@ -1220,6 +1226,18 @@ def recursion_room(frames: int):
         sys.setrecursionlimit(default)
 
 
+@dataclass
+class LowerTritonKernel(RewritePattern):
+    """A tt.func becomes its lowered func.func (built before the walk, so that a
+    kernel that cannot be lowered fails the pass with the module untouched)."""
+
+    lowered: dict[tt.FuncOp, func.FuncOp]
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, kernel: tt.FuncOp, rewriter: PatternRewriter) -> None:
+        rewriter.replace(kernel, self.lowered.pop(kernel))
+
+
 @dataclass(frozen=True)
 class NpuLowerTritonPass(ModulePass):
     """Lowers every tt.func to the scalar NPU program (see the module docstring)."""
@@ -1231,9 +1249,11 @@ class NpuLowerTritonPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         machine = pass_machine(self.name, self.machine, LoweringError)
-        kernels = [k for k in op.body.block.ops if isinstance(k, tt.FuncOp)]
-        for kernel in kernels:
-            with recursion_room(1000 + 8 * sum(1 for _ in kernel.walk())):
-                lowered = KernelLowering(kernel, machine).lower()
-            check_scratchpad_fits(lowered, machine, self.name, "use a smaller BLOCK", LoweringError)
-            Rewriter.replace_op(kernel, lowered)
+        lowered = {}
+        for kernel in op.body.block.ops:
+            if isinstance(kernel, tt.FuncOp):
+                with recursion_room(1000 + 8 * sum(1 for _ in kernel.walk())):
+                    function = KernelLowering(kernel, machine).lower()
+                check_scratchpad_fits(function, machine, self.name, "use a smaller BLOCK", LoweringError)
+                lowered[kernel] = function
+        PatternRewriteWalker(LowerTritonKernel(lowered), apply_recursively=False).rewrite_module(op)
