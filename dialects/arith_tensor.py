@@ -33,6 +33,7 @@ from xdsl.irdl import (
     IRDLOperation,
     irdl_op_definition,
     operand_def,
+    opt_prop_def,
     prop_def,
     result_def,
     traits_def,
@@ -307,6 +308,9 @@ class ComparisonOp(IRDLOperation):
                 f"comparing {self.lhs.type} gives {with_element(self.lhs.type, i1)}, not {self.result.type}"
             )
 
+    TAKES_FASTMATH: ClassVar[bool] = False
+    """Whether `fastmath<...>` may follow the operands (cmpf)."""
+
     @classmethod
     def parse(cls, parser: Parser):
         at = parser.pos
@@ -321,16 +325,25 @@ class ComparisonOp(IRDLOperation):
         names = [parser.parse_unresolved_operand()]
         parser.parse_punctuation(",")
         names.append(parser.parse_unresolved_operand())
+        flags = None
+        if cls.TAKES_FASTMATH and parser.parse_optional_keyword("fastmath"):
+            flags = arith.FastMathFlagsAttr(arith.FastMathFlagsAttr.parse_parameter(parser))
         extra = parser.parse_optional_attr_dict()
         parser.parse_punctuation(":")
         type = parser.parse_type()
         op = cls(predicate, *parser.resolve_operands(names, [type, type], parser.pos))
+        if flags is not None:
+            op.properties["fastmath"] = flags
         op.attributes |= extra
         return op
 
     def print(self, printer: Printer) -> None:
         printer.print_string(f" {self.predicate_name}, ")
         printer.print_list(self.operands, printer.print_operand)
+        flags = self.properties.get("fastmath")
+        if isinstance(flags, arith.FastMathFlagsAttr) and flags.data:
+            printer.print_string(" fastmath")
+            flags.print_parameter(printer)
         printer.print_op_attributes(self.attributes)
         printer.print_string(" : ")
         printer.print_attribute(self.lhs.type)
@@ -345,7 +358,14 @@ class CmpIOp(ComparisonOp):
 @_stock_when_valid(arith.CmpfOp)
 @irdl_op_definition
 class CmpFOp(ComparisonOp):
+    """`arith.cmpf`, with MLIR's optional fast-math flags (`fastmath<fast>` before
+    the type; "none" is not printed)."""
+
     name = "arith.cmpf"
+
+    fastmath = opt_prop_def(arith.FastMathFlagsAttr)
+
+    TAKES_FASTMATH: ClassVar[bool] = True
 
 
 @irdl_op_definition

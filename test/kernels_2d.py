@@ -32,3 +32,12 @@ def looped_sum(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
     for start in range(0, n, BLOCK):
         acc += tl.load(x_ptr + start + tl.arange(0, BLOCK))
     tl.store(out_ptr + tl.arange(0, BLOCK), acc)
+
+
+@triton.jit
+def leaky_above(x_ptr, out_ptr, n, threshold, BLOCK: tl.constexpr):
+    """tl.where on a float comparison with a scalar argument, and an inclusive mask."""
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs <= n - 1
+    x = tl.load(x_ptr + offs, mask=mask, other=0.0)
+    tl.store(out_ptr + offs, tl.where(x > threshold, x, 0.1 * x), mask=mask)

@@ -19,8 +19,7 @@ from xnpu.kernels import corpus_kernel, corpus_names
 from xnpu.kernels.cases import TEST_SIZES, make_case
 from xnpu.transforms.npu_lower_triton import LoweringError
 
-sys.path.insert(0, str(Path(__file__).parent))
-import kernels_2d  # noqa: E402
+import kernels_2d
 
 
 @functools.cache

@@ -8,6 +8,7 @@ import functools
 import json
 
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from xdsl.parser import Parser
@@ -19,6 +20,8 @@ from xnpu.interpreters.trace import InterpreterError
 from xnpu.kernels import corpus_kernel, corpus_names
 from xnpu.kernels.cases import TEST_SIZES, make_case
 from xnpu.transforms.pipelines import LEVELS
+
+import kernels_2d
 
 VARIANTS = [
     *((level, ()) for level in LEVELS),
@@ -225,3 +228,17 @@ def test_a_transfer_never_waited_on_is_an_error():
     x = make_case("gelu", 16).args[0]
     with pytest.raises(InterpreterError, match=r"spm.dma_start \(token 0\) is never waited on before the end of @never_waited"):
         xnpu.run(module, x, grid=1)
+
+
+@pytest.mark.parametrize(("level", "options"), VARIANTS)
+def test_a_float_comparison_vectorizes_at_every_level(level, options):
+    """A scalar arith.cmpf that npu-vectorize widens (it carries xDSL's default
+    fast-math flags) gives PyTorch's outputs."""
+    signature = {"x_ptr": "*fp32", "out_ptr": "*fp32", "n": "i32", "threshold": "fp32"}
+    module = xnpu.lower(xnpu.from_triton(kernels_2d.leaky_above, signature, {"BLOCK": 256}), level, **dict(options))
+    x = torch.randn(1000)
+    out = torch.zeros(1000)
+    xnpu.run(module, x, out, 1000, 0.25, grid=4)
+    assert torch.equal(out, torch.where(x > 0.25, x, 0.1 * x))
+    if "vec" in level:
+        assert "arith.cmpf ogt" in str(module) and "vector<32xi1>" in str(module)
