@@ -1,0 +1,726 @@
+"""
+What each value of a `tt` kernel is, for npu-lower-triton: a pure analysis (it builds
+no IR) whose typed results the emitter (npu_lower_triton.py) turns into the scalar
+NPU program.
+
+    %offs = tt.make_range {start = 0, end = 1024}    Affine: lane + 0
+    %p = tt.addptr %x_splat, %idx                    Pointer(%x, Affine)
+    %m = arith.cmpi slt, %idx, %n_splat              BoundBox: lanes < n - start
+    %v = tt.load %p, %m                              LoadLeaf, read from a tile
+    %e = math.erf %v                                 ComputeNode(erf, [LoadLeaf])
+    tt.store %q, %e, %m                              StorePlan: a tile and a copy back
+
+* Scalars (program ids, kernel arguments, scalar arithmetic) are `ScalarOp`s, cloned
+  into the program loop; a scalar `tt.load` is a `ScalarLoad`.
+* Integer tensors affine in the lanes (`pid * B + arange(B)`, Inductor's
+  `r0_1 + 512 * x0`) stay symbolic (`Affine`): copy offsets, counts and strides.
+* A load whose pointers are `base + Affine` (1-D, or 2-D with unit inner stride) and
+  whose mask is a box (`lanes < bound` per dimension, and-ed, or a scalar condition)
+  is read from a scratchpad tile (`LoadLeaf.tile_dims`); other loads are gathered.
+* Element-wise math is a tree of `Node`s; a lane-varying value used by several sinks
+  is computed once into its own tile (`KernelAnalysis.materialized`).
+
+Anything the lowering cannot do is refused here, with the op and its location, before
+any IR is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from math import prod
+
+from xdsl.dialects import arith, math
+from xdsl.dialects.builtin import (
+    DenseIntOrFPElementsAttr,
+    FloatAttr,
+    IntegerAttr,
+    IntegerType,
+    TensorType,
+    i1,
+)
+from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
+from xdsl.utils.exceptions import DiagnosticException
+
+from xnpu.dialects import arith_tensor, tt
+from xnpu.dialects.combiners import COMBINERS
+from xnpu.dialects.location import at_location
+
+LIBDEVICE: dict[str, type[Operation]] = {
+    "erf": math.ErfOp, "exp": math.ExpOp, "exp2": math.Exp2Op, "log": math.LogOp,
+    "log2": math.Log2Op, "tanh": math.TanhOp, "rsqrt": math.RsqrtOp,
+    "sqrt": math.SqrtOp, "fabs": math.AbsFOp, "abs": math.AbsFOp, "sin": math.SinOp,
+    "cos": math.CosOp, "floor": math.FloorOp, "ceil": math.CeilOp, "pow": math.PowFOp,
+}  # fmt: skip
+"""libdevice function (without `__nv_` and the `f` of its float form) -> math op."""
+
+CMPI_OPS = arith_tensor.both_forms(arith_tensor.CmpIOp)
+CMPF_OPS = arith_tensor.both_forms(arith_tensor.CmpFOp)
+SELECT_OPS = arith_tensor.both_forms(arith_tensor.SelectOp)
+
+
+class LoweringError(DiagnosticException):
+    """A kernel npu-lower-triton cannot lower; the message names the op and where."""
+
+
+def fail(op: Operation, message: str) -> LoweringError:
+    return LoweringError(f"npu-lower-triton: {message}: '{op.name}'{at_location(op)}")
+
+
+# ------------------------------------------------------------------ values
+
+
+@dataclass(frozen=True)
+class Affine:
+    """An integer tensor `sum(coef * scalar) + sum(lanes[d] * lane index d)`; the
+    scalars are tt values (None stands for the constant 1)."""
+
+    shape: tuple[int, ...]
+    terms: tuple[tuple[int, SSAValue | None], ...]
+    lanes: tuple[int, ...]
+    type: Attribute
+
+    def scaled(self, k: int) -> Affine:
+        return Affine(
+            self.shape,
+            tuple((c * k, v) for c, v in self.terms),
+            tuple(c * k for c in self.lanes),
+            self.type,
+        )
+
+    def plus(self, other: Affine) -> Affine:
+        lanes = tuple(a + b for a, b in zip(self.lanes, other.lanes))
+        return Affine(self.shape, self.terms + other.terms, lanes, self.type)
+
+    def reshaped(self, shape: tuple[int, ...], lanes: tuple[int, ...]) -> Affine:
+        return Affine(shape, self.terms, lanes, self.type)
+
+    @property
+    def start(self) -> Affine:
+        """The lane-0 value, as an Affine with no lane terms."""
+        return self.reshaped(self.shape, (0,) * len(self.shape))
+
+    @property
+    def constant(self) -> int | None:
+        if all(v is None for _, v in self.terms) and not any(self.lanes):
+            return sum(c for c, _ in self.terms)
+        return None
+
+
+class Node:
+    """An element-wise tensor value, as a tree evaluated lane by lane in loops."""
+
+    def __init__(self, shape, element: Attribute, operands: Sequence[Node] = (), invariant=False):
+        self.shape: tuple[int, ...] = tuple(shape)
+        self.element = element
+        self.operands: tuple[Node, ...] = tuple(operands)
+        self.invariant = invariant
+        """The same for every lane: computed once per program, outside the loops."""
+
+
+class ScalarLeaf(Node):
+    """A splat of a scalar tt value."""
+
+    def __init__(self, shape, element, value: SSAValue):
+        super().__init__(shape, element, invariant=True)
+        self.value = value
+
+
+class ConstantLeaf(Node):
+    """A splat constant."""
+
+    def __init__(self, shape, element, value: Attribute):
+        super().__init__(shape, element, invariant=True)
+        self.value = value
+
+
+class AffineLeaf(Node):
+    """An affine integer tensor used as data (compared, divided, converted...)."""
+
+    def __init__(self, affine: Affine):
+        super().__init__(affine.shape, affine.type, invariant=not any(affine.lanes))
+        self.affine = affine
+
+
+@dataclass(frozen=True)
+class Pointer:
+    """`base + offset`: a kernel argument and an Affine (or, for gathers, a Node)."""
+
+    base: BlockArgument
+    offset: Affine | Node
+
+
+class LoadLeaf(Node):
+    """A tt.load: from a scratchpad tile (`tile_dims` set) or gathered from DDR."""
+
+    def __init__(self, op: tt.LoadOp, pointer: Pointer, mask: Node | None, other: Node | None):
+        shape = tt.shape_of(op.result.type)
+        operands = tuple(n for n in (mask, other) if n is not None)
+        if isinstance(pointer.offset, Node):
+            operands += (pointer.offset,)
+        super().__init__(shape, tt.element_of(op.result.type), operands)
+        self.op = op
+        self.pointer = pointer
+        self.mask = mask
+        self.other = other
+        self.tile_dims: list[int] | None = None
+        """The dimensions its scratchpad tile holds; None for a gather."""
+
+
+class ComputeNode(Node):
+    """An element-wise arith/math op (or a libdevice call) on its operand nodes."""
+
+    def __init__(self, op: Operation, operands: Sequence[Node], op_type: type[Operation], element=None):
+        super().__init__(
+            tt.shape_of(op.results[0].type),
+            element or tt.element_of(op.results[0].type),
+            operands,
+            invariant=all(o.invariant for o in operands),
+        )
+        self.op = op
+        self.op_type = op_type
+
+
+class ViewNode(Node):
+    """broadcast / expand_dims / reshape of a node: lanes map to source lanes."""
+
+    def __init__(self, src: Node, shape: tuple[int, ...], lane_map: Callable):
+        super().__init__(shape, src.element, (src,), invariant=src.invariant)
+        self.lane_map = lane_map
+
+
+class ReducedLeaf(Node):
+    """The result of a tt.reduce: a scalar, or a tile when more than one remains."""
+
+    def __init__(self, op: tt.ReduceOp, shape):
+        super().__init__(shape, tt.element_of(op.results[0].type), invariant=prod(shape) == 1)
+        self.op = op
+
+
+@dataclass(frozen=True)
+class ScalarOp:
+    """A scalar arith/math op or program-id query, cloned into the program loop."""
+
+    op: Operation
+
+
+@dataclass(frozen=True)
+class ScalarLoad:
+    """A scalar `tt.load` from `pointer`."""
+
+    op: tt.LoadOp
+    pointer: Pointer
+
+
+Value = Affine | Pointer | Node | ScalarOp | ScalarLoad
+"""What a tt value is to the lowering."""
+
+
+# ------------------------------------------------------------------ boxes (masks)
+
+
+class Box:
+    """The lanes a mask lets through: per dimension [0, count) where `bounded` (all
+    lanes elsewhere), and only when every guard holds. A tree that mirrors the mask;
+    the emitter computes its counts once per program."""
+
+    shape: tuple[int, ...]
+    bounded: tuple[bool, ...]
+
+
+class FullBox(Box):
+    """Every lane: no mask."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+        self.bounded = (False,) * len(self.shape)
+
+
+class ConditionBox(Box):
+    """All lanes or none, by a lane-invariant condition."""
+
+    def __init__(self, condition: Node):
+        self.shape = condition.shape
+        self.bounded = (False,) * len(self.shape)
+        self.condition = condition
+
+
+class BoundBox(Box):
+    """`start + step * lane < limit` (or `<=`) along `dim`, within `extent` lanes."""
+
+    def __init__(self, shape, dim: int, start: Affine, limit: Affine | Node, inclusive: bool, step: int):
+        self.shape = tuple(shape)
+        self.bounded = tuple(d == dim for d in range(len(self.shape)))
+        self.dim, self.start, self.limit = dim, start, limit
+        self.inclusive, self.step = inclusive, step
+
+
+class AndBox(Box):
+    """Both boxes: the smaller count per dimension, every guard."""
+
+    def __init__(self, shape, a: Box, b: Box):
+        self.shape = tuple(shape)
+        self.bounded = tuple(x or y for x, y in zip(a.bounded, b.bounded))
+        self.a, self.b = a, b
+
+
+class ViewBox(Box):
+    """A box seen through a view: source dimension s becomes `dims[s]`; a bounded
+    source dimension the view drops or broadcasts becomes a guard (count > 0)."""
+
+    def __init__(self, shape, inner: Box, dims: dict[int, int]):
+        self.shape = tuple(shape)
+        self.inner, self.dims = inner, dims
+        self.bounded = tuple(
+            any(inner.bounded[s] and d == t for s, t in dims.items()) for d in range(len(self.shape))
+        )
+
+    @property
+    def dropped(self) -> list[int]:
+        return [s for s, bounded in enumerate(self.inner.bounded) if bounded and s not in self.dims]
+
+
+# ------------------------------------------------------------------ sinks
+
+
+@dataclass(frozen=True)
+class StorePlan:
+    """How a tt.store is lowered: `scalar` (one element), `tile` (an element loop
+    into a scratchpad tile of `dims`, then a copy to DDR) or `scatter` (element by
+    element to DDR)."""
+
+    op: tt.StoreOp
+    pointer: Pointer
+    value: Node
+    box: Box | None
+    kind: str
+    dims: list[int] | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tt.shape_of(self.op.ptr.type)
+
+
+def row_major(shape: Sequence[int], dims: Sequence[int]) -> tuple[int, ...]:
+    """Lane strides of a tile that stores `dims` of `shape` row-major (0 elsewhere)."""
+    strides = [0] * len(shape)
+    stride = 1
+    for d in reversed(dims):
+        strides[d] = stride
+        stride *= shape[d]
+    return tuple(strides)
+
+
+def tile_dims(shape, affine: Affine, for_store: bool) -> list[int] | None:
+    """The dims a tile keeps (lane coefficient non-zero), if a box copy can move it."""
+    dims = [d for d, s in enumerate(shape) if s != 1 and affine.lanes[d] != 0]
+    if for_store and len(dims) != sum(1 for s in shape if s != 1):
+        return None  # several lanes store to one address: a scatter
+    if len(dims) > 2 or any(affine.lanes[d] < 0 for d in dims):
+        return None
+    if len(dims) == 2 and affine.lanes[dims[1]] != 1:
+        return None
+    return dims
+
+
+def one_op_combiner(op: tt.ReduceOp) -> type[Operation] | None:
+    """The combiner of a tt.reduce as one op, when its region is one of COMBINERS or
+    Inductor's NaN-propagating max/min; None when the region must be cloned."""
+    block = op.regions[0].block
+    body = list(block.ops)
+    a, b = block.args
+    ret = body[-1]
+    if len(body) == 2 and type(body[0]) in COMBINERS:
+        if set(body[0].operands) == {a, b} and ret.operands[0] is body[0].results[0]:
+            return type(body[0])
+    # Inductor's maximum/minimum: select(a > b || a != a, a, b)
+    if len(body) == 5 and isinstance(body[3], SELECT_OPS):
+        greater, nan, either, select = body[:4]
+        if (
+            isinstance(greater, CMPF_OPS)
+            and isinstance(nan, CMPF_OPS)
+            and isinstance(either, arith.OrIOp)
+            and tuple(greater.operands) == (a, b)
+            and arith_tensor.predicate_name(nan) == "une"
+            and tuple(nan.operands) == (a, a)
+            and tuple(select.operands) == (either.results[0], a, b)
+            and ret.operands[0] is select.results[0]
+        ):
+            predicate = arith_tensor.predicate_name(greater)
+            return {"ogt": arith.MaximumfOp, "olt": arith.MinimumfOp}.get(predicate)
+    return None
+
+
+# ------------------------------------------------------------------ the analysis
+
+
+Sink = Operation | Node
+"""What consumes a value: a tt.store or tt.reduce, or a value computed into a tile."""
+
+
+class KernelAnalysis:
+    """The value model of one tt.func (see the module docstring): `values` says what
+    each tt value is, `materialized` which nodes get their own tile, `stores` and
+    `boxes` how sinks and masks are lowered."""
+
+    def __init__(self, kernel: tt.FuncOp):
+        self.kernel = kernel
+        self.values: dict[SSAValue, Value] = {}
+        self.nodes: list[Node] = []
+        self.sinks: list[Operation] = []
+        self.sinks_of: dict[Node, set[Sink]] = {}
+        self.affine_leaves: dict[SSAValue, AffineLeaf] = {}
+        self.boxes: dict[Node, Box | None] = {}
+        self.full_boxes: dict[tuple[int, ...], FullBox] = {}
+        self.materialized: set[Node] = set()
+        self.stores: dict[tt.StoreOp, StorePlan] = {}
+        self.sink_inputs: dict[Operation, Node] = {}
+        """The value a tt.store stores, the tensor a tt.reduce reduces."""
+        self.grid_axes = self._grid_axes()
+        for op in kernel.body.block.ops:
+            self._analyze(op)
+        self._plan_materialization()
+        for op in kernel.body.block.ops:
+            if isinstance(op, tt.StoreOp):
+                self.stores[op] = self._plan_store(op)
+            elif isinstance(op, tt.LoadOp) and isinstance(self.values.get(op.result), LoadLeaf):
+                self._plan_load(self.values[op.result])
+
+    def _grid_axes(self) -> list[int]:
+        used = [
+            op.axis.value.data
+            for op in self.kernel.body.block.ops
+            if isinstance(op, tt.GetProgramIdOp | tt.GetNumProgramsOp)
+        ]
+        return list(range(max(used, default=0) + 1))
+
+    # ---- what each tt value is
+
+    def _analyze(self, op: Operation) -> None:
+        if isinstance(op, tt.ReturnOp):
+            if op.operands:
+                raise fail(op, "kernels return nothing")
+            return
+        if isinstance(op, tt.StoreOp):
+            self.sinks.append(op)
+            self.pointer(op.ptr, op)
+            self.sink_inputs[op] = self.node(op.value, op)
+            self.sinks_of[self.sink_inputs[op]].add(op)
+            if op.mask is not None:
+                self.sinks_of[self.node(op.mask, op)].add(op)
+            return
+        if isinstance(op, tt.ReduceOp):
+            self.sinks.append(op)
+            if len(op.operands) != 1:
+                raise fail(op, "reductions of several tensors at once are not supported")
+            self.sink_inputs[op] = self.node(op.operands[0], op)
+            self.sinks_of[self.sink_inputs[op]].add(op)
+            result = op.results[0]
+            shape = tt.shape_of(result.type) if isinstance(result.type, TensorType) else ()
+            self.values[result] = self.add(ReducedLeaf(op, shape))
+            return
+        if not any(isinstance(v.type, TensorType) for v in (*op.operands, *op.results)):
+            self._analyze_scalar(op)
+            return
+        self.values[op.results[0]] = self._analyze_tensor(op)
+
+    def _analyze_scalar(self, op: Operation) -> None:
+        if isinstance(op, tt.AddPtrOp):
+            base = self.pointer(op.ptr, op)
+            offset = self.affine(op.offset)
+            if not isinstance(base.offset, Affine) or offset is None:
+                raise fail(op, "scalar pointer offsets must be integers")
+            self.values[op.result] = Pointer(base.base, base.offset.plus(offset))
+            return
+        if isinstance(op, tt.LoadOp | tt.SplatOp | tt.CallOp | tt.ExternElementwiseOp):
+            if isinstance(op, tt.LoadOp) and op.mask is None:
+                self.values[op.result] = ScalarLoad(op, self.pointer(op.ptr, op))
+                return
+            raise fail(op, "this scalar form is not supported")
+        if op.dialect_name() not in ("arith", "math") and not isinstance(
+            op, tt.GetProgramIdOp | tt.GetNumProgramsOp
+        ):
+            raise fail(op, "unsupported operation")
+        if op.regions:
+            raise fail(op, "unsupported operation with regions")
+        self.values.update((r, ScalarOp(op)) for r in op.results)
+
+    def _analyze_tensor(self, op: Operation) -> Value:
+        result = op.results[0]
+        shape = tt.shape_of(result.type)
+        element = tt.element_of(result.type)
+        match op:
+            case tt.MakeRangeOp():
+                return Affine(shape, ((op.start.value.data, None),), (1,), element)
+            case arith.ConstantOp():
+                value = op.value
+                if not isinstance(value, DenseIntOrFPElementsAttr) or not value.is_splat():
+                    raise fail(op, "only splat tensor constants are supported")
+                scalar = value.get_values()[0]
+                if isinstance(element, IntegerType) and element != i1:
+                    return Affine(shape, ((int(scalar), None),), (0,) * len(shape), element)
+                return self.add(ConstantLeaf(shape, element, _scalar_attr(scalar, element)))
+            case tt.SplatOp():
+                if isinstance(op.src.type, tt.PointerType):
+                    src = self.pointer(op.src, op)
+                    offset = src.offset
+                    if isinstance(offset, Affine):
+                        offset = offset.reshaped(shape, (0,) * len(shape))
+                    return Pointer(src.base, offset)
+                if isinstance(element, IntegerType) and element != i1:
+                    return Affine(shape, ((1, op.src),), (0,) * len(shape), element)
+                return self.add(ScalarLeaf(shape, element, op.src))
+            case tt.AddPtrOp():
+                base = self.pointer(op.ptr, op)
+                offset = self.values.get(op.offset)
+                if isinstance(base.offset, Affine) and isinstance(offset, Affine):
+                    return Pointer(base.base, base.offset.plus(offset))
+                offset_node = self.node(op.offset, op)
+                added = ComputeNode(op, [self.as_node(base.offset), offset_node], arith.AddiOp,
+                                    element=offset_node.element)  # fmt: skip
+                return Pointer(base.base, self.add(added))
+            case tt.LoadOp():
+                pointer = self.pointer(op.ptr, op)
+                mask = self.node(op.mask, op) if op.mask is not None else None
+                other = self.node(op.other, op) if op.other is not None else None
+                return self.add(LoadLeaf(op, pointer, mask, other))
+            case tt.BroadcastOp() | tt.ExpandDimsOp() | tt.ReshapeOp():
+                return self._analyze_view(op, shape)
+            case tt.ExternElementwiseOp():
+                name = op.symbol.data.removeprefix("__nv_")
+                op_type = LIBDEVICE.get(name) or LIBDEVICE.get(name.removesuffix("f"))
+                if op_type is None:
+                    raise fail(op, f"libdevice function '{op.symbol.data}' has no lowering")
+                return self.add(ComputeNode(op, [self.node(v, op) for v in op.operands], op_type))
+            case arith.AddiOp() | arith.SubiOp() | arith.MuliOp():
+                folded = self._affine_arith(op)
+                if folded is not None:
+                    return folded
+        if op.dialect_name() not in ("arith", "math") or op.regions:
+            raise fail(op, "unsupported operation")
+        if len(op.results) != 1:
+            raise fail(op, "unsupported operation with several results")
+        operands = [self.node(v, op) for v in op.operands]
+        return self.add(ComputeNode(op, operands, type(op)))
+
+    def _affine_arith(self, op: Operation) -> Affine | None:
+        lhs, rhs = (self.values.get(v) for v in op.operands)
+        if not isinstance(lhs, Affine) or not isinstance(rhs, Affine):
+            return None
+        if isinstance(op, arith.AddiOp):
+            return lhs.plus(rhs)
+        if isinstance(op, arith.SubiOp):
+            return lhs.plus(rhs.scaled(-1))
+        if rhs.constant is not None:
+            return lhs.scaled(rhs.constant)
+        if lhs.constant is not None:
+            return rhs.scaled(lhs.constant)
+        return None
+
+    def _analyze_view(self, op: Operation, shape: tuple[int, ...]) -> Value:
+        lane_map = _lane_map(op, tt.shape_of(op.src.type), shape)
+        src = self.values.get(op.src)
+        if isinstance(src, Affine | Pointer):
+            affine = src if isinstance(src, Affine) else src.offset
+            if isinstance(affine, Affine):
+                # lane coefficient along d = source coefficient of the dim d maps to
+                lanes = tuple(
+                    sum(c * m for c, m in zip(affine.lanes, lane_map(_unit(shape, d))))
+                    if shape[d] != 1 else 0
+                    for d in range(len(shape))
+                )  # fmt: skip
+                moved = affine.reshaped(shape, lanes)
+                return moved if isinstance(src, Affine) else Pointer(src.base, moved)
+            return Pointer(src.base, self.add(ViewNode(affine, shape, lane_map)))
+        return self.add(ViewNode(self.node(op.src, op), shape, lane_map))
+
+    def add(self, node: Node) -> Node:
+        self.nodes.append(node)
+        self.sinks_of[node] = set()
+        return node
+
+    def pointer(self, value: SSAValue, user: Operation) -> Pointer:
+        known = self.values.get(value)
+        if isinstance(known, Pointer):
+            return known
+        if isinstance(value, BlockArgument) and isinstance(value.type, tt.PointerType):
+            pointer = Pointer(value, Affine((), (), (), IntegerType(32)))
+            self.values[value] = pointer
+            return pointer
+        raise fail(user, "pointers must be a kernel argument plus integer offsets")
+
+    def affine(self, value: SSAValue) -> Affine | None:
+        known = self.values.get(value)
+        if isinstance(known, Affine):
+            return known
+        if not isinstance(value.type, TensorType) and isinstance(value.type, IntegerType):
+            return Affine((), ((1, value),), (), value.type)
+        return None
+
+    def as_node(self, value: Affine | Node) -> Node:
+        if isinstance(value, Node):
+            return value
+        return self.add(AffineLeaf(value))
+
+    def node(self, value: SSAValue, user: Operation) -> Node:
+        known = self.values.get(value)
+        if isinstance(known, Node):
+            return known
+        if isinstance(known, Affine):
+            if value not in self.affine_leaves:
+                self.affine_leaves[value] = self.add(AffineLeaf(known))
+            return self.affine_leaves[value]
+        if known is None and not isinstance(value.type, TensorType):
+            return self.add(ScalarLeaf((), value.type, value))
+        if isinstance(known, ScalarOp | ScalarLoad):  # a scalar's result used as a 0-d value
+            return self.add(ScalarLeaf((), value.type, value))
+        raise fail(user, f"operand {value.name_hint or ''} cannot be used as data")
+
+    # ---- which values get their own tile
+
+    def _plan_materialization(self) -> None:
+        """A non-leaf lane-varying value that reaches several sinks is computed once
+        into a tile (users first, so a value's sinks are known when it is decided)."""
+        users_of: dict[Node, list[Node]] = {node: [] for node in self.nodes}
+        for node in self.nodes:
+            for operand in node.operands:
+                if node not in users_of[operand]:
+                    users_of[operand].append(node)
+        for node in reversed(self.nodes):
+            for user in users_of[node]:
+                self.sinks_of[node] |= {user} if user in self.materialized else self.sinks_of[user]
+            leaf = isinstance(node, ScalarLeaf | ConstantLeaf | AffineLeaf | LoadLeaf | ReducedLeaf)
+            cheap = node.element == i1  # masks are recomputed, never stored
+            if not leaf and not cheap and not node.invariant and len(self.sinks_of[node]) > 1:
+                self.materialized.add(node)
+
+    def materialized_box(self, node: Node) -> Box:
+        """The lanes a materialized node's tile is computed for: its stores' common
+        mask when every sink is a store with one mask, else every lane."""
+        sink_ops = [s for s in self.sinks_of[node] if isinstance(s, Operation)]
+        masks = {op.mask if isinstance(op, tt.StoreOp) else None for op in sink_ops}
+        full = self.full_box(node.shape)
+        if all(isinstance(op, tt.StoreOp) for op in sink_ops) and len(masks) == 1 and None not in masks:
+            return self.box_of(self.values[sink_ops[0].mask], node.shape) or full
+        return full
+
+    # ---- masks
+
+    def full_box(self, shape: tuple[int, ...]) -> FullBox:
+        if shape not in self.full_boxes:
+            self.full_boxes[shape] = FullBox(shape)
+        return self.full_boxes[shape]
+
+    def box_of(self, mask: Node | None, shape: tuple[int, ...]) -> Box | None:
+        """The box `mask` lets through, or None when it is not one."""
+        if mask is None:
+            return self.full_box(shape)
+        if mask not in self.boxes:
+            self.boxes[mask] = self._box(mask)
+        return self.boxes[mask]
+
+    def _box(self, mask: Node) -> Box | None:
+        shape = mask.shape
+        if mask.invariant:
+            return ConditionBox(mask)
+        if isinstance(mask, ViewNode):
+            source = mask.operands[0]
+            inner = self.box_of(source, source.shape)
+            if inner is None:
+                return None
+            dims = {}  # source dim -> the (last) view dim whose lanes run along it
+            for d in range(len(shape)):
+                mapped = [s for s, v in enumerate(mask.lane_map(_unit(shape, d))) if v]
+                if mapped:
+                    dims[mapped[0]] = d
+            return ViewBox(shape, inner, dims)
+        if isinstance(mask, ComputeNode) and mask.op_type is arith.AndIOp:
+            a, b = (self.box_of(o, shape) for o in mask.operands)
+            if a is None or b is None:
+                return None
+            return AndBox(shape, a, b)
+        if isinstance(mask, ComputeNode) and isinstance(mask.op, CMPI_OPS):
+            return _bound_box(mask, shape)
+        return None
+
+    # ---- sinks
+
+    def _plan_load(self, leaf: LoadLeaf) -> None:
+        """Whether the load is read from a tile (`leaf.tile_dims`) or gathered."""
+        if not isinstance(leaf.pointer.offset, Affine):
+            return
+        dims = tile_dims(leaf.shape, leaf.pointer.offset, for_store=False)
+        box = self.box_of(leaf.mask, leaf.shape) if dims is not None else None
+        if dims is None or box is None:
+            return
+        if any(box.bounded[d] for d, s in enumerate(leaf.shape) if s != 1 and d not in dims):
+            return  # the mask cuts a broadcast dimension: lanes differ, gather
+        leaf.tile_dims = dims
+
+    def _plan_store(self, op: tt.StoreOp) -> StorePlan:
+        pointer = self.values[op.ptr]
+        assert isinstance(pointer, Pointer)
+        value = self.sink_inputs[op]
+        shape = tt.shape_of(op.ptr.type)
+        if not shape:
+            return StorePlan(op, pointer, value, None, "scalar")
+        mask = self.values.get(op.mask) if op.mask is not None else None
+        box = self.box_of(mask, shape)
+        if box is None:
+            raise fail(op, "store masks must bound each dimension (lanes < n, and-ed)")
+        if isinstance(pointer.offset, Affine):
+            dims = tile_dims(shape, pointer.offset, for_store=True)
+            if dims is not None:
+                return StorePlan(op, pointer, value, box, "tile", dims)
+        return StorePlan(op, pointer, value, box, "scatter")
+
+
+def _bound_box(mask: ComputeNode, shape) -> BoundBox | None:
+    """`lanes * step + start < limit` (or `<=`, or flipped) along one dimension."""
+    predicate = arith_tensor.predicate_name(mask.op)
+    lhs, rhs = mask.operands
+    flipped = {"sgt": "slt", "sge": "sle", "ugt": "ult", "uge": "ule"}
+    if predicate in flipped:
+        lhs, rhs, predicate = rhs, lhs, flipped[predicate]
+    if predicate not in ("slt", "sle", "ult", "ule"):
+        return None
+    if not isinstance(lhs, AffineLeaf) or not rhs.invariant:
+        return None
+    varying = [d for d, c in enumerate(lhs.affine.lanes) if c and shape[d] != 1]
+    if len(varying) != 1 or lhs.affine.lanes[varying[0]] < 0:
+        return None
+    d = varying[0]
+    limit = rhs.affine if isinstance(rhs, AffineLeaf) else rhs
+    start = lhs.affine.reshaped(lhs.shape, (0,) * len(shape))
+    return BoundBox(shape, d, start, limit, predicate in ("sle", "ule"), lhs.affine.lanes[d])
+
+
+def _unit(shape: Sequence[int], d: int) -> list[int]:
+    return [1 if e == d else 0 for e in range(len(shape))]
+
+
+def _lane_map(op: Operation, src_shape: tuple[int, ...], shape: tuple[int, ...]) -> Callable:
+    """For a view op: the source lanes of result lanes."""
+    if isinstance(op, tt.BroadcastOp):
+        return lambda lanes: [0 if s == 1 else l for s, l in zip(src_shape, lanes)]
+    if isinstance(op, tt.ExpandDimsOp):
+        axis = op.axis.value.data
+        return lambda lanes: [l for d, l in enumerate(lanes) if d != axis]
+    if [s for s in src_shape if s != 1] != [s for s in shape if s != 1]:
+        raise fail(op, "only reshapes that add or drop size-1 dimensions are supported")
+    src_big = [d for d, s in enumerate(src_shape) if s != 1]
+    dst_big = [d for d, s in enumerate(shape) if s != 1]
+
+    def lane_map(lanes):
+        out = [0] * len(src_shape)
+        for s, d in zip(src_big, dst_big):
+            out[s] = lanes[d]
+        return out
+
+    return lane_map
+
+
+def _scalar_attr(value, element: Attribute) -> Attribute:
+    if isinstance(element, IntegerType):
+        return IntegerAttr(int(value), element)
+    return FloatAttr(float(value), element)
