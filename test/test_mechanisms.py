@@ -242,3 +242,43 @@ def test_a_float_comparison_vectorizes_at_every_level(level, options):
     assert torch.equal(out, torch.where(x > 0.25, x, 0.1 * x))
     if "vec" in level:
         assert "arith.cmpf ogt" in str(module) and "vector<32xi1>" in str(module)
+
+
+def undominated_uses(module) -> list[str]:
+    """Operands not defined before their use in the same or an enclosing block: SSA
+    dominance for structured IR (xDSL's verify() does not check it)."""
+    faults: list[str] = []
+
+    def walk(block, visible: set) -> None:
+        visible = visible | set(block.args)
+        for op in block.ops:
+            for operand in op.operands:
+                if operand not in visible:
+                    faults.append(f"{op.name} uses {operand.name_hint or operand} before it is defined")
+            for region in op.regions:
+                for inner in region.blocks:
+                    walk(inner, visible)
+            visible |= set(op.results)
+
+    walk(module.body.block, set())
+    return faults
+
+
+@pytest.mark.parametrize(("level", "options"), VARIANTS)
+@pytest.mark.parametrize("name", corpus_names())
+def test_every_lowered_corpus_module_respects_dominance(name, level, options):
+    assert undominated_uses(lowered(name, level, options)) == []
+
+
+def test_the_dominance_check_finds_a_use_before_its_definition():
+    module = Parser(
+        xnpu_context(),
+        "func.func @f(%a: i32) {\n  %b = arith.addi %a, %a : i32\n"
+        "  %c = arith.muli %b, %b : i32\n  func.return\n}\n",
+    ).parse_module()
+    assert undominated_uses(module) == []
+    multiply = next(op for op in module.walk() if op.name == "arith.muli")
+    add = multiply.operands[0].owner
+    multiply.detach()
+    add.parent_block().insert_op_before(multiply, add)
+    assert undominated_uses(module) == ["arith.muli uses b before it is defined"] * 2

@@ -367,7 +367,6 @@ class KernelAnalysis:
         self.kernel = kernel
         self.values: dict[SSAValue, Value] = {}
         self.nodes: list[Node] = []
-        self.sinks: list[Operation] = []
         self.sinks_of: dict[Node, set[Sink]] = {}
         self.affine_leaves: dict[SSAValue, AffineLeaf] = {}
         self.boxes: dict[Node, Box | None] = {}
@@ -402,7 +401,6 @@ class KernelAnalysis:
                 raise fail(op, "kernels return nothing")
             return
         if isinstance(op, tt.StoreOp):
-            self.sinks.append(op)
             self.pointer(op.ptr, op)
             self.sink_inputs[op] = self.node(op.value, op)
             self.sinks_of[self.sink_inputs[op]].add(op)
@@ -410,7 +408,6 @@ class KernelAnalysis:
                 self.sinks_of[self.node(op.mask, op)].add(op)
             return
         if isinstance(op, tt.ReduceOp):
-            self.sinks.append(op)
             if len(op.operands) != 1:
                 raise fail(op, "reductions of several tensors at once are not supported")
             self.sink_inputs[op] = self.node(op.operands[0], op)
