@@ -62,7 +62,9 @@ FITTED = (
 def residuals(machine: Machine, progress: Progress | None = None) -> tuple[dict, list[float]]:
     """Simulated µs of every run, and log(simulated / published) per fitted parameter."""
     microseconds = simulate(machine, progress)
-    return microseconds, [math.log(f.figure.simulated(microseconds) / f.figure.value) for f in FITTED]
+    return microseconds, [
+        math.log(f.figure.simulated(microseconds) / f.figure.value) for f in FITTED
+    ]
 
 
 def fit(machine: Machine, rounds: int = 12, quiet: bool = False) -> tuple[Machine, int]:
@@ -94,7 +96,9 @@ def fit(machine: Machine, rounds: int = 12, quiet: bool = False) -> tuple[Machin
         slopes.append((moved[i] - current[i]) / 0.1)
         note(f"  slope of {f.figure.name} in {f.key}: {slopes[-1]:+.3f}")
         if abs(slopes[-1]) < 0.02:
-            raise BenchError(f"{f.key} does not move {f.figure.name} from {values[i]:g}: nothing to fit it by")
+            raise BenchError(
+                f"{f.key} does not move {f.figure.name} from {values[i]:g}: nothing to fit it by"
+            )
     frozen = [False] * len(FITTED)
     for round_ in range(rounds):
         worst = max((abs(r) for r, done in zip(current, frozen) if not done), default=0.0)
@@ -114,7 +118,9 @@ def fit(machine: Machine, rounds: int = 12, quiet: bool = False) -> tuple[Machin
                 continue
             secant = (current[i] - previous[i]) / moved
             if abs(secant) < 0.02:  # past a kink: the parameter no longer moves its figure
-                note(f"  {f.key} stopped moving {f.figure.name}; kept at {math.exp(previous_logs[i]):g}")
+                note(
+                    f"  {f.key} stopped moving {f.figure.name}; kept at {math.exp(previous_logs[i]):g}"
+                )
                 logs[i], frozen[i] = previous_logs[i], True
             elif secant * slopes[i] > 0:
                 slopes[i] = secant
@@ -138,7 +144,9 @@ def write_values(path: Path, values: dict[str, float]) -> None:
         key = f"{section}.{assignment.group(2)}"
         comment = assignment.group(5) or ""
         if "fitted" not in comment:
-            raise SystemExit(f"{path}:{number + 1}: {key} is fitted, but its comment does not say so: {line.strip()}")
+            raise SystemExit(
+                f"{path}:{number + 1}: {key} is fitted, but its comment does not say so: {line.strip()}"
+            )
         indent, name, equals = assignment.group(1, 2, 3)
         prefix = f"{indent}{name}{equals}{values[key]:g}"
         column = line.index("#")  # the comment stays where it was
@@ -148,14 +156,20 @@ def write_values(path: Path, values: dict[str, float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("--machine", default="edge-npu", help="machine name or .toml path (default edge-npu)")
-    parser.add_argument("--write", action="store_true", help="write the fitted values into the machine file")
+    parser.add_argument(
+        "--machine", default="edge-npu", help="machine name or .toml path (default edge-npu)"
+    )
+    parser.add_argument(
+        "--write", action="store_true", help="write the fitted values into the machine file"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args()
     start = time.perf_counter()
     try:
         machine = load_machine(args.machine)
-        print(f"fitting {len(FITTED)} parameters of {machine.source} to {len(FIGURES)} published figures")
+        print(
+            f"fitting {len(FITTED)} parameters of {machine.source} to {len(FIGURES)} published figures"
+        )
         fitted, evaluations = fit(machine, quiet=args.quiet)
         microseconds, _ = residuals(fitted)
     except (BenchError, MachineError) as error:
@@ -164,14 +178,24 @@ def main() -> None:
     for f in FITTED:
         value = fitted.value(f.key)
         at_bound = " (at its bound)" if value <= f.low or value >= f.high else ""
-        rows.append([f.key, f"{machine.value(f.key):g}", f"{value:g}{at_bound}", f"{f.low:g}..{f.high:g}", f.figure.name])
+        rows.append(
+            [
+                f.key,
+                f"{machine.value(f.key):g}",
+                f"{value:g}{at_bound}",
+                f"{f.low:g}..{f.high:g}",
+                f.figure.name,
+            ]
+        )
     print(table(["parameter", "was", "fitted", "physical range", "pinned by"], rows))
     print()
     print(render(compare(microseconds, fitted)))
     if args.write:
         write_values(Path(machine.source), {f.key: fitted.value(f.key) for f in FITTED})
         print(f"wrote the fitted values into {machine.source}")
-    print(f"{evaluations + 1} evaluations of the ladder; wall time {time.perf_counter() - start:.1f} s")
+    print(
+        f"{evaluations + 1} evaluations of the ladder; wall time {time.perf_counter() - start:.1f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -53,7 +53,11 @@ def main() -> None:
         lowered = xnpu.lower(tt, level)
         case = make_case("gelu", n)
         reports = []
-        seconds = best_time(lambda: reports.append(xnpu.run(lowered, *case.args, grid=case.grid)), args.repeat)
+
+        def run_level(lowered=lowered, case=case, reports=reports):
+            reports.append(xnpu.run(lowered, *case.args, grid=case.grid))
+
+        seconds = best_time(run_level, args.repeat)
         assert not case.mismatches(), (level, case.mismatches())
         runs.append((level, seconds, reports[-1].cycles))
 
@@ -72,8 +76,10 @@ def main() -> None:
     print(f"  {'':22} {'wall':>8}  {'elements/s':>14}  {'xnpu / Triton':>13}  simulated cycles")
     for level, seconds, simulated in runs:
         rate = n / seconds
-        print(f"  xnpu {level:<17} {seconds:7.3f}s  {rate / 1e6:10.2f} M/s  {rate / triton_rate:12.2f}x"
-              f"  {simulated:,.0f}")  # fmt: skip
+        print(
+            f"  xnpu {level:<17} {seconds:7.3f}s  {rate / 1e6:10.2f} M/s  {rate / triton_rate:12.2f}x"
+            f"  {simulated:,.0f}"
+        )
     print(f"  {'Triton interpreter':<22} {triton_seconds:7.3f}s  {triton_rate / 1e6:10.2f} M/s")
     slowest = min(n / seconds for _, seconds, _ in runs)
     print(f"  slowest level / Triton: {slowest / triton_rate:.2f}x")

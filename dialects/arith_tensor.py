@@ -29,8 +29,8 @@ from xdsl.dialects.builtin import AnyFloat, IndexType, IntegerAttr, IntegerType,
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.irdl import (
     AnyAttr,
-    VarConstraint,
     IRDLOperation,
+    VarConstraint,
     irdl_op_definition,
     operand_def,
     opt_prop_def,
@@ -44,7 +44,6 @@ from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
 from xnpu.dialects.tt import SHAPED, element_of, shape_of, with_element
-
 
 _Op = TypeVar("_Op", bound=type[IRDLOperation])
 
@@ -101,7 +100,9 @@ class SelectOp(IRDLOperation):
 
     traits = traits_def(Pure())
 
-    def __init__(self, cond: SSAValue | Operation, lhs: SSAValue | Operation, rhs: SSAValue | Operation):
+    def __init__(
+        self, cond: SSAValue | Operation, lhs: SSAValue | Operation, rhs: SSAValue | Operation
+    ):
         super().__init__(operands=[cond, lhs, rhs], result_types=[SSAValue.get(lhs).type])
 
     def verify_(self) -> None:
@@ -111,8 +112,12 @@ class SelectOp(IRDLOperation):
                 f"{self.lhs.type}, {self.rhs.type} -> {self.result.type}"
             )
         if element_of(self.cond.type) != i1:
-            raise VerifyException(f"the condition must be i1 or a tensor of i1, got {self.cond.type}")
-        if isinstance(self.cond.type, SHAPED) and shape_of(self.cond.type) != shape_of(self.result.type):
+            raise VerifyException(
+                f"the condition must be i1 or a tensor of i1, got {self.cond.type}"
+            )
+        if isinstance(self.cond.type, SHAPED) and shape_of(self.cond.type) != shape_of(
+            self.result.type
+        ):
             raise VerifyException(
                 f"condition shape {list(shape_of(self.cond.type))} differs from value "
                 f"shape {list(shape_of(self.result.type))}"
@@ -195,13 +200,17 @@ class CastOp(IRDLOperation):
         if shape_of(self.input.type) != shape_of(self.result.type) or (
             isinstance(self.input.type, SHAPED) != isinstance(self.result.type, SHAPED)
         ):
-            raise VerifyException(f"cast changes the shape: {self.input.type} to {self.result.type}")
+            raise VerifyException(
+                f"cast changes the shape: {self.input.type} to {self.result.type}"
+            )
         for what, element, (kinds, description) in (
             ("source", source, source_kind),
             ("target", target, target_kind),
         ):
             if not isinstance(element, kinds):
-                raise VerifyException(f"{self.name}: the {what} element type must be {description}, got {element}")
+                raise VerifyException(
+                    f"{self.name}: the {what} element type must be {description}, got {element}"
+                )
         if width == "widen" and not _bit_width(target) > _bit_width(source):
             raise VerifyException(f"{self.name} must widen: {source} to {target}")
         if width == "narrow" and not _bit_width(target) < _bit_width(source):
@@ -302,7 +311,9 @@ class ComparisonOp(IRDLOperation):
 
     def verify_(self) -> None:
         if not 0 <= self.predicate.value.data < len(self.predicates()):
-            raise VerifyException(f"{self.name}: predicate {self.predicate.value.data} is out of range")
+            raise VerifyException(
+                f"{self.name}: predicate {self.predicate.value.data} is out of range"
+            )
         if self.result.type != with_element(self.lhs.type, i1):
             raise VerifyException(
                 f"comparing {self.lhs.type} gives {with_element(self.lhs.type, i1)}, not {self.result.type}"
@@ -413,6 +424,7 @@ def extend_arith() -> None:
             operations[by_name[op.name]] = op
         else:
             operations.append(op)
+
 
 SHAPED_FORMS: dict[type[Operation], type[Operation]] = {
     op.stock: op for op in TENSOR_ARITH_OPS if hasattr(op, "stock")

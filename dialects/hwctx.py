@@ -44,9 +44,7 @@ class ParallelOp(IRDLOperation):
     def __init__(self, contexts: int, body: Region | None = None):
         if body is None:
             body = Region(Block(arg_types=[IndexType()]))
-        super().__init__(
-            properties={"contexts": IntegerAttr(contexts, i64)}, regions=[body]
-        )
+        super().__init__(properties={"contexts": IntegerAttr(contexts, i64)}, regions=[body])
 
     @property
     def context_count(self) -> int:
@@ -64,8 +62,7 @@ class ParallelOp(IRDLOperation):
         block = self.body.block
         if len(block.args) != 1 or not isinstance(block.args[0].type, IndexType):
             raise VerifyException(
-                "hwctx.parallel's body takes exactly one argument, the context id "
-                "(index)"
+                "hwctx.parallel's body takes exactly one argument, the context id (index)"
             )
         if not isinstance(block.last_op, YieldOp):
             raise VerifyException("hwctx.parallel's body must end with hwctx.yield")
@@ -121,4 +118,3 @@ class BarrierOp(IRDLOperation):
 
 
 HWCTX = Dialect("hwctx", [ParallelOp, YieldOp, BarrierOp], [])
-

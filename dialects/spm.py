@@ -105,9 +105,7 @@ class AllocOp(IRDLOperation):
         type = self.buffer.type
         assert isinstance(type, MemRefType)
         if not is_scratchpad(type):
-            raise VerifyException(
-                f"spm.alloc must yield a memref in #spm.scratch, got {type}"
-            )
+            raise VerifyException(f"spm.alloc must yield a memref in #spm.scratch, got {type}")
         if any(size < 0 for size in type.get_shape()):
             raise VerifyException(f"spm.alloc needs a static shape, got {type}")
 
@@ -139,8 +137,7 @@ class TransferOp(IRDLOperation):
         dst: SSAValue | Operation,
         dst_offset: SSAValue | Operation,
         count: SSAValue | Operation,
-        rows: tuple[SSAValue | Operation, SSAValue | Operation, SSAValue | Operation]
-        | None = None,
+        rows: tuple[SSAValue | Operation, SSAValue | Operation, SSAValue | Operation] | None = None,
         properties: dict[str, Attribute] | None = None,
         result_types: Sequence[Attribute] = (),
     ):
@@ -174,14 +171,11 @@ class TransferOp(IRDLOperation):
             )
         if src.element_type != dst.element_type:
             raise VerifyException(
-                f"{self.name} element types differ: {src.element_type} and "
-                f"{dst.element_type}"
+                f"{self.name} element types differ: {src.element_type} and {dst.element_type}"
             )
         box = (self.rows, self.src_stride, self.dst_stride)
         if any(v is None for v in box) and any(v is not None for v in box):
-            raise VerifyException(
-                f"{self.name}: a 2-D transfer needs rows and both strides"
-            )
+            raise VerifyException(f"{self.name}: a 2-D transfer needs rows and both strides")
         self._verify_static_extent()
 
     def _verify_static_extent(self) -> None:

@@ -38,8 +38,8 @@ from xdsl.dialects.builtin import (
     SymbolNameConstraint,
     SymbolRefAttr,
     TensorType,
-    VectorType,
     UnitAttr,
+    VectorType,
     i1,
     i32,
 )
@@ -55,10 +55,10 @@ from xdsl.ir import (
 )
 from xdsl.irdl import (
     AnyAttr,
-    VarConstraint,
     AttrSizedOperandSegments,
     IRDLOperation,
     ParsePropInAttrDict,
+    VarConstraint,
     irdl_attr_definition,
     irdl_op_definition,
     operand_def,
@@ -327,9 +327,7 @@ class CallOp(IRDLOperation):
     traits = traits_def(CallSymbolUser())
 
     irdl_options = (ParsePropInAttrDict(),)
-    assembly_format = (
-        "$callee `(` $inputs `)` attr-dict `:` functional-type($inputs, $res)"
-    )
+    assembly_format = "$callee `(` $inputs `)` attr-dict `:` functional-type($inputs, $res)"
 
 
 # ------------------------------------------------------------------- program ids
@@ -346,9 +344,7 @@ class ProgramAxisOp(IRDLOperation):
     traits = traits_def(Pure())
 
     def __init__(self, axis: int):
-        super().__init__(
-            properties={"axis": IntegerAttr(axis, i32)}, result_types=[i32]
-        )
+        super().__init__(properties={"axis": IntegerAttr(axis, i32)}, result_types=[i32])
 
     def verify_(self) -> None:
         _require(
@@ -592,8 +588,13 @@ class CachePolicyAttr(ParametrizedAttribute):
         super().__init__(StringAttr(cache_modifier), StringAttr(eviction_policy))
 
     def verify(self) -> None:
-        for (field, allowed), value in zip(self._FIELDS, (self.cache_modifier, self.eviction_policy)):
-            _require(value.data in allowed, f"{field} must be one of {', '.join(allowed)}, got '{value.data}'")
+        for (field, allowed), value in zip(
+            self._FIELDS, (self.cache_modifier, self.eviction_policy)
+        ):
+            _require(
+                value.data in allowed,
+                f"{field} must be one of {', '.join(allowed)}, got '{value.data}'",
+            )
 
     @classmethod
     def parse_parameters(cls, parser: AttrParser) -> tuple[StringAttr, StringAttr]:
@@ -607,7 +608,11 @@ class CachePolicyAttr(ParametrizedAttribute):
                 at = parser.pos
                 value = parser.parse_identifier()
                 if value not in allowed:
-                    parser.raise_error(f"{field} must be one of {', '.join(allowed)}, got '{value}'", at, parser.pos)
+                    parser.raise_error(
+                        f"{field} must be one of {', '.join(allowed)}, got '{value}'",
+                        at,
+                        parser.pos,
+                    )
                 values.append(StringAttr(value))
         return values[0], values[1]
 
@@ -804,8 +809,7 @@ class ReduceOp(IRDLOperation):
         )
         terminator = block.last_op
         _require(
-            isinstance(terminator, ReduceReturnOp)
-            and list(terminator.result.types) == elements,
+            isinstance(terminator, ReduceReturnOp) and list(terminator.result.types) == elements,
             f"the combiner must end in tt.reduce.return of {[str(e) for e in elements]}",
         )
 

@@ -29,7 +29,11 @@ _stock_to_type = _TensorLiteralElement.to_type
 
 
 def _to_type_reading_hex_floats_as_bits(self, parser, type):
-    if isinstance(type, AnyFloat) and isinstance(self.value, int) and self.span.text[:2].lower() == "0x":
+    if (
+        isinstance(type, AnyFloat)
+        and isinstance(self.value, int)
+        and self.span.text[:2].lower() == "0x"
+    ):
         raw = self.value.to_bytes(type.compile_time_size, "little")
         return next(type.iter_unpack(raw))
     return _stock_to_type(self, parser, type)

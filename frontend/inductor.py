@@ -92,7 +92,9 @@ def _load_autotuner(name: str, source: str, directory: Path):
     return getattr(module, name)
 
 
-def _grid(grid_type: str | None, sizes: dict[str, int], constexprs: dict[str, object]) -> tuple[int, ...] | None:
+def _grid(
+    grid_type: str | None, sizes: dict[str, int], constexprs: dict[str, object]
+) -> tuple[int, ...] | None:
     if grid_type == "Grid1D" and "xnumel" in sizes and isinstance(constexprs.get("XBLOCK"), int):
         xblock = constexprs["XBLOCK"]
         return (-(-sizes["xnumel"] // xblock),)
@@ -124,7 +126,9 @@ def _capturing(target) -> Iterator[list[tuple[str, str, tuple]]]:
     try:
         driver.set_active(_CaptureDriver(target))
         with (
-            inductor_config.patch(cpu_backend="triton", force_disable_caches=True, compile_threads=1),
+            inductor_config.patch(
+                cpu_backend="triton", force_disable_caches=True, compile_threads=1
+            ),
             unittest.mock.patch.object(AsyncCompile, "triton", record),
         ):
             yield captured
@@ -173,7 +177,11 @@ def capture_inductor_kernels(
             constexprs = dict(autotuner.configs[0].kwargs) if autotuner.configs else {}
             constexprs |= dict(autotuner.triton_meta.get("constants", {}))
             parameters = list(autotuner.fn.arg_names)
-            sizes = {p: a for p, a in zip(parameters, args) if isinstance(a, int) and not isinstance(a, bool)}
+            sizes = {
+                p: a
+                for p, a in zip(parameters, args)
+                if isinstance(a, int) and not isinstance(a, bool)
+            }
             kernels.append(
                 InductorKernel(
                     name=name,

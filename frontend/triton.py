@@ -136,7 +136,9 @@ def from_triton(
         text = compile_to_ttir(kernel, signature, constexprs, target)
         return parse_ttir(text, f"<ttir of {kernel.__name__}>")
     if signature or constexprs:
-        raise TritonFrontendError("signature and constexprs apply to a @triton.jit kernel, not to IR")
+        raise TritonFrontendError(
+            "signature and constexprs apply to a @triton.jit kernel, not to IR"
+        )
     if isinstance(kernel, os.PathLike) or (
         isinstance(kernel, str) and "\n" not in kernel and not _looks_like_ir(kernel)
     ):

@@ -44,7 +44,9 @@ def _resolve_aliases(text: str, context: Context, name: str) -> dict[str, Attrib
         if alias in resolved:
             return resolved[alias]
         if alias in pending:
-            raise TritonFrontendError(f"{name}: location aliases refer to each other: {' -> '.join(pending + (alias,))}")
+            raise TritonFrontendError(
+                f"{name}: location aliases refer to each other: {' -> '.join(pending + (alias,))}"
+            )
         if alias not in bodies:
             raise TritonFrontendError(f"{name}: location alias {alias} is used but never defined")
         body = bodies[alias]

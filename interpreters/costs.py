@@ -15,8 +15,8 @@ from xdsl.interpreter import Interpreter
 from xdsl.ir import Operation
 
 from xnpu.dialects.spm import is_scratchpad
-from xnpu.machines import Machine
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
+from xnpu.machines import Machine
 
 FREE = "free"
 
@@ -129,4 +129,3 @@ def counter_of(interpreter: Interpreter) -> CycleCounter:
         if isinstance(listener, CycleCounter):
             return listener
     raise CostError("the interpreter has no xnpu CycleCounter listener")
-

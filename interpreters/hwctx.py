@@ -26,7 +26,9 @@ class XnpuHwctxFunctions(InterpreterFunctions):
     def run_parallel(self, interpreter: Interpreter, op: hwctx.ParallelOp, args):
         state = self.state
         if state.current.label != "main" or state.scale != 1:
-            raise InterpreterError(f"hwctx.parallel{at_location(op)} is nested in a parallel region or a loop run on arrays")
+            raise InterpreterError(
+                f"hwctx.parallel{at_location(op)} is nested in a parallel region or a loop run on arrays"
+            )
         state.flush()
         parent = state.current
         mark = len(state.live_buffers)  # every context's buffers stay live until the join

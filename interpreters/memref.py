@@ -31,7 +31,13 @@ def check_bounds(op: Operation, buffer: np.ndarray, ref: SSAValue, indices) -> N
 
 
 def check_race(
-    state: ExecutionState, op: Operation, buffer: np.ndarray, ref: SSAValue, indices, lanes: int, writes: bool
+    state: ExecutionState,
+    op: Operation,
+    buffer: np.ndarray,
+    ref: SSAValue,
+    indices,
+    lanes: int,
+    writes: bool,
 ) -> None:
     """Fails if the access overlaps an unfinished DMA (see ExecutionState.check_access);
     the span is the flat element range the indices (and `lanes` after each) cover."""

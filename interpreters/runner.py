@@ -24,7 +24,6 @@ from xdsl.utils.exceptions import VerifyException
 from xnpu.dialects import tt
 from xnpu.interpreters.arith import XnpuArithFunctions
 from xnpu.interpreters.costs import CycleCounter
-from xnpu.machines import Machine, load_machine
 from xnpu.interpreters.hwctx import XnpuHwctxFunctions
 from xnpu.interpreters.math import XnpuMathFunctions
 from xnpu.interpreters.memref import XnpuMemRefFunctions
@@ -33,8 +32,9 @@ from xnpu.interpreters.scf import XnpuScfFunctions
 from xnpu.interpreters.spm import XnpuSpmFunctions
 from xnpu.interpreters.timing import replay
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
-from xnpu.interpreters.vector import XnpuVectorFunctions
 from xnpu.interpreters.values import numpy_dtype, wrap
+from xnpu.interpreters.vector import XnpuVectorFunctions
+from xnpu.machines import Machine, load_machine
 from xnpu.transforms.pipelines import lower
 
 
@@ -61,7 +61,9 @@ def make_interpreter(module: ModuleOp, state: ExecutionState) -> Interpreter:
 
 
 def entry_function(module: ModuleOp, name: str | None = None) -> func.FuncOp:
-    functions = [op for op in module.body.block.ops if isinstance(op, func.FuncOp) and op.body.blocks]
+    functions = [
+        op for op in module.body.block.ops if isinstance(op, func.FuncOp) and op.body.blocks
+    ]
     if name is not None:
         functions = [f for f in functions if f.sym_name.data == name]
     if len(functions) != 1:
@@ -84,7 +86,9 @@ def grid_rank(function: func.FuncOp) -> int:
 def _as_buffer(value, type: MemRefType, position: int, name: str) -> np.ndarray:
     if isinstance(value, torch.Tensor):
         if value.device.type != "cpu":
-            raise InterpreterError(f"argument {position} ({name}) is on {value.device}; xnpu runs on CPU tensors")
+            raise InterpreterError(
+                f"argument {position} ({name}) is on {value.device}; xnpu runs on CPU tensors"
+            )
         if not value.is_contiguous():
             raise InterpreterError(f"argument {position} ({name}) must be contiguous")
         value = value.detach().numpy()
@@ -125,11 +129,17 @@ def bind_arguments(function: func.FuncOp, args: Sequence, grid: Sequence[int]) -
             values.append(_as_buffer(value, type, position, name))
         elif isinstance(type, IntegerType):
             if isinstance(value, bool) or not isinstance(value, int | np.integer):
-                raise InterpreterError(f"argument {position} ({name}) is {type}: pass an int, not {value!r}")
-            values.append(bool(value) if type.width.data == 1 else wrap(int(value), type.width.data))
+                raise InterpreterError(
+                    f"argument {position} ({name}) is {type}: pass an int, not {value!r}"
+                )
+            values.append(
+                bool(value) if type.width.data == 1 else wrap(int(value), type.width.data)
+            )
         else:
             if not isinstance(value, int | float | np.number):
-                raise InterpreterError(f"argument {position} ({name}) is {type}: pass a number, not {value!r}")
+                raise InterpreterError(
+                    f"argument {position} ({name}) is {type}: pass a number, not {value!r}"
+                )
             values.append(numpy_dtype(type).type(value))
     sizes = [int(g) for g in grid] + [1] * (rank - len(grid))
     return values + sizes
@@ -164,7 +174,7 @@ def run(
         kernel=entry.sym_name.data,
         machine=machine_model.name,
         clock_mhz=machine_model.clock_mhz,
-        grid=tuple(values[len(values) - grid_rank(entry):]) or grid,
+        grid=tuple(values[len(values) - grid_rank(entry) :]) or grid,
         cycles=timeline.cycles,
         contexts=timeline.contexts,
         dma_busy=timeline.dma_busy,

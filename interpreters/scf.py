@@ -32,9 +32,9 @@ from xdsl.interpreter import (
 from xdsl.ir import Block, Operation, SSAValue
 
 from xnpu.dialects.combiners import COMBINERS, accumulator_combiner
+from xnpu.dialects.location import at_location
 from xnpu.dialects.spm import is_scratchpad
 from xnpu.interpreters.costs import counter_of
-from xnpu.dialects.location import at_location
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
 
 _ELEMENTWISE_DIALECTS = ("arith", "math", "vector")

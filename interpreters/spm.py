@@ -86,7 +86,9 @@ class XnpuSpmFunctions(InterpreterFunctions):
         if not count:
             return (COMPLETED,)
         buffer, low, high = scratchpad_span(op, args)
-        token = self.state.start_transfer(op, buffer, op.scratchpad_side, low, high, op.to_scratchpad)
+        token = self.state.start_transfer(
+            op, buffer, op.scratchpad_side, low, high, op.to_scratchpad
+        )
         nbytes = count * rows * args[0].itemsize
         limit = self.state.machine.dma.max_descriptor_bytes
         descriptors = max(1, -(-nbytes // limit))

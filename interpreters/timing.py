@@ -28,8 +28,8 @@ import heapq
 import json
 from dataclasses import dataclass, field
 
-from xnpu.machines import Machine
 from xnpu.interpreters.trace import Compute, ContextTrace, Copy, DmaStart, DmaWait, Parallel
+from xnpu.machines import Machine
 
 
 @dataclass
@@ -140,7 +140,9 @@ class Replay:
     def __init__(self, traces: list[ContextTrace], machine: Machine):
         self.traces = traces
         self.machine = machine
-        self.timeline = Timeline([ContextTime(t.context, t.label, ddr_bytes_direct=t.ddr_bytes_direct) for t in traces])
+        self.timeline = Timeline(
+            [ContextTime(t.context, t.label, ddr_bytes_direct=t.ddr_bytes_direct) for t in traces]
+        )
         self.dma_free = [0.0] * machine.dma.engines
         self.vector_free = [0.0] * machine.core.vector_contexts
         self.ddr = Channel(machine.ddr.bytes_per_cycle)
@@ -168,7 +170,9 @@ class Replay:
 
     def event(self, context: int, name: str, start: float, duration: float) -> None:
         if duration > 0:
-            self.timeline.events.append(Event(self.timeline.contexts[context].label, name, start, duration))
+            self.timeline.events.append(
+                Event(self.timeline.contexts[context].label, name, start, duration)
+            )
 
     def step(self, context: int, index: int, now: float) -> float | None:
         """Runs segment `index` of `context` from `now`; returns when the context is
@@ -192,7 +196,9 @@ class Replay:
                 _, ddr_end = self.ddr.turn(now, segment.nbytes)
                 _, path_end = self.core_path.turn(now, segment.nbytes)
                 end = max(now + copy_cycles(segment, self.machine), ddr_end, path_end)
-                self.event(context, "copy in" if segment.to_scratchpad else "copy out", now, end - now)
+                self.event(
+                    context, "copy in" if segment.to_scratchpad else "copy out", now, end - now
+                )
                 spent.copy += end - now
                 self.count_bytes(spent, segment.nbytes, segment.to_scratchpad)
                 return end
@@ -267,8 +273,18 @@ def write_chrome_trace(timeline: Timeline, clock_mhz: float, title: str, path) -
     ids = {track: index for index, track in enumerate(tracks)}
     events: list[dict] = [{"ph": "M", "name": "process_name", "pid": 0, "args": {"name": title}}]
     for track, tid in ids.items():
-        events.append({"ph": "M", "name": "thread_name", "pid": 0, "tid": tid, "args": {"name": track}})
-        events.append({"ph": "M", "name": "thread_sort_index", "pid": 0, "tid": tid, "args": {"sort_index": tid}})
+        events.append(
+            {"ph": "M", "name": "thread_name", "pid": 0, "tid": tid, "args": {"name": track}}
+        )
+        events.append(
+            {
+                "ph": "M",
+                "name": "thread_sort_index",
+                "pid": 0,
+                "tid": tid,
+                "args": {"sort_index": tid},
+            }
+        )
     for e in timeline.events:
         events.append({
             "ph": "X", "name": e.name, "cat": e.track.split()[0], "pid": 0, "tid": ids[e.track],

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from xdsl.ir import Operation, SSAValue
 
-from xnpu.dialects.spm import AllocOp, scratchpad_overflow
 from xnpu.dialects.location import at_location
+from xnpu.dialects.spm import AllocOp, scratchpad_overflow
 from xnpu.machines import Machine
 
 
@@ -152,7 +152,11 @@ class ExecutionState:
         """Fails if elements `low`..`high` of `buffer` are under an unfinished DMA that
         writes them, or that reads them while `op` writes."""
         for transfer in self.in_flight.get(id(buffer), ()):
-            if low <= transfer.high and transfer.low <= high and (writes or transfer.writes_scratchpad):
+            if (
+                low <= transfer.high
+                and transfer.low <= high
+                and (writes or transfer.writes_scratchpad)
+            ):
                 way = "writes" if writes else "reads"
                 raise InterpreterError(
                     f"race: {op.name}{at_location(op)} {way} elements {low} to {high} of "
@@ -197,4 +201,3 @@ class ExecutionState:
 
     def release_to(self, mark: int) -> None:
         del self.live_buffers[mark:]
-

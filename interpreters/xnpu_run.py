@@ -29,9 +29,9 @@ from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyExcepti
 
 from xnpu.dialects import tt
 from xnpu.interpreters.runner import entry_function, register_xnpu_functions, run
-from xnpu.machines import DEFAULT_MACHINE, MachineError, available_machines, load_machine
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
 from xnpu.interpreters.values import numpy_dtype
+from xnpu.machines import DEFAULT_MACHINE, MachineError, available_machines, load_machine
 from xnpu.transforms.pipelines import lower
 
 GENERATORS = ("randn", "rand", "zeros", "ones", "arange")
@@ -164,11 +164,18 @@ class XnpuRunMain(xDSLRunMain):
             specs = [s for s in self.args.args.split(",") if s.strip()] if self.args.args else []
             rng = np.random.default_rng(self.args.seed)
             arguments = [make_argument(s, t, rng) for s, t in zip(specs, types)]
-            report = run(module, *arguments, grid=grid, machine=machine, function=entry.sym_name.data)
+            report = run(
+                module, *arguments, grid=grid, machine=machine, function=entry.sym_name.data
+            )
         except (
-            InterpreterError, MachineError, ArgumentSpecError, DiagnosticException,
-            ParseError, VerifyException, ValueError,
-        ) as error:  # fmt: skip
+            InterpreterError,
+            MachineError,
+            ArgumentSpecError,
+            DiagnosticException,
+            ParseError,
+            VerifyException,
+            ValueError,
+        ) as error:
             print(f"xnpu-run: error: {error}", file=sys.stderr)
             return 1
         print(report.to_json() if self.args.json else report)

@@ -11,10 +11,11 @@ a typo never silently falls back to a default.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 MACHINES_DIR = Path(__file__).parent
 DEFAULT_MACHINE = "edge-npu"
@@ -113,7 +114,9 @@ class Machine:
                 changed = MappingProxyType({**table, name: _number(where, name, value, float)})
             else:
                 kind = next(f for f in fields(table) if f.name == name).type
-                changed = replace(table, **{name: _number(where, name, value, int if kind == "int" else float)})
+                changed = replace(
+                    table, **{name: _number(where, name, value, int if kind == "int" else float)}
+                )
             machine = replace(machine, **{section: changed})
         return _checked(machine)
 
@@ -126,7 +129,9 @@ def _split_key(machine: Machine, key: str) -> tuple[str, str]:
     else:
         known = {f.name for f in fields(table)} if table is not None else set()
     if name not in known:
-        raise MachineError(f"{machine.name}: no parameter {key!r} (expected section.name, e.g. dma.setup_cycles)")
+        raise MachineError(
+            f"{machine.name}: no parameter {key!r} (expected section.name, e.g. dma.setup_cycles)"
+        )
     return section, name
 
 
@@ -211,17 +216,14 @@ def load_machine(machine: str | Path | Machine = DEFAULT_MACHINE) -> Machine:
         if kind is str and not isinstance(data[key], str):
             raise MachineError(f"{where}: {key} must be a string")
     sections = {
-        name: _section(f"{where} [{name}]", kind, data[name])
-        for name, kind in _SECTIONS.items()
+        name: _section(f"{where} [{name}]", kind, data[name]) for name, kind in _SECTIONS.items()
     }
     machine_model = Machine(
         name=data["name"],
         description=data["description"],
         clock_mhz=_number(where, "clock_mhz", data["clock_mhz"], float),
         scalar=_costs(f"{where} [scalar]", data["scalar"], OP_COST_KEYS),
-        vector=_costs(
-            f"{where} [vector]", data["vector"], OP_COST_KEYS + VECTOR_ONLY_COST_KEYS
-        ),
+        vector=_costs(f"{where} [vector]", data["vector"], OP_COST_KEYS + VECTOR_ONLY_COST_KEYS),
         source=where,
         **sections,
     )

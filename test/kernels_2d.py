@@ -5,8 +5,16 @@ import triton.language as tl
 
 
 @triton.jit
-def scale_rows(x_ptr, s_ptr, out_ptr, n_rows, n_cols, STRIDE: tl.constexpr,
-               BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):  # fmt: skip
+def scale_rows(
+    x_ptr,
+    s_ptr,
+    out_ptr,
+    n_rows,
+    n_cols,
+    STRIDE: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+):
     """A 2-D tile per program: rows x columns of a STRIDE-wide matrix, times a per-row scale."""
     rows = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)[:, None]
     cols = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)[None, :]

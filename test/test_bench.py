@@ -15,9 +15,9 @@ from xnpu.bench.measure import BenchError, BenchKernel, Variant, bench_kernel, m
 from xnpu.bench.output import Progress
 from xnpu.bench.paper import compare
 from xnpu.bench.published import FIGURES, TOLERANCE
-from xnpu.machines import MACHINES_DIR, MachineError, load_machine
 from xnpu.kernels import corpus_kernel
 from xnpu.kernels.cases import make_case
+from xnpu.machines import MACHINES_DIR, MachineError, load_machine
 
 ROOT = Path(__file__).parent.parent
 LADDER_ROW_KEYS = {
@@ -31,7 +31,9 @@ LADDER_ROW_KEYS = {
 @pytest.fixture(scope="module")
 def ladder_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("ladder")
-    status = cli.main(["ladder", "--kernel", "vector_add", "--size", "64K", "--out", str(out), "--quiet"])
+    status = cli.main(
+        ["ladder", "--kernel", "vector_add", "--size", "64K", "--out", str(out), "--quiet"]
+    )
     return status, out
 
 
@@ -44,7 +46,10 @@ def test_ladder_writes_json_csv_table_and_plot(ladder_run):
     assert [r["variant"] for r in result["rows"]] == [v.name for v in ladder.VARIANTS]
     for row in result["rows"]:
         for key, kind in LADDER_ROW_KEYS.items():
-            assert isinstance(row[key], kind if kind is not float else (int, float)), (key, row[key])
+            assert isinstance(row[key], kind if kind is not float else (int, float)), (
+                key,
+                row[key],
+            )
         assert 0 < row["roofline_fraction"] <= 1
         assert row["output"] == "matches PyTorch"
     steps = {r["variant"]: r["step_speedup"] for r in result["rows"]}
@@ -62,8 +67,14 @@ def test_ladder_on_vector_add_is_monotone(ladder_run):
     assert cycles == sorted(cycles, reverse=True) and len(set(cycles)) == len(cycles)
     # DB's parts: prefetching never loses to DMA waited for at once, async never to sync
     assert rows["vec+mt+db"]["cycles"] <= rows["vec+mt+db, sync write-back"]["cycles"]
-    assert rows["vec+mt+db, sync write-back"]["cycles"] <= rows["vec+mt, DMA without overlap"]["cycles"]
-    assert rows["vec+mt"]["dma_bytes"] == 0 and rows["vec+mt+db"]["dma_bytes"] == rows["vec+mt+db"]["ddr_bytes"]
+    assert (
+        rows["vec+mt+db, sync write-back"]["cycles"]
+        <= rows["vec+mt, DMA without overlap"]["cycles"]
+    )
+    assert (
+        rows["vec+mt"]["dma_bytes"] == 0
+        and rows["vec+mt+db"]["dma_bytes"] == rows["vec+mt+db"]["ddr_bytes"]
+    )
 
 
 def _wrong_vector_add() -> BenchKernel:
@@ -77,13 +88,26 @@ def _wrong_vector_add() -> BenchKernel:
 
 
 def test_a_wrong_output_is_refused():
-    with pytest.raises(BenchError, match=r"wrong output, so no timing is reported: .*argument 2 differs"):
+    with pytest.raises(
+        BenchError, match=r"wrong output, so no timing is reported: .*argument 2 differs"
+    ):
         measure(_wrong_vector_add(), Variant.of("vec"), 4096, load_machine())
 
 
 def test_the_cli_reports_no_timing_for_a_wrong_output(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(ladder, "bench_kernel", lambda name: _wrong_vector_add())
-    status = cli.main(["ladder", "--kernel", "vector_add", "--size", "4K", "--json", str(tmp_path / "r.json"), "--quiet"])
+    status = cli.main(
+        [
+            "ladder",
+            "--kernel",
+            "vector_add",
+            "--size",
+            "4K",
+            "--json",
+            str(tmp_path / "r.json"),
+            "--quiet",
+        ]
+    )
     captured = capsys.readouterr()
     assert status == 1
     assert "wrong output" in captured.err and "µs" not in captured.out
@@ -123,7 +147,18 @@ def test_unusable_requests_fail_before_running(argv, message, capsys):
 
 
 def test_mt_scaling_finds_where_mt_starts_to_win(tmp_path):
-    status = cli.main(["mt-scaling", "--kernel", "gelu", "--sizes", "1K,8K", "--json", str(tmp_path / "m.json"), "--quiet"])
+    status = cli.main(
+        [
+            "mt-scaling",
+            "--kernel",
+            "gelu",
+            "--sizes",
+            "1K,8K",
+            "--json",
+            str(tmp_path / "m.json"),
+            "--quiet",
+        ]
+    )
     result = json.loads((tmp_path / "m.json").read_text())
     assert status == 0
     one, eight = result["rows"]
@@ -157,7 +192,9 @@ def test_paper_comparison_computes_relative_errors():
     machine = load_machine()
     exact = {(f.kernel, f.level): f.value for f in FIGURES if not f.over}
     result = compare(exact, machine)
-    assert all(abs(r["relative_error"]) < 0.01 for r in result["rows"])  # speedups follow from the times
+    assert all(
+        abs(r["relative_error"]) < 0.01 for r in result["rows"]
+    )  # speedups follow from the times
     off = {**exact, ("gelu", "vec+mt"): 3_313 * 1.2}
     rows = {r["figure"]: r for r in compare(off, machine)["rows"]}
     assert rows["gelu multi-threaded (vec+mt) µs"]["relative_error"] == pytest.approx(0.2)
@@ -191,7 +228,10 @@ def test_calibrate_writes_values_and_keeps_comments(tmp_path):
     path = tmp_path / "m.toml"
     path.write_text("[dma]\nsetup_cycles = 400   # fitted: something\nengines = 1   # public: x\n")
     calibrate.write_values(path, {"dma.setup_cycles": 773})
-    assert path.read_text() == "[dma]\nsetup_cycles = 773   # fitted: something\nengines = 1   # public: x\n"
+    assert (
+        path.read_text()
+        == "[dma]\nsetup_cycles = 773   # fitted: something\nengines = 1   # public: x\n"
+    )
     with pytest.raises(SystemExit, match="does not say so"):
         calibrate.write_values(path, {"dma.engines": 2})
 

@@ -23,7 +23,9 @@ def test_corpus_kernel_parses_verifies_and_round_trips(name):
 
 
 @triton.jit
-def _masked_2d_row_max(x_ptr, out_ptr, rows, cols, stride, BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr):
+def _masked_2d_row_max(
+    x_ptr, out_ptr, rows, cols, stride, BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr
+):
     r = tl.program_id(0) * BLOCK_R + tl.arange(0, BLOCK_R)[:, None]
     c = tl.arange(0, BLOCK_C)[None, :]
     mask = (r < rows) & (c < cols)
@@ -39,7 +41,9 @@ def test_kernel_outside_the_corpus_goes_through_from_triton_and_xdsl_opt():
     )
     ops = {op.name for op in module.walk()}
     assert {"tt.expand_dims", "tt.broadcast", "tt.reduce", "arith.andi"} <= ops
-    printed = subprocess.run(["xdsl-opt"], input=module_text(module), capture_output=True, text=True, check=True)
+    printed = subprocess.run(
+        ["xdsl-opt"], input=module_text(module), capture_output=True, text=True, check=True
+    )
     assert "tt.reduce" in printed.stdout and "-> tensor<4xf32>" in printed.stdout
 
 
@@ -48,10 +52,16 @@ def test_kernel_outside_the_corpus_goes_through_from_triton_and_xdsl_opt():
     [
         ({"x_ptr": "*fp32"}, {"BLOCK_R": 4, "BLOCK_C": 64}, "no type for parameter 'out_ptr'"),
         ({"nope": "i32"}, {}, "has no parameter nope"),
-        ({"x_ptr": "*float", "out_ptr": "*fp32", "rows": "i32", "cols": "i32", "stride": "i32"},
-         {"BLOCK_R": 4, "BLOCK_C": 64}, "unknown type '*float'"),
-        ({"x_ptr": "*fp32", "out_ptr": "*fp32", "rows": "i32", "cols": "i32", "stride": "i32"},
-         {"BLOCK_R": 4}, "constexpr parameter 'BLOCK_C' needs a value"),
+        (
+            {"x_ptr": "*float", "out_ptr": "*fp32", "rows": "i32", "cols": "i32", "stride": "i32"},
+            {"BLOCK_R": 4, "BLOCK_C": 64},
+            "unknown type '*float'",
+        ),
+        (
+            {"x_ptr": "*fp32", "out_ptr": "*fp32", "rows": "i32", "cols": "i32", "stride": "i32"},
+            {"BLOCK_R": 4},
+            "constexpr parameter 'BLOCK_C' needs a value",
+        ),
     ],
 )
 def test_bad_signature_is_named(signature, constexprs, message):
@@ -66,10 +76,17 @@ def test_not_a_jit_function_is_refused():
 
 def test_malformed_ttir_names_line_and_source():
     with pytest.raises(xnpu.TritonFrontendError, match=r"<ttir>:2:.*\n(.|\n)*kernel.py:3:4"):
-        xnpu.from_triton('module {\n  %0 = tt.get_program_id q : i32 loc(#loc1)\n}\n#loc1 = loc("kernel.py":3:4)\n')
+        xnpu.from_triton(
+            'module {\n  %0 = tt.get_program_id q : i32 loc(#loc1)\n}\n#loc1 = loc("kernel.py":3:4)\n'
+        )
 
 
 def test_cli_error_has_no_traceback(tmp_path):
-    result = subprocess.run(["xnpu-triton", str(tmp_path / "missing.ttir")], capture_output=True, text=True)
+    result = subprocess.run(
+        ["xnpu-triton", str(tmp_path / "missing.ttir")], capture_output=True, text=True
+    )
     assert result.returncode == 1
-    assert result.stderr.startswith("xnpu-triton: error: no such file") and "Traceback" not in result.stderr
+    assert (
+        result.stderr.startswith("xnpu-triton: error: no such file")
+        and "Traceback" not in result.stderr
+    )

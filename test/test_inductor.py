@@ -12,7 +12,9 @@ def test_gelu_capture_matches_the_stored_corpus_kernel():
     stored = corpus_kernel("inductor/gelu")
     assert kernel.name.startswith("triton_poi_fused_gelu")
     assert kernel.signature == stored.signature
-    assert kernel.sizes == {"xnumel": 4096} and kernel.grid == (4096 // kernel.constexprs["XBLOCK"],)
+    assert kernel.sizes == {"xnumel": 4096} and kernel.grid == (
+        4096 // kernel.constexprs["XBLOCK"],
+    )
     ops = {op.name for op in xnpu.from_triton(*kernel.from_triton_args()).walk()}
     assert "tt.extern_elementwise" in ops
 

@@ -9,12 +9,12 @@ import subprocess
 import numpy as np
 import pytest
 from xdsl.dialects.builtin import ModuleOp
+from xdsl.parser import Parser
 
 import xnpu
 from xnpu.dialects import xnpu_context
-from xnpu.machines import MACHINES_DIR, MachineError, load_machine
 from xnpu.interpreters.trace import InterpreterError
-from xdsl.parser import Parser
+from xnpu.machines import MACHINES_DIR, MachineError, load_machine
 
 
 def parse(text: str) -> ModuleOp:
@@ -50,7 +50,9 @@ def test_a_loop_carried_recurrence_runs_in_order():
         expected.append(acc)
     assert np.array_equal(out, np.array(expected, np.float32))
     machine = load_machine()
-    per_iteration = sum(machine.scalar[k] for k in ("ddr_load", "fp_mul", "fp_add", "ddr_store", "loop_iteration"))
+    per_iteration = sum(
+        machine.scalar[k] for k in ("ddr_load", "fp_mul", "fp_add", "ddr_store", "loop_iteration")
+    )
     assert report.cycles == 8 * per_iteration
 
 
@@ -68,7 +70,9 @@ def test_out_of_bounds_load_names_the_op_and_index():
       func.return
     }"""
     x = np.zeros(5, np.float32)
-    with pytest.raises(InterpreterError, match=r"out-of-bounds memref.load: index 5 of %x .*0 to 4"):
+    with pytest.raises(
+        InterpreterError, match=r"out-of-bounds memref.load: index 5 of %x .*0 to 4"
+    ):
         xnpu.run(parse(text), x, np.zeros(5, np.float32), grid=1)
 
 
@@ -80,7 +84,9 @@ def test_scratchpad_overflow_at_run_time_lists_the_buffers():
       %c = spm.alloc : memref<1xf32, #spm.scratch>
       func.return
     }"""
-    with pytest.raises(InterpreterError, match=r"scratchpad overflow: 8390656 bytes .* %a .*%b .*%c"):
+    with pytest.raises(
+        InterpreterError, match=r"scratchpad overflow: 8390656 bytes .* %a .*%b .*%c"
+    ):
         xnpu.run(parse(text), grid=1)
 
 
@@ -100,9 +106,15 @@ def test_buffers_allocated_in_a_loop_are_freed_each_iteration():
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (("bytes_per_cycle = 40.0      # public: ~40 GB/s DDR", "bandwidth = 40.0 # DDR"), r"\[ddr\]: missing bytes_per_cycle; unknown bandwidth"),
+        (
+            ("bytes_per_cycle = 40.0      # public: ~40 GB/s DDR", "bandwidth = 40.0 # DDR"),
+            r"\[ddr\]: missing bytes_per_cycle; unknown bandwidth",
+        ),
         (("erf = 30 ", "erf = -3 "), r"\[scalar\]: erf must be positive"),
-        (("vector_contexts = 4", "vector_contexts = 8"), r"vector_contexts \(8\) exceeds hardware_threads \(6\)"),
+        (
+            ("vector_contexts = 4", "vector_contexts = 8"),
+            r"vector_contexts \(8\) exceeds hardware_threads \(6\)",
+        ),
     ],
 )
 def test_machine_files_are_validated(tmp_path, edit, message):
@@ -121,7 +133,12 @@ def test_unknown_machine_lists_the_known_ones():
 
 def test_every_machine_parameter_says_where_it_comes_from():
     for line in (MACHINES_DIR / "edge-npu.toml").read_text().splitlines():
-        if "=" in line and not line.startswith("#") and not line.startswith("name") and not line.startswith("description"):
+        if (
+            "=" in line
+            and not line.startswith("#")
+            and not line.startswith("name")
+            and not line.startswith("description")
+        ):
             assert "# public:" in line or "# fitted:" in line or "# estimate" in line, line
 
 

@@ -12,7 +12,16 @@ PACKAGE_DIRS: dict[str, str] = tomllib.loads((ROOT / "pyproject.toml").read_text
     "setuptools"
 ]["package-dir"]
 
-LAYERS = ("machines", "dialects", "frontend", "transforms", "interpreters", "kernels", "xnpu", "bench")
+LAYERS = (
+    "machines",
+    "dialects",
+    "frontend",
+    "transforms",
+    "interpreters",
+    "kernels",
+    "xnpu",
+    "bench",
+)
 """Bottom first: a subpackage may import those before it, never those after it."""
 
 LAZY_FACADE = {Path("xnpu/__init__.py")}

@@ -6,20 +6,18 @@ from __future__ import annotations
 import functools
 import subprocess
 import sys
-from pathlib import Path
 
+import kernels_2d
 import pytest
 import torch
 
 import xnpu
 from xnpu.frontend.ttir import module_text
-from xnpu.machines import MACHINES_DIR
 from xnpu.interpreters.trace import InterpreterError
 from xnpu.kernels import corpus_kernel, corpus_names
 from xnpu.kernels.cases import TEST_SIZES, make_case
+from xnpu.machines import MACHINES_DIR
 from xnpu.transforms.npu_lower_triton import LoweringError
-
-import kernels_2d
 
 
 @functools.cache
@@ -32,9 +30,7 @@ def scalar_module(name: str):
     return xnpu.lower(tt_module(name), "scalar")
 
 
-@pytest.mark.parametrize(
-    ("name", "size"), [(n, s) for n in corpus_names() for s in TEST_SIZES[n]]
-)
+@pytest.mark.parametrize(("name", "size"), [(n, s) for n in corpus_names() for s in TEST_SIZES[n]])
 def test_corpus_kernel_matches_pytorch(name, size):
     case = make_case(name, size)
     report = xnpu.run(scalar_module(name), *case.args, grid=case.grid)
@@ -93,7 +89,13 @@ def test_xdsl_opt_runs_the_same_pass(tmp_path):
 
 
 def test_2d_tiles_move_as_boxes_and_match():
-    signature = {"x_ptr": "*fp32", "s_ptr": "*fp32", "out_ptr": "*fp32", "n_rows": "i32", "n_cols": "i32"}
+    signature = {
+        "x_ptr": "*fp32",
+        "s_ptr": "*fp32",
+        "out_ptr": "*fp32",
+        "n_rows": "i32",
+        "n_cols": "i32",
+    }
     module = xnpu.from_triton(
         kernels_2d.scale_rows, signature, {"STRIDE": 200, "BLOCK_M": 4, "BLOCK_N": 64}
     )
@@ -124,7 +126,9 @@ def test_unsupported_op_is_named_with_its_location():
     module = xnpu.from_triton(
         kernels_2d.looped_sum, {"x_ptr": "*fp32", "out_ptr": "*fp32", "n": "i32"}, {"BLOCK": 64}
     )
-    with pytest.raises(LoweringError, match=r"unsupported operation.*'scf.for' at .*kernels_2d.py:\d+"):
+    with pytest.raises(
+        LoweringError, match=r"unsupported operation.*'scf.for' at .*kernels_2d.py:\d+"
+    ):
         xnpu.lower(module)
 
 
@@ -132,13 +136,18 @@ def test_tiles_that_overflow_the_scratchpad_are_listed(tmp_path):
     machine = (MACHINES_DIR / "edge-npu.toml").read_text()
     small = tmp_path / "tiny.toml"
     small.write_text(machine.replace("capacity_bytes = 8388608", "capacity_bytes = 8192"))
-    with pytest.raises(LoweringError, match=r"take 12288 bytes .*more than the 8192 .*: %in0 .*%in1 .*%out0.*smaller BLOCK"):
+    with pytest.raises(
+        LoweringError,
+        match=r"take 12288 bytes .*more than the 8192 .*: %in0 .*%in1 .*%out0.*smaller BLOCK",
+    ):
         xnpu.lower(tt_module("vector_add"), machine=small)
 
 
 def test_out_of_bounds_copy_names_op_and_index():
     case = make_case("inductor/add_broadcast", 0)
-    with pytest.raises(InterpreterError, match=r"out-of-bounds spm.copy.*elements 32768 to 33023.*in_ptr0"):
+    with pytest.raises(
+        InterpreterError, match=r"out-of-bounds spm.copy.*elements 32768 to 33023.*in_ptr0"
+    ):
         xnpu.run(scalar_module("inductor/add_broadcast"), *case.args, grid=(case.grid[0] + 1,))
 
 

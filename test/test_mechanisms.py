@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import json
 
+import kernels_2d
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -20,8 +21,6 @@ from xnpu.interpreters.trace import InterpreterError
 from xnpu.kernels import corpus_kernel, corpus_names
 from xnpu.kernels.cases import TEST_SIZES, make_case
 from xnpu.transforms.pipelines import LEVELS
-
-import kernels_2d
 
 VARIANTS = [
     *((level, ()) for level in LEVELS),
@@ -191,7 +190,9 @@ def test_race_free_dma_runs():
             r"\(token 1, still reading them\)",
         ),
         (
-            "", "%u = spm.dma_start %x[%c0] to %tile[%c4] count %c4 : memref<?xf32> to memref<16xf32, #spm.scratch>\n  spm.dma_wait %u",
+            "",
+            "%u = spm.dma_start %x[%c0] to %tile[%c4] count %c4"
+            " : memref<?xf32> to memref<16xf32, #spm.scratch>\n  spm.dma_wait %u",
             r"race: spm.dma_start writes elements 4 to 7 of %tile while spm.dma_start "
             r"\(token 1, still reading them\)",
         ),
@@ -226,7 +227,10 @@ func.func @never_waited(%x: memref<?xf32>, %grid: index) {
 def test_a_transfer_never_waited_on_is_an_error():
     module = Parser(xnpu_context(), NEVER_WAITED).parse_module()
     x = make_case("gelu", 16).args[0]
-    with pytest.raises(InterpreterError, match=r"spm.dma_start \(token 0\) is never waited on before the end of @never_waited"):
+    with pytest.raises(
+        InterpreterError,
+        match=r"spm.dma_start \(token 0\) is never waited on before the end of @never_waited",
+    ):
         xnpu.run(module, x, grid=1)
 
 
@@ -235,7 +239,9 @@ def test_a_float_comparison_vectorizes_at_every_level(level, options):
     """A scalar arith.cmpf that npu-vectorize widens (it carries xDSL's default
     fast-math flags) gives PyTorch's outputs."""
     signature = {"x_ptr": "*fp32", "out_ptr": "*fp32", "n": "i32", "threshold": "fp32"}
-    module = xnpu.lower(xnpu.from_triton(kernels_2d.leaky_above, signature, {"BLOCK": 256}), level, **dict(options))
+    module = xnpu.lower(
+        xnpu.from_triton(kernels_2d.leaky_above, signature, {"BLOCK": 256}), level, **dict(options)
+    )
     x = torch.randn(1000)
     out = torch.zeros(1000)
     xnpu.run(module, x, out, 1000, 0.25, grid=4)
@@ -254,7 +260,9 @@ def undominated_uses(module) -> list[str]:
         for op in block.ops:
             for operand in op.operands:
                 if operand not in visible:
-                    faults.append(f"{op.name} uses {operand.name_hint or operand} before it is defined")
+                    faults.append(
+                        f"{op.name} uses {operand.name_hint or operand} before it is defined"
+                    )
             for region in op.regions:
                 for inner in region.blocks:
                     walk(inner, visible)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from xnpu.machines import load_machine
 from xnpu.interpreters.timing import replay
 from xnpu.interpreters.trace import ContextTrace, Copy, DmaStart, DmaWait, Parallel
+from xnpu.machines import load_machine
 
 MACHINE = load_machine().with_values({
     "ddr.bytes_per_cycle": 40.0, "ddr.core_bytes_per_cycle": 4.0, "dma.bytes_per_cycle": 40.0,
@@ -37,7 +37,9 @@ def test_a_dma_engine_spends_the_setup_of_each_descriptor_in_turn():
     def start(i: int, descriptors: int = 1) -> DmaStart:
         return DmaStart(op=None, id=i, nbytes=4000, descriptors=descriptors, to_scratchpad=True)
 
-    trace = ContextTrace(0, "main", [start(0), start(1, descriptors=2), DmaWait(op=None, ids=(0, 1))])
+    trace = ContextTrace(
+        0, "main", [start(0), start(1, descriptors=2), DmaWait(op=None, ids=(0, 1))]
+    )
     timeline = replay([trace], MACHINE)
     # 100 setup + 100 moving, then 2 x 100 setup + 100 moving: the engine is busy throughout
     assert timeline.cycles == pytest.approx(200 + 300)

@@ -24,7 +24,9 @@ XNPU_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
 """xnpu's passes by their command-line name, each imported on first use."""
 
 
-def pass_machine(pass_name: str, machine: str, error: type[Exception] = PassFailedException) -> Machine:
+def pass_machine(
+    pass_name: str, machine: str, error: type[Exception] = PassFailedException
+) -> Machine:
     """The machine model a pass's `machine` option names; a bad one fails the pass."""
     try:
         return load_machine(machine)

@@ -146,14 +146,18 @@ class PipelineTileLoop(RewritePattern):
     def match_and_rewrite(self, loop: scf.ForOp, rewriter: PatternRewriter) -> None:
         tile_loop = self.tile_loops.pop(loop, None)
         if tile_loop is not None:
-            self.pipelined.append(Pipeliner(tile_loop, self.buffers, self.writeback, rewriter).run())
+            self.pipelined.append(
+                Pipeliner(tile_loop, self.buffers, self.writeback, rewriter).run()
+            )
 
 
 class Pipeliner:
     """Rewrites one TileLoop with `buffers` rotating buffers (see the module
     docstring): the imperative core behind PipelineTileLoop."""
 
-    def __init__(self, tile_loop: TileLoop, buffers: int, writeback: str, rewriter: PatternRewriter):
+    def __init__(
+        self, tile_loop: TileLoop, buffers: int, writeback: str, rewriter: PatternRewriter
+    ):
         self.tile_loop = tile_loop
         self.buffers = buffers
         self.writeback = writeback
@@ -179,11 +183,16 @@ class Pipeliner:
         for iteration in range(count - 1):
             pid = self.after_steps(loop.lb, iteration, prologue)
             in_range = _emit(prologue, arith.CmpiOp(pid, loop.ub, "slt"))
-            guarded = self.start_inputs(in_range, pid, {t: c[iteration].buffer for t, c in copies.items()})
+            guarded = self.start_inputs(
+                in_range, pid, {t: c[iteration].buffer for t, c in copies.items()}
+            )
             prologue.append(guarded)
             prefetched.extend(guarded.results)
         slot_init = [self.constant(0)] if count > 1 else []
-        free_outputs = [_emit(prologue, spm.CompletedOp()) for _ in range(count * len(outputs) * async_writeback)]
+        free_outputs = [
+            _emit(prologue, spm.CompletedOp())
+            for _ in range(count * len(outputs) * async_writeback)
+        ]
         self.rewriter.insert(prologue, InsertPoint.before(loop))
 
         # the loop carries the slot, the prefetched input tokens and the write-backs
@@ -203,12 +212,16 @@ class Pipeliner:
             last, zero, one = self.constant(count - 1), self.constant(0), self.constant(1)
             at_last = self.is_slot(slot, count - 1, head)
             at_first = self.is_slot(slot, 0, head) if count > 2 else None
-            next_slot = _emit(head, arith.SelectOp(at_last, zero, _emit(head, arith.AddiOp(slot, one))))
+            next_slot = _emit(
+                head, arith.SelectOp(at_last, zero, _emit(head, arith.AddiOp(slot, one)))
+            )
             yielded.append(next_slot)
             if count == 2:  # the slot after this one is also the one before it
                 ahead_slot = next_slot
             else:
-                ahead_slot = _emit(head, arith.SelectOp(at_first, last, _emit(head, arith.SubiOp(slot, one))))
+                ahead_slot = _emit(
+                    head, arith.SelectOp(at_first, last, _emit(head, arith.SubiOp(slot, one)))
+                )
             ahead = self.after_steps(block.args[0], count - 1, head)
             in_range = _emit(head, arith.CmpiOp(ahead, loop.ub, "slt"))
             ahead_buffers = {tile: self.select(c, ahead_slot, head) for tile, c in copies.items()}
@@ -282,7 +295,9 @@ class Pipeliner:
             self.slot_tests[slot, k] = _emit(ops, arith.CmpiOp(slot, self.constant(k), "eq"))
         return self.slot_tests[slot, k]
 
-    def select(self, copies: list[spm.AllocOp], slot: SSAValue | None, ops: list[Operation]) -> SSAValue:
+    def select(
+        self, copies: list[spm.AllocOp], slot: SSAValue | None, ops: list[Operation]
+    ) -> SSAValue:
         """The buffer of `slot` among `copies` (a chain of selects appended to `ops`)."""
         chosen = copies[0].buffer
         for k, alloc in enumerate(copies[1:], start=1):
@@ -326,9 +341,13 @@ class Pipeliner:
         if copy.rows is not None:
             rows = (get(copy.rows), get(copy.src_stride), get(copy.dst_stride))
         return spm.DmaStartOp(
-            get(copy.src), get(copy.src_offset), get(copy.dst), get(copy.dst_offset),
-            get(copy.count), rows=rows,
-        )  # fmt: skip
+            get(copy.src),
+            get(copy.src_offset),
+            get(copy.dst),
+            get(copy.dst_offset),
+            get(copy.count),
+            rows=rows,
+        )
 
 
 def _emit(ops: list[Operation], op: Operation) -> SSAValue:
@@ -357,7 +376,9 @@ class NpuDoubleBufferPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         if self.buffers < 1:
-            raise PassFailedException(f"npu-double-buffer: buffers must be at least 1, got {self.buffers}")
+            raise PassFailedException(
+                f"npu-double-buffer: buffers must be at least 1, got {self.buffers}"
+            )
         if self.writeback not in WRITEBACKS:
             raise PassFailedException(
                 f"npu-double-buffer: unknown writeback '{self.writeback}'; use one of "
@@ -374,5 +395,8 @@ class NpuDoubleBufferPass(ModulePass):
         for function in op.walk():
             if isinstance(function, func.FuncOp):
                 check_scratchpad_fits(
-                    function, machine, self.name, "use fewer buffers, fewer contexts or a smaller BLOCK"
+                    function,
+                    machine,
+                    self.name,
+                    "use fewer buffers, fewer contexts or a smaller BLOCK",
                 )

@@ -161,7 +161,7 @@ class KernelEmitter:
         self.args = dict(zip(kernel.args, entry.args))
         for new, old in zip(entry.args, kernel.args):
             new.name_hint = old.name_hint
-        self.grid = list(entry.args[len(kernel.args):])
+        self.grid = list(entry.args[len(kernel.args) :])
         for value, axis in zip(self.grid, axes):
             value.name_hint = f"grid_{'xyz'[axis]}"
         self.entry = Scope(InsertPoint.at_end(entry))
@@ -194,7 +194,9 @@ class KernelEmitter:
             else:
                 this = self.insert(arith.RemUIOp(rest, extent)).results[0]
                 rest = self.insert(arith.DivUIOp(rest, extent)).results[0]
-            self.program_ids.append(self.insert(arith.IndexCastOp(this, IntegerType(32))).results[0])
+            self.program_ids.append(
+                self.insert(arith.IndexCastOp(this, IntegerType(32))).results[0]
+            )
 
     # ---- where IR goes
 
@@ -352,7 +354,9 @@ class KernelEmitter:
                     if s in box.dims:
                         counts[box.dims[s]] = count
                     else:  # a size-1 dimension that was dropped or broadcast
-                        guards.append(self.insert(arith.CmpiOp(count, self.index(0), "sgt")).results[0])
+                        guards.append(
+                            self.insert(arith.CmpiOp(count, self.index(0), "sgt")).results[0]
+                        )
                 return EmittedBox(box, tuple(counts), tuple(guards))
             case AndBox():
                 a, b = self.emitted_box(box.a), self.emitted_box(box.b)
@@ -417,15 +421,28 @@ class KernelEmitter:
         box = self.box_of(leaf.mask, leaf.shape)
         buffer = self.alloc("in", leaf.element, prod(leaf.shape[d] for d in dims))
         self.load_tiles[leaf] = TileLayout(buffer, row_major(leaf.shape, dims), box)
-        self.copy(self.args[pointer.base], self.affine_offset(pointer.offset), buffer, dims,
-                  pointer.offset, box, to_scratchpad=True)  # fmt: skip
+        self.copy(
+            self.args[pointer.base],
+            self.affine_offset(pointer.offset),
+            buffer,
+            dims,
+            pointer.offset,
+            box,
+            to_scratchpad=True,
+        )
 
-    def copy(self, ddr, ddr_offset, tile, dims, affine: Affine, box: EmittedBox, to_scratchpad: bool) -> None:
+    def copy(
+        self, ddr, ddr_offset, tile, dims, affine: Affine, box: EmittedBox, to_scratchpad: bool
+    ) -> None:
         counts = self.counts(box, dims)
         zero = self.index(0)
         rows = None
         if len(dims) == 2:
-            rows = (counts[0], self.index(affine.lanes[dims[0]]), self.index(box.box.shape[dims[1]]))
+            rows = (
+                counts[0],
+                self.index(affine.lanes[dims[0]]),
+                self.index(box.box.shape[dims[1]]),
+            )
             count = counts[1]
         elif dims and affine.lanes[dims[0]] != 1:  # strided: rows of one element
             rows = (counts[0], self.index(affine.lanes[dims[0]]), self.index(1))
@@ -459,15 +476,25 @@ class KernelEmitter:
         elif len(dims) == 1:
             pieces.append([(counts[0], self.index(extents[0]))])
         else:
-            pieces.append([(counts[0], self.index(extents[0])), (self.index(0), self.index(extents[1]))])
+            pieces.append(
+                [(counts[0], self.index(extents[0])), (self.index(0), self.index(extents[1]))]
+            )
             pieces.append([(self.index(0), counts[0]), (counts[1], self.index(extents[1]))])
         for piece in pieces:
+
             def body(ivs, piece_dims=dims):
                 lanes = [self.index(0)] * len(leaf.shape)
                 for d, iv in zip(piece_dims, ivs):
                     lanes[d] = iv
-                value = self.value_at(other, lanes, {}) if other is not None else self.zero_of(leaf.element)
-                self.insert(memref.StoreOp.get(value, layout.buffer, [self.tile_index(layout, lanes)]))
+                value = (
+                    self.value_at(other, lanes, {})
+                    if other is not None
+                    else self.zero_of(leaf.element)
+                )
+                self.insert(
+                    memref.StoreOp.get(value, layout.buffer, [self.tile_index(layout, lanes)])
+                )
+
             self.loop_nest(piece, body)
 
     def zero_of(self, element: Attribute) -> SSAValue:
@@ -475,8 +502,9 @@ class KernelEmitter:
 
     # ---- loops
 
-    def loop_nest(self, bounds: Sequence[tuple[SSAValue, SSAValue]], body: Callable,
-                  names: str = "ijk") -> None:  # fmt: skip
+    def loop_nest(
+        self, bounds: Sequence[tuple[SSAValue, SSAValue]], body: Callable, names: str = "ijk"
+    ) -> None:
         """Emits nested scf.for over `bounds` ((lower, upper) each, step 1) around
         `body(ivs)`."""
         if not bounds:
@@ -563,7 +591,11 @@ class KernelEmitter:
         for lane, stride in zip(lanes, layout.strides):
             if stride == 0:
                 continue
-            term = lane if stride == 1 else self.insert(arith.MuliOp(lane, self.index(stride))).results[0]
+            term = (
+                lane
+                if stride == 1
+                else self.insert(arith.MuliOp(lane, self.index(stride))).results[0]
+            )
             total = term if total is None else self.insert(arith.AddiOp(total, term)).results[0]
         return total if total is not None else self.index(0)
 
@@ -620,7 +652,9 @@ class KernelEmitter:
         for lane, coef in zip(lanes, affine.lanes):
             if coef == 0:
                 continue
-            term = lane if coef == 1 else self.insert(arith.MuliOp(lane, self.index(coef))).results[0]
+            term = (
+                lane if coef == 1 else self.insert(arith.MuliOp(lane, self.index(coef))).results[0]
+            )
             total = self.insert(arith.AddiOp(total, term)).results[0]
         return self.insert(arith.IndexCastOp(total, affine.type)).results[0]
 
@@ -638,8 +672,11 @@ class KernelEmitter:
             address = self.insert(arith.SelectOp(mask, address, self.index(0))).results[0]
         value = self.insert(memref.LoadOp.get(self.args[leaf.pointer.base], [address])).res
         if mask is not None:
-            other = (self.value_at(leaf.other, lanes, memo) if leaf.other is not None
-                     else self.zero_of(leaf.element))  # fmt: skip
+            other = (
+                self.value_at(leaf.other, lanes, memo)
+                if leaf.other is not None
+                else self.zero_of(leaf.element)
+            )
             value = self.insert(arith.SelectOp(mask, value, other)).results[0]
         return value
 
@@ -678,8 +715,15 @@ class KernelEmitter:
                 self.insert(memref.StoreOp.get(result, buffer, [self.tile_index(layout, lanes)]))
 
             self.element_loops(box, body)
-            self.copy(self.args[pointer.base], self.affine_offset(pointer.offset), buffer, dims,
-                      pointer.offset, box, to_scratchpad=False)  # fmt: skip
+            self.copy(
+                self.args[pointer.base],
+                self.affine_offset(pointer.offset),
+                buffer,
+                dims,
+                pointer.offset,
+                box,
+                to_scratchpad=False,
+            )
             return
         if not isinstance(pointer.offset, Affine):
             self.prepare(pointer.offset, box)
@@ -708,7 +752,9 @@ class KernelEmitter:
             buffer = self.alloc("red", leaf.element, prod(shape[d] for d in outer_dims))
             result_dims = [d if d < axis else d - 1 for d in outer_dims]
             strides = row_major(result_shape, result_dims)
-            layout = TileLayout(buffer, strides, self.emitted_box(self.analysis.full_box(result_shape)))
+            layout = TileLayout(
+                buffer, strides, self.emitted_box(self.analysis.full_box(result_shape))
+            )
             self.reduced[leaf] = layout
 
         def row(outer_ivs):
@@ -721,7 +767,9 @@ class KernelEmitter:
             else:
                 block = Block(arg_types=[INDEX, leaf.element])
                 block.args[0].name_hint, block.args[1].name_hint = "r", "acc"
-                loop = scf.ForOp(self.index(1), self.index(shape[axis]), self.index(1), [first], block)
+                loop = scf.ForOp(
+                    self.index(1), self.index(shape[axis]), self.index(1), [first], block
+                )
                 self.insert(loop)
                 with self.inside(loop):
                     inner = list(lanes)
@@ -730,8 +778,10 @@ class KernelEmitter:
                     self.insert(scf.YieldOp(combine(block.args[1], element)))
                 total = loop.results[0]
             if layout is not None:
-                out_lanes = [l for d, l in enumerate(lanes) if d != axis]
-                self.insert(memref.StoreOp.get(total, layout.buffer, [self.tile_index(layout, out_lanes)]))
+                out_lanes = [lane for d, lane in enumerate(lanes) if d != axis]
+                self.insert(
+                    memref.StoreOp.get(total, layout.buffer, [self.tile_index(layout, out_lanes)])
+                )
             else:
                 self.reduced[leaf] = total
                 self.scalars[op.results[0]] = total
@@ -812,4 +862,6 @@ class NpuLowerTritonPass(ModulePass):
         pattern = LowerTritonKernel(analyses)
         PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)
         for function in pattern.lowered:
-            check_scratchpad_fits(function, machine, self.name, "use a smaller BLOCK", LoweringError)
+            check_scratchpad_fits(
+                function, machine, self.name, "use a smaller BLOCK", LoweringError
+            )

@@ -114,14 +114,10 @@ class VectorLoopPlan:
 
 def is_element_loop(loop: scf.ForOp) -> bool:
     """An innermost loop that is not a vectorized loop's scalar tail."""
-    return SCALAR_TAIL not in loop.attributes and not any(
-        op.regions for op in loop.body.block.ops
-    )
+    return SCALAR_TAIL not in loop.attributes and not any(op.regions for op in loop.body.block.ops)
 
 
-def plan_vector_loop(
-    loop: scf.ForOp, machine: Machine, width: int | None
-) -> VectorLoopPlan | str:
+def plan_vector_loop(loop: scf.ForOp, machine: Machine, width: int | None) -> VectorLoopPlan | str:
     """The plan for vectorizing `loop`, or why it stays scalar (see the module
     docstring). Builds no IR."""
     plan = VectorLoopPlan(loop)
@@ -241,8 +237,11 @@ class _LoopEmitter:
         if outer not in self.broadcasts:
             broadcast = vector.BroadcastOp(outer, self.vector_of(outer.type))
             owner = outer.owner
-            where = (InsertPoint.after(owner) if isinstance(owner, Operation)
-                     else InsertPoint.at_start(owner))  # fmt: skip
+            where = (
+                InsertPoint.after(owner)
+                if isinstance(owner, Operation)
+                else InsertPoint.at_start(owner)
+            )
             self.rewriter.insert(broadcast, where)
             self.broadcasts[outer] = broadcast.vector
         return self.broadcasts[outer]
@@ -270,8 +269,11 @@ class _LoopEmitter:
     def identity_vector(self, combiner: Operation) -> SSAValue:
         identity = COMBINERS[type(combiner)].identity
         element = combiner.results[0].type
-        attr = (FloatAttr(identity, element) if isinstance(element, AnyFloat)
-                else IntegerAttr(identity, element))  # fmt: skip
+        attr = (
+            FloatAttr(identity, element)
+            if isinstance(element, AnyFloat)
+            else IntegerAttr(identity, element)
+        )
         constant = self.emit_before(arith.ConstantOp(attr))
         return self.emit_before(vector.BroadcastOp(constant, self.vector_of(element)))
 
@@ -317,7 +319,9 @@ class _LoopEmitter:
         plan, mapping = self.plan, self.mapping
         get = lambda v: mapping.get(v, v)  # noqa: E731
         if isinstance(op, memref.LoadOp):
-            return vector.LoadOp(get(op.memref), [get(i) for i in op.indices], self.vector_of(op.res.type))
+            return vector.LoadOp(
+                get(op.memref), [get(i) for i in op.indices], self.vector_of(op.res.type)
+            )
         if isinstance(op, memref.StoreOp):
             value = get(op.value) if op.value in plan.vectorized else self.splat(op.value)
             return vector.StoreOp(value, get(op.memref), [get(i) for i in op.indices])
@@ -330,7 +334,9 @@ class _LoopEmitter:
                 operands.append(get(value))
             else:
                 operands.append(self.splat(value))
-        return arith_tensor.shaped_create(op, operands, [self.vector_of(r.type) for r in op.results])
+        return arith_tensor.shaped_create(
+            op, operands, [self.vector_of(r.type) for r in op.results]
+        )
 
 
 @dataclass

@@ -170,7 +170,9 @@ class LoadLeaf(Node):
 class ComputeNode(Node):
     """An element-wise arith/math op (or a libdevice call) on its operand nodes."""
 
-    def __init__(self, op: Operation, operands: Sequence[Node], op_type: type[Operation], element=None):
+    def __init__(
+        self, op: Operation, operands: Sequence[Node], op_type: type[Operation], element=None
+    ):
         super().__init__(
             tt.shape_of(op.results[0].type),
             element or tt.element_of(op.results[0].type),
@@ -248,7 +250,9 @@ class ConditionBox(Box):
 class BoundBox(Box):
     """`start + step * lane < limit` (or `<=`) along `dim`, within `extent` lanes."""
 
-    def __init__(self, shape, dim: int, start: Affine, limit: Affine | Node, inclusive: bool, step: int):
+    def __init__(
+        self, shape, dim: int, start: Affine, limit: Affine | Node, inclusive: bool, step: int
+    ):
         self.shape = tuple(shape)
         self.bounded = tuple(d == dim for d in range(len(self.shape)))
         self.dim, self.start, self.limit = dim, start, limit
@@ -272,7 +276,8 @@ class ViewBox(Box):
         self.shape = tuple(shape)
         self.inner, self.dims = inner, dims
         self.bounded = tuple(
-            any(inner.bounded[s] and d == t for s, t in dims.items()) for d in range(len(self.shape))
+            any(inner.bounded[s] and d == t for s, t in dims.items())
+            for d in range(len(self.shape))
         )
 
     @property
@@ -473,8 +478,12 @@ class KernelAnalysis:
                 if isinstance(base.offset, Affine) and isinstance(offset, Affine):
                     return Pointer(base.base, base.offset.plus(offset))
                 offset_node = self.node(op.offset, op)
-                added = ComputeNode(op, [self.as_node(base.offset), offset_node], arith.AddiOp,
-                                    element=offset_node.element)  # fmt: skip
+                added = ComputeNode(
+                    op,
+                    [self.as_node(base.offset), offset_node],
+                    arith.AddiOp,
+                    element=offset_node.element,
+                )
                 return Pointer(base.base, self.add(added))
             case tt.LoadOp():
                 pointer = self.pointer(op.ptr, op)
@@ -523,9 +532,10 @@ class KernelAnalysis:
                 # lane coefficient along d = source coefficient of the dim d maps to
                 lanes = tuple(
                     sum(c * m for c, m in zip(affine.lanes, lane_map(_unit(shape, d))))
-                    if shape[d] != 1 else 0
+                    if shape[d] != 1
+                    else 0
                     for d in range(len(shape))
-                )  # fmt: skip
+                )
                 moved = affine.reshaped(shape, lanes)
                 return moved if isinstance(src, Affine) else Pointer(src.base, moved)
             return Pointer(src.base, self.add(ViewNode(affine, shape, lane_map)))
@@ -597,7 +607,11 @@ class KernelAnalysis:
         sink_ops = [s for s in self.sinks_of[node] if isinstance(s, Operation)]
         masks = {op.mask if isinstance(op, tt.StoreOp) else None for op in sink_ops}
         full = self.full_box(node.shape)
-        if all(isinstance(op, tt.StoreOp) for op in sink_ops) and len(masks) == 1 and None not in masks:
+        if (
+            all(isinstance(op, tt.StoreOp) for op in sink_ops)
+            and len(masks) == 1
+            and None not in masks
+        ):
             return self.box_of(self.values[sink_ops[0].mask], node.shape) or full
         return full
 
@@ -699,10 +713,10 @@ def _unit(shape: Sequence[int], d: int) -> list[int]:
 def _lane_map(op: Operation, src_shape: tuple[int, ...], shape: tuple[int, ...]) -> Callable:
     """For a view op: the source lanes of result lanes."""
     if isinstance(op, tt.BroadcastOp):
-        return lambda lanes: [0 if s == 1 else l for s, l in zip(src_shape, lanes)]
+        return lambda lanes: [0 if s == 1 else lane for s, lane in zip(src_shape, lanes)]
     if isinstance(op, tt.ExpandDimsOp):
         axis = op.axis.value.data
-        return lambda lanes: [l for d, l in enumerate(lanes) if d != axis]
+        return lambda lanes: [lane for d, lane in enumerate(lanes) if d != axis]
     if [s for s in src_shape if s != 1] != [s for s in shape if s != 1]:
         raise fail(op, "only reshapes that add or drop size-1 dimensions are supported")
     src_big = [d for d, s in enumerate(src_shape) if s != 1]

@@ -54,7 +54,9 @@ def _load_python_kernel(spec: str):
     try:
         module_spec.loader.exec_module(module)
     except Exception as error:
-        raise TritonFrontendError(f"importing {path} failed: {type(error).__name__}: {error}") from None
+        raise TritonFrontendError(
+            f"importing {path} failed: {type(error).__name__}: {error}"
+        ) from None
     from triton.runtime.jit import JITFunction
 
     kernels = {n: v for n, v in vars(module).items() if isinstance(v, JITFunction)}
@@ -79,7 +81,11 @@ def load_source(source: str, signature: str | None, constexprs: list[str]) -> Mo
             return corpus_kernel(source.removeprefix("corpus:")).to_tt()
         except ValueError as error:
             raise TritonFrontendError(str(error)) from None
-    path = source.rpartition(":")[0] if source.count(":") == 1 and not Path(source).exists() else source
+    path = (
+        source.rpartition(":")[0]
+        if source.count(":") == 1 and not Path(source).exists()
+        else source
+    )
     if path.endswith(".py"):
         kernel = _load_python_kernel(source)
         constexpr_values = {
@@ -92,7 +98,11 @@ def load_source(source: str, signature: str | None, constexprs: list[str]) -> Mo
             if "=" in signature:
                 named = dict(_parse_pairs(signature, "--signature"))
             else:  # positional: the types of the non-constexpr parameters, in order
-                free = [p.name for p in kernel.params if not p.is_constexpr and p.name not in constexpr_values]
+                free = [
+                    p.name
+                    for p in kernel.params
+                    if not p.is_constexpr and p.name not in constexpr_values
+                ]
                 types = [t.strip() for t in signature.split(",") if t.strip()]
                 if len(types) != len(free):
                     raise TritonFrontendError(
@@ -115,7 +125,9 @@ def _write_corpus(directory: Path) -> None:
         path = directory / f"{kernel.name.replace('/', '_')}.mlir"
         path.write_text(module_text(module))
         counts = Counter(op.name for op in module.walk())
-        tt_ops = ", ".join(f"{n.removeprefix('tt.')}×{c}" for n, c in sorted(counts.items()) if n.startswith("tt."))
+        tt_ops = ", ".join(
+            f"{n.removeprefix('tt.')}×{c}" for n, c in sorted(counts.items()) if n.startswith("tt.")
+        )
         print(f"{kernel.name:<22} {kernel.origin:<13} {sum(counts.values()):>4}  {tt_ops}")
     print(f"wrote {len(corpus())} kernels to {directory}/")
 
@@ -135,17 +147,28 @@ def main(argv: list[str] | None = None) -> int:
         "corpus:NAME, or - for TTIR on standard input",
     )
     parser.add_argument(
-        "-s", "--signature",
+        "-s",
+        "--signature",
         help="parameter types in Triton's form, by name ('x=*fp32,n=i32') or in order "
         "('*fp32,i32'); constexpr parameters may be left out",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "-c", "--constexpr", action="append", default=[], metavar="NAME=VALUE",
+        "-c",
+        "--constexpr",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
         help="value of a tl.constexpr parameter (repeatable, or comma-separated)",
-    )  # fmt: skip
-    parser.add_argument("-o", "--output", type=Path, help="write the IR here instead of standard output")
-    parser.add_argument("--corpus", type=Path, metavar="DIR", help="write every corpus kernel to DIR and summarize")
-    parser.add_argument("--list-corpus", action="store_true", help="list the corpus kernels and exit")
+    )
+    parser.add_argument(
+        "-o", "--output", type=Path, help="write the IR here instead of standard output"
+    )
+    parser.add_argument(
+        "--corpus", type=Path, metavar="DIR", help="write every corpus kernel to DIR and summarize"
+    )
+    parser.add_argument(
+        "--list-corpus", action="store_true", help="list the corpus kernels and exit"
+    )
     args = parser.parse_args(argv)
 
     try:

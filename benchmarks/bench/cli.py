@@ -20,6 +20,7 @@ from xnpu.bench import db_sweep, ladder, mt_scaling, paper
 from xnpu.bench.measure import ELEMENTWISE, ROW_KERNELS, BenchError
 from xnpu.bench.output import Progress, write_csv, write_json
 from xnpu.bench.published import ELEMENTS, FIGURES, runs_needed
+from xnpu.interpreters.trace import InterpreterError
 from xnpu.machines import (
     DEFAULT_MACHINE,
     MACHINES_DIR,
@@ -27,7 +28,6 @@ from xnpu.machines import (
     available_machines,
     load_machine,
 )
-from xnpu.interpreters.trace import InterpreterError
 
 EXPERIMENTS = {"ladder": ladder, "mt-scaling": mt_scaling, "db-sweep": db_sweep, "paper": paper}
 
@@ -59,61 +59,128 @@ def _counts(text: str) -> list[int]:
     except ValueError:
         counts = []
     if not counts or min(counts) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers separated by commas, got '{text}'")
+        raise argparse.ArgumentTypeError(
+            f"expected positive integers separated by commas, got '{text}'"
+        )
     return sorted(set(counts))
 
 
 def parser() -> argparse.ArgumentParser:
     kernels = ELEMENTWISE + ROW_KERNELS
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--machine", default=DEFAULT_MACHINE,
-                        help=f"machine model: a name ({', '.join(available_machines())}) or a .toml path "
-                             f"(default {DEFAULT_MACHINE})")  # fmt: skip
+    common.add_argument(
+        "--machine",
+        default=DEFAULT_MACHINE,
+        help=f"machine model: a name ({', '.join(available_machines())}) or a .toml path "
+        f"(default {DEFAULT_MACHINE})",
+    )
     common.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
     common.add_argument("--csv", type=Path, metavar="FILE", help="write the rows as CSV")
     common.add_argument("--plot", type=Path, metavar="FILE.png", help="draw the plot as a PNG")
-    common.add_argument("--out", type=Path, metavar="DIR",
-                        help="write COMMAND.txt, .json, .csv and .png into DIR (created if needed)")  # fmt: skip
+    common.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write COMMAND.txt, .json, .csv and .png into DIR (created if needed)",
+    )
     common.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
 
     top = argparse.ArgumentParser(
         prog="xnpu-bench",
         description="The paper's experiments (arXiv 2602.20204) on a simulated edge NPU: every output is "
-                    "checked against PyTorch, then timed on the machine model.",
+        "checked against PyTorch, then timed on the machine model.",
         epilog="Sizes are element counts; K = 1024, M = 1024**2.",
-    )  # fmt: skip
+    )
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = commands.add_parser("ladder", parents=[common], help="scalar -> vec -> vec+mt -> vec+mt+db, and DB's parts",
-                            description=ladder.__doc__)  # fmt: skip
+    p = commands.add_parser(
+        "ladder",
+        parents=[common],
+        help="scalar -> vec -> vec+mt -> vec+mt+db, and DB's parts",
+        description=ladder.__doc__,
+    )
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.add_argument("--kernel", nargs="+", choices=kernels, default=list(ladder.DEFAULT_KERNELS), metavar="K",
-                   help=f"kernels to run (default: {' '.join(ladder.DEFAULT_KERNELS)}; choose from {', '.join(kernels)})")
-    p.add_argument("--size", type=_size, default=ELEMENTS, metavar="N",
-                   help=f"elements per kernel (default {ELEMENTS:,}, as in the paper)")  # fmt: skip
+    p.add_argument(
+        "--kernel",
+        nargs="+",
+        choices=kernels,
+        default=list(ladder.DEFAULT_KERNELS),
+        metavar="K",
+        help=f"kernels to run (default: {' '.join(ladder.DEFAULT_KERNELS)}; choose from {', '.join(kernels)})",
+    )
+    p.add_argument(
+        "--size",
+        type=_size,
+        default=ELEMENTS,
+        metavar="N",
+        help=f"elements per kernel (default {ELEMENTS:,}, as in the paper)",
+    )
 
-    p = commands.add_parser("mt-scaling", parents=[common], help="1 context against several, over sizes; crossover",
-                            description=mt_scaling.__doc__)  # fmt: skip
+    p = commands.add_parser(
+        "mt-scaling",
+        parents=[common],
+        help="1 context against several, over sizes; crossover",
+        description=mt_scaling.__doc__,
+    )
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.add_argument("--kernel", nargs="+", choices=kernels, default=["gelu"], metavar="K",
-                   help="kernels, each its own curve (default gelu)")  # fmt: skip
-    p.add_argument("--sizes", type=_sizes, default=list(mt_scaling.DEFAULT_SIZES), metavar="LIST",
-                   help="comma-separated sizes (default 1K,2K,4K,...,16M)")  # fmt: skip
-    p.add_argument("--contexts", type=_count, default=None, metavar="N",
-                   help="contexts for vec+mt (default: the machine's vector contexts)")  # fmt: skip
+    p.add_argument(
+        "--kernel",
+        nargs="+",
+        choices=kernels,
+        default=["gelu"],
+        metavar="K",
+        help="kernels, each its own curve (default gelu)",
+    )
+    p.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=list(mt_scaling.DEFAULT_SIZES),
+        metavar="LIST",
+        help="comma-separated sizes (default 1K,2K,4K,...,16M)",
+    )
+    p.add_argument(
+        "--contexts",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="contexts for vec+mt (default: the machine's vector contexts)",
+    )
 
-    p = commands.add_parser("db-sweep", parents=[common], help="DB's gain against arithmetic intensity",
-                            description=db_sweep.__doc__)  # fmt: skip
+    p = commands.add_parser(
+        "db-sweep",
+        parents=[common],
+        help="DB's gain against arithmetic intensity",
+        description=db_sweep.__doc__,
+    )
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.add_argument("--degrees", type=_counts, default=list(db_sweep.DEFAULT_DEGREES), metavar="LIST",
-                   help=f"polynomial degrees (default {','.join(map(str, db_sweep.DEFAULT_DEGREES))})")
-    p.add_argument("--size", type=_size, default=db_sweep.DEFAULT_ELEMENTS, metavar="N",
-                   help=f"elements per run (default {db_sweep.DEFAULT_ELEMENTS:,})")  # fmt: skip
-    p.add_argument("--contexts", type=_counts, default=None, metavar="LIST",
-                   help="context counts to sweep (default: 1 and the machine's vector contexts)")  # fmt: skip
+    p.add_argument(
+        "--degrees",
+        type=_counts,
+        default=list(db_sweep.DEFAULT_DEGREES),
+        metavar="LIST",
+        help=f"polynomial degrees (default {','.join(map(str, db_sweep.DEFAULT_DEGREES))})",
+    )
+    p.add_argument(
+        "--size",
+        type=_size,
+        default=db_sweep.DEFAULT_ELEMENTS,
+        metavar="N",
+        help=f"elements per run (default {db_sweep.DEFAULT_ELEMENTS:,})",
+    )
+    p.add_argument(
+        "--contexts",
+        type=_counts,
+        default=None,
+        metavar="LIST",
+        help="context counts to sweep (default: 1 and the machine's vector contexts)",
+    )
 
-    commands.add_parser("paper", parents=[common], help="the published figures beside the simulated ones",
-                        description=paper.__doc__)  # fmt: skip
+    commands.add_parser(
+        "paper",
+        parents=[common],
+        help="the published figures beside the simulated ones",
+        description=paper.__doc__,
+    )
     return top
 
 
@@ -134,7 +201,9 @@ def _check_outputs(args) -> None:
 def _check_contexts(counts: list[int], machine) -> None:
     limit = machine.core.hardware_threads
     if max(counts) > limit:
-        raise BenchError(f"--contexts {max(counts)}: machine {machine.name} has {limit} hardware threads")
+        raise BenchError(
+            f"--contexts {max(counts)}: machine {machine.name} has {limit} hardware threads"
+        )
 
 
 def steps(args, machine) -> int:
@@ -161,7 +230,9 @@ def run(args, machine, progress: Progress) -> dict:
         case "mt-scaling":
             contexts = args.contexts or machine.core.vector_contexts
             _check_contexts([contexts], machine)
-            result = mt_scaling.run(list(dict.fromkeys(args.kernel)), args.sizes, contexts, machine, progress)
+            result = mt_scaling.run(
+                list(dict.fromkeys(args.kernel)), args.sizes, contexts, machine, progress
+            )
         case "db-sweep":
             contexts = _sweep_contexts(args, machine)
             _check_contexts(contexts, machine)
@@ -213,7 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         written = write_outputs(args, result, text)
     except OSError as error:
-        print(f"xnpu-bench {args.command}: error: cannot write {error.filename}: {error.strerror}", file=sys.stderr)
+        print(
+            f"xnpu-bench {args.command}: error: cannot write {error.filename}: {error.strerror}",
+            file=sys.stderr,
+        )
         return 1
     if written:
         print(f"wrote {', '.join(written)}")

@@ -34,7 +34,9 @@ def variants(contexts: int) -> dict[str, Variant]:
     }
 
 
-def run(degrees: list[int], elements: int, contexts: list[int], machine, progress: Progress) -> dict:
+def run(
+    degrees: list[int], elements: int, contexts: list[int], machine, progress: Progress
+) -> dict:
     rows = []
     for degree in degrees:
         kernel = polynomial_kernel(degree)
@@ -92,12 +94,31 @@ def render(result: dict) -> str:
         rows = [r for r in result["rows"] if r["contexts"] == count]
         base = "vec" if count == 1 else "vec+mt"
         lines.append(f"{count} context(s): without DB = {base}")
-        lines.append(table(
-            ["degree", "compute/transfer", f"{base} µs", "DMA no overlap µs", "DB µs", "DB gain", "overlap gain"],
-            [[str(r["degree"]), f"{r['compute_over_transfer']:.2f}", f"{r['without_db_us']:,.1f}",
-              f"{r['dma_no_overlap_us']:,.1f}", f"{r['db_us']:,.1f}", f"{r['db_gain']:.2f}x",
-              f"{r['overlap_gain']:.2f}x"] for r in rows],
-        ))  # fmt: skip
+        lines.append(
+            table(
+                [
+                    "degree",
+                    "compute/transfer",
+                    f"{base} µs",
+                    "DMA no overlap µs",
+                    "DB µs",
+                    "DB gain",
+                    "overlap gain",
+                ],
+                [
+                    [
+                        str(r["degree"]),
+                        f"{r['compute_over_transfer']:.2f}",
+                        f"{r['without_db_us']:,.1f}",
+                        f"{r['dma_no_overlap_us']:,.1f}",
+                        f"{r['db_us']:,.1f}",
+                        f"{r['db_gain']:.2f}x",
+                        f"{r['overlap_gain']:.2f}x",
+                    ]
+                    for r in rows
+                ],
+            )
+        )
         peak = result["peaks"][str(count)]
         lines.append(
             f"overlap gain peaks at degree {peak['degree']} ({peak['overlap_gain']:.2f}x, compute/transfer "
@@ -105,7 +126,9 @@ def render(result: dict) -> str:
             f"{peak['highest_degree_gain']:.2f}x at the highest"
         )
         lines.append("")
-    lines.append("DB gain: over the level without DB; overlap gain: over DMA waited for at once (buffers=1).")
+    lines.append(
+        "DB gain: over the level without DB; overlap gain: over DMA waited for at once (buffers=1)."
+    )
     return "\n".join(lines)
 
 
@@ -116,13 +139,31 @@ def plot(result: dict, path) -> None:
         rows = [r for r in result["rows"] if r["contexts"] == count]
         ratios = [r["compute_over_transfer"] for r in rows]
         base = "vec" if count == 1 else "vec+mt"
-        axes.plot(ratios, [r["overlap_gain"] for r in rows], marker="o", color=color,
-                  label=f"{count} context(s): DB over DMA without overlap")  # fmt: skip
-        axes.plot(ratios, [r["db_gain"] for r in rows], marker="s", linestyle="--", color=color, alpha=0.7,
-                  label=f"{count} context(s): DB over {base}")  # fmt: skip
+        axes.plot(
+            ratios,
+            [r["overlap_gain"] for r in rows],
+            marker="o",
+            color=color,
+            label=f"{count} context(s): DB over DMA without overlap",
+        )
+        axes.plot(
+            ratios,
+            [r["db_gain"] for r in rows],
+            marker="s",
+            linestyle="--",
+            color=color,
+            alpha=0.7,
+            label=f"{count} context(s): DB over {base}",
+        )
         for r in rows:
-            axes.annotate(f"d{r['degree']}", (r["compute_over_transfer"], r["overlap_gain"]), fontsize=7,
-                          textcoords="offset points", xytext=(0, 5), ha="center")  # fmt: skip
+            axes.annotate(
+                f"d{r['degree']}",
+                (r["compute_over_transfer"], r["overlap_gain"]),
+                fontsize=7,
+                textcoords="offset points",
+                xytext=(0, 5),
+                ha="center",
+            )
     axes.axhline(1, color="black", linewidth=0.8)
     axes.axvline(1, color="0.6", linestyle=":", linewidth=1)
     axes.set_xscale("log")

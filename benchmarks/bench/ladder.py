@@ -95,13 +95,35 @@ def render(result: dict) -> str:
             f"({result['clock_mhz']:g} MHz); roofline {bound['roofline_cycles'] / result['clock_mhz']:,.1f} µs "
             f"({bound['roofline_bound']}-bound)"
         )
-        blocks.append(table(
-            ["variant", "cycles", "µs", "step", "vs scalar", "DDR MiB", "DMA MiB", "DMA hidden", "roofline"],
-            [[r["variant"] if r["rung"] else f"  {r['variant']}", f"{r['cycles']:,.0f}", f"{r['microseconds']:,.1f}",
-              times(r["step_speedup"]), times(r["speedup_over_scalar"]), f"{r['ddr_bytes'] / 2**20:,.1f}",
-              f"{r['dma_bytes'] / 2**20:,.1f}", percent(r["overlap_fraction"]), percent(r["roofline_fraction"])]
-             for r in rows],
-        ))  # fmt: skip
+        blocks.append(
+            table(
+                [
+                    "variant",
+                    "cycles",
+                    "µs",
+                    "step",
+                    "vs scalar",
+                    "DDR MiB",
+                    "DMA MiB",
+                    "DMA hidden",
+                    "roofline",
+                ],
+                [
+                    [
+                        r["variant"] if r["rung"] else f"  {r['variant']}",
+                        f"{r['cycles']:,.0f}",
+                        f"{r['microseconds']:,.1f}",
+                        times(r["step_speedup"]),
+                        times(r["speedup_over_scalar"]),
+                        f"{r['ddr_bytes'] / 2**20:,.1f}",
+                        f"{r['dma_bytes'] / 2**20:,.1f}",
+                        percent(r["overlap_fraction"]),
+                        percent(r["roofline_fraction"]),
+                    ]
+                    for r in rows
+                ],
+            )
+        )
         blocks.append("")
     blocks.append(
         "step: over the rung below (indented variants: over vec+mt); DMA hidden: share of DMA "
@@ -116,25 +138,48 @@ def plot(result: dict, path) -> None:
     plt = pyplot()
     kernels = result["kernels"]
     figure, axes = plt.subplots(1, len(kernels), figsize=(5.5 * len(kernels), 4.6), squeeze=False)
-    colors = {"scalar": "tab:gray", "vec": "tab:blue", "vec+mt": "tab:orange", "vec+mt+db": "tab:green"}
+    colors = {
+        "scalar": "tab:gray",
+        "vec": "tab:blue",
+        "vec+mt": "tab:orange",
+        "vec+mt+db": "tab:green",
+    }
     for ax, kernel in zip(axes[0], kernels):
         rows = [r for r in result["rows"] if r["kernel"] == kernel]
         bars = ax.bar(
-            range(len(rows)), [r["microseconds"] for r in rows],
+            range(len(rows)),
+            [r["microseconds"] for r in rows],
             color=[colors.get(r["level"], "tab:purple") for r in rows],
-            hatch=None, edgecolor="black", linewidth=0.5,
-        )  # fmt: skip
+            hatch=None,
+            edgecolor="black",
+            linewidth=0.5,
+        )
         for bar, row in zip(bars, rows):
             if not row["rung"]:
                 bar.set_alpha(0.55)
                 bar.set_hatch("//")
-            ax.annotate(f"{row['speedup_over_scalar']:,.1f}x", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                        ha="center", va="bottom", fontsize=8)  # fmt: skip
-        ax.axhline(rows[0]["roofline_cycles"] / result["clock_mhz"], color="black", linestyle=":", linewidth=1,
-                   label="roofline bound")  # fmt: skip
+            ax.annotate(
+                f"{row['speedup_over_scalar']:,.1f}x",
+                (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                ha="center",
+                va="bottom",
+                fontsize=8,
+            )
+        ax.axhline(
+            rows[0]["roofline_cycles"] / result["clock_mhz"],
+            color="black",
+            linestyle=":",
+            linewidth=1,
+            label="roofline bound",
+        )
         ax.set_yscale("log")
-        ax.set_xticks(range(len(rows)), [r["variant"].replace(", ", ",\n") for r in rows], rotation=35,
-                      ha="right", fontsize=8)  # fmt: skip
+        ax.set_xticks(
+            range(len(rows)),
+            [r["variant"].replace(", ", ",\n") for r in rows],
+            rotation=35,
+            ha="right",
+            fontsize=8,
+        )
         ax.set_ylabel("simulated µs (log)")
         ax.set_title(f"{kernel}, {result['elements']:,} elements")
         ax.legend(fontsize=8)

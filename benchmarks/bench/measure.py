@@ -19,10 +19,10 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.utils.exceptions import DiagnosticException
 
 import xnpu
-from xnpu.machines import Machine
 from xnpu.interpreters.report import Report
 from xnpu.kernels import CorpusKernel, corpus_kernel
 from xnpu.kernels.cases import Case, make_case, polynomial_case
+from xnpu.machines import Machine
 
 ELEMENTWISE = ("vector_add", "gelu", "polynomial", "inductor/gelu", "inductor/silu")
 ROW_KERNELS = ("softmax", "layer_norm", "rms_norm")
@@ -50,7 +50,9 @@ def bench_kernel(name: str) -> BenchKernel:
     if name in ELEMENTWISE:
         return BenchKernel(name, corpus_kernel(name), lambda n, seed: make_case(name, n, seed))
     if name in ROW_KERNELS:
-        return BenchKernel(name, corpus_kernel(name), lambda n, seed: make_case(name, _rows(n), seed))
+        return BenchKernel(
+            name, corpus_kernel(name), lambda n, seed: make_case(name, _rows(n), seed)
+        )
     raise BenchError(
         f"no benchmark kernel '{name}': choose from {', '.join(ELEMENTWISE + ROW_KERNELS)} "
         "(the other Inductor kernels were captured for one fixed shape)"
@@ -60,8 +62,12 @@ def bench_kernel(name: str) -> BenchKernel:
 def polynomial_kernel(degree: int) -> BenchKernel:
     """The polynomial kernel compiled for one degree (db-sweep's family)."""
     source = corpus_kernel("polynomial")
-    source = CorpusKernel(source.name, source.kernel, source.signature, {**source.constexprs, "DEGREE": degree})
-    return BenchKernel(f"polynomial degree {degree}", source, lambda n, seed: polynomial_case(n, degree, seed))
+    source = CorpusKernel(
+        source.name, source.kernel, source.signature, {**source.constexprs, "DEGREE": degree}
+    )
+    return BenchKernel(
+        f"polynomial degree {degree}", source, lambda n, seed: polynomial_case(n, degree, seed)
+    )
 
 
 def _rows(elements: int) -> tuple[int, int]:
@@ -116,13 +122,20 @@ def lowered(kernel: BenchKernel, variant: Variant, machine: Machine) -> ModuleOp
         if source not in _TT_MODULES:
             _TT_MODULES[source] = kernel.source.to_tt()
         try:
-            _LOWERED[key] = xnpu.lower(_TT_MODULES[source], variant.level, machine, **dict(variant.options))
-        except (DiagnosticException, ValueError) as error:  # a pass names itself; say which run it was
+            _LOWERED[key] = xnpu.lower(
+                _TT_MODULES[source], variant.level, machine, **dict(variant.options)
+            )
+        except (
+            DiagnosticException,
+            ValueError,
+        ) as error:  # a pass names itself; say which run it was
             raise BenchError(f"{kernel.name} at {variant.name}: {error}") from None
     return _LOWERED[key]
 
 
-def measure(kernel: BenchKernel, variant: Variant, elements: int, machine: Machine, seed: int = 0) -> Measurement:
+def measure(
+    kernel: BenchKernel, variant: Variant, elements: int, machine: Machine, seed: int = 0
+) -> Measurement:
     """Runs `kernel` at `variant` on `elements` fresh inputs; refuses (BenchError) to
     report a timing when any output differs from PyTorch's."""
     module = lowered(kernel, variant, machine)

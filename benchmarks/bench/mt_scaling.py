@@ -14,14 +14,16 @@ DEFAULT_SIZES = tuple(2**k for k in range(10, 25))
 
 
 def parse_sizes(text: str) -> list[int]:
-    """"4K,8K,1M,3000" -> element counts (K = 1024, M = 1024**2)."""
+    """ "4K,8K,1M,3000" -> element counts (K = 1024, M = 1024**2)."""
     sizes = []
     for item in text.split(","):
         item = item.strip()
         scale = {"K": 2**10, "M": 2**20}.get(item[-1:].upper(), 1)
         digits = item[:-1] if scale > 1 else item
         if not digits.isdigit() or int(digits) == 0:
-            raise ValueError(f"bad size '{item}': use positive counts like 4096, 4K or 16M, separated by commas")
+            raise ValueError(
+                f"bad size '{item}': use positive counts like 4096, 4K or 16M, separated by commas"
+            )
         sizes.append(int(digits) * scale)
     return sorted(set(sizes))
 
@@ -34,7 +36,10 @@ def size_name(elements: int) -> str:
 
 
 def run(kernels: list[str], sizes: list[int], contexts: int, machine, progress: Progress) -> dict:
-    one, many = Variant.of("vec"), Variant.of("vec+mt", f"vec+mt ({contexts} contexts)", contexts=contexts)
+    one, many = (
+        Variant.of("vec"),
+        Variant.of("vec+mt", f"vec+mt ({contexts} contexts)", contexts=contexts),
+    )
     rows = []
     for kernel_name in kernels:
         kernel = bench_kernel(kernel_name)
@@ -59,7 +64,9 @@ def run(kernels: list[str], sizes: list[int], contexts: int, machine, progress: 
         "contexts": contexts,
         "fork_cycles": machine.threads.fork_cycles,
         "join_cycles": machine.threads.join_cycles,
-        "crossover_elements": {k: crossover([r for r in rows if r["kernel"] == k]) for k in kernels},
+        "crossover_elements": {
+            k: crossover([r for r in rows if r["kernel"] == k]) for k in kernels
+        },
         "rows": rows,
     }
 
@@ -107,15 +114,30 @@ def plot(result: dict, path) -> None:
     plt = pyplot()
     figure, axes = plt.subplots(figsize=(7, 4.4))
     sizes = sorted({r["elements"] for r in result["rows"]})
-    for kernel, color in zip(result["kernels"], ("tab:blue", "tab:orange", "tab:green", "tab:purple")):
+    for kernel, color in zip(
+        result["kernels"], ("tab:blue", "tab:orange", "tab:green", "tab:purple")
+    ):
         rows = [r for r in result["rows"] if r["kernel"] == kernel]
-        axes.plot([r["elements"] for r in rows], [r["speedup"] for r in rows], marker="o", color=color, label=kernel)
+        axes.plot(
+            [r["elements"] for r in rows],
+            [r["speedup"] for r in rows],
+            marker="o",
+            color=color,
+            label=kernel,
+        )
         size = result["crossover_elements"][kernel]
         if size is not None and size != rows[0]["elements"]:
-            axes.axvline(size, color=color, linestyle="--", linewidth=1,
-                         label=f"{kernel}: MT wins from {size_name(size)}")  # fmt: skip
+            axes.axvline(
+                size,
+                color=color,
+                linestyle="--",
+                linewidth=1,
+                label=f"{kernel}: MT wins from {size_name(size)}",
+            )
     axes.axhline(1, color="black", linewidth=0.8)
-    axes.axhline(result["contexts"], color="0.6", linestyle=":", linewidth=1, label="linear scaling")
+    axes.axhline(
+        result["contexts"], color="0.6", linestyle=":", linewidth=1, label="linear scaling"
+    )
     axes.set_xscale("log", base=2)
     axes.set_xticks(sizes, [size_name(s) for s in sizes], rotation=45, fontsize=8)
     axes.set_xlabel("elements")

@@ -52,7 +52,10 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "
     widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
 
     def line(cells) -> str:
-        padded = [str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths))]
+        padded = [
+            str(c).ljust(w) if i == 0 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths))
+        ]
         return indent + "  ".join(padded).rstrip()
 
     return "\n".join([line(headers), *(line(r) for r in rows)])
@@ -78,7 +81,9 @@ def write_csv(result: dict, path: Path) -> None:
         writer = csv.DictWriter(out, columns)
         writer.writeheader()
         for row in rows:
-            writer.writerow({k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()})
+            writer.writerow(
+                {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()}
+            )
 
 
 def pyplot():

@@ -66,9 +66,10 @@ def render(result: dict) -> str:
     ]  # fmt: skip
     missed = sum(not r["within_tolerance"] for r in result["rows"])
     verdict = (
-        f"all {len(rows)} figures within ±{percent(result['tolerance'])}" if not missed
+        f"all {len(rows)} figures within ±{percent(result['tolerance'])}"
+        if not missed
         else f"{missed} of {len(rows)} figures outside ±{percent(result['tolerance'])}"
-    )  # fmt: skip
+    )
     return "\n".join([
         f"The paper's figures (arXiv 2602.20204) beside the simulation, {result['elements']:,} "
         f"fp32 elements, machine {result['machine']}",

@@ -26,7 +26,11 @@ class Figure:
     @property
     def name(self) -> str:
         what = self.label or self.level
-        return f"{self.kernel} {what} speedup over {self.over}" if self.over else f"{self.kernel} {what} µs"
+        return (
+            f"{self.kernel} {what} speedup over {self.over}"
+            if self.over
+            else f"{self.kernel} {what} µs"
+        )
 
     @property
     def runs(self) -> list[tuple[str, str]]:

@@ -30,8 +30,18 @@ def _functions():
     return {
         "gelu": ("F.gelu(x)", lambda x: F.gelu(x), (x,), True),
         "silu": ("F.silu(x)", lambda x: F.silu(x), (x,), True),
-        "add_broadcast": (f"x + y, x: [{ROWS}, {COLS}], y: [{COLS}]", lambda x, y: x + y, (rows, w), False),
-        "softmax": (f"torch.softmax(x, -1), x: [{ROWS}, {COLS}]", lambda x: torch.softmax(x, -1), (rows,), False),
+        "add_broadcast": (
+            f"x + y, x: [{ROWS}, {COLS}], y: [{COLS}]",
+            lambda x, y: x + y,
+            (rows, w),
+            False,
+        ),
+        "softmax": (
+            f"torch.softmax(x, -1), x: [{ROWS}, {COLS}]",
+            lambda x: torch.softmax(x, -1),
+            (rows,),
+            False,
+        ),
         "layer_norm": (
             f"F.layer_norm(x, ({COLS},), w, b), x: [{ROWS}, {COLS}]",
             lambda x, w, b: F.layer_norm(x, (COLS,), w, b),
@@ -78,10 +88,17 @@ KERNEL = {kernel.name}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m xnpu.kernels.capture", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "inductor",
-                        help="folder to write the kernels to (default: the corpus's own)")
+    parser = argparse.ArgumentParser(
+        prog="python -m xnpu.kernels.capture",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).parent / "inductor",
+        help="folder to write the kernels to (default: the corpus's own)",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     for name, (description, function, inputs, dynamic) in _functions().items():
@@ -92,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {name}: {error}", file=sys.stderr)
             return 1
         if len(kernels) != 1:
-            print(f"error: {name}: expected one kernel, Inductor made {len(kernels)}", file=sys.stderr)
+            print(
+                f"error: {name}: expected one kernel, Inductor made {len(kernels)}", file=sys.stderr
+            )
             return 1
         (args.out / f"{name}.py").write_text(render(name, description, kernels[0]))
     return 0

@@ -55,7 +55,11 @@ def _elementwise(reference: Callable, block: int, inputs: int = 1, uniform: bool
 
     def build(name: str, n: int, generator: torch.Generator) -> Case:
         def draw():
-            return torch.rand(n, generator=generator) * 2 - 1 if uniform else torch.randn(n, generator=generator)
+            return (
+                torch.rand(n, generator=generator) * 2 - 1
+                if uniform
+                else torch.randn(n, generator=generator)
+            )
 
         xs = [draw() for _ in range(inputs)]
         out = torch.full((n,), float("nan"))
@@ -137,7 +141,9 @@ BUILDERS: dict[str, Callable] = {
     "vector_add": _elementwise(lambda x, y: x + y, 1024, inputs=2),
     "gelu": _elementwise(_gelu, 1024),
     "softmax": _rows(lambda x: torch.softmax(x, -1), "softmax"),
-    "layer_norm": _rows(lambda x, w, b: F.layer_norm(x, (x.shape[1],), w, b, eps=1e-5), "layer_norm"),
+    "layer_norm": _rows(
+        lambda x, w, b: F.layer_norm(x, (x.shape[1],), w, b, eps=1e-5), "layer_norm"
+    ),
     "rms_norm": _rows(_rms, "rms_norm"),
     "polynomial": _polynomial(POLYNOMIAL_DEGREE),
     "inductor/gelu": _elementwise(F.gelu, 256),

@@ -15,7 +15,14 @@ def rms_norm(x_ptr, y_ptr, w_ptr, row_stride, n_cols, eps, BLOCK_SIZE: tl.conste
     tl.store(y_ptr + row * row_stride + cols, x * tl.math.rsqrt(mean_square + eps) * w, mask=mask)
 
 
-SIGNATURE = {"x_ptr": "*fp32", "y_ptr": "*fp32", "w_ptr": "*fp32", "row_stride": "i32", "n_cols": "i32", "eps": "fp32"}
+SIGNATURE = {
+    "x_ptr": "*fp32",
+    "y_ptr": "*fp32",
+    "w_ptr": "*fp32",
+    "row_stride": "i32",
+    "n_cols": "i32",
+    "eps": "fp32",
+}
 CONSTEXPRS = {"BLOCK_SIZE": 1024}
 
 KERNEL = rms_norm

@@ -16,7 +16,13 @@ def softmax(out_ptr, in_ptr, in_row_stride, out_row_stride, n_cols, BLOCK_SIZE: 
     tl.store(out_ptr + row * out_row_stride + cols, numerator / denominator, mask=mask)
 
 
-SIGNATURE = {"out_ptr": "*fp32", "in_ptr": "*fp32", "in_row_stride": "i32", "out_row_stride": "i32", "n_cols": "i32"}
+SIGNATURE = {
+    "out_ptr": "*fp32",
+    "in_ptr": "*fp32",
+    "in_row_stride": "i32",
+    "out_row_stride": "i32",
+    "n_cols": "i32",
+}
 CONSTEXPRS = {"BLOCK_SIZE": 1024}
 
 KERNEL = softmax

@@ -47,7 +47,9 @@ def main() -> None:
             "// RUN: xdsl-opt %s | xdsl-opt | filecheck %s",
             "",
         ]
-        (HERE / f"tt_{name}.mlir").write_text("\n".join(header + check_lines(printed) + ["", ttir.strip(), ""]))
+        (HERE / f"tt_{name}.mlir").write_text(
+            "\n".join(header + check_lines(printed) + ["", ttir.strip(), ""])
+        )
 
 
 if __name__ == "__main__":
