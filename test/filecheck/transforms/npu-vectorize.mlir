@@ -1,60 +1,314 @@
-// npu-vectorize on vector_add, GELU and softmax (after npu-lower-triton), and its
-// option errors.
-// RUN: xdsl-opt %S/../dialects/tt_vector_add.mlir -p npu-lower-triton,npu-vectorize | filecheck %s --check-prefix=ADD
-// RUN: xdsl-opt %S/../dialects/tt_gelu.mlir -p npu-lower-triton,npu-vectorize | filecheck %s --check-prefix=GELU
-// RUN: xdsl-opt %S/../dialects/tt_softmax.mlir -p npu-lower-triton,npu-vectorize | filecheck %s --check-prefix=SOFTMAX
-// RUN: xdsl-opt %S/../dialects/tt_vector_add.mlir -p 'npu-lower-triton,npu-vectorize{width=8}' | filecheck %s --check-prefix=WIDTH8
-// RUN: not xdsl-opt %S/../dialects/tt_vector_add.mlir -p 'npu-lower-triton,npu-vectorize{width=0}' 2>&1 | filecheck %s --check-prefix=ZERO
-// RUN: not xdsl-opt %S/../dialects/tt_vector_add.mlir -p 'npu-lower-triton,npu-vectorize{width=24}' 2>&1 | filecheck %s --check-prefix=NODIV
+// npu-vectorize, from scalar NPU IR (npu-lower-triton's output level): one case per
+// behaviour, then the loops it must leave scalar, then its option errors.
+// RUN: xdsl-opt --split-input-file %s -p npu-vectorize | filecheck %s
+// RUN: xdsl-opt %s -p 'npu-vectorize{width=8}' | filecheck %s --check-prefix=WIDTH8
+// RUN: not xdsl-opt %s -p 'npu-vectorize{width=0}' 2>&1 | filecheck %s --check-prefix=ZERO
+// RUN: not xdsl-opt %s -p 'npu-vectorize{width=24}' 2>&1 | filecheck %s --check-prefix=NODIV
+// RUN: not xdsl-opt %s -p 'npu-vectorize{machine=nowhere}' 2>&1 | filecheck %s --check-prefix=MACHINE
 
-// The element loop runs to the count rounded down to 32 in steps of 32 with vector
-// loads, add and store, then a scalar tail; the copies move whole vectors.
-// ADD:      spm.copy %arg0[%[[OFF:.*]]] to %[[X:.*]][%{{.*}}] count %[[N:.*]] {width = 32 : i64}
-// ADD:      spm.copy %arg1[%[[OFF]]] to %[[Y:.*]][%{{.*}}] count %[[N]] {width = 32 : i64}
-// ADD:      %[[POS:.*]] = arith.maxsi %[[N]], %{{.*}} : index
-// ADD-NEXT: %[[MASK:.*]] = arith.constant -32 : index
-// ADD-NEXT: %[[END:.*]] = arith.andi %[[POS]], %[[MASK]] : index
-// ADD-NEXT: %[[W:.*]] = arith.constant 32 : index
-// ADD-NEXT: scf.for %[[I:.*]] = %{{.*}} to %[[END]] step %[[W]] {
-// ADD-NEXT:   %[[A:.*]] = vector.load %[[X]][%[[I]]] : memref<1024xf32, #spm.scratch>, vector<32xf32>
-// ADD-NEXT:   %[[B:.*]] = vector.load %[[Y]][%[[I]]] : memref<1024xf32, #spm.scratch>, vector<32xf32>
-// ADD-NEXT:   %[[S:.*]] = arith.addf %[[A]], %[[B]] : vector<32xf32>
-// ADD-NEXT:   vector.store %[[S]], %[[OUT:.*]][%[[I]]] : memref<1024xf32, #spm.scratch>, vector<32xf32>
-// ADD-NEXT: }
-// ADD-NEXT: scf.for %[[T:.*]] = %[[END]] to %[[N]] step %{{.*}} {
-// ADD-NEXT:   memref.load %[[X]][%[[T]]] : memref<1024xf32, #spm.scratch>
-// ADD:        arith.addf %{{.*}}, %{{.*}} : f32
-// ADD:      spm.copy %[[OUT]][%{{.*}}] to %arg2[%[[OFF]]] count %[[N]] {width = 32 : i64}
+// WIDTH8:      vector.load %a[%{{.*}}] : memref<1024xf32, #spm.scratch>, vector<8xf32>
+// WIDTH8:      spm.copy %x[%c0] to %a[%c0] count %n {width = 8 : i64}
+// ZERO:        npu-vectorize: width must be positive, got 0
+// NODIV:       npu-vectorize: width=24 does not divide the 32 f32 lanes of a 128-byte vector
+// MACHINE:     npu-vectorize: {{.*}}nowhere
 
-// Constants become vectors once, where they are defined; erf has a vector form.
-// GELU:      %[[HALF:.*]] = arith.constant 5.000000e-01 : f32
-// GELU-NEXT: %[[VHALF:.*]] = vector.broadcast %[[HALF]] : f32 to vector<32xf32>
-// GELU:      scf.for %pid
-// GELU:        scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
-// GELU-NEXT:     %[[V:.*]] = vector.load %{{.*}}[%[[I]]] : memref<1024xf32, #spm.scratch>, vector<32xf32>
-// GELU-NEXT:     arith.mulf %[[V]], %[[VHALF]] : vector<32xf32>
-// GELU-NEXT:     %[[SCALED:.*]] = arith.mulf %[[V]], %{{.*}} : vector<32xf32>
-// GELU-NEXT:     math.erf %[[SCALED]] : vector<32xf32>
+// An element loop with a dynamic trip count: a vector loop to the count rounded down
+// to whole vectors, then the scalar tail, marked so that it is never vectorized again.
+func.func @dynamic(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %a = spm.alloc : memref<1024xf32, #spm.scratch>
+  %b = spm.alloc : memref<1024xf32, #spm.scratch>
+  scf.for %i = %c0 to %n step %c1 {
+    %x = memref.load %a[%i] : memref<1024xf32, #spm.scratch>
+    %y = math.erf %x : f32
+    memref.store %y, %b[%i] : memref<1024xf32, #spm.scratch>
+  }
+  func.return
+}
 
-// Reductions keep a vector of partial results from the identity and end in one
-// horizontal reduce into the scalar accumulator; the scalar tail carries it on.
-// The masked lanes are filled with vector stores too.
-// SOFTMAX:      scf.for %pid
-// SOFTMAX:        vector.store %{{.*}}, %[[IN:[a-z0-9]+]][%{{.*}}] : memref<1024xf32, #spm.scratch>, vector<32xf32>
-// SOFTMAX:      %[[FIRST:.*]] = memref.load %[[IN]][%{{.*}}] : memref<1024xf32, #spm.scratch>
-// SOFTMAX:      %[[NEGINF:.*]] = arith.constant 0xff800000 : f32
-// SOFTMAX-NEXT: %[[IDENTITY:.*]] = vector.broadcast %[[NEGINF]] : f32 to vector<32xf32>
-// SOFTMAX:      %[[PARTIAL:.*]] = scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %[[IDENTITY]]) -> (vector<32xf32>) {
-// SOFTMAX-NEXT:   %[[V:.*]] = vector.load %[[IN]]
-// SOFTMAX-NEXT:   %[[M:.*]] = arith.maxnumf %[[ACC]], %[[V]] : vector<32xf32>
-// SOFTMAX-NEXT:   scf.yield %[[M]] : vector<32xf32>
-// SOFTMAX:      %[[MAX:.*]] = vector.reduction <maxnumf>, %[[PARTIAL]], %[[FIRST]] : vector<32xf32> into f32
-// SOFTMAX-NEXT: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[MAX]]) -> (f32) {
-// SOFTMAX:      math.exp %{{.*}} : vector<32xf32>
-// SOFTMAX:      vector.reduction <add>
+// CHECK-LABEL: func.func @dynamic(
+// CHECK:         %[[POS:.*]] = arith.maxsi %n, %{{.*}} : index
+// CHECK-NEXT:    %[[LOW:.*]] = arith.constant -32 : index
+// CHECK-NEXT:    %[[END:.*]] = arith.andi %[[POS]], %[[LOW]] : index
+// CHECK-NEXT:    %[[W:.*]] = arith.constant 32 : index
+// CHECK-NEXT:    scf.for %[[I:.*]] = %c0 to %[[END]] step %[[W]] {
+// CHECK-NEXT:      %[[X:.*]] = vector.load %a[%[[I]]] : memref<1024xf32, #spm.scratch>, vector<32xf32>
+// CHECK-NEXT:      %[[Y:.*]] = math.erf %[[X]] : vector<32xf32>
+// CHECK-NEXT:      vector.store %[[Y]], %b[%[[I]]] : memref<1024xf32, #spm.scratch>, vector<32xf32>
+// CHECK-NEXT:    }
+// CHECK-NEXT:    scf.for %i = %[[END]] to %n step %c1 {
+// CHECK-NEXT:      %x = memref.load %a[%i] : memref<1024xf32, #spm.scratch>
+// CHECK-NEXT:      %y = math.erf %x : f32
+// CHECK-NEXT:      memref.store %y, %b[%i] : memref<1024xf32, #spm.scratch>
+// CHECK-NEXT:    } {npu.scalar_tail}
 
-// WIDTH8: vector.load %{{.*}} : memref<1024xf32, #spm.scratch>, vector<8xf32>
-// WIDTH8: spm.copy {{.*}} {width = 8 : i64}
+// -----
 
-// ZERO: npu-vectorize: width must be positive, got 0
-// NODIV: npu-vectorize: width=24 does not divide the 32 f32 lanes of a 128-byte vector
+// Static bounds that whole vectors cover: no tail.
+func.func @static_even() {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %a = spm.alloc : memref<64xf32, #spm.scratch>
+  scf.for %i = %c0 to %c64 step %c1 {
+    %x = memref.load %a[%i] : memref<64xf32, #spm.scratch>
+    %y = arith.mulf %x, %x : f32
+    memref.store %y, %a[%i] : memref<64xf32, #spm.scratch>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @static_even(
+// CHECK:         %[[END:.*]] = arith.constant 64 : index
+// CHECK-NEXT:    %[[W:.*]] = arith.constant 32 : index
+// CHECK-NEXT:    scf.for %{{.*}} = %c0 to %[[END]] step %[[W]] {
+// CHECK:           arith.mulf %{{.*}}, %{{.*}} : vector<32xf32>
+// CHECK:         }
+// CHECK-NOT:     scf.for
+// CHECK:         func.return
+
+// -----
+
+// Static bounds with a remainder: the vector loop ends at a constant, the tail runs the rest.
+func.func @static_odd() {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c70 = arith.constant 70 : index
+  %a = spm.alloc : memref<80xf32, #spm.scratch>
+  scf.for %i = %c0 to %c70 step %c1 {
+    %x = memref.load %a[%i] : memref<80xf32, #spm.scratch>
+    %y = arith.addf %x, %x : f32
+    memref.store %y, %a[%i] : memref<80xf32, #spm.scratch>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @static_odd(
+// CHECK:         %[[END:.*]] = arith.constant 64 : index
+// CHECK-NEXT:    %[[W:.*]] = arith.constant 32 : index
+// CHECK-NEXT:    scf.for %{{.*}} = %c0 to %[[END]] step %[[W]] {
+// CHECK:           arith.addf %{{.*}}, %{{.*}} : vector<32xf32>
+// CHECK:         scf.for %i = %[[END]] to %c70 step %c1 {
+// CHECK:           arith.addf %x, %x : f32
+// CHECK:         } {npu.scalar_tail}
+
+// -----
+
+// A loop-invariant scalar is broadcast once, right where it is defined; an op on
+// invariants only moves before the loop.
+func.func @invariant(%n: index, %s: f32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %a = spm.alloc : memref<1024xf32, #spm.scratch>
+  scf.for %i = %c0 to %n step %c1 {
+    %t = arith.mulf %s, %s : f32
+    %x = memref.load %a[%i] : memref<1024xf32, #spm.scratch>
+    %y = arith.addf %x, %t : f32
+    memref.store %y, %a[%i] : memref<1024xf32, #spm.scratch>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @invariant(
+// CHECK:         %t = arith.mulf %s, %s : f32
+// CHECK-NEXT:    %[[T:.*]] = vector.broadcast %t : f32 to vector<32xf32>
+// CHECK:         scf.for %[[I:.*]] = %c0 to %{{.*}} step %{{.*}} {
+// CHECK-NEXT:      %[[X:.*]] = vector.load %a[%[[I]]]
+// CHECK-NEXT:      arith.addf %[[X]], %[[T]] : vector<32xf32>
+// CHECK:         scf.for %i =
+// CHECK:           arith.mulf %s, %s : f32
+// CHECK:         } {npu.scalar_tail}
+
+// -----
+
+// An accumulator: a vector of partial sums from the identity, one vector.reduction
+// into the scalar accumulator, which the tail carries on.
+func.func @sum(%n: index, %init: f32) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %a = spm.alloc : memref<1024xf32, #spm.scratch>
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %init) -> (f32) {
+    %x = memref.load %a[%i] : memref<1024xf32, #spm.scratch>
+    %s = arith.addf %acc, %x : f32
+    scf.yield %s : f32
+  }
+  func.return %r : f32
+}
+
+// CHECK-LABEL: func.func @sum(
+// CHECK:         %[[IDENTITY:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT:    %[[PARTIAL:.*]] = vector.broadcast %[[IDENTITY]] : f32 to vector<32xf32>
+// CHECK:         %[[V:.*]] = scf.for %{{.*}} = %c0 to %[[END:.*]] step %{{.*}} iter_args(%[[ACC:.*]] = %[[PARTIAL]]) -> (vector<32xf32>) {
+// CHECK:           %[[S:.*]] = arith.addf %[[ACC]], %{{.*}} : vector<32xf32>
+// CHECK-NEXT:      scf.yield %[[S]] : vector<32xf32>
+// CHECK:         %[[TOTAL:.*]] = vector.reduction <add>, %[[V]], %init : vector<32xf32> into f32
+// CHECK-NEXT:    %r = scf.for %i = %[[END]] to %n step %c1 iter_args(%acc = %[[TOTAL]]) -> (f32) {
+// CHECK:         } {npu.scalar_tail}
+// CHECK-NEXT:    func.return %r : f32
+
+// -----
+
+// An access at %i plus an invariant offset is still consecutive.
+func.func @offset(%n: index, %k: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %a = spm.alloc : memref<2048xf32, #spm.scratch>
+  scf.for %i = %c0 to %n step %c1 {
+    %j = arith.addi %i, %k : index
+    %x = memref.load %a[%j] : memref<2048xf32, #spm.scratch>
+    memref.store %x, %a[%i] : memref<2048xf32, #spm.scratch>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @offset(
+// CHECK:         scf.for %[[I:.*]] = %c0 to %{{.*}} step %{{.*}} {
+// CHECK-NEXT:      %j = arith.addi %[[I]], %k : index
+// CHECK-NEXT:      %[[X:.*]] = vector.load %a[%j] : memref<2048xf32, #spm.scratch>, vector<32xf32>
+// CHECK-NEXT:      vector.store %[[X]], %a[%[[I]]]
+
+// -----
+
+// Copies move whole vectors.
+func.func @copy(%x: memref<?xf32>, %h: memref<?xf16>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %a = spm.alloc : memref<1024xf32, #spm.scratch>
+  %b = spm.alloc : memref<1024xf16, #spm.scratch>
+  spm.copy %x[%c0] to %a[%c0] count %n : memref<?xf32> to memref<1024xf32, #spm.scratch>
+  spm.copy %h[%c0] to %b[%c0] count %n : memref<?xf16> to memref<1024xf16, #spm.scratch>
+  func.return
+}
+
+// CHECK-LABEL: func.func @copy(
+// CHECK:         spm.copy %x[%c0] to %a[%c0] count %n {width = 32 : i64}
+// CHECK:         spm.copy %h[%c0] to %b[%c0] count %n {width = 64 : i64}
+
+// -----
+
+// A loop that reads DDR element by element (a gather) stays scalar.
+func.func @ddr(%x: memref<?xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %a = spm.alloc : memref<1024xf32, #spm.scratch>
+  scf.for %i = %c0 to %n step %c1 {
+    %v = memref.load %x[%i] : memref<?xf32>
+    memref.store %v, %a[%i] : memref<1024xf32, #spm.scratch>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @ddr(
+// CHECK-NOT:     vector.
+// CHECK:         func.return
+
+// -----
+
+// Not at consecutive addresses (%i * 2).
+func.func @strided(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %a = spm.alloc : memref<2048xf32, #spm.scratch>
+  scf.for %i = %c0 to %n step %c1 {
+    %j = arith.muli %i, %c2 : index
+    %v = memref.load %a[%j] : memref<2048xf32, #spm.scratch>
+    memref.store %v, %a[%i] : memref<2048xf32, #spm.scratch>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @strided(
+// CHECK-NOT:     vector.
+// CHECK:         func.return
+
+// -----
+
+// The induction variable used as data.
+func.func @iv_as_data(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %a = spm.alloc : memref<1024xi32, #spm.scratch>
+  scf.for %i = %c0 to %n step %c1 {
+    %v = arith.index_cast %i : index to i32
+    memref.store %v, %a[%i] : memref<1024xi32, #spm.scratch>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @iv_as_data(
+// CHECK-NOT:     vector.
+// CHECK:         func.return
+
+// -----
+
+// A step other than 1.
+func.func @step(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %a = spm.alloc : memref<1024xf32, #spm.scratch>
+  scf.for %i = %c0 to %n step %c2 {
+    %v = memref.load %a[%i] : memref<1024xf32, #spm.scratch>
+    memref.store %v, %a[%i] : memref<1024xf32, #spm.scratch>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @step(
+// CHECK-NOT:     vector.
+// CHECK:         func.return
+
+// -----
+
+// A carried value that is not an accumulator (the yield passes an element through).
+func.func @last(%n: index, %init: f32) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %a = spm.alloc : memref<1024xf32, #spm.scratch>
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %init) -> (f32) {
+    %v = memref.load %a[%i] : memref<1024xf32, #spm.scratch>
+    scf.yield %v : f32
+  }
+  func.return %r : f32
+}
+
+// CHECK-LABEL: func.func @last(
+// CHECK-NOT:     vector.
+// CHECK:         func.return
+
+// -----
+
+// A signed max accumulator: its identity is the type's minimum, so it stays scalar.
+func.func @max_si(%n: index, %init: i32) -> i32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %a = spm.alloc : memref<1024xi32, #spm.scratch>
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %init) -> (i32) {
+    %v = memref.load %a[%i] : memref<1024xi32, #spm.scratch>
+    %m = arith.maxsi %acc, %v : i32
+    scf.yield %m : i32
+  }
+  func.return %r : i32
+}
+
+// CHECK-LABEL: func.func @max_si(
+// CHECK-NOT:     vector.
+// CHECK:         func.return
+
+// -----
+
+// A scalar tail of an earlier run is left as it is.
+func.func @tail(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %a = spm.alloc : memref<1024xf32, #spm.scratch>
+  scf.for %i = %c0 to %n step %c1 {
+    %v = memref.load %a[%i] : memref<1024xf32, #spm.scratch>
+    memref.store %v, %a[%i] : memref<1024xf32, #spm.scratch>
+  } {npu.scalar_tail}
+  func.return
+}
+
+// CHECK-LABEL: func.func @tail(
+// CHECK-NOT:     vector.
+// CHECK:         func.return

@@ -1,0 +1,128 @@
+"""Each reason a pass gives for leaving IR alone, on the smallest loop that shows it:
+npu-vectorize's `plan_vector_loop`, npu-multithread's `program_loop` and
+npu-double-buffer's `find_tile_loop`. The decisions build no IR."""
+
+import pytest
+from xdsl.dialects import scf
+from xdsl.parser import Parser
+
+from xnpu.dialects import xnpu_context
+from xnpu.machines import load_machine
+from xnpu.transforms.npu_double_buffer import find_tile_loop
+from xnpu.transforms.npu_multithread import program_loop
+from xnpu.transforms.npu_vectorize import VectorLoopPlan, plan_vector_loop
+
+SCRATCH = "memref<1024xf32, #spm.scratch>"
+
+
+def _function(args: str, body: str, iter_args: str = "", step: str = "%c1"):
+    source = f"""
+func.func @f({args}) {{
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c5 = arith.constant 5 : index
+  %a = spm.alloc : {SCRATCH}
+  %ai = spm.alloc : memref<1024xindex, #spm.scratch>
+  {"%r = " if iter_args else ""}scf.for %i = %c0 to %n step {step} {iter_args} {{
+{body}
+  }}
+  func.return
+}}
+"""
+    module = Parser(xnpu_context(), source).parse_module()
+    module.verify()
+    return module
+
+
+def _loop(module) -> scf.ForOp:
+    return next(op for op in module.walk() if isinstance(op, scf.ForOp))
+
+
+REFUSALS = [
+    ("its step is not 1", "", "", "%c2"),
+    (
+        "a loop-carried value is not an accumulator",
+        f"%v = memref.load %a[%i] : {SCRATCH}\n    scf.yield %v : f32",
+        "iter_args(%acc = %s) -> (f32)",
+        "%c1",
+    ),
+    (
+        "the accumulator's 'arith.maxsi' has no identity a vector can start from",
+        "%m = arith.maxsi %acc, %k : i32\n    scf.yield %m : i32",
+        "iter_args(%acc = %k) -> (i32)",
+        "%c1",
+    ),
+    (
+        "it reads or writes DDR element by element",
+        f"%v = memref.load %x[%i] : memref<?xf32>\n    memref.store %v, %a[%i] : {SCRATCH}",
+        "",
+        "%c1",
+    ),
+    (
+        "an access is not at consecutive addresses",
+        f"%v = memref.load %a[%c5] : {SCRATCH}\n    memref.store %v, %a[%i] : {SCRATCH}",
+        "",
+        "%c1",
+    ),
+    (
+        "it stores the induction variable",
+        "memref.store %i, %ai[%i] : memref<1024xindex, #spm.scratch>",
+        "",
+        "%c1",
+    ),
+    (
+        "it uses the induction variable in 'arith.muli'",
+        f"%j = arith.muli %i, %c2 : index\n    %v = memref.load %a[%j] : {SCRATCH}",
+        "",
+        "%c1",
+    ),
+    (
+        "'spm.copy' has no vector form",
+        f"spm.copy %x[%c0] to %a[%c0] count %c5 : memref<?xf32> to {SCRATCH}",
+        "",
+        "%c1",
+    ),
+    (
+        "'arith.addi' works on index values",
+        "%v = memref.load %ai[%i] : memref<1024xindex, #spm.scratch>\n"
+        "    %w = arith.addi %v, %v : index\n"
+        "    memref.store %w, %ai[%i] : memref<1024xindex, #spm.scratch>",
+        "",
+        "%c1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("reason", "body", "iter_args", "step"), REFUSALS)
+def test_npu_vectorize_says_why_a_loop_stays_scalar(reason, body, iter_args, step):
+    args = "%x: memref<?xf32>, %n: index, %s: f32, %k: i32"
+    loop = _loop(_function(args, body, iter_args, step))
+    assert plan_vector_loop(loop, load_machine("edge-npu"), None) == reason
+
+
+def test_npu_vectorize_plans_an_element_loop():
+    body = f"%v = memref.load %a[%i] : {SCRATCH}\n    memref.store %v, %a[%i] : {SCRATCH}"
+    plan = plan_vector_loop(_loop(_function("%n: index", body)), load_machine("edge-npu"), 8)
+    assert isinstance(plan, VectorLoopPlan) and plan.lanes == 8
+
+
+def test_npu_multithread_takes_only_a_top_level_step_one_loop():
+    module = _function("%n: index", "")
+    function = next(iter(module.body.block.ops))
+    assert program_loop(function) is _loop(module)
+    stepped = _function("%n: index", "", step="%c2")
+    assert program_loop(next(iter(stepped.body.block.ops))) is None
+
+
+def test_npu_double_buffer_needs_copies_of_buffers_the_loop_owns():
+    copy = f"spm.copy %x[%i] to %a[%c0] count %c5 : memref<?xf32> to {SCRATCH}"
+    found = find_tile_loop(_loop(_function("%x: memref<?xf32>, %n: index", copy)))
+    assert found is not None and len(found.inputs) == 1 and not found.outputs
+    # no copies at the loop's top level: nothing to pipeline
+    assert find_tile_loop(_loop(_function("%n: index", ""))) is None
+    # a buffer the loop both fills and writes back: its fill stays a core copy (a
+    # prefetch would need the write-back waited first), its write-back becomes DMA
+    both = copy + f"\n    spm.copy %a[%c0] to %x[%i] count %c5 : {SCRATCH} to memref<?xf32>"
+    found = find_tile_loop(_loop(_function("%x: memref<?xf32>, %n: index", both)))
+    assert found is not None and not found.inputs and len(found.outputs) == 1
