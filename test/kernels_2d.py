@@ -49,3 +49,10 @@ def leaky_above(x_ptr, out_ptr, n, threshold, BLOCK: tl.constexpr):
     mask = offs <= n - 1
     x = tl.load(x_ptr + offs, mask=mask, other=0.0)
     tl.store(out_ptr + offs, tl.where(x > threshold, x, 0.1 * x), mask=mask)
+
+
+@triton.jit
+def ramp(out_ptr, n, BLOCK: tl.constexpr):
+    """Writes without reading: a tile loop with write-backs and no input to prefetch."""
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(out_ptr + offs, offs.to(tl.float32) * 0.5, mask=offs < n)

@@ -290,3 +290,17 @@ def test_the_dominance_check_finds_a_use_before_its_definition():
     multiply.detach()
     add.parent_block().insert_op_before(multiply, add)
     assert undominated_uses(module) == ["arith.muli uses b before it is defined"] * 2
+
+
+@pytest.mark.parametrize(("level", "options"), VARIANTS)
+def test_a_kernel_that_only_writes_runs_at_every_level(level, options):
+    """npu-double-buffer pipelines write-backs with no input tile to prefetch."""
+    signature = {"out_ptr": "*fp32", "n": "i32"}
+    module = xnpu.lower(
+        xnpu.from_triton(kernels_2d.ramp, signature, {"BLOCK": 256}), level, **dict(options)
+    )
+    out = torch.full((1000,), -1.0)
+    xnpu.run(module, out, 1000, grid=4)
+    assert torch.equal(out, torch.arange(1000, dtype=torch.float32) * 0.5)
+    if "db" in level:
+        assert "spm.dma_start" in str(module)

@@ -180,7 +180,7 @@ class Pipeliner:
         # before the loop: the input tiles of the first count - 1 iterations
         prologue: list[Operation] = []
         prefetched: list[SSAValue] = []
-        for iteration in range(count - 1):
+        for iteration in range(count - 1 if inputs else 0):
             pid = self.after_steps(loop.lb, iteration, prologue)
             in_range = _emit(prologue, arith.CmpiOp(pid, loop.ub, "slt"))
             guarded = self.start_inputs(
@@ -216,6 +216,7 @@ class Pipeliner:
                 head, arith.SelectOp(at_last, zero, _emit(head, arith.AddiOp(slot, one)))
             )
             yielded.append(next_slot)
+        if count > 1 and inputs:  # start the tiles of iteration + count - 1, wait for ours
             if count == 2:  # the slot after this one is also the one before it
                 ahead_slot = next_slot
             else:

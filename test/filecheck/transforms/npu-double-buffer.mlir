@@ -1,91 +1,205 @@
-// npu-double-buffer on vector_add, GELU and softmax: prologue, steady state and
-// epilogue of DMA on rotating buffers, with the right waits; its option errors.
-// RUN: xdsl-opt %S/../dialects/tt_gelu.mlir -p npu-lower-triton,npu-vectorize,npu-multithread,npu-double-buffer | filecheck %s --check-prefix=GELU
-// RUN: xdsl-opt %S/../dialects/tt_vector_add.mlir -p 'npu-lower-triton,npu-double-buffer{writeback=sync}' | filecheck %s --check-prefix=SYNC
-// RUN: xdsl-opt %S/../dialects/tt_softmax.mlir -p 'npu-lower-triton,npu-double-buffer{buffers=1}' | filecheck %s --check-prefix=ONE
-// RUN: xdsl-opt %S/../dialects/tt_vector_add.mlir -p 'npu-lower-triton,npu-double-buffer{buffers=3}' | filecheck %s --check-prefix=THREE
-// RUN: not xdsl-opt %S/../dialects/tt_vector_add.mlir -p 'npu-lower-triton,npu-double-buffer{buffers=0}' 2>&1 | filecheck %s --check-prefix=ZERO
-// RUN: not xdsl-opt %S/../dialects/tt_vector_add.mlir -p 'npu-lower-triton,npu-double-buffer{writeback=lazy}' 2>&1 | filecheck %s --check-prefix=MODE
-// RUN: not xdsl-opt %S/../dialects/tt_vector_add.mlir -p 'npu-lower-triton,npu-multithread{contexts=6},npu-double-buffer{buffers=300}' 2>&1 | filecheck %s --check-prefix=FULL
+// npu-double-buffer, from multi-threaded NPU IR (npu-multithread's output level):
+// prologue, steady state and epilogue of DMA on rotating buffers with the right
+// waits; one case per behaviour, then its option errors.
+// RUN: xdsl-opt --split-input-file %s -p npu-double-buffer | filecheck %s
+// RUN: xdsl-opt %s -p 'npu-double-buffer{writeback=sync}' | filecheck %s --check-prefix=SYNC
+// RUN: xdsl-opt %s -p 'npu-double-buffer{buffers=1}' | filecheck %s --check-prefix=ONE
+// RUN: xdsl-opt %s -p 'npu-double-buffer{buffers=3}' | filecheck %s --check-prefix=THREE
+// RUN: not xdsl-opt %s -p 'npu-double-buffer{buffers=0}' 2>&1 | filecheck %s --check-prefix=NOBUF
+// RUN: not xdsl-opt %s -p 'npu-double-buffer{writeback=lazy}' 2>&1 | filecheck %s --check-prefix=MODE
+// RUN: not xdsl-opt %s -p 'npu-double-buffer{buffers=600}' 2>&1 | filecheck %s --check-prefix=FULL
 
-// GELU, two buffers, asynchronous write-back. Prologue: the first tile of the
-// context's range, if it has one. Each iteration picks its buffers by slot, starts the
-// next tile into the other input buffer (if there is a next), waits for its own
-// tile and for the write-back that last used its output buffer, computes, and starts
-// its write-back without waiting. The epilogue waits for everything still carried.
-// GELU:      hwctx.parallel
-// GELU:        %[[IN0:.*]] = spm.alloc : memref<1024xf32, #spm.scratch>
-// GELU-NEXT:   %[[IN1:.*]] = spm.alloc : memref<1024xf32, #spm.scratch>
-// GELU-NEXT:   %[[OUT0:.*]] = spm.alloc : memref<1024xf32, #spm.scratch>
-// GELU-NEXT:   %[[OUT1:.*]] = spm.alloc : memref<1024xf32, #spm.scratch>
-// GELU:        arith.minui
-// GELU:        arith.minui
-// GELU-NEXT:   %[[LO:.*]] = arith.addi
-// GELU-NEXT:   %[[HI:.*]] = arith.addi
-// GELU-NEXT:   %[[SLOT0:.*]] = arith.constant 0 : index
-// GELU-NEXT:   %[[ANY:.*]] = arith.cmpi slt, %[[LO]], %[[HI]] : index
-// GELU-NEXT:   %[[FIRST:.*]] = scf.if %[[ANY]] -> (!spm.token) {
-// GELU:          %[[T0:.*]] = spm.dma_start %arg0[%{{.*}}] to %[[IN0]][%{{.*}}] count %{{.*}}
-// GELU-NEXT:     scf.yield %[[T0]] : !spm.token
-// GELU-NEXT:   } else {
-// GELU-NEXT:     %[[NONE:.*]] = spm.completed : !spm.token
-// GELU-NEXT:     scf.yield %[[NONE]] : !spm.token
-// GELU-NEXT:   }
-// GELU-NEXT:   %[[FREE0:.*]] = spm.completed : !spm.token
-// GELU-NEXT:   %[[FREE1:.*]] = spm.completed : !spm.token
-// GELU-NEXT:   %[[C1:.*]] = arith.constant 1 : index
-// GELU-NEXT:   %{{.*}}, %[[R1:.*]], %[[R2:.*]], %[[R3:.*]] = scf.for %pid = %[[LO]] to %[[HI]] step %{{.*}} iter_args(%[[SLOT:.*]] = %[[SLOT0]], %[[ARRIVING:.*]] = %[[FIRST]], %[[WB_OLD:.*]] = %[[FREE0]], %[[WB_NEW:.*]] = %[[FREE1]]) -> (index, !spm.token, !spm.token, !spm.token) {
-// GELU-NEXT:     %[[ODD:.*]] = arith.cmpi eq, %[[SLOT]], %[[C1]] : index
-// GELU-NEXT:     %[[IN:.*]] = arith.select %[[ODD]], %[[IN1]], %[[IN0]] : memref<1024xf32, #spm.scratch>
-// GELU-NEXT:     %[[OUT:.*]] = arith.select %[[ODD]], %[[OUT1]], %[[OUT0]] : memref<1024xf32, #spm.scratch>
-// GELU-NEXT:     %[[INC:.*]] = arith.addi %[[SLOT]], %[[C1]] : index
-// GELU-NEXT:     %[[NEXT_SLOT:.*]] = arith.select %[[ODD]], %[[SLOT0]], %[[INC]] : index
-// GELU-NEXT:     %[[NEXT:.*]] = arith.addi %pid, %[[C1]] : index
-// GELU-NEXT:     %[[MORE:.*]] = arith.cmpi slt, %[[NEXT]], %[[HI]] : index
-// GELU-NEXT:     %[[NEXT_ODD:.*]] = arith.cmpi eq, %[[NEXT_SLOT]], %[[C1]] : index
-// GELU-NEXT:     %[[OTHER:.*]] = arith.select %[[NEXT_ODD]], %[[IN1]], %[[IN0]] : memref<1024xf32, #spm.scratch>
-// GELU-NEXT:     %[[PREFETCH:.*]] = scf.if %[[MORE]] -> (!spm.token) {
-// GELU:            arith.index_cast %[[NEXT]] : index to i32
-// GELU:            %[[T:.*]] = spm.dma_start %arg0[%{{.*}}] to %[[OTHER]][%{{.*}}] count %{{.*}}
-// GELU-NEXT:       scf.yield %[[T]] : !spm.token
-// GELU-NEXT:     } else {
-// GELU-NEXT:       %{{.*}} = spm.completed : !spm.token
-// GELU:          }
-// GELU-NEXT:     spm.dma_wait %[[ARRIVING]]
-// GELU-NEXT:     spm.dma_wait %[[WB_OLD]]
-// GELU:          vector.load %[[IN]]
-// GELU:          vector.store %{{.*}}, %[[OUT]]
-// GELU:          %[[WB:.*]] = spm.dma_start %[[OUT]][%{{.*}}] to %arg1[%{{.*}}] count %{{.*}}
-// GELU-NEXT:     scf.yield %[[NEXT_SLOT]], %[[PREFETCH]], %[[WB_NEW]], %[[WB]] : index, !spm.token, !spm.token, !spm.token
-// GELU-NEXT:   }
-// GELU-NEXT:   spm.dma_wait %[[R1]], %[[R2]], %[[R3]]
-// GELU-NEXT:   hwctx.yield
+// NOBUF: npu-double-buffer: buffers must be at least 1, got 0
+// MODE:  npu-double-buffer: unknown writeback 'lazy'; use one of async, sync
+// FULL:  npu-double-buffer: the scratchpad buffers of @contexts take 9830400 bytes (in 2048-byte granules), more than the 8388608 of machine 'edge-npu': {{.*}}; use fewer buffers, fewer contexts or a smaller BLOCK
 
-// writeback=sync: each write-back is waited on at once, so nothing but the slot and
-// the prefetched inputs go around the loop.
-// SYNC:      scf.for %pid = %{{.*}} to %grid_x step %{{.*}} iter_args(%{{.*}} = %{{.*}}, %[[X:.*]] = %{{.*}}, %[[Y:.*]] = %{{.*}}) -> (index, !spm.token, !spm.token) {
-// SYNC:        spm.dma_wait %[[X]], %[[Y]]
-// SYNC-NOT:    spm.dma_wait
-// SYNC:        %[[WB:.*]] = spm.dma_start %{{.*}} to %arg2
-// SYNC-NEXT:   spm.dma_wait %[[WB]]
-// SYNC-NEXT:   scf.yield
+// Two buffers, asynchronous write-back, in a context's tile loop. Prologue: the
+// first tile of the range, if it has one. Each iteration picks its buffers by slot,
+// starts the next tile into the other input buffer (if there is a next), waits for
+// its own tile and for the write-back that last used its output buffer, computes,
+// and starts its write-back without waiting. After the loop: every token still carried.
+func.func @contexts(%x: memref<?xf32>, %y: memref<?xf32>, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c1024 = arith.constant 1024 : index
+  hwctx.parallel (%ctx) contexts(2) {
+    %in = spm.alloc : memref<1024xf32, #spm.scratch>
+    %out = spm.alloc : memref<1024xf32, #spm.scratch>
+    %lo = arith.muli %ctx, %grid : index
+    %hi = arith.addi %lo, %grid : index
+    scf.for %pid = %lo to %hi step %c1 {
+      %off = arith.muli %pid, %c1024 : index
+      spm.copy %x[%off] to %in[%c0] count %c1024 {width = 32 : i64} : memref<?xf32> to memref<1024xf32, #spm.scratch>
+      scf.for %i = %c0 to %c1024 step %c32 {
+        %v = vector.load %in[%i] : memref<1024xf32, #spm.scratch>, vector<32xf32>
+        %w = math.exp %v : vector<32xf32>
+        vector.store %w, %out[%i] : memref<1024xf32, #spm.scratch>, vector<32xf32>
+      }
+      spm.copy %out[%c0] to %y[%off] count %c1024 {width = 32 : i64} : memref<1024xf32, #spm.scratch> to memref<?xf32>
+    }
+    hwctx.yield
+  }
+  func.return
+}
 
-// buffers=1: the DMA engine with no overlap: each input starts where its copy was
-// and is waited on at once; the reduction reads the tile after the wait.
-// ONE:      scf.for %pid = %{{.*}} to %grid_x step %{{.*}} iter_args(%[[WB_OLD:.*]] = %{{.*}}) -> (!spm.token) {
-// ONE:        %[[T:.*]] = spm.dma_start %arg1[%{{.*}}] to %[[IN:.*]][%{{.*}}] count
-// ONE-NEXT:   spm.dma_wait %[[T]]
-// ONE-NEXT:   spm.dma_wait %[[WB_OLD]]
-// ONE:        scf.for %r = {{.*}} iter_args
-// ONE:        %[[WB:.*]] = spm.dma_start %{{.*}} to %arg0
-// ONE-NEXT:   scf.yield %[[WB]] : !spm.token
+// CHECK-LABEL: func.func @contexts(
+// CHECK:         hwctx.parallel (%ctx) contexts(2) {
+// CHECK-NEXT:      %[[IN0:.*]] = spm.alloc : memref<1024xf32, #spm.scratch>
+// CHECK-NEXT:      %[[IN1:.*]] = spm.alloc : memref<1024xf32, #spm.scratch>
+// CHECK-NEXT:      %[[OUT0:.*]] = spm.alloc : memref<1024xf32, #spm.scratch>
+// CHECK-NEXT:      %[[OUT1:.*]] = spm.alloc : memref<1024xf32, #spm.scratch>
+// CHECK-NEXT:      %lo = arith.muli %ctx, %grid : index
+// CHECK-NEXT:      %hi = arith.addi %lo, %grid : index
+// CHECK-NEXT:      %[[SLOT0:.*]] = arith.constant 0 : index
+// CHECK-NEXT:      %[[ANY:.*]] = arith.cmpi slt, %lo, %hi : index
+// CHECK-NEXT:      %[[FIRST:.*]] = scf.if %[[ANY]] -> (!spm.token) {
+// CHECK-NEXT:        %[[OFF0:.*]] = arith.muli %lo, %c1024 : index
+// CHECK-NEXT:        %[[T0:.*]] = spm.dma_start %x[%[[OFF0]]] to %[[IN0]][%c0] count %c1024
+// CHECK-NEXT:        scf.yield %[[T0]] : !spm.token
+// CHECK-NEXT:      } else {
+// CHECK-NEXT:        %[[NONE:.*]] = spm.completed : !spm.token
+// CHECK-NEXT:        scf.yield %[[NONE]] : !spm.token
+// CHECK-NEXT:      }
+// CHECK-NEXT:      %[[FREE0:.*]] = spm.completed : !spm.token
+// CHECK-NEXT:      %[[FREE1:.*]] = spm.completed : !spm.token
+// CHECK-NEXT:      %[[C1:.*]] = arith.constant 1 : index
+// CHECK-NEXT:      %{{.*}}, %[[R1:.*]], %[[R2:.*]], %[[R3:.*]] = scf.for %pid = %lo to %hi step %c1 iter_args(%[[SLOT:.*]] = %[[SLOT0]], %[[ARRIVING:.*]] = %[[FIRST]], %[[WB_OLD:.*]] = %[[FREE0]], %[[WB_NEW:.*]] = %[[FREE1]]) -> (index, !spm.token, !spm.token, !spm.token) {
+// CHECK-NEXT:        %[[ODD:.*]] = arith.cmpi eq, %[[SLOT]], %[[C1]] : index
+// CHECK-NEXT:        %[[IN:.*]] = arith.select %[[ODD]], %[[IN1]], %[[IN0]] : memref<1024xf32, #spm.scratch>
+// CHECK-NEXT:        %[[OUT:.*]] = arith.select %[[ODD]], %[[OUT1]], %[[OUT0]] : memref<1024xf32, #spm.scratch>
+// CHECK-NEXT:        %[[INC:.*]] = arith.addi %[[SLOT]], %[[C1]] : index
+// CHECK-NEXT:        %[[NEXT_SLOT:.*]] = arith.select %[[ODD]], %[[SLOT0]], %[[INC]] : index
+// CHECK-NEXT:        %[[NEXT:.*]] = arith.addi %pid, %[[C1]] : index
+// CHECK-NEXT:        %[[MORE:.*]] = arith.cmpi slt, %[[NEXT]], %hi : index
+// CHECK-NEXT:        %[[NEXT_ODD:.*]] = arith.cmpi eq, %[[NEXT_SLOT]], %[[C1]] : index
+// CHECK-NEXT:        %[[OTHER:.*]] = arith.select %[[NEXT_ODD]], %[[IN1]], %[[IN0]] : memref<1024xf32, #spm.scratch>
+// CHECK-NEXT:        %[[PREFETCH:.*]] = scf.if %[[MORE]] -> (!spm.token) {
+// CHECK-NEXT:          %[[NEXT_OFF:.*]] = arith.muli %[[NEXT]], %c1024 : index
+// CHECK-NEXT:          %[[T:.*]] = spm.dma_start %x[%[[NEXT_OFF]]] to %[[OTHER]][%c0] count %c1024
+// CHECK-NEXT:          scf.yield %[[T]] : !spm.token
+// CHECK-NEXT:        } else {
+// CHECK-NEXT:          %{{.*}} = spm.completed : !spm.token
+// CHECK-NEXT:          scf.yield
+// CHECK-NEXT:        }
+// CHECK-NEXT:        spm.dma_wait %[[ARRIVING]]
+// CHECK-NEXT:        spm.dma_wait %[[WB_OLD]]
+// CHECK-NEXT:        %[[OFF:.*]] = arith.muli %pid, %c1024 : index
+// CHECK-NEXT:        scf.for %i = %c0 to %c1024 step %c32 {
+// CHECK-NEXT:          vector.load %[[IN]][%i]
+// CHECK-NEXT:          math.exp
+// CHECK-NEXT:          vector.store %{{.*}}, %[[OUT]][%i]
+// CHECK-NEXT:        }
+// CHECK-NEXT:        %[[WB:.*]] = spm.dma_start %[[OUT]][%c0] to %y[%[[OFF]]] count %c1024
+// CHECK-NEXT:        scf.yield %[[NEXT_SLOT]], %[[PREFETCH]], %[[WB_NEW]], %[[WB]] : index, !spm.token, !spm.token, !spm.token
+// CHECK-NEXT:      }
+// CHECK-NEXT:      spm.dma_wait %[[R1]], %[[R2]], %[[R3]]
+// CHECK-NEXT:      hwctx.yield
 
-// buffers=3: two tiles in flight: the prologue starts two, the slot cycles 0, 1, 2.
-// THREE-COUNT-9: spm.alloc : memref<1024xf32, #spm.scratch>
+// -----
+
+// A program loop outside any parallel region is a tile loop too (the vec+db level);
+// SYNC, ONE and THREE take this one apart.
+func.func @program(%x: memref<?xf32>, %y: memref<?xf32>, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c1024 = arith.constant 1024 : index
+  %in = spm.alloc : memref<1024xf32, #spm.scratch>
+  %out = spm.alloc : memref<1024xf32, #spm.scratch>
+  scf.for %pid = %c0 to %grid step %c1 {
+    %off = arith.muli %pid, %c1024 : index
+    spm.copy %x[%off] to %in[%c0] count %c1024 : memref<?xf32> to memref<1024xf32, #spm.scratch>
+    scf.for %i = %c0 to %c1024 step %c1 {
+      %v = memref.load %in[%i] : memref<1024xf32, #spm.scratch>
+      memref.store %v, %out[%i] : memref<1024xf32, #spm.scratch>
+    }
+    spm.copy %out[%c0] to %y[%off] count %c1024 : memref<1024xf32, #spm.scratch> to memref<?xf32>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @program(
+// CHECK:         scf.for %pid = %c0 to %grid step %c1 iter_args({{.*}}) -> (index, !spm.token, !spm.token, !spm.token) {
+
+// writeback=sync: each write-back is waited on at once, so only the slot and the
+// prefetched input go around the loop.
+// SYNC-LABEL: func.func @program(
+// SYNC:         %{{.*}}, %[[LAST:.*]] = scf.for %pid = %c0 to %grid step %c1 iter_args(%{{.*}} = %{{.*}}, %[[ARRIVING:.*]] = %{{.*}}) -> (index, !spm.token) {
+// SYNC:           spm.dma_wait %[[ARRIVING]]
+// SYNC-NOT:       spm.dma_wait
+// SYNC:           %[[WB:.*]] = spm.dma_start %{{.*}} to %y[%{{.*}}]
+// SYNC-NEXT:      spm.dma_wait %[[WB]]
+// SYNC-NEXT:      scf.yield
+// SYNC:         spm.dma_wait %[[LAST]]
+
+// buffers=1: the DMA engine with no overlap: the input starts where its copy was and
+// is waited on at once, then the previous write-back; no second buffer.
+// ONE-LABEL: func.func @program(
+// ONE:         %in = spm.alloc
+// ONE-NEXT:    %out = spm.alloc
+// ONE-NEXT:    %[[FREE:.*]] = spm.completed : !spm.token
+// ONE-NEXT:    %[[LAST:.*]] = scf.for %pid = %c0 to %grid step %c1 iter_args(%[[WB_OLD:.*]] = %[[FREE]]) -> (!spm.token) {
+// ONE-NEXT:      %off = arith.muli %pid, %c1024 : index
+// ONE-NEXT:      %[[T:.*]] = spm.dma_start %x[%off] to %in[%c0] count %c1024
+// ONE-NEXT:      spm.dma_wait %[[T]]
+// ONE-NEXT:      spm.dma_wait %[[WB_OLD]]
+// ONE:           %[[WB:.*]] = spm.dma_start %out[%c0] to %y[%off] count %c1024
+// ONE-NEXT:      scf.yield %[[WB]] : !spm.token
+// ONE-NEXT:    }
+// ONE-NEXT:    spm.dma_wait %[[LAST]]
+
+// buffers=3: two tiles in flight: the prologue starts two, the slot cycles 0, 1, 2
+// and the prefetch goes two iterations ahead.
+// THREE-LABEL: func.func @program(
+// THREE-COUNT-6: spm.alloc : memref<1024xf32, #spm.scratch>
 // THREE:         scf.if
 // THREE:         scf.if
-// THREE:         scf.for %pid = {{.*}} -> (index, !spm.token, !spm.token, !spm.token, !spm.token, !spm.token, !spm.token, !spm.token)
+// THREE:         %[[TWO:.*]] = arith.constant 2 : index
+// THREE-NEXT:    scf.for %pid = {{.*}} -> (index, !spm.token, !spm.token, !spm.token, !spm.token, !spm.token) {
+// THREE:           %[[AHEAD:.*]] = arith.addi %pid, %[[TWO]] : index
 
-// ZERO: npu-double-buffer: buffers must be at least 1, got 0
-// MODE: npu-double-buffer: unknown writeback 'lazy'; use one of async, sync
-// FULL: npu-double-buffer: the scratchpad buffers of @vector_add take {{[0-9]+}} bytes (in 2048-byte granules), more than the 8388608 of machine 'edge-npu'
+// -----
+
+// An input copy whose operands are not computed from the induction variable by pure
+// ops cannot be prefetched: it stays a core copy into the iteration's buffer, after
+// that buffer's previous write-back; the write-back itself is pipelined.
+func.func @offset_is_data(%x: memref<?xf32>, %idx: memref<?xindex>, %y: memref<?xf32>, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %in = spm.alloc : memref<64xf32, #spm.scratch>
+  scf.for %pid = %c0 to %grid step %c1 {
+    %off = memref.load %idx[%pid] : memref<?xindex>
+    spm.copy %x[%off] to %in[%c0] count %c64 : memref<?xf32> to memref<64xf32, #spm.scratch>
+    spm.copy %in[%c0] to %y[%pid] count %c64 : memref<64xf32, #spm.scratch> to memref<?xf32>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @offset_is_data(
+// CHECK:         scf.for %pid = %c0 to %grid step %c1 iter_args(%{{.*}} = %{{.*}}, %[[WB_OLD:.*]] = %{{.*}}, %[[WB_NEW:.*]] = %{{.*}}) -> (index, !spm.token, !spm.token) {
+// CHECK:           %[[IN:.*]] = arith.select
+// CHECK-NOT:       scf.if
+// CHECK:           spm.dma_wait %[[WB_OLD]]
+// CHECK-NEXT:      %off = memref.load %idx[%pid] : memref<?xindex>
+// CHECK-NEXT:      spm.copy %x[%off] to %[[IN]][%c0] count %c64
+// CHECK-NEXT:      %[[WB:.*]] = spm.dma_start %[[IN]][%c0] to %y[%pid] count %c64
+// CHECK-NEXT:      scf.yield %{{.*}}, %[[WB_NEW]], %[[WB]] : index, !spm.token, !spm.token
+
+// -----
+
+// No copies at the loop's top level: nothing to pipeline.
+func.func @no_copies(%x: memref<?xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %t = spm.alloc : memref<16xf32, #spm.scratch>
+  scf.for %i = %c0 to %n step %c1 {
+    %v = memref.load %x[%i] : memref<?xf32>
+    memref.store %v, %t[%c0] : memref<16xf32, #spm.scratch>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @no_copies(
+// CHECK-NOT:     spm.dma
+// CHECK:         func.return

@@ -1,53 +1,125 @@
-// npu-multithread on vector_add, GELU and softmax: the program loop becomes an
-// hwctx.parallel region, each context running its share; its option errors.
-// RUN: xdsl-opt %S/../dialects/tt_vector_add.mlir -p npu-lower-triton,npu-multithread | filecheck %s --check-prefix=BLOCK
-// RUN: xdsl-opt %S/../dialects/tt_gelu.mlir -p 'npu-lower-triton,npu-vectorize,npu-multithread{contexts=3 schedule=cyclic}' | filecheck %s --check-prefix=CYCLIC
-// RUN: xdsl-opt %S/../dialects/tt_softmax.mlir -p npu-lower-triton,npu-vectorize,npu-multithread | filecheck %s --check-prefix=SOFTMAX
-// RUN: not xdsl-opt %S/../dialects/tt_vector_add.mlir -p 'npu-lower-triton,npu-multithread{contexts=0}' 2>&1 | filecheck %s --check-prefix=ZERO
-// RUN: not xdsl-opt %S/../dialects/tt_vector_add.mlir -p 'npu-lower-triton,npu-multithread{contexts=7}' 2>&1 | filecheck %s --check-prefix=MANY
-// RUN: not xdsl-opt %S/../dialects/tt_vector_add.mlir -p 'npu-lower-triton,npu-multithread{schedule=dynamic}' 2>&1 | filecheck %s --check-prefix=SCHEDULE
+// npu-multithread, from vectorized NPU IR (npu-vectorize's output level): the
+// program loop becomes an hwctx.parallel region, each context running its share;
+// one case per behaviour, then its option errors.
+// RUN: xdsl-opt --split-input-file %s -p npu-multithread | filecheck %s
+// RUN: xdsl-opt %s -p 'npu-multithread{contexts=3 schedule=cyclic}' | filecheck %s --check-prefix=CYCLIC
+// RUN: not xdsl-opt %s -p 'npu-multithread{contexts=0}' 2>&1 | filecheck %s --check-prefix=NONE
+// RUN: not xdsl-opt %s -p 'npu-multithread{contexts=7}' 2>&1 | filecheck %s --check-prefix=MANY
+// RUN: not xdsl-opt %s -p 'npu-multithread{schedule=dynamic}' 2>&1 | filecheck %s --check-prefix=SCHEDULE
+// RUN: not xdsl-opt %s -p 'npu-multithread{contexts=6}' 2>&1 | filecheck %s --check-prefix=SIX
 
-// Block schedule: ceil(grid / 4) programs a context, the last ranges clipped to the
-// grid; each context allocates its own tiles.
-// BLOCK:      func.func public @vector_add(
-// BLOCK:        %[[Z0:.*]] = arith.constant 0 : index
-// BLOCK:        %[[ONE:.*]] = arith.constant 1 : index
-// BLOCK-NEXT:   hwctx.parallel (%[[CTX:.*]]) contexts(4) {
-// BLOCK-NEXT:     spm.alloc : memref<1024xf32, #spm.scratch>
-// BLOCK-NEXT:     spm.alloc : memref<1024xf32, #spm.scratch>
-// BLOCK-NEXT:     spm.alloc : memref<1024xf32, #spm.scratch>
-// BLOCK-NEXT:     %[[COUNT:.*]] = arith.subi %grid_x, %[[Z0]] : index
-// BLOCK-NEXT:     %[[N:.*]] = arith.constant 4 : index
-// BLOCK-NEXT:     %[[SHARE:.*]] = arith.ceildivui %[[COUNT]], %[[N]] : index
-// BLOCK-NEXT:     %[[FIRST:.*]] = arith.muli %[[CTX]], %[[SHARE]] : index
-// BLOCK-NEXT:     %[[FROM:.*]] = arith.minui %[[FIRST]], %[[COUNT]] : index
-// BLOCK-NEXT:     %[[PAST:.*]] = arith.addi %[[FROM]], %[[SHARE]] : index
-// BLOCK-NEXT:     %[[TO:.*]] = arith.minui %[[PAST]], %[[COUNT]] : index
-// BLOCK-NEXT:     %[[LO:.*]] = arith.addi %[[Z0]], %[[FROM]] : index
-// BLOCK-NEXT:     %[[HI:.*]] = arith.addi %[[Z0]], %[[TO]] : index
-// BLOCK-NEXT:     scf.for %pid = %[[LO]] to %[[HI]] step %[[ONE]] {
-// BLOCK:            spm.copy %{{.*}} to %arg2
-// BLOCK-NEXT:     }
-// BLOCK-NEXT:     hwctx.yield
-// BLOCK-NEXT:   }
-// BLOCK-NEXT:   func.return
+// NONE:     npu-multithread: contexts must be between 1 and the 6 hardware threads of machine 'edge-npu', got 0
+// MANY:     npu-multithread: contexts must be between 1 and the 6 hardware threads of machine 'edge-npu', got 7
+// SCHEDULE: npu-multithread: unknown schedule 'dynamic'; use one of block, cyclic
+// SIX:      npu-multithread: the scratchpad buffers of @big take 9437184 bytes (in 2048-byte granules), more than the 8388608 of machine 'edge-npu': %tile (memref<393216xf32, #spm.scratch>, 1572864 bytes) x 6; use fewer contexts or a smaller BLOCK
+
+// Block schedule: context c runs programs [c * share, (c + 1) * share) clipped to the
+// grid, share = ceil(grid / 4); the tile the loop uses alone moves into the region,
+// so each context has its own.
+func.func @block(%x: memref<?xf32>, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c1024 = arith.constant 1024 : index
+  %tile = spm.alloc : memref<1024xf32, #spm.scratch>
+  scf.for %pid = %c0 to %grid step %c1 {
+    %off = arith.muli %pid, %c1024 : index
+    spm.copy %x[%off] to %tile[%c0] count %c1024 {width = 32 : i64} : memref<?xf32> to memref<1024xf32, #spm.scratch>
+    scf.for %i = %c0 to %c1024 step %c32 {
+      %v = vector.load %tile[%i] : memref<1024xf32, #spm.scratch>, vector<32xf32>
+      %w = arith.addf %v, %v : vector<32xf32>
+      vector.store %w, %tile[%i] : memref<1024xf32, #spm.scratch>, vector<32xf32>
+    }
+    spm.copy %tile[%c0] to %x[%off] count %c1024 {width = 32 : i64} : memref<1024xf32, #spm.scratch> to memref<?xf32>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @block(
+// CHECK:         hwctx.parallel (%[[CTX:.*]]) contexts(4) {
+// CHECK-NEXT:      %tile = spm.alloc : memref<1024xf32, #spm.scratch>
+// CHECK-NEXT:      %[[COUNT:.*]] = arith.subi %grid, %c0 : index
+// CHECK-NEXT:      %[[N:.*]] = arith.constant 4 : index
+// CHECK-NEXT:      %[[SHARE:.*]] = arith.ceildivui %[[COUNT]], %[[N]] : index
+// CHECK-NEXT:      %[[FIRST:.*]] = arith.muli %[[CTX]], %[[SHARE]] : index
+// CHECK-NEXT:      %[[FROM:.*]] = arith.minui %[[FIRST]], %[[COUNT]] : index
+// CHECK-NEXT:      %[[PAST:.*]] = arith.addi %[[FROM]], %[[SHARE]] : index
+// CHECK-NEXT:      %[[TO:.*]] = arith.minui %[[PAST]], %[[COUNT]] : index
+// CHECK-NEXT:      %[[LO:.*]] = arith.addi %c0, %[[FROM]] : index
+// CHECK-NEXT:      %[[HI:.*]] = arith.addi %c0, %[[TO]] : index
+// CHECK-NEXT:      scf.for %pid = %[[LO]] to %[[HI]] step %c1 {
+// CHECK-NEXT:        %off = arith.muli %pid, %c1024 : index
+// CHECK:             vector.load %tile
+// CHECK:             spm.copy %tile[%c0] to %x[%off]
+// CHECK-NEXT:      }
+// CHECK-NEXT:      hwctx.yield
+// CHECK-NEXT:    }
+// CHECK-NEXT:    func.return
 
 // Cyclic schedule: context c runs programs c, c + 3, c + 6, ...
-// CYCLIC:      hwctx.parallel (%[[CTX:.*]]) contexts(3) {
-// CYCLIC:        %[[LO:.*]] = arith.addi %{{.*}}, %[[CTX]] : index
-// CYCLIC-NEXT:   %[[N:.*]] = arith.constant 3 : index
-// CYCLIC-NEXT:   scf.for %pid = %[[LO]] to %grid_x step %[[N]] {
-// CYCLIC:          math.erf %{{.*}} : vector<32xf32>
-// CYCLIC:        hwctx.yield
+// CYCLIC-LABEL: func.func @block(
+// CYCLIC:         hwctx.parallel (%[[CTX:.*]]) contexts(3) {
+// CYCLIC-NEXT:      %tile = spm.alloc
+// CYCLIC-NEXT:      %[[LO:.*]] = arith.addi %c0, %[[CTX]] : index
+// CYCLIC-NEXT:      %[[N:.*]] = arith.constant 3 : index
+// CYCLIC-NEXT:      scf.for %pid = %[[LO]] to %grid step %[[N]] {
 
-// The row loop of softmax, reductions and all, moves into the region unchanged.
-// SOFTMAX:      hwctx.parallel
-// SOFTMAX-COUNT-3: spm.alloc
-// SOFTMAX:        scf.for %pid
-// SOFTMAX:          vector.reduction <maxnumf>
-// SOFTMAX:          vector.reduction <add>
-// SOFTMAX:        hwctx.yield
+// -----
 
-// ZERO: npu-multithread: contexts must be between 1 and the 6 hardware threads of machine 'edge-npu', got 0
-// MANY: npu-multithread: contexts must be between 1 and the 6 hardware threads of machine 'edge-npu', got 7
-// SCHEDULE: npu-multithread: unknown schedule 'dynamic'; use one of block, cyclic
+// A buffer also used outside the program loop stays shared; the loop's own moves in.
+func.func @shared(%x: memref<?xf32>, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %tile = spm.alloc : memref<16xf32, #spm.scratch>
+  %table = spm.alloc : memref<16xf32, #spm.scratch>
+  spm.copy %x[%c0] to %table[%c0] count %c4 : memref<?xf32> to memref<16xf32, #spm.scratch>
+  scf.for %pid = %c0 to %grid step %c1 {
+    %v = memref.load %table[%pid] : memref<16xf32, #spm.scratch>
+    memref.store %v, %tile[%c0] : memref<16xf32, #spm.scratch>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @shared(
+// CHECK:         %table = spm.alloc : memref<16xf32, #spm.scratch>
+// CHECK-NEXT:    spm.copy %x[%c0] to %table[%c0]
+// CHECK-NEXT:    hwctx.parallel (%{{.*}}) contexts(4) {
+// CHECK-NEXT:      %tile = spm.alloc : memref<16xf32, #spm.scratch>
+// CHECK:             memref.load %table[%pid]
+
+// -----
+
+// No program loop (the top-level loop carries a value): the function is left alone.
+func.func @no_program_loop(%x: memref<?xf32>, %n: index) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %z = arith.constant 0.0 : f32
+  %s = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %z) -> (f32) {
+    %v = memref.load %x[%i] : memref<?xf32>
+    %t = arith.addf %acc, %v : f32
+    scf.yield %t : f32
+  }
+  func.return %s : f32
+}
+
+// CHECK-LABEL: func.func @no_program_loop(
+// CHECK-NOT:     hwctx.parallel
+// CHECK:         func.return %s : f32
+
+// -----
+
+// Four contexts of a 1.5 MiB tile fit the 8 MiB scratchpad; six do not (see SIX).
+func.func @big(%x: memref<?xf32>, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = arith.constant 393216 : index
+  %tile = spm.alloc : memref<393216xf32, #spm.scratch>
+  scf.for %pid = %c0 to %grid step %c1 {
+    spm.copy %x[%c0] to %tile[%c0] count %n : memref<?xf32> to memref<393216xf32, #spm.scratch>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @big(
+// CHECK:         hwctx.parallel (%{{.*}}) contexts(4) {
