@@ -33,17 +33,15 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from math import prod
 
-from xdsl.builder import Builder
 from xdsl.context import Context
 from xdsl.dialects import arith, func, memref, scf
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
-    IndexType,
     IntegerType,
     MemRefType,
     ModuleOp,
@@ -56,22 +54,18 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
     op_type_rewrite_pattern,
 )
-from xdsl.rewriter import InsertPoint, Rewriter
 
 from xnpu.dialects import spm, tt
 from xnpu.transforms import check_scratchpad_fits, pass_machine
-from xnpu.transforms.builders import Constants
-from xnpu.transforms.tt_analysis import (
+from xnpu.transforms.builders import INDEX
+from xnpu.transforms.scoped_builder import ScopedBuilder
+from xnpu.transforms.tt_analysis import KernelAnalysis, StorePlan, one_op_combiner, row_major
+from xnpu.transforms.tt_masks import AndBox, BoundBox, Box, ConditionBox, FullBox, ViewBox
+from xnpu.transforms.tt_values import (
     Affine,
     AffineLeaf,
-    AndBox,
-    BoundBox,
-    Box,
     ComputeNode,
-    ConditionBox,
     ConstantLeaf,
-    FullBox,
-    KernelAnalysis,
     LoadLeaf,
     LoweringError,
     Node,
@@ -80,16 +74,10 @@ from xnpu.transforms.tt_analysis import (
     ScalarLeaf,
     ScalarLoad,
     ScalarOp,
-    StorePlan,
-    ViewBox,
     ViewNode,
-    one_op_combiner,
-    row_major,
 )
 
 __all__ = ["LoweringError", "NpuLowerTritonPass"]
-
-INDEX = IndexType()
 
 
 @dataclass
@@ -113,31 +101,31 @@ class EmittedBox:
     """Loop counts by the dimensions they are for (see `KernelEmitter.counts`)."""
 
 
-class Scope:
-    """Where values are emitted, and what was emitted there by key. A lookup sees
-    this scope's values and its parents', never a sibling's: every reuse is
-    dominated by its definition."""
-
-    def __init__(self, point: InsertPoint, parent: Scope | None = None):
-        self.point = point
-        self.parent = parent
-        self.values: dict[Hashable, SSAValue] = {}
-
-    def lookup(self, key: Hashable) -> SSAValue | None:
-        scope: Scope | None = self
-        while scope is not None:
-            if key in scope.values:
-                return scope.values[key]
-            scope = scope.parent
-        return None
-
-
-class KernelEmitter:
-    """Builds the func.func of one analysed tt.func (`emit()`)."""
+class KernelEmitter(ScopedBuilder):
+    """Builds the func.func of one analysed tt.func (`emit()`): its arguments are the
+    kernel's (pointers become DDR memrefs) and one index per grid axis, its body one
+    loop over every program."""
 
     def __init__(self, analysis: KernelAnalysis):
         self.analysis = analysis
-        self.kernel = analysis.kernel
+        self.kernel = kernel = analysis.kernel
+        arg_types: list[Attribute] = [
+            MemRefType(arg.type.pointee, [DYNAMIC_INDEX])
+            if isinstance(arg.type, tt.PointerType)
+            else arg.type
+            for arg in kernel.args
+        ]
+        self.entry_block = Block(arg_types=[*arg_types, *([INDEX] * len(analysis.grid_axes))])
+        self.args = dict(zip(kernel.args, self.entry_block.args))
+        for new, old in zip(self.entry_block.args, kernel.args):
+            new.name_hint = old.name_hint
+        self.grid = list(self.entry_block.args[len(kernel.args) :])
+        for value, axis in zip(self.grid, analysis.grid_axes):
+            value.name_hint = f"grid_{'xyz'[axis]}"
+        self.program_body = Block(arg_types=[INDEX])
+        self.program_body.args[0].name_hint = "pid"
+        super().__init__(self.entry_block, self.program_body)
+        self.program_ids: list[SSAValue] = []
         self.scalars: dict[SSAValue, SSAValue] = {}
         """tt scalar -> its value in the program loop (or the entry block)."""
         self.boxes: dict[Box, EmittedBox] = {}
@@ -145,48 +133,26 @@ class KernelEmitter:
         self.filled: set[LoadLeaf] = set()
         self.node_tiles: dict[Node, TileLayout] = {}
         self.reduced: dict[ReducedLeaf, SSAValue | TileLayout] = {}
-        self.tile_names: Counter[str] = Counter()
 
     # ---- the function and its program loop
 
     def emit(self) -> func.FuncOp:
-        kernel = self.kernel
-        arg_types: list[Attribute] = [
-            MemRefType(arg.type.pointee, [DYNAMIC_INDEX]) if isinstance(arg.type, tt.PointerType)
-            else arg.type
-            for arg in kernel.args
-        ]  # fmt: skip
-        axes = self.analysis.grid_axes
-        entry = Block(arg_types=[*arg_types, *([INDEX] * len(axes))])
-        self.args = dict(zip(kernel.args, entry.args))
-        for new, old in zip(entry.args, kernel.args):
-            new.name_hint = old.name_hint
-        self.grid = list(entry.args[len(kernel.args) :])
-        for value, axis in zip(self.grid, axes):
-            value.name_hint = f"grid_{'xyz'[axis]}"
-        self.entry = Scope(InsertPoint.at_end(entry))
-        self.constants = Constants(Builder(self.entry.point), self.entry.point)
-
         total = self.grid[0]
         for extent in self.grid[1:]:
             total = self.insert_entry(arith.MuliOp(total, extent)).results[0]
-        pid_body = Block(arg_types=[INDEX])
-        pid_body.args[0].name_hint = "pid"
-        self.program = Scope(InsertPoint.at_end(pid_body), self.entry)
-        self.scopes = [self.program]
-        self.emit_program_ids(pid_body.args[0])
-        for op in kernel.body.block.ops:
+        self.emit_program_ids(self.program_body.args[0])
+        for op in self.kernel.body.block.ops:
             self.emit_op(op)
         self.insert(scf.YieldOp())
         c0, c1 = self.index(0), self.index(1)
-        self.insert_entry(scf.ForOp(c0, total, c1, [], pid_body))
+        self.insert_entry(scf.ForOp(c0, total, c1, [], self.program_body))
         self.insert_entry(func.ReturnOp())
+        entry = self.entry_block
         return func.FuncOp(
-            kernel.sym_name.data, (entry.arg_types, ()), Region(entry), visibility="public"
+            self.kernel.sym_name.data, (entry.arg_types, ()), Region(entry), visibility="public"
         )
 
     def emit_program_ids(self, pid: SSAValue) -> None:
-        self.program_ids: list[SSAValue] = []
         rest = pid
         for axis, extent in enumerate(self.grid):
             if axis == len(self.grid) - 1:
@@ -197,70 +163,6 @@ class KernelEmitter:
             self.program_ids.append(
                 self.insert(arith.IndexCastOp(this, IntegerType(32))).results[0]
             )
-
-    # ---- where IR goes
-
-    @property
-    def scope(self) -> Scope:
-        return self.scopes[-1]
-
-    def insert(self, op: Operation) -> Operation:
-        Rewriter.insert_op(op, self.scope.point)
-        return op
-
-    def insert_entry(self, op: Operation) -> Operation:
-        Rewriter.insert_op(op, self.entry.point)
-        return op
-
-    def cached(self, key: Hashable, make: Callable[[], SSAValue]) -> SSAValue:
-        """The value `key` names, made in the current scope unless visible already."""
-        value = self.scope.lookup(key)
-        if value is None:
-            value = self.scope.values[key] = make()
-        return value
-
-    @contextmanager
-    def program_level(self) -> Iterator[None]:
-        """Inserts go to the program scope, before the loop nest being built:
-        per-program values are computed once per program, not once per lane."""
-        saved = self.scopes
-        self.scopes = saved[:1]
-        try:
-            yield
-        finally:
-            self.scopes = saved
-
-    @contextmanager
-    def inside(self, loop: scf.ForOp) -> Iterator[None]:
-        """Inserts go at the end of `loop`'s body (already inserted)."""
-        outermost = len(self.scopes) == 1
-        saved_point = self.program.point
-        if outermost:
-            self.program.point = InsertPoint.before(loop)
-        self.scopes.append(Scope(InsertPoint.at_end(loop.body.block), self.scope))
-        try:
-            yield
-        finally:
-            self.scopes.pop()
-            if outermost:
-                self.program.point = saved_point
-
-    def constant(self, value: int | float, type: Attribute) -> SSAValue:
-        return self.constants.get(value, type)
-
-    def index(self, value: int) -> SSAValue:
-        return self.constants.index(value)
-
-    def alloc(self, kind: str, element: Attribute, size: int) -> SSAValue:
-        number = self.tile_names[kind]
-        self.tile_names[kind] += 1
-        op = spm.AllocOp(spm.scratchpad_type(element, [size]), f"{kind}{number}")
-        return self.insert_entry(op).buffer
-
-    def to_index(self, value: SSAValue) -> SSAValue:
-        if isinstance(value.type, IndexType):
-            return value
-        return self.insert(arith.IndexCastOp(value, INDEX)).results[0]
 
     # ---- tt ops in program order
 
@@ -327,7 +229,7 @@ class KernelEmitter:
     # ---- boxes
 
     def box_of(self, mask: Node | None, shape: tuple[int, ...]) -> EmittedBox:
-        box = self.analysis.box_of(mask, shape)
+        box = self.analysis.masks.box_of(mask, shape)
         assert box is not None, "the analysis refuses masks that are not boxes"
         return self.emitted_box(box)
 
@@ -501,24 +403,6 @@ class KernelEmitter:
         return self.constant(0 if isinstance(element, IntegerType) else 0.0, element)
 
     # ---- loops
-
-    def loop_nest(
-        self, bounds: Sequence[tuple[SSAValue, SSAValue]], body: Callable, names: str = "ijk"
-    ) -> None:
-        """Emits nested scf.for over `bounds` ((lower, upper) each, step 1) around
-        `body(ivs)`."""
-        if not bounds:
-            body([])
-            return
-        lower, upper = bounds[0]
-        block = Block(arg_types=[INDEX])
-        block.args[0].name_hint = names[0]
-        loop = self.insert(scf.ForOp(lower, upper, self.index(1), [], block))
-        with self.inside(loop):
-            self.loop_nest(
-                bounds[1:], lambda ivs: body([block.args[0], *ivs]), names=names[1:] or "ijk"
-            )
-            self.insert(scf.YieldOp())
 
     def element_loops(self, box: EmittedBox, body: Callable[[list[SSAValue]], None]) -> None:
         """Loops over the lanes of `box`; `body` gets one index per tensor dimension."""
@@ -742,7 +626,7 @@ class KernelEmitter:
         assert isinstance(leaf, ReducedLeaf)
         axis = op.axis.value.data
         shape = operand.shape
-        box = self.emitted_box(self.analysis.full_box(shape))
+        box = self.emitted_box(self.analysis.masks.full_box(shape))
         self.prepare(operand, box)
         combine = self.combiner(op)
         outer_dims = [d for d, s in enumerate(shape) if s != 1 and d != axis]
@@ -753,7 +637,7 @@ class KernelEmitter:
             result_dims = [d if d < axis else d - 1 for d in outer_dims]
             strides = row_major(result_shape, result_dims)
             layout = TileLayout(
-                buffer, strides, self.emitted_box(self.analysis.full_box(result_shape))
+                buffer, strides, self.emitted_box(self.analysis.masks.full_box(result_shape))
             )
             self.reduced[leaf] = layout
 

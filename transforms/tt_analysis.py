@@ -1,7 +1,8 @@
 """
 What each value of a `tt` kernel is, for npu-lower-triton: a pure analysis (it builds
 no IR) whose typed results the emitter (npu_lower_triton.py) turns into the scalar
-NPU program.
+NPU program. The values it deals in are in tt_values.py, the boxes of masks in
+tt_masks.py.
 
     %offs = tt.make_range {start = 0, end = 1024}    Affine: lane + 0
     %p = tt.addptr %x_splat, %idx                    Pointer(%x, Affine)
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from math import prod
 
 from xdsl.dialects import arith, math
 from xdsl.dialects.builtin import (
@@ -40,11 +40,27 @@ from xdsl.dialects.builtin import (
     i1,
 )
 from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
-from xdsl.utils.exceptions import DiagnosticException
 
 from xnpu.dialects import arith_tensor, tt
 from xnpu.dialects.combiners import COMBINERS
-from xnpu.dialects.location import at_location
+from xnpu.transforms.tt_masks import Box, MaskAnalysis
+from xnpu.transforms.tt_values import (
+    Affine,
+    AffineLeaf,
+    ComputeNode,
+    ConstantLeaf,
+    LoadLeaf,
+    Node,
+    Pointer,
+    ReducedLeaf,
+    ScalarLeaf,
+    ScalarLoad,
+    ScalarOp,
+    Value,
+    ViewNode,
+    fail,
+    unit_lanes,
+)
 
 LIBDEVICE: dict[str, type[Operation]] = {
     "erf": math.ErfOp, "exp": math.ExpOp, "exp2": math.Exp2Op, "log": math.LogOp,
@@ -54,235 +70,8 @@ LIBDEVICE: dict[str, type[Operation]] = {
 }  # fmt: skip
 """libdevice function (without `__nv_` and the `f` of its float form) -> math op."""
 
-CMPI_OPS = arith_tensor.both_forms(arith_tensor.CmpIOp)
 CMPF_OPS = arith_tensor.both_forms(arith_tensor.CmpFOp)
 SELECT_OPS = arith_tensor.both_forms(arith_tensor.SelectOp)
-
-
-class LoweringError(DiagnosticException):
-    """A kernel npu-lower-triton cannot lower; the message names the op and where."""
-
-
-def fail(op: Operation, message: str) -> LoweringError:
-    return LoweringError(f"npu-lower-triton: {message}: '{op.name}'{at_location(op)}")
-
-
-# ------------------------------------------------------------------ values
-
-
-@dataclass(frozen=True)
-class Affine:
-    """An integer tensor `sum(coef * scalar) + sum(lanes[d] * lane index d)`; the
-    scalars are tt values (None stands for the constant 1)."""
-
-    shape: tuple[int, ...]
-    terms: tuple[tuple[int, SSAValue | None], ...]
-    lanes: tuple[int, ...]
-    type: Attribute
-
-    def scaled(self, k: int) -> Affine:
-        return Affine(
-            self.shape,
-            tuple((c * k, v) for c, v in self.terms),
-            tuple(c * k for c in self.lanes),
-            self.type,
-        )
-
-    def plus(self, other: Affine) -> Affine:
-        lanes = tuple(a + b for a, b in zip(self.lanes, other.lanes))
-        return Affine(self.shape, self.terms + other.terms, lanes, self.type)
-
-    def reshaped(self, shape: tuple[int, ...], lanes: tuple[int, ...]) -> Affine:
-        return Affine(shape, self.terms, lanes, self.type)
-
-    @property
-    def start(self) -> Affine:
-        """The lane-0 value, as an Affine with no lane terms."""
-        return self.reshaped(self.shape, (0,) * len(self.shape))
-
-    @property
-    def constant(self) -> int | None:
-        if all(v is None for _, v in self.terms) and not any(self.lanes):
-            return sum(c for c, _ in self.terms)
-        return None
-
-
-class Node:
-    """An element-wise tensor value, as a tree evaluated lane by lane in loops."""
-
-    def __init__(self, shape, element: Attribute, operands: Sequence[Node] = (), invariant=False):
-        self.shape: tuple[int, ...] = tuple(shape)
-        self.element = element
-        self.operands: tuple[Node, ...] = tuple(operands)
-        self.invariant = invariant
-        """The same for every lane: computed once per program, outside the loops."""
-
-
-class ScalarLeaf(Node):
-    """A splat of a scalar tt value."""
-
-    def __init__(self, shape, element, value: SSAValue):
-        super().__init__(shape, element, invariant=True)
-        self.value = value
-
-
-class ConstantLeaf(Node):
-    """A splat constant."""
-
-    def __init__(self, shape, element, value: Attribute):
-        super().__init__(shape, element, invariant=True)
-        self.value = value
-
-
-class AffineLeaf(Node):
-    """An affine integer tensor used as data (compared, divided, converted...)."""
-
-    def __init__(self, affine: Affine):
-        super().__init__(affine.shape, affine.type, invariant=not any(affine.lanes))
-        self.affine = affine
-
-
-@dataclass(frozen=True)
-class Pointer:
-    """`base + offset`: a kernel argument and an Affine (or, for gathers, a Node)."""
-
-    base: BlockArgument
-    offset: Affine | Node
-
-
-class LoadLeaf(Node):
-    """A tt.load: from a scratchpad tile (`tile_dims` set) or gathered from DDR."""
-
-    def __init__(self, op: tt.LoadOp, pointer: Pointer, mask: Node | None, other: Node | None):
-        shape = tt.shape_of(op.result.type)
-        operands = tuple(n for n in (mask, other) if n is not None)
-        if isinstance(pointer.offset, Node):
-            operands += (pointer.offset,)
-        super().__init__(shape, tt.element_of(op.result.type), operands)
-        self.op = op
-        self.pointer = pointer
-        self.mask = mask
-        self.other = other
-        self.tile_dims: list[int] | None = None
-        """The dimensions its scratchpad tile holds; None for a gather."""
-
-
-class ComputeNode(Node):
-    """An element-wise arith/math op (or a libdevice call) on its operand nodes."""
-
-    def __init__(
-        self, op: Operation, operands: Sequence[Node], op_type: type[Operation], element=None
-    ):
-        super().__init__(
-            tt.shape_of(op.results[0].type),
-            element or tt.element_of(op.results[0].type),
-            operands,
-            invariant=all(o.invariant for o in operands),
-        )
-        self.op = op
-        self.op_type = op_type
-
-
-class ViewNode(Node):
-    """broadcast / expand_dims / reshape of a node: lanes map to source lanes."""
-
-    def __init__(self, src: Node, shape: tuple[int, ...], lane_map: Callable):
-        super().__init__(shape, src.element, (src,), invariant=src.invariant)
-        self.lane_map = lane_map
-
-
-class ReducedLeaf(Node):
-    """The result of a tt.reduce: a scalar, or a tile when more than one remains."""
-
-    def __init__(self, op: tt.ReduceOp, shape):
-        super().__init__(shape, tt.element_of(op.results[0].type), invariant=prod(shape) == 1)
-        self.op = op
-
-
-@dataclass(frozen=True)
-class ScalarOp:
-    """A scalar arith/math op or program-id query, cloned into the program loop."""
-
-    op: Operation
-
-
-@dataclass(frozen=True)
-class ScalarLoad:
-    """A scalar `tt.load` from `pointer`."""
-
-    op: tt.LoadOp
-    pointer: Pointer
-
-
-Value = Affine | Pointer | Node | ScalarOp | ScalarLoad
-"""What a tt value is to the lowering."""
-
-
-# ------------------------------------------------------------------ boxes (masks)
-
-
-class Box:
-    """The lanes a mask lets through: per dimension [0, count) where `bounded` (all
-    lanes elsewhere), and only when every guard holds. A tree that mirrors the mask;
-    the emitter computes its counts once per program."""
-
-    shape: tuple[int, ...]
-    bounded: tuple[bool, ...]
-
-
-class FullBox(Box):
-    """Every lane: no mask."""
-
-    def __init__(self, shape):
-        self.shape = tuple(shape)
-        self.bounded = (False,) * len(self.shape)
-
-
-class ConditionBox(Box):
-    """All lanes or none, by a lane-invariant condition."""
-
-    def __init__(self, condition: Node):
-        self.shape = condition.shape
-        self.bounded = (False,) * len(self.shape)
-        self.condition = condition
-
-
-class BoundBox(Box):
-    """`start + step * lane < limit` (or `<=`) along `dim`, within `extent` lanes."""
-
-    def __init__(
-        self, shape, dim: int, start: Affine, limit: Affine | Node, inclusive: bool, step: int
-    ):
-        self.shape = tuple(shape)
-        self.bounded = tuple(d == dim for d in range(len(self.shape)))
-        self.dim, self.start, self.limit = dim, start, limit
-        self.inclusive, self.step = inclusive, step
-
-
-class AndBox(Box):
-    """Both boxes: the smaller count per dimension, every guard."""
-
-    def __init__(self, shape, a: Box, b: Box):
-        self.shape = tuple(shape)
-        self.bounded = tuple(x or y for x, y in zip(a.bounded, b.bounded))
-        self.a, self.b = a, b
-
-
-class ViewBox(Box):
-    """A box seen through a view: source dimension s becomes `dims[s]`; a bounded
-    source dimension the view drops or broadcasts becomes a guard (count > 0)."""
-
-    def __init__(self, shape, inner: Box, dims: dict[int, int]):
-        self.shape = tuple(shape)
-        self.inner, self.dims = inner, dims
-        self.bounded = tuple(
-            any(inner.bounded[s] and d == t for s, t in dims.items())
-            for d in range(len(self.shape))
-        )
-
-    @property
-    def dropped(self) -> list[int]:
-        return [s for s, bounded in enumerate(self.inner.bounded) if bounded and s not in self.dims]
 
 
 # ------------------------------------------------------------------ sinks
@@ -374,8 +163,7 @@ class KernelAnalysis:
         self.nodes: list[Node] = []
         self.sinks_of: dict[Node, set[Sink]] = {}
         self.affine_leaves: dict[SSAValue, AffineLeaf] = {}
-        self.boxes: dict[Node, Box | None] = {}
-        self.full_boxes: dict[tuple[int, ...], FullBox] = {}
+        self.masks = MaskAnalysis()
         self.materialized: set[Node] = set()
         self.stores: dict[tt.StoreOp, StorePlan] = {}
         self.sink_inputs: dict[Operation, Node] = {}
@@ -531,7 +319,7 @@ class KernelAnalysis:
             if isinstance(affine, Affine):
                 # lane coefficient along d = source coefficient of the dim d maps to
                 lanes = tuple(
-                    sum(c * m for c, m in zip(affine.lanes, lane_map(_unit(shape, d))))
+                    sum(c * m for c, m in zip(affine.lanes, lane_map(unit_lanes(shape, d))))
                     if shape[d] != 1
                     else 0
                     for d in range(len(shape))
@@ -606,53 +394,14 @@ class KernelAnalysis:
         mask when every sink is a store with one mask, else every lane."""
         sink_ops = [s for s in self.sinks_of[node] if isinstance(s, Operation)]
         masks = {op.mask if isinstance(op, tt.StoreOp) else None for op in sink_ops}
-        full = self.full_box(node.shape)
+        full = self.masks.full_box(node.shape)
         if (
             all(isinstance(op, tt.StoreOp) for op in sink_ops)
             and len(masks) == 1
             and None not in masks
         ):
-            return self.box_of(self.values[sink_ops[0].mask], node.shape) or full
+            return self.masks.box_of(self.values[sink_ops[0].mask], node.shape) or full
         return full
-
-    # ---- masks
-
-    def full_box(self, shape: tuple[int, ...]) -> FullBox:
-        if shape not in self.full_boxes:
-            self.full_boxes[shape] = FullBox(shape)
-        return self.full_boxes[shape]
-
-    def box_of(self, mask: Node | None, shape: tuple[int, ...]) -> Box | None:
-        """The box `mask` lets through, or None when it is not one."""
-        if mask is None:
-            return self.full_box(shape)
-        if mask not in self.boxes:
-            self.boxes[mask] = self._box(mask)
-        return self.boxes[mask]
-
-    def _box(self, mask: Node) -> Box | None:
-        shape = mask.shape
-        if mask.invariant:
-            return ConditionBox(mask)
-        if isinstance(mask, ViewNode):
-            source = mask.operands[0]
-            inner = self.box_of(source, source.shape)
-            if inner is None:
-                return None
-            dims = {}  # source dim -> the (last) view dim whose lanes run along it
-            for d in range(len(shape)):
-                mapped = [s for s, v in enumerate(mask.lane_map(_unit(shape, d))) if v]
-                if mapped:
-                    dims[mapped[0]] = d
-            return ViewBox(shape, inner, dims)
-        if isinstance(mask, ComputeNode) and mask.op_type is arith.AndIOp:
-            a, b = (self.box_of(o, shape) for o in mask.operands)
-            if a is None or b is None:
-                return None
-            return AndBox(shape, a, b)
-        if isinstance(mask, ComputeNode) and isinstance(mask.op, CMPI_OPS):
-            return _bound_box(mask, shape)
-        return None
 
     # ---- sinks
 
@@ -661,7 +410,7 @@ class KernelAnalysis:
         if not isinstance(leaf.pointer.offset, Affine):
             return
         dims = tile_dims(leaf.shape, leaf.pointer.offset, for_store=False)
-        box = self.box_of(leaf.mask, leaf.shape) if dims is not None else None
+        box = self.masks.box_of(leaf.mask, leaf.shape) if dims is not None else None
         if dims is None or box is None:
             return
         if any(box.bounded[d] for d, s in enumerate(leaf.shape) if s != 1 and d not in dims):
@@ -676,7 +425,7 @@ class KernelAnalysis:
         if not shape:
             return StorePlan(op, pointer, value, None, "scalar")
         mask = self.values.get(op.mask) if op.mask is not None else None
-        box = self.box_of(mask, shape)
+        box = self.masks.box_of(mask, shape)
         if box is None:
             raise fail(op, "store masks must bound each dimension (lanes < n, and-ed)")
         if isinstance(pointer.offset, Affine):
@@ -684,30 +433,6 @@ class KernelAnalysis:
             if dims is not None:
                 return StorePlan(op, pointer, value, box, "tile", dims)
         return StorePlan(op, pointer, value, box, "scatter")
-
-
-def _bound_box(mask: ComputeNode, shape) -> BoundBox | None:
-    """`lanes * step + start < limit` (or `<=`, or flipped) along one dimension."""
-    predicate = arith_tensor.predicate_name(mask.op)
-    lhs, rhs = mask.operands
-    flipped = {"sgt": "slt", "sge": "sle", "ugt": "ult", "uge": "ule"}
-    if predicate in flipped:
-        lhs, rhs, predicate = rhs, lhs, flipped[predicate]
-    if predicate not in ("slt", "sle", "ult", "ule"):
-        return None
-    if not isinstance(lhs, AffineLeaf) or not rhs.invariant:
-        return None
-    varying = [d for d, c in enumerate(lhs.affine.lanes) if c and shape[d] != 1]
-    if len(varying) != 1 or lhs.affine.lanes[varying[0]] < 0:
-        return None
-    d = varying[0]
-    limit = rhs.affine if isinstance(rhs, AffineLeaf) else rhs
-    start = lhs.affine.reshaped(lhs.shape, (0,) * len(shape))
-    return BoundBox(shape, d, start, limit, predicate in ("sle", "ule"), lhs.affine.lanes[d])
-
-
-def _unit(shape: Sequence[int], d: int) -> list[int]:
-    return [1 if e == d else 0 for e in range(len(shape))]
 
 
 def _lane_map(op: Operation, src_shape: tuple[int, ...], shape: tuple[int, ...]) -> Callable:
