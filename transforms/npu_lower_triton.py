@@ -323,19 +323,15 @@ class KernelEmitter(ScopedBuilder):
         box = self.box_of(leaf.mask, leaf.shape)
         buffer = self.alloc("in", leaf.element, prod(leaf.shape[d] for d in dims))
         self.load_tiles[leaf] = TileLayout(buffer, row_major(leaf.shape, dims), box)
-        self.copy(
-            self.args[pointer.base],
-            self.affine_offset(pointer.offset),
-            buffer,
-            dims,
-            pointer.offset,
-            box,
-            to_scratchpad=True,
-        )
+        self.copy(pointer, buffer, dims, box, to_scratchpad=True)
 
     def copy(
-        self, ddr, ddr_offset, tile, dims, affine: Affine, box: EmittedBox, to_scratchpad: bool
+        self, pointer: Pointer, tile: SSAValue, dims, box: EmittedBox, to_scratchpad: bool
     ) -> None:
+        """An spm.copy of `box`'s lanes between DDR at `pointer` and `tile`."""
+        affine = pointer.offset
+        assert isinstance(affine, Affine)
+        ddr, ddr_offset = self.args[pointer.base], self.affine_offset(affine)
         counts = self.counts(box, dims)
         zero = self.index(0)
         rows = None
@@ -599,15 +595,7 @@ class KernelEmitter(ScopedBuilder):
                 self.insert(memref.StoreOp.get(result, buffer, [self.tile_index(layout, lanes)]))
 
             self.element_loops(box, body)
-            self.copy(
-                self.args[pointer.base],
-                self.affine_offset(pointer.offset),
-                buffer,
-                dims,
-                pointer.offset,
-                box,
-                to_scratchpad=False,
-            )
+            self.copy(pointer, buffer, dims, box, to_scratchpad=False)
             return
         if not isinstance(pointer.offset, Affine):
             self.prepare(pointer.offset, box)
