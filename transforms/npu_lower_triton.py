@@ -318,12 +318,10 @@ class KernelEmitter(ScopedBuilder):
         dims = leaf.tile_dims
         if dims is None:
             return  # a gather: read in the loops that use it
-        pointer = leaf.pointer
-        assert isinstance(pointer.offset, Affine)
         box = self.box_of(leaf.mask, leaf.shape)
         buffer = self.alloc("in", leaf.element, prod(leaf.shape[d] for d in dims))
         self.load_tiles[leaf] = TileLayout(buffer, row_major(leaf.shape, dims), box)
-        self.copy(pointer, buffer, dims, box, to_scratchpad=True)
+        self.copy(leaf.pointer, buffer, dims, box, to_scratchpad=True)
 
     def copy(
         self, pointer: Pointer, tile: SSAValue, dims, box: EmittedBox, to_scratchpad: bool
