@@ -56,3 +56,12 @@ def ramp(out_ptr, n, BLOCK: tl.constexpr):
     """Writes without reading: a tile loop with write-backs and no input to prefetch."""
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     tl.store(out_ptr + offs, offs.to(tl.float32) * 0.5, mask=offs < n)
+
+
+@triton.jit
+def scale_by_loaded(x_ptr, s_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    """A scalar load from a pointer argument (`tl.load(s_ptr)`) used by tensor math."""
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    s = tl.load(s_ptr)
+    mask = offs < n
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=mask) * s, mask=mask)

@@ -304,3 +304,13 @@ def test_a_kernel_that_only_writes_runs_at_every_level(level, options):
     assert torch.equal(out, torch.arange(1000, dtype=torch.float32) * 0.5)
     if "db" in level:
         assert "spm.dma_start" in str(module)
+
+
+@pytest.mark.parametrize(("level", "options"), VARIANTS)
+def test_a_scalar_load_from_a_pointer_argument_at_every_level(level, options):
+    signature = {"x_ptr": "*fp32", "s_ptr": "*fp32", "out_ptr": "*fp32", "n": "i32"}
+    tt_module = xnpu.from_triton(kernels_2d.scale_by_loaded, signature, {"BLOCK": 256})
+    module = xnpu.lower(tt_module, level, **dict(options))
+    x, scale, out = torch.randn(1000), torch.tensor([1.5]), torch.zeros(1000)
+    xnpu.run(module, x, scale, out, 1000, grid=4)
+    assert torch.equal(out, x * 1.5)
