@@ -1,14 +1,20 @@
-"""Each reason a pass gives for leaving IR alone, on the smallest loop that shows it:
-npu-vectorize's `plan_vector_loop`, npu-multithread's `program_loop` and
-npu-double-buffer's `find_tile_loop`. The decisions build no IR."""
+"""Each reason a pass gives for leaving IR alone or refusing it, on the smallest input
+that shows it: npu-vectorize's `plan_vector_loop`, npu-multithread's `program_loop`,
+npu-double-buffer's `find_tile_loop` and npu-lower-triton's analysis. The decisions
+build no IR."""
 
 import pytest
+import refused_kernels
 from xdsl.dialects import scf
 from xdsl.parser import Parser
 
+import xnpu
 from xnpu.dialects import xnpu_context
+from xnpu.frontend.ttir import module_text
+from xnpu.kernels import corpus_kernel
 from xnpu.machines import load_machine
 from xnpu.transforms.npu_double_buffer import find_tile_loop
+from xnpu.transforms.npu_lower_triton import LoweringError, NpuLowerTritonPass
 from xnpu.transforms.npu_multithread import program_loop
 from xnpu.transforms.npu_vectorize import VectorLoopPlan, plan_vector_loop
 
@@ -126,3 +132,68 @@ def test_npu_double_buffer_needs_copies_of_buffers_the_loop_owns():
     both = copy + f"\n    spm.copy %a[%c0] to %x[%i] count %c5 : {SCRATCH} to memref<?xf32>"
     found = find_tile_loop(_loop(_function("%x: memref<?xf32>, %n: index", both)))
     assert found is not None and not found.inputs and len(found.outputs) == 1
+
+
+LOWERING_REFUSALS = [
+    (
+        "every_other_lane",
+        {"x_ptr": "*fp32", "out_ptr": "*fp32"},
+        r"store masks must bound each dimension .*'tt.store' at .*refused_kernels.py:\d+",
+    ),
+    (
+        "argmax",
+        {"x_ptr": "*fp32", "out_ptr": "*i32"},
+        r"reductions of several tensors at once are not supported: 'tt.reduce' at ",
+    ),
+    (
+        "masked_scalar_load",
+        {"x_ptr": "*fp32", "out_ptr": "*fp32", "flag": "i32"},
+        r"this scalar form is not supported: 'tt.load' at ",
+    ),
+    (
+        "chosen_pointer",
+        {"x_ptr": "*fp32", "y_ptr": "*fp32", "out_ptr": "*fp32"},
+        r"operand p cannot be used as data: 'arith.select' at ",
+    ),
+    (
+        "reshaped",
+        {"x_ptr": "*fp32", "out_ptr": "*fp32"},
+        r"only reshapes that add or drop size-1 dimensions are supported: 'tt.reshape' at ",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "signature", "message"), LOWERING_REFUSALS)
+def test_npu_lower_triton_names_what_it_refuses_and_where(name, signature, message):
+    kernel = getattr(refused_kernels, name)
+    constexprs = {} if name == "masked_scalar_load" else {"BLOCK": 64}
+    module = xnpu.from_triton(kernel, signature, constexprs)
+    before = str(module)
+    with pytest.raises(LoweringError, match=message):
+        xnpu.lower(module)
+    assert str(module) == before  # the caller's module is left as it was
+
+
+def _refused_text(text: str, message: str) -> None:
+    module = Parser(xnpu_context(), text).parse_module()
+    with pytest.raises(LoweringError, match=message):
+        NpuLowerTritonPass().apply(xnpu_context(), module)
+
+
+def test_a_libdevice_function_without_a_lowering_is_named():
+    text = module_text(corpus_kernel("inductor/gelu").to_tt()).replace("__nv_erff", "__nv_log1pf")
+    _refused_text(text, r"libdevice function '__nv_log1pf' has no lowering")
+
+
+def test_a_tensor_constant_that_is_not_a_splat_is_refused():
+    text = """
+tt.func @k(%out: !tt.ptr<i32>) {
+  %c = arith.constant dense<[1, 2, 3, 4]> : tensor<4xi32>
+  %r = tt.make_range {end = 4 : i32, start = 0 : i32} : tensor<4xi32>
+  %p = tt.splat %out : !tt.ptr<i32> -> tensor<4x!tt.ptr<i32>>
+  %q = tt.addptr %p, %r : tensor<4x!tt.ptr<i32>>, tensor<4xi32>
+  tt.store %q, %c : tensor<4x!tt.ptr<i32>>
+  tt.return
+}
+"""
+    _refused_text(text, r"only splat tensor constants are supported: 'arith.constant'")

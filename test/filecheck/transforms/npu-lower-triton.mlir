@@ -4,7 +4,8 @@
 // RUN: xdsl-opt %S/../dialects/tt_gelu.mlir -p npu-lower-triton | filecheck %s --check-prefix=GELU
 // RUN: xdsl-opt %S/../dialects/tt_softmax.mlir -p npu-lower-triton | filecheck %s --check-prefix=SOFTMAX
 // RUN: xdsl-opt %S/../dialects/tt_inductor_layer_norm.mlir -p npu-lower-triton | filecheck %s --check-prefix=LN
-// RUN: xdsl-opt %s -p npu-lower-triton | filecheck %s --check-prefix=TILE2D
+// RUN: xdsl-opt --split-input-file %s -p npu-lower-triton | filecheck %s --check-prefix=TILE2D
+// RUN: xdsl-opt --split-input-file %s -p npu-lower-triton | filecheck %s
 
 // The program-id loop, a tile per load and store, copies of the valid elements only,
 // and one element loop over them.
@@ -129,3 +130,135 @@ builtin.module {
     tt.return
   }
 }
+
+// -----
+
+// A masked load and store: the load copies the mask's valid lanes (min(max(n - start,
+// 0), 64)) into a tile, an element loop runs over the same count, and the output
+// tile is copied back with it.
+builtin.module {
+  tt.func public @masked_copy(%x_ptr: !tt.ptr<f32>, %out_ptr: !tt.ptr<f32>, %n: i32) attributes {noinline = false} {
+    %offs = arith.constant 64 : i32
+    %offs_1 = tt.get_program_id x : i32
+    %offs_2 = arith.muli %offs_1, %offs : i32
+    %offs_3 = tt.make_range {end = 64 : i32, start = 0 : i32} : tensor<64xi32>
+    %offs_4 = tt.splat %offs_2 : i32 -> tensor<64xi32>
+    %offs_5 = arith.addi %offs_4, %offs_3 : tensor<64xi32>
+    %m = tt.splat %n : i32 -> tensor<64xi32>
+    %m_1 = arith.cmpi slt, %offs_5, %m : tensor<64xi32>
+    %0 = tt.splat %out_ptr : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %1 = tt.addptr %0, %offs_5 : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    %2 = tt.splat %x_ptr : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %3 = tt.addptr %2, %offs_5 : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    %4 = tt.load %3, %m_1 : tensor<64x!tt.ptr<f32>>
+    tt.store %1, %4, %m_1 : tensor<64x!tt.ptr<f32>>
+    tt.return
+  }
+}
+
+// CHECK-LABEL: func.func public @masked_copy(%x_ptr: memref<?xf32>, %out_ptr: memref<?xf32>, %n: i32, %grid_x: index) {
+// CHECK:         %[[IN:.*]] = spm.alloc : memref<64xf32, #spm.scratch>
+// CHECK-NEXT:    %[[OUT:.*]] = spm.alloc : memref<64xf32, #spm.scratch>
+// CHECK:         scf.for %pid = %{{.*}} to %grid_x step %{{.*}} {
+// CHECK:           %[[N:.*]] = arith.index_cast %n : i32 to index
+// CHECK-NEXT:      %[[START:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK-NEXT:      %[[ROOM:.*]] = arith.subi %[[N]], %[[START]] : index
+// CHECK-NEXT:      %[[POS:.*]] = arith.maxsi %[[ROOM]], %{{.*}} : index
+// CHECK-NEXT:      %[[COUNT:.*]] = arith.minsi %[[POS]], %{{.*}} : index
+// CHECK-NEXT:      spm.copy %x_ptr[%[[START]]] to %[[IN]][%{{.*}}] count %[[COUNT]]
+// CHECK-NEXT:      scf.for %i = %{{.*}} to %[[COUNT]] step %{{.*}} {
+// CHECK-NEXT:        %[[V:.*]] = memref.load %[[IN]][%i]
+// CHECK-NEXT:        memref.store %[[V]], %[[OUT]][%i]
+// CHECK-NEXT:      }
+// CHECK-NEXT:      spm.copy %[[OUT]][%{{.*}}] to %out_ptr[%[[START]]] count %[[COUNT]]
+
+// -----
+
+// A load through loaded indices is a gather: read from DDR element by element in the
+// loop that uses it; the index tile itself is copied.
+builtin.module {
+  tt.func public @gather(%x_ptr: !tt.ptr<f32>, %idx_ptr: !tt.ptr<i32>, %out_ptr: !tt.ptr<f32>) attributes {noinline = false} {
+    %offs = tt.make_range {end = 64 : i32, start = 0 : i32} : tensor<64xi32>
+    %i = tt.splat %idx_ptr : !tt.ptr<i32> -> tensor<64x!tt.ptr<i32>>
+    %i_1 = tt.addptr %i, %offs : tensor<64x!tt.ptr<i32>>, tensor<64xi32>
+    %i_2 = tt.load %i_1 : tensor<64x!tt.ptr<i32>>
+    %0 = tt.splat %out_ptr : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %1 = tt.addptr %0, %offs : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    %2 = tt.splat %x_ptr : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %3 = tt.addptr %2, %i_2 : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    %4 = tt.load %3 : tensor<64x!tt.ptr<f32>>
+    tt.store %1, %4 : tensor<64x!tt.ptr<f32>>
+    tt.return
+  }
+}
+
+// CHECK-LABEL: func.func public @gather(
+// CHECK:         spm.copy %idx_ptr[%{{.*}}] to %[[IDX:.*]][%{{.*}}] count
+// CHECK:         scf.for %i =
+// CHECK-NEXT:      %[[I:.*]] = memref.load %[[IDX]][%i] : memref<64xi32, #spm.scratch>
+// CHECK:           %[[AT:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK-NEXT:      %{{.*}} = memref.load %x_ptr[%[[AT]]] : memref<?xf32>
+
+// -----
+
+// tl.sum over a row: an accumulator loop from the first lane, with the combiner as
+// one op; the scalar result is stored straight to DDR.
+builtin.module {
+  tt.func public @row_sum(%x_ptr: !tt.ptr<f32>, %out_ptr: !tt.ptr<f32>) attributes {noinline = false} {
+    %v = arith.constant 64 : i32
+    %row = tt.get_program_id x : i32
+    %v_1 = arith.muli %row, %v : i32
+    %v_2 = tt.addptr %x_ptr, %v_1 : !tt.ptr<f32>, i32
+    %v_3 = tt.make_range {end = 64 : i32, start = 0 : i32} : tensor<64xi32>
+    %v_4 = tt.splat %v_2 : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %v_5 = tt.addptr %v_4, %v_3 : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    %v_6 = tt.load %v_5 : tensor<64x!tt.ptr<f32>>
+    %0 = tt.addptr %out_ptr, %row : !tt.ptr<f32>, i32
+    %1 = "tt.reduce"(%v_6) <{axis = 0 : i32}> ({
+    ^bb0(%arg2: f32, %arg3: f32):
+      %2 = arith.addf %arg2, %arg3 : f32
+      tt.reduce.return %2 : f32
+    }) : (tensor<64xf32>) -> f32
+    tt.store %0, %1 : !tt.ptr<f32>
+    tt.return
+  }
+}
+
+// CHECK-LABEL: func.func public @row_sum(
+// CHECK:         %[[FIRST:.*]] = memref.load %[[TILE:.*]][%{{.*}}] : memref<64xf32, #spm.scratch>
+// CHECK-NEXT:    %[[SUM:.*]] = scf.for %r = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%acc = %[[FIRST]]) -> (f32) {
+// CHECK-NEXT:      %[[X:.*]] = memref.load %[[TILE]][%r]
+// CHECK-NEXT:      %[[S:.*]] = arith.addf %acc, %[[X]] : f32
+// CHECK-NEXT:      scf.yield %[[S]] : f32
+// CHECK-NEXT:    }
+// CHECK:         memref.store %[[SUM]], %out_ptr[%{{.*}}] : memref<?xf32>
+
+// -----
+
+// A value two stores use is computed once, into its own tile, which both read.
+builtin.module {
+  tt.func public @shared_value(%x_ptr: !tt.ptr<f32>, %a_ptr: !tt.ptr<f32>, %b_ptr: !tt.ptr<f32>) attributes {noinline = false} {
+    %cst = arith.constant dense<1.000000e+00> : tensor<64xf32>
+    %offs = tt.make_range {end = 64 : i32, start = 0 : i32} : tensor<64xi32>
+    %e = tt.splat %x_ptr : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %e_1 = tt.addptr %e, %offs : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    %e_2 = tt.load %e_1 : tensor<64x!tt.ptr<f32>>
+    %e_3 = math.exp %e_2 : tensor<64xf32>
+    %0 = tt.splat %a_ptr : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %1 = tt.addptr %0, %offs : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    tt.store %1, %e_3 : tensor<64x!tt.ptr<f32>>
+    %2 = tt.splat %b_ptr : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %3 = tt.addptr %2, %offs : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    %4 = arith.addf %e_3, %cst : tensor<64xf32>
+    tt.store %3, %4 : tensor<64x!tt.ptr<f32>>
+    tt.return
+  }
+}
+
+// CHECK-LABEL: func.func public @shared_value(
+// CHECK:         %[[TMP:tmp[0-9]+]] = spm.alloc : memref<64xf32, #spm.scratch>
+// CHECK:         scf.for %i =
+// CHECK:           math.exp
+// CHECK-NEXT:      memref.store %{{.*}}, %[[TMP]][%i]
+// CHECK-COUNT-2:   memref.load %[[TMP]]
+// CHECK-NOT:       math.exp
