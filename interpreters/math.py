@@ -1,4 +1,4 @@
-"""`math` on numpy scalars and arrays (erf through torch: numpy has none)."""
+"""`math` on numpy scalars and arrays (erf of arrays through torch: numpy has none)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import math as pymath
 from collections.abc import Callable
 
 import numpy as np
-import torch
 from xdsl.dialects import math
 from xdsl.interpreter import InterpreterFunctions, impl, register_impls
 
 
 def _erf(x):
     if isinstance(x, np.ndarray):
+        # torch (about 1.4 s to import) loads on the first array erf a kernel runs,
+        # not when the interpreter is imported
+        import torch
+
         return torch.from_numpy(np.ascontiguousarray(x)).erf().numpy()
     return type(x)(pymath.erf(x))
 

@@ -11,10 +11,10 @@ first.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
-import torch
 from xdsl.dialects import func
 from xdsl.dialects.builtin import IndexType, IntegerType, MemRefType, ModuleOp
 from xdsl.interpreter import Interpreter
@@ -83,8 +83,16 @@ def grid_rank(function: func.FuncOp) -> int:
     return rank
 
 
+def _is_torch_tensor(value) -> bool:
+    """Whether `value` is a torch tensor, without importing torch: a value can only be
+    one if the caller already imported it (so `xnpu-run` and numpy users never pay
+    for the import)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
 def _as_buffer(value, type: MemRefType, position: int, name: str) -> np.ndarray:
-    if isinstance(value, torch.Tensor):
+    if _is_torch_tensor(value):
         if value.device.type != "cpu":
             raise InterpreterError(
                 f"argument {position} ({name}) is on {value.device}; xnpu runs on CPU tensors"
