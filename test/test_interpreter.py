@@ -8,18 +8,11 @@ import subprocess
 
 import numpy as np
 import pytest
-from xdsl.dialects.builtin import ModuleOp
-from xdsl.parser import Parser
+from ir_helpers import parse_ir
 
 import xnpu
-from xnpu.dialects import xnpu_context
 from xnpu.interpreters.trace import InterpreterError
 from xnpu.machines import MACHINES_DIR, MachineError, load_machine
-
-
-def parse(text: str) -> ModuleOp:
-    return Parser(xnpu_context(), text).parse_module()
-
 
 RECURRENCE = """
 func.func @recurrence(%x: memref<?xf32>, %out: memref<?xf32>, %count: i32, %grid: index) {
@@ -43,7 +36,7 @@ func.func @recurrence(%x: memref<?xf32>, %out: memref<?xf32>, %count: i32, %grid
 def test_a_loop_carried_recurrence_runs_in_order():
     x = np.arange(1, 9, dtype=np.float32)
     out = np.zeros(8, np.float32)
-    report = xnpu.run(parse(RECURRENCE), x, out, 8, grid=1)
+    report = xnpu.run(parse_ir(RECURRENCE), x, out, 8, grid=1)
     expected, acc = [], np.float32(0)
     for v in x:
         acc = acc * np.float32(0.5) + v
@@ -73,7 +66,7 @@ def test_out_of_bounds_load_names_the_op_and_index():
     with pytest.raises(
         InterpreterError, match=r"out-of-bounds memref.load: index 5 of %x .*0 to 4"
     ):
-        xnpu.run(parse(text), x, np.zeros(5, np.float32), grid=1)
+        xnpu.run(parse_ir(text), x, np.zeros(5, np.float32), grid=1)
 
 
 def test_scratchpad_overflow_at_run_time_lists_the_buffers():
@@ -87,7 +80,7 @@ def test_scratchpad_overflow_at_run_time_lists_the_buffers():
     with pytest.raises(
         InterpreterError, match=r"scratchpad overflow: 8390656 bytes .* %a .*%b .*%c"
     ):
-        xnpu.run(parse(text), grid=1)
+        xnpu.run(parse_ir(text), grid=1)
 
 
 def test_buffers_allocated_in_a_loop_are_freed_each_iteration():
@@ -100,7 +93,7 @@ def test_buffers_allocated_in_a_loop_are_freed_each_iteration():
       }
       func.return
     }"""
-    xnpu.run(parse(text), grid=5)
+    xnpu.run(parse_ir(text), grid=5)
 
 
 @pytest.mark.parametrize(

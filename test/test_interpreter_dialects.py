@@ -8,12 +8,11 @@ import math
 
 import numpy as np
 import pytest
+from ir_helpers import parse_ir
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.parser import Parser
 from xdsl.utils.exceptions import VerifyException
 
 import xnpu
-from xnpu.dialects import xnpu_context
 from xnpu.interpreters.trace import InterpreterError
 from xnpu.machines import load_machine
 
@@ -21,7 +20,7 @@ SCRATCH = "#spm.scratch"
 
 
 def parse(text: str) -> ModuleOp:
-    module = Parser(xnpu_context(), text).parse_module()
+    module = parse_ir(text)
     module.verify()
     return module
 

@@ -5,8 +5,8 @@ build no IR."""
 
 import pytest
 import refused_kernels
+from ir_helpers import parse_ir
 from xdsl.dialects import scf
-from xdsl.parser import Parser
 
 import xnpu
 from xnpu.dialects import xnpu_context
@@ -36,7 +36,7 @@ func.func @f({args}) {{
   func.return
 }}
 """
-    module = Parser(xnpu_context(), source).parse_module()
+    module = parse_ir(source)
     module.verify()
     return module
 
@@ -175,7 +175,7 @@ def test_npu_lower_triton_names_what_it_refuses_and_where(name, signature, messa
 
 
 def _refused_text(text: str, message: str) -> None:
-    module = Parser(xnpu_context(), text).parse_module()
+    module = parse_ir(text)
     with pytest.raises(LoweringError, match=message):
         NpuLowerTritonPass().apply(xnpu_context(), module)
 

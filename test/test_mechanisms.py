@@ -12,11 +12,10 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from xdsl.parser import Parser
+from ir_helpers import parse_ir
 from xdsl.utils.exceptions import PassFailedException
 
 import xnpu
-from xnpu.dialects import xnpu_context
 from xnpu.interpreters.trace import InterpreterError
 from xnpu.kernels import corpus_kernel, corpus_names
 from xnpu.kernels.cases import TEST_SIZES, make_case
@@ -166,7 +165,7 @@ func.func @races(%x: memref<?xf32>, %y: memref<?xf32>, %grid: index) {
 
 def run_races(between: str = "", after_write_back: str = ""):
     text = RACES.replace("<between>", between).replace("<after_write_back>", after_write_back)
-    module = Parser(xnpu_context(), text).parse_module()
+    module = parse_ir(text)
     x, y = make_case("vector_add", 16).args[:2]
     return xnpu.run(module, x, y, grid=1)
 
@@ -225,7 +224,7 @@ func.func @never_waited(%x: memref<?xf32>, %grid: index) {
 
 
 def test_a_transfer_never_waited_on_is_an_error():
-    module = Parser(xnpu_context(), NEVER_WAITED).parse_module()
+    module = parse_ir(NEVER_WAITED)
     x = make_case("gelu", 16).args[0]
     with pytest.raises(
         InterpreterError,
@@ -279,11 +278,10 @@ def test_every_lowered_corpus_module_respects_dominance(name, level, options):
 
 
 def test_the_dominance_check_finds_a_use_before_its_definition():
-    module = Parser(
-        xnpu_context(),
+    module = parse_ir(
         "func.func @f(%a: i32) {\n  %b = arith.addi %a, %a : i32\n"
         "  %c = arith.muli %b, %b : i32\n  func.return\n}\n",
-    ).parse_module()
+    )
     assert undominated_uses(module) == []
     multiply = next(op for op in module.walk() if op.name == "arith.muli")
     add = multiply.operands[0].owner

@@ -7,11 +7,11 @@ import subprocess
 from importlib.metadata import entry_points
 
 import numpy as np
+from ir_helpers import parse_ir
 from xdsl.dialects import arith
-from xdsl.parser import Parser
 from xdsl.parser.attribute_parser import AttrParser
 
-from xnpu.dialects import arith_tensor, xnpu_context
+from xnpu.dialects import arith_tensor
 
 SCALAR_SELECT = """\
 func.func @main() -> i32 {
@@ -66,7 +66,7 @@ func.func @f(%m: tensor<8xi1>, %a: tensor<8xf32>, %i: tensor<8xi32>) -> tensor<8
 
 
 def _ops(source: str):
-    module = Parser(xnpu_context(), source).parse_module()
+    module = parse_ir(source)
     return [op for op in module.walk() if op.name.startswith("arith.")]
 
 

@@ -79,10 +79,6 @@ class ViewBox(Box):
             for d in range(len(self.shape))
         )
 
-    @property
-    def dropped(self) -> list[int]:
-        return [s for s, bounded in enumerate(self.inner.bounded) if bounded and s not in self.dims]
-
 
 class MaskAnalysis:
     """The box of every mask a kernel uses, each decided once."""
