@@ -343,16 +343,15 @@ class _LoopEmitter:
 class VectorizeCopy(RewritePattern):
     """A core-driven copy moves whole vectors: `spm.copy ... {width = <lanes>}`."""
 
-    machine: Machine
-    width: int | None
+    widths: dict[spm.CopyOp, int]
+    """The lanes `lanes_for` gives each copy's element type."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, copy: spm.CopyOp, rewriter: PatternRewriter) -> None:
-        lanes = lanes_for(self.machine, copy.src.type.element_type, self.width)
-        if copy.width is not None and copy.width.value.data == lanes:
-            return
-        copy.properties["width"] = IntegerAttr(lanes, i64)
-        rewriter.notify_op_modified(copy)
+        lanes = self.widths.pop(copy, None)
+        if lanes is not None:
+            copy.properties["width"] = IntegerAttr(lanes, i64)
+            rewriter.notify_op_modified(copy)
 
 
 @dataclass(frozen=True)
@@ -373,13 +372,15 @@ class NpuVectorizePass(ModulePass):
         machine = pass_machine(self.name, self.machine)
         # decided before anything is rewritten, so that a width some element type
         # cannot take fails the pass with the module untouched
-        plans = {}
-        for loop in op.walk():
-            if isinstance(loop, scf.ForOp) and is_element_loop(loop):
-                plan = plan_vector_loop(loop, machine, self.width)
+        plans: dict[scf.ForOp, VectorLoopPlan] = {}
+        widths: dict[spm.CopyOp, int] = {}
+        for candidate in op.walk():
+            if isinstance(candidate, scf.ForOp) and is_element_loop(candidate):
+                plan = plan_vector_loop(candidate, machine, self.width)
                 if isinstance(plan, VectorLoopPlan):
-                    plans[loop] = plan
-            elif isinstance(loop, spm.CopyOp):
-                lanes_for(machine, loop.src.type.element_type, self.width)
-        patterns = [VectorizeElementLoop(plans), VectorizeCopy(machine, self.width)]
+                    plans[candidate] = plan
+            elif isinstance(candidate, spm.CopyOp):
+                element = candidate.src.type.element_type
+                widths[candidate] = lanes_for(machine, element, self.width)
+        patterns = [VectorizeElementLoop(plans), VectorizeCopy(widths)]
         PatternRewriteWalker(GreedyRewritePatternApplier(patterns)).rewrite_module(op)
