@@ -12,12 +12,13 @@ import pytest
 import torch
 
 import xnpu
+from xnpu.dialects import xnpu_context
 from xnpu.frontend.ttir import module_text
 from xnpu.interpreters.trace import InterpreterError
 from xnpu.kernels import corpus_kernel, corpus_names
 from xnpu.kernels.cases import TEST_SIZES, make_case
 from xnpu.machines import MACHINES_DIR
-from xnpu.transforms.npu_lower_triton import LoweringError
+from xnpu.transforms.npu_lower_triton import LoweringError, NpuLowerTritonPass
 
 
 @functools.cache
@@ -141,6 +142,17 @@ def test_tiles_that_overflow_the_scratchpad_are_listed(tmp_path):
         match=r"take 12288 bytes .*more than the 8192 .*: %in0 .*%in1 .*%out0.*smaller BLOCK",
     ):
         xnpu.lower(tt_module("vector_add"), machine=small)
+
+
+def test_a_kernel_whose_tiles_do_not_fit_leaves_the_module_as_it_was(tmp_path):
+    machine = (MACHINES_DIR / "edge-npu.toml").read_text()
+    small = tmp_path / "tiny.toml"
+    small.write_text(machine.replace("capacity_bytes = 8388608", "capacity_bytes = 8192"))
+    module = tt_module("vector_add")
+    before = str(module)
+    with pytest.raises(LoweringError, match="take 12288 bytes"):
+        NpuLowerTritonPass(machine=str(small)).apply(xnpu_context(), module)
+    assert str(module) == before
 
 
 def test_out_of_bounds_copy_names_op_and_index():

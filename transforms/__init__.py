@@ -4,6 +4,7 @@ from collections.abc import Callable
 from importlib import import_module
 
 from xdsl.dialects import func
+from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import PassFailedException
 
@@ -35,14 +36,23 @@ def pass_machine(
 
 
 def check_scratchpad_fits(
-    function: func.FuncOp,
+    scope: Operation,
     machine: Machine,
     pass_name: str,
     remedy: str,
     error: type[Exception] = PassFailedException,
 ) -> None:
-    """Fails `pass_name` when the function's buffers, one set per context of the
-    hwctx.parallel regions they live in, exceed the machine's scratchpad."""
+    """Fails `pass_name` when the buffers of a function in `scope`, one set per
+    context of the hwctx.parallel regions they live in, exceed the machine's
+    scratchpad."""
+    for function in scope.walk():
+        if isinstance(function, func.FuncOp):
+            _check_function_fits(function, machine, pass_name, remedy, error)
+
+
+def _check_function_fits(
+    function: func.FuncOp, machine: Machine, pass_name: str, remedy: str, error: type[Exception]
+) -> None:
     buffers = []
     for alloc in function.walk():
         if isinstance(alloc, spm.AllocOp):

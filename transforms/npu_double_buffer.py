@@ -41,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xdsl.context import Context
-from xdsl.dialects import arith, func, scf
+from xdsl.dialects import arith, scf
 from xdsl.dialects.builtin import IndexType, ModuleOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
@@ -386,18 +386,15 @@ class NpuDoubleBufferPass(ModulePass):
                 f"{', '.join(WRITEBACKS)}"
             )
         machine = pass_machine(self.name, self.machine)
-        tile_loops = {loop: found for loop in op.walk() if isinstance(loop, scf.ForOp)
-                      if (found := find_tile_loop(loop)) is not None}  # fmt: skip
+        tile_loops = {
+            loop: found
+            for loop in op.walk()
+            if isinstance(loop, scf.ForOp) and (found := find_tile_loop(loop)) is not None
+        }
         pattern = PipelineTileLoop(tile_loops, self.buffers, self.writeback)
         PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)
         for pipelined in pattern.pipelined:  # the slices cloned for prefetches, deduplicated
             region_dce(pipelined.body)
             cse(pipelined.body)
-        for function in op.walk():
-            if isinstance(function, func.FuncOp):
-                check_scratchpad_fits(
-                    function,
-                    machine,
-                    self.name,
-                    "use fewer buffers, fewer contexts or a smaller BLOCK",
-                )
+        remedy = "use fewer buffers, fewer contexts or a smaller BLOCK"
+        check_scratchpad_fits(op, machine, self.name, remedy)

@@ -695,22 +695,14 @@ def recursion_room(frames: int):
 
 @dataclass
 class LowerTritonKernel(RewritePattern):
-    """A tt.func becomes the func.func `KernelEmitter` builds from its analysis."""
+    """A tt.func becomes its func.func, which `KernelEmitter` built (detached) from
+    the kernel's analysis before the walk."""
 
-    analyses: dict[tt.FuncOp, KernelAnalysis]
-    lowered: list[func.FuncOp] = field(default_factory=list)
+    lowered: dict[tt.FuncOp, func.FuncOp]
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, kernel: tt.FuncOp, rewriter: PatternRewriter) -> None:
-        analysis = self.analyses.pop(kernel)
-        with recursion_room(_frames_for(kernel)):
-            function = KernelEmitter(analysis).emit()
-        rewriter.replace(kernel, function)
-        self.lowered.append(function)
-
-
-def _frames_for(kernel: tt.FuncOp) -> int:
-    return 1000 + 8 * sum(1 for _ in kernel.walk())
+        rewriter.replace(kernel, self.lowered.pop(kernel))
 
 
 @dataclass(frozen=True)
@@ -724,14 +716,16 @@ class NpuLowerTritonPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         machine = pass_machine(self.name, self.machine, LoweringError)
-        analyses = {}
-        for kernel in op.body.block.ops:  # every refusal before anything is rewritten
+        # every kernel analysed, emitted and checked before anything is rewritten: a
+        # kernel that cannot be lowered, or whose tiles do not fit, leaves the module
+        # as it was
+        lowered = {}
+        for kernel in op.body.block.ops:
             if isinstance(kernel, tt.FuncOp):
-                with recursion_room(_frames_for(kernel)):
-                    analyses[kernel] = KernelAnalysis(kernel)
-        pattern = LowerTritonKernel(analyses)
-        PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)
-        for function in pattern.lowered:
-            check_scratchpad_fits(
-                function, machine, self.name, "use a smaller BLOCK", LoweringError
-            )
+                with recursion_room(1000 + 8 * sum(1 for _ in kernel.walk())):
+                    function = KernelEmitter(KernelAnalysis(kernel)).emit()
+                check_scratchpad_fits(
+                    function, machine, self.name, "use a smaller BLOCK", LoweringError
+                )
+                lowered[kernel] = function
+        PatternRewriteWalker(LowerTritonKernel(lowered), apply_recursively=False).rewrite_module(op)

@@ -136,8 +136,4 @@ class NpuMultithreadPass(ModulePass):
             )
         pattern = DistributeProgramLoop(contexts, self.schedule)
         PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)
-        for function in op.walk():
-            if isinstance(function, func.FuncOp):
-                check_scratchpad_fits(
-                    function, machine, self.name, "use fewer contexts or a smaller BLOCK"
-                )
+        check_scratchpad_fits(op, machine, self.name, "use fewer contexts or a smaller BLOCK")
