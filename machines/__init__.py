@@ -45,6 +45,8 @@ class Core:
 class Scratchpad:
     capacity_bytes: int
     granule_bytes: int
+    tile_budget_bytes: int
+    """What npu-tile lets one kernel's tiles take, every buffer and context counted."""
 
     def rounded(self, nbytes: int) -> int:
         """Bytes an allocation of `nbytes` really takes (rounded up to the granule)."""

@@ -18,6 +18,7 @@ def _on_first_use(module: str, name: str) -> Callable[[], type[ModulePass]]:
 
 XNPU_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "npu-lower-triton": _on_first_use("npu_lower_triton", "NpuLowerTritonPass"),
+    "npu-tile": _on_first_use("npu_tile", "NpuTilePass"),
     "npu-vectorize": _on_first_use("npu_vectorize", "NpuVectorizePass"),
     "npu-multithread": _on_first_use("npu_multithread", "NpuMultithreadPass"),
     "npu-double-buffer": _on_first_use("npu_double_buffer", "NpuDoubleBufferPass"),

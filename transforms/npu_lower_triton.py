@@ -56,7 +56,6 @@ from xdsl.pattern_rewriter import (
 )
 
 from xnpu.dialects import spm, tt
-from xnpu.transforms import check_scratchpad_fits, pass_machine
 from xnpu.transforms.builders import INDEX
 from xnpu.transforms.scoped_builder import ScopedBuilder
 from xnpu.transforms.tt_analysis import KernelAnalysis, StorePlan, one_op_combiner, row_major
@@ -711,21 +710,14 @@ class NpuLowerTritonPass(ModulePass):
 
     name = "npu-lower-triton"
 
-    machine: str = "edge-npu"
-    """The machine model whose scratchpad the tiles must fit."""
-
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        machine = pass_machine(self.name, self.machine, LoweringError)
-        # every kernel analysed, emitted and checked before anything is rewritten: a
-        # kernel that cannot be lowered, or whose tiles do not fit, leaves the module
-        # as it was
+        # every kernel analysed and emitted before anything is rewritten: a kernel that
+        # cannot be lowered leaves the module as it was (whether its tiles fit the
+        # scratchpad is npu-tile's to decide: it re-cuts them)
         lowered = {}
         for kernel in op.body.block.ops:
             if isinstance(kernel, tt.FuncOp):
                 with recursion_room(1000 + 8 * sum(1 for _ in kernel.walk())):
                     function = KernelEmitter(KernelAnalysis(kernel)).emit()
-                check_scratchpad_fits(
-                    function, machine, self.name, "use a smaller BLOCK", LoweringError
-                )
                 lowered[kernel] = function
         PatternRewriteWalker(LowerTritonKernel(lowered), apply_recursively=False).rewrite_module(op)

@@ -2,9 +2,9 @@
 The ladder's levels as pass pipelines, and `lower`, which applies one to a copy of a
 `tt` module (the input is left untouched, so one module can be lowered at every level).
 
-    lowered = lower(module, "scalar")       # = xdsl-opt -p npu-lower-triton
+    lowered = lower(module, "scalar")       # = xdsl-opt -p npu-lower-triton,npu-tile
     lowered = lower(module, "vec+mt+db", contexts=4, writeback="sync")
-              # = xdsl-opt -p 'npu-lower-triton,npu-vectorize,
+              # = xdsl-opt -p 'npu-lower-triton,npu-tile{contexts=4},npu-vectorize,
               #                npu-multithread{contexts=4},npu-double-buffer{writeback=sync}'
 
 A level is "scalar" or mechanisms joined by "+", from "vec", "mt" and "db" (any
@@ -21,6 +21,7 @@ from xnpu.machines import Machine, load_machine
 from xnpu.transforms.npu_double_buffer import NpuDoubleBufferPass
 from xnpu.transforms.npu_lower_triton import NpuLowerTritonPass
 from xnpu.transforms.npu_multithread import NpuMultithreadPass
+from xnpu.transforms.npu_tile import NpuTilePass
 from xnpu.transforms.npu_vectorize import NpuVectorizePass
 
 LEVELS = ("scalar", "vec", "vec+mt", "vec+mt+db")
@@ -51,10 +52,18 @@ def passes_for(
     schedule: str = "block",
     buffers: int = 2,
     writeback: str = "async",
+    budget: int | None = None,
+    programs: int = 0,
 ) -> list[ModulePass]:
+    """The level's passes. Tiles are the same at every level (cut for `contexts` x
+    `buffers` copies), so each rung differs from the last by its mechanism only."""
     mechanisms = mechanisms_of(level)
     source = machine.source
-    passes: list[ModulePass] = [NpuLowerTritonPass(machine=source)]
+    passes: list[ModulePass] = [
+        NpuLowerTritonPass(),
+        NpuTilePass(budget=budget, contexts=contexts, buffers=buffers, programs=programs,
+                    machine=source),  # fmt: skip
+    ]
     if "vec" in mechanisms:
         passes.append(NpuVectorizePass(width=width, machine=source))
     if "mt" in mechanisms:
@@ -68,7 +77,8 @@ def lower(
     module: ModuleOp, level: str = "scalar", machine: str | Machine = "edge-npu", **options
 ) -> ModuleOp:
     """A new module: `module` (tt) lowered to the NPU program of `level`; `options`
-    are the passes' (width, contexts, schedule, buffers, writeback)."""
+    are the passes' (width, contexts, schedule, buffers, writeback, budget, and
+    programs: the launch's program count if known, which only steers decisions)."""
     machine_model = load_machine(machine)
     lowered = module.clone()
     context = xnpu_context()

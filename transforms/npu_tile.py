@@ -1,0 +1,608 @@
+"""
+npu-tile: each program's block is cut again into scratchpad tiles whose size the
+compiler chooses from the machine's budget (design.md §1, §2). Both rewrites turn the
+program loop into a loop over tiles, which npu-multithread shares out and
+npu-double-buffer pipelines.
+
+Strip-mining, when a block is larger than a tile (e.g. BLOCK = N on grid = (1,)): a
+block of B elements becomes m = B / T tiles of T, and the loop runs over (program,
+tile) pairs. Every element loop runs over its part of the tile; its index, used as a
+value, is the block's (`%i + %t0`).
+
+    scf.for %pid = %c0 to %grid {            scf.for %w = %c0 to %grid * m {
+      spm.copy %x[%off] to %in count %n        %pid = %w / m      %t0 = (%w % m) * T
+      scf.for %i = %c0 to %n {...}     ==>     spm.copy %x[%off + %t0] to %in count clamp(%n - %t0, 0, T)
+      spm.copy %out to %y[%off] count %n       scf.for %i = %c0 to clamp(%n - %t0, 0, T) {...}
+    }                                          spm.copy %out to %y[%off + %t0] count clamp(%n - %t0, 0, T)
+                                             }
+
+Coarsening, when a block is smaller than a tile and consecutive programs' blocks are
+contiguous (every transfer's offset is pid * B plus an invariant): k programs share one
+tile and one transfer, and each still computes its own part of it.
+
+    scf.for %pid = %c0 to %grid {            scf.for %g = %c0 to ceildiv(%grid, k) {
+      spm.copy %x[%off] to %in count %n        %p0 = %g * k      %k = min(k, %grid - %p0)
+      <compute on %in[0 .. B)>         ==>     spm.copy %x[%off(%p0)] to %in count <the k programs' union>
+      spm.copy %out to %y[%off] count %n       scf.for %j = %c0 to %k { %pid = %p0 + %j  <compute on %in[%j * B ..]> }
+    }                                          spm.copy %out to %y[%off(%p0)] count <the union>
+                                             }
+
+The tile T is the largest power of two whose buffers, one set per context and per
+rotating buffer, fit `budget` bytes; when the launch's program count is known, it is
+also small enough to give every context and buffer a tile. A loop that cannot be
+re-cut keeps its blocks, with a remark saying why (a block reduced across its lanes
+cannot be strip-mined; runtime strides cannot be coarsened).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from xdsl.builder import Builder, ImplicitBuilder
+from xdsl.context import Context
+from xdsl.dialects import arith, func, memref, scf
+from xdsl.dialects.builtin import IntegerAttr, MemRefType, ModuleOp
+from xdsl.ir import Block, Operation, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+from xdsl.rewriter import InsertPoint
+from xdsl.traits import is_side_effect_free
+from xdsl.utils.exceptions import PassFailedException
+
+from xnpu.dialects import spm
+from xnpu.dialects.location import at_location
+from xnpu.machines import Machine
+from xnpu.transforms import check_scratchpad_fits, pass_machine
+from xnpu.transforms.builders import INDEX, constant_int
+from xnpu.transforms.npu_multithread import private_buffers, program_loop
+from xnpu.transforms.remarks import add_remark
+
+TILE_ELEMENTS = "npu.tile_elements"
+PROGRAMS_PER_TILE = "npu.programs_per_tile"
+TILES_PER_PROGRAM = "npu.tiles_per_program"
+"""Attributes of a re-cut loop: its tile, and how tiles and programs relate."""
+
+
+# ---------------------------------------------------------------- the analysis
+
+
+@dataclass(frozen=True)
+class FullCount:
+    """Every element of the block moves (an unmasked transfer)."""
+
+
+@dataclass(frozen=True)
+class FlatBound:
+    """count = clamp(bound - offset, 0, B): a mask `offsets < bound`."""
+
+    bound: SSAValue
+
+
+@dataclass(frozen=True)
+class ProgramBound:
+    """count = pid < limit ? B : 0: a mask on the program (Inductor's rows)."""
+
+    limit: SSAValue
+
+
+CountForm = FullCount | FlatBound | ProgramBound
+
+
+@dataclass
+class TilePlan:
+    """How npu-tile re-cuts one program loop: `block` elements a program become tiles
+    of `tile` (strip-mining when smaller, coarsening when larger)."""
+
+    loop: scf.ForOp
+    tiles: list[spm.AllocOp]
+    block: int
+    tile: int
+    counts: dict[spm.CopyOp, CountForm] = field(default_factory=dict)
+    """Coarsening: how each transfer's count depends on its program."""
+
+    @property
+    def strip_mines(self) -> bool:
+        return self.tile < self.block
+
+
+def plan_tiling(
+    loop: scf.ForOp, machine: Machine, budget: int, copies: int, programs: int
+) -> TilePlan | str:
+    """The plan for the program loop `loop`, or why it keeps its blocks."""
+    tiles = private_buffers(loop)
+    if not tiles:
+        return "the loop has no scratchpad tiles"
+    shapes = {a.buffer.type.get_shape() for a in tiles}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 1:
+        return f"its tiles are not one 1-D shape ({', '.join(sorted(map(str, shapes)))})"
+    block = next(iter(shapes))[0]
+    tile = tile_elements(tiles, block, machine, budget, copies, programs)
+    plan = TilePlan(loop, tiles, block, tile)
+    if tile < block:
+        why = strip_mining_refusal(plan)
+        return f"its blocks of {block} elements stay whole: {why}" if why else plan
+    if tile > block:
+        why = coarsening_refusal(plan)
+        return f"its blocks of {block} elements are not coarsened: {why}" if why else plan
+    return f"its blocks of {block} elements already are tiles of the chosen size"
+
+
+def tile_elements(
+    tiles: Sequence[spm.AllocOp],
+    block: int,
+    machine: Machine,
+    budget: int,
+    copies: int,
+    programs: int,
+) -> int:
+    """The tile: the largest power of two whose `tiles`, `copies` times over, fit the
+    budget; no smaller than an allocation granule; and, when `programs` (the launch's
+    program count, 0 if unknown) is known, no larger than gives `copies` tiles."""
+    pad = machine.scratchpad
+    widths = [_element_bytes(a) for a in tiles]
+
+    def fits(elements: int) -> bool:
+        return sum(pad.rounded(elements * w) for w in widths) * copies <= budget
+
+    smallest = max(1, pad.granule_bytes // max(widths))
+    largest = 1
+    while fits(largest * 2):
+        largest *= 2
+    tile = largest
+    if programs:
+        tile = min(tile, max(smallest, _power_of_two_below(programs * block // copies)))
+    return max(tile, 1)
+
+
+def _power_of_two_below(n: int) -> int:
+    return 1 << (max(n, 1).bit_length() - 1)
+
+
+def _element_bytes(alloc: spm.AllocOp) -> int:
+    element = alloc.buffer.type.element_type
+    return max(1, getattr(element, "bitwidth", 32) // 8)
+
+
+def _tile_uses(plan: TilePlan):
+    for alloc in plan.tiles:
+        for use in alloc.buffer.uses:
+            yield alloc, use.operation
+
+
+def _copy_refusal(copy: spm.CopyOp, plan: TilePlan) -> str | None:
+    if copy.parent_block() is not plan.loop.body.block:
+        return f"spm.copy{at_location(copy)} is inside a nested region"
+    if copy.is_2d:
+        return f"spm.copy{at_location(copy)} moves a 2-D box"
+    spm_offset = copy.dst_offset if copy.to_scratchpad else copy.src_offset
+    if constant_int(spm_offset) != 0:
+        return f"spm.copy{at_location(copy)} does not start at the tile's first element"
+    return None
+
+
+def strip_mining_refusal(plan: TilePlan) -> str | None:
+    """Why the blocks cannot be cut into tiles, or None: every tile access must be an
+    element loop's, at its own index, in a loop at the top of the program."""
+    body = plan.loop.body.block
+    for _, user in _tile_uses(plan):
+        if isinstance(user, spm.CopyOp):
+            why = _copy_refusal(user, plan)
+            if why:
+                return why
+            continue
+        if not isinstance(user, memref.LoadOp | memref.StoreOp):
+            return f"{user.name}{at_location(user)} uses a tile whole"
+        element_loop = user.parent_op()
+        if not isinstance(element_loop, scf.ForOp) or element_loop.parent_block() is not body:
+            return f"{user.name}{at_location(user)} reads or writes a tile outside an element loop"
+        if element_loop.iter_args:
+            return f"the block is reduced across its lanes (the loop{at_location(element_loop)})"
+        if tuple(user.indices) != (element_loop.body.block.args[0],):
+            return f"{user.name}{at_location(user)} does not index the tile by its loop's index"
+    for op in body.ops:
+        if isinstance(op, scf.ForOp) and not _touches_tiles(op, plan):
+            return f"the loop{at_location(op)} runs over the block without a tile"
+    return None
+
+
+def _touches_tiles(op: Operation, plan: TilePlan) -> bool:
+    tiles = {a.buffer for a in plan.tiles}
+    return any(
+        operand in tiles for inner in op.walk() for operand in inner.operands
+    )
+
+
+def coarsening_refusal(plan: TilePlan) -> str | None:
+    """Why consecutive programs cannot share a tile, or None (filling `plan.counts`):
+    every transfer's offset is pid * B plus an invariant, and its count a known mask."""
+    pid = plan.loop.body.block.args[0]
+    for _, user in _tile_uses(plan):
+        if isinstance(user, spm.CopyOp):
+            why = _copy_refusal(user, plan)
+            if why:
+                return why
+            offset = user.src_offset if user.to_scratchpad else user.dst_offset
+            step = pid_coefficient(offset, pid, plan.loop)
+            if step != plan.block:
+                moves = "a runtime multiple of the program id" if step is None else f"{step}"
+                return (
+                    f"spm.copy{at_location(user)} moves by {moves} elements from one program to the "
+                    f"next, not by the block's {plan.block}"
+                )
+            form = count_form(user, pid, plan)
+            if form is None:
+                return f"spm.copy{at_location(user)} has a count that is not a bound on the offset or the program"
+            plan.counts[user] = form
+        elif not isinstance(user, memref.LoadOp | memref.StoreOp):
+            return f"{user.name}{at_location(user)} uses a tile whole"
+    return None
+
+
+def pid_coefficient(value: SSAValue, pid: SSAValue, loop: scf.ForOp) -> int | None:
+    """c when `value` is c * pid plus something invariant in `loop`; None when it is
+    not affine in pid with a constant c."""
+    if value is pid:
+        return 1
+    owner = value.owner
+    if isinstance(owner, Block):
+        return 0 if not loop.is_ancestor(owner.parent_op() or loop) else None
+    if not loop.is_ancestor(owner):
+        return 0
+    if isinstance(owner, arith.IndexCastOp | arith.ExtSIOp | arith.ExtUIOp):
+        return pid_coefficient(owner.operands[0], pid, loop)
+    operands = [pid_coefficient(v, pid, loop) for v in owner.operands]
+    if None in operands:
+        return None
+    if isinstance(owner, arith.AddiOp):
+        return operands[0] + operands[1]
+    if isinstance(owner, arith.SubiOp):
+        return operands[0] - operands[1]
+    if isinstance(owner, arith.MuliOp):
+        left, right = (constant_int(v) for v in owner.operands)
+        if operands == [0, 0]:
+            return 0
+        if left is not None:
+            return left * operands[1]
+        if right is not None:
+            return right * operands[0]
+        return None
+    if not any(operands) and not owner.regions and is_side_effect_free(owner):
+        return 0
+    return None
+
+
+def count_form(copy: spm.CopyOp, pid: SSAValue, plan: TilePlan) -> CountForm | None:
+    """The mask a transfer's count encodes (see FullCount, FlatBound, ProgramBound)."""
+    count, loop = copy.count, plan.loop
+    if constant_int(count) == plan.block:
+        return FullCount()
+    owner = count.owner
+    if isinstance(owner, arith.MinSIOp) and constant_int(owner.rhs) == plan.block:
+        clamped = owner.lhs.owner
+        if isinstance(clamped, arith.MaxSIOp) and constant_int(clamped.rhs) == 0:
+            difference = clamped.lhs.owner
+            offset = copy.src_offset if copy.to_scratchpad else copy.dst_offset
+            if (
+                isinstance(difference, arith.SubiOp)
+                and difference.rhs is offset
+                and pid_coefficient(difference.lhs, pid, loop) == 0
+            ):
+                return FlatBound(difference.lhs)
+    if (
+        isinstance(owner, arith.SelectOp)
+        and constant_int(owner.lhs) == plan.block
+        and constant_int(owner.rhs) == 0
+    ):
+        test = owner.cond.owner
+        if (
+            isinstance(test, arith.CmpiOp)
+            and test.predicate.value.data == 2  # slt
+            and pid_coefficient(test.lhs, pid, loop) == 1
+            and _is_pid(test.lhs, pid)
+            and pid_coefficient(test.rhs, pid, loop) == 0
+        ):
+            return ProgramBound(test.rhs)
+    return None
+
+
+def _is_pid(value: SSAValue, pid: SSAValue) -> bool:
+    while isinstance(value.owner, arith.IndexCastOp):
+        value = value.owner.input
+    return value is pid
+
+
+# ---------------------------------------------------------------- the rewrites
+
+
+class _Emitter:
+    """Clones a program body into a new loop body, with pid-dependent values mapped."""
+
+    def __init__(self, plan: TilePlan, block: Block):
+        self.plan = plan
+        self.block = block
+        self.tiles = {a.buffer for a in plan.tiles}
+        self.made: dict[tuple, SSAValue] = {}
+
+    def once(self, key: tuple, build) -> SSAValue:
+        """`build()`'s value, built at the end of the block the first time `key` is asked."""
+        if key not in self.made:
+            with ImplicitBuilder(self.block):
+                self.made[key] = build()
+        return self.made[key]
+
+    def const(self, value: int) -> SSAValue:
+        return arith.ConstantOp(IntegerAttr(value, INDEX)).result
+
+    def clamp(self, value: SSAValue, low: SSAValue, high: SSAValue) -> SSAValue:
+        return arith.MinSIOp(arith.MaxSIOp(value, low).result, high).result
+
+    def clone_slice(self, values: Sequence[SSAValue], mapper: dict) -> list[SSAValue]:
+        """`values` at the program `mapper` names: the body ops they depend on are
+        cloned once, in order, with the mapper's substitutions."""
+        body = self.plan.loop.body.block
+        needed: set[Operation] = set()
+        stack = [v.owner for v in values if isinstance(v.owner, Operation)]
+        while stack:
+            op = stack.pop()
+            if op.parent_block() is not body or op in needed:
+                continue
+            needed.add(op)
+            stack.extend(v.owner for v in op.operands if isinstance(v.owner, Operation))
+        for op in body.ops:
+            if op in needed and op.results and op.results[0] not in mapper:
+                self.block.add_op(op.clone(value_mapper=mapper))
+        return [mapper.get(v, v) for v in values]
+
+
+@dataclass
+class StripMineLoop(RewritePattern):
+    """A program loop whose blocks are larger than a tile runs over (program, tile)
+    pairs (see the module docstring)."""
+
+    plans: dict[scf.ForOp, TilePlan]
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, loop: scf.ForOp, rewriter: PatternRewriter) -> None:
+        plan = self.plans.get(loop)
+        if plan is None or not plan.strip_mines:
+            return
+        del self.plans[loop]
+        _resize_tiles(plan, plan.tile, rewriter)
+        per_program = plan.block // plan.tile
+        block = Block(arg_types=[INDEX])
+        emitter = _Emitter(plan, block)
+        with ImplicitBuilder(Builder(InsertPoint.before(loop))):
+            trips = arith.MuliOp(arith.SubiOp(loop.ub, loop.lb), emitter.const(per_program))
+        with ImplicitBuilder(block):
+            m, tile, zero = (emitter.const(v) for v in (per_program, plan.tile, 0))
+            work = block.args[0]
+            pid = arith.AddiOp(loop.lb, arith.DivUIOp(work, m)).result
+            first = arith.MuliOp(arith.RemUIOp(work, m), tile).result
+        mapper: dict = {loop.body.block.args[0]: pid}
+        body_ops = list(loop.body.block.ops)
+        for op in body_ops[:-1]:
+            if isinstance(op, spm.CopyOp):
+                self.copy_tile_part(op, mapper, emitter, first, tile, zero)
+            elif isinstance(op, scf.ForOp):
+                self.element_loop_part(op, mapper, emitter, first, tile, zero)
+            else:
+                block.add_op(op.clone(value_mapper=mapper))
+        block.add_op(scf.YieldOp())
+        tiled = scf.ForOp(_zero_before(loop, rewriter), trips.result, loop.step, [], block)
+        tiled.attributes[TILE_ELEMENTS] = IntegerAttr(plan.tile, INDEX)
+        tiled.attributes[TILES_PER_PROGRAM] = IntegerAttr(per_program, INDEX)
+        rewriter.replace_op(loop, tiled)
+
+    def copy_tile_part(self, copy, mapper, emitter, first, tile, zero) -> None:
+        ddr_offset = copy.src_offset if copy.to_scratchpad else copy.dst_offset
+        count = emitter.once(("part", copy.count), lambda: emitter.clamp(
+            arith.SubiOp(mapper.get(copy.count, copy.count), first).result, zero, tile))
+        moved = emitter.once(("moved", ddr_offset), lambda: arith.AddiOp(
+            mapper.get(ddr_offset, ddr_offset), first).result)  # fmt: skip
+        clone = copy.clone(value_mapper=mapper)
+        clone.operands = [
+            count if operand is copy.count else moved if operand is ddr_offset else
+            mapper.get(operand, operand)
+            for operand in copy.operands
+        ]  # fmt: skip
+        emitter.block.add_op(clone)
+
+    def element_loop_part(self, loop, mapper, emitter, first, tile, zero) -> None:
+        bounds = [
+            mapper.get(bound, bound) if constant_int(bound) == 0 else
+            emitter.once(("part", bound), lambda bound=bound: emitter.clamp(
+                arith.SubiOp(mapper.get(bound, bound), first).result, zero, tile))
+            for bound in (loop.lb, loop.ub)
+        ]  # fmt: skip
+        clone = loop.clone(value_mapper=mapper)
+        clone.operands = [*bounds, *clone.operands[2:]]
+        emitter.block.add_op(clone)
+        index = clone.body.block.args[0]
+        in_block = arith.AddiOp(index, first)
+        clone.body.block.insert_op_before(in_block, clone.body.block.first_op)
+        for use in list(index.uses):
+            user = use.operation
+            if user is in_block:
+                continue
+            if isinstance(user, memref.LoadOp | memref.StoreOp) and user.memref in emitter.tiles:
+                continue
+            user.operands[use.index] = in_block.result
+
+
+@dataclass
+class CoarsenLoop(RewritePattern):
+    """A program loop whose blocks are smaller than a tile runs `k` programs per tile
+    (see the module docstring)."""
+
+    plans: dict[scf.ForOp, TilePlan]
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, loop: scf.ForOp, rewriter: PatternRewriter) -> None:
+        plan = self.plans.get(loop)
+        if plan is None or plan.strip_mines:
+            return
+        del self.plans[loop]
+        _resize_tiles(plan, plan.tile, rewriter)
+        per_tile = plan.tile // plan.block
+        block = Block(arg_types=[INDEX])
+        emitter = _Emitter(plan, block)
+        with ImplicitBuilder(Builder(InsertPoint.before(loop))):
+            trips = arith.CeilDivUIOp(arith.SubiOp(loop.ub, loop.lb), emitter.const(per_tile))
+        with ImplicitBuilder(block):
+            k, zero, one, b = (emitter.const(v) for v in (per_tile, 0, 1, plan.block))
+            first = arith.AddiOp(loop.lb, arith.MuliOp(block.args[0], k)).result
+            programs = arith.MinUIOp(k, arith.SubiOp(loop.ub, first)).result
+        mapper: dict = {loop.body.block.args[0]: first}
+        body_ops = list(loop.body.block.ops)[:-1]
+        copies = [op for op in body_ops if op in plan.counts]
+        for copy in copies:
+            if copy.to_scratchpad:
+                self.union_copy(copy, mapper, emitter, programs, zero, b)
+        inner = Block(arg_types=[INDEX])
+        with ImplicitBuilder(inner):
+            pid = arith.AddiOp(first, inner.args[0]).result
+            shift = arith.MuliOp(inner.args[0], b).result
+        inner_mapper: dict = {loop.body.block.args[0]: pid}
+        for op in body_ops:
+            if op not in plan.counts:
+                clone = op.clone(value_mapper=inner_mapper)
+                inner.add_op(clone)
+                _shift_tile_accesses(clone, emitter.tiles, shift)
+        inner.add_op(scf.YieldOp())
+        block.add_op(scf.ForOp(zero, programs, one, [], inner))
+        for copy in copies:
+            if not copy.to_scratchpad:
+                self.union_copy(copy, mapper, emitter, programs, zero, b)
+        block.add_op(scf.YieldOp())
+        tiled = scf.ForOp(_zero_before(loop, rewriter), trips.result, loop.step, [], block)
+        tiled.attributes[TILE_ELEMENTS] = IntegerAttr(plan.tile, INDEX)
+        tiled.attributes[PROGRAMS_PER_TILE] = IntegerAttr(per_tile, INDEX)
+        rewriter.replace_op(loop, tiled)
+
+    def union_copy(self, copy, mapper, emitter, programs, zero, b) -> None:
+        """`copy` for the programs of one tile, the union of their counts moved at once."""
+        form = emitter.plan.counts[copy]
+        ddr_offset = copy.src_offset if copy.to_scratchpad else copy.dst_offset
+        slices = [ddr_offset]
+        if isinstance(form, FlatBound):
+            slices.append(form.bound)
+        elif isinstance(form, ProgramBound):
+            slices.append(form.limit)
+        values = emitter.clone_slice(slices, mapper)
+        first = mapper[emitter.plan.loop.body.block.args[0]]
+        with ImplicitBuilder(emitter.block):
+            span = arith.MuliOp(programs, b).result
+            if isinstance(form, FlatBound):
+                count = emitter.clamp(arith.SubiOp(values[1], values[0]).result, zero, span)
+            elif isinstance(form, ProgramBound):
+                limit = values[1]
+                if limit.type != INDEX:
+                    limit = arith.IndexCastOp(limit, INDEX).result
+                rows = emitter.clamp(arith.SubiOp(limit, first).result, zero, programs)
+                count = arith.MuliOp(rows, b).result
+            else:
+                count = span
+        clone = copy.clone()
+        clone.operands = [
+            count if operand is copy.count else values[0] if operand is ddr_offset else
+            operand
+            for operand in copy.operands
+        ]  # fmt: skip
+        emitter.block.add_op(clone)
+
+
+def _zero_before(loop: scf.ForOp, rewriter: PatternRewriter) -> SSAValue:
+    """A zero index before `loop` (a re-cut loop counts its tiles from 0)."""
+    zero = arith.ConstantOp(IntegerAttr(0, INDEX))
+    rewriter.insert_op(zero, InsertPoint.before(loop))
+    return zero.result
+
+
+def _shift_tile_accesses(op: Operation, tiles: set[SSAValue], shift: SSAValue) -> None:
+    """Tile loads and stores under `op` index `shift` elements further."""
+    for access in list(op.walk()):
+        if isinstance(access, memref.LoadOp | memref.StoreOp) and access.memref in tiles:
+            (index,) = access.indices
+            moved = arith.AddiOp(index, shift)
+            access.parent_block().insert_op_before(moved, access)
+            access.operands[len(access.operands) - 1] = moved.result
+
+
+def _resize_tiles(plan: TilePlan, elements: int, rewriter: PatternRewriter) -> None:
+    """The plan's tiles replaced by tiles of `elements` (and the plan updated)."""
+    resized = []
+    for alloc in plan.tiles:
+        old = alloc.buffer.type
+        assert isinstance(old, MemRefType)
+        new = spm.AllocOp(spm.scratchpad_type(old.element_type, [elements]), alloc.buffer.name_hint)
+        rewriter.replace_op(alloc, new)
+        resized.append(new)
+    plan.tiles = resized
+
+
+@dataclass(frozen=True)
+class NpuTilePass(ModulePass):
+    """Re-cuts every program loop's blocks into tiles sized from the scratchpad budget
+    (see the module docstring)."""
+
+    name = "npu-tile"
+
+    budget: int | None = None
+    """Bytes every tile of a kernel may take, all copies counted; by default the
+    machine's `scratchpad.tile_budget_bytes` (2 MiB, hexagon-mlir's default)."""
+
+    contexts: int | None = None
+    """Contexts each holding its own tiles (npu-multithread's); by default the
+    machine's vector contexts."""
+
+    buffers: int = 2
+    """Rotating buffers of each tile (npu-double-buffer's)."""
+
+    programs: int = 0
+    """The launch's program count when known (0: unknown); tiles are then made small
+    enough for every context and buffer to get one."""
+
+    machine: str = "edge-npu"
+    """The machine model: its scratchpad granule and budget."""
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        machine = pass_machine(self.name, self.machine)
+        pad = machine.scratchpad
+        budget = min(pad.tile_budget_bytes, pad.capacity_bytes) if self.budget is None else self.budget
+        contexts = machine.core.vector_contexts if self.contexts is None else self.contexts
+        for option, value, low in (("budget", budget, 1), ("contexts", contexts, 1),
+                                   ("buffers", self.buffers, 1), ("programs", self.programs, 0)):  # fmt: skip
+            if value < low:
+                raise PassFailedException(f"npu-tile: {option} must be at least {low}, got {value}")
+        if budget > machine.scratchpad.capacity_bytes:
+            raise PassFailedException(
+                f"npu-tile: budget {budget} bytes is more than the {machine.scratchpad.capacity_bytes}"
+                f"-byte scratchpad of machine '{machine.name}'"
+            )
+        plans: dict[scf.ForOp, TilePlan] = {}
+        refusals: dict[func.FuncOp, str] = {}
+        for function in op.walk():
+            if not isinstance(function, func.FuncOp):
+                continue
+            loop = program_loop(function)
+            if loop is None:
+                continue
+            plan = plan_tiling(loop, machine, budget, contexts * self.buffers, self.programs)
+            if isinstance(plan, TilePlan):
+                plans[loop] = plan
+            else:
+                refusals[function] = plan
+        for function, why in refusals.items():
+            loop = program_loop(function)
+            assert loop is not None
+            add_remark(loop, self.name, why)
+            check_scratchpad_fits(function, machine, self.name, f"it was not tiled: {why}")
+        PatternRewriteWalker(StripMineLoop(plans), apply_recursively=False).rewrite_module(op)
+        PatternRewriteWalker(CoarsenLoop(plans), apply_recursively=False).rewrite_module(op)
+        check_scratchpad_fits(op, machine, self.name, "give a smaller budget")
