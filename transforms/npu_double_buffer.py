@@ -262,6 +262,7 @@ class Pipeliner:
         self.rewriter.replace(block.last_op, scf.YieldOp(*yielded))
 
         pipelined = scf.ForOp(loop.lb, loop.ub, loop.step, inits, Region(block))
+        pipelined.attributes.update(loop.attributes)  # remarks and npu-tile's facts
         self.rewriter.replace(loop, pipelined, [])
         unwaited = list(pipelined.results[len(slot_init) :])
         if unwaited:

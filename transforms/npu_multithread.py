@@ -18,6 +18,12 @@ context c the programs c, c + N, c + 2N, ... Contexts with no programs (grids sm
 than N) fork and join with nothing to do. Scratchpad buffers used only inside the loop
 move into the region, so each context has its own; the pass fails when N copies of
 them do not fit the scratchpad.
+
+Whether a loop is distributed is decided by a profitability estimate (`decide=model`):
+its body priced by the machine's op costs, times its trip count for the launch's
+`programs` when given, must save more than fork and join cost. The decision and its
+numbers are a remark on the loop or on the hwctx.parallel; `decide=always|never`
+forces it.
 """
 
 from __future__ import annotations
@@ -27,8 +33,8 @@ from dataclasses import dataclass
 from xdsl.builder import ImplicitBuilder
 from xdsl.context import Context
 from xdsl.dialects import arith, func, scf
-from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp
-from xdsl.ir import SSAValue
+from xdsl.dialects.builtin import IndexType, IntegerAttr, MemRefType, ModuleOp
+from xdsl.ir import Block, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -40,29 +46,152 @@ from xdsl.rewriter import InsertPoint
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import hwctx, spm
+from xnpu.machines import Machine
 from xnpu.transforms import check_scratchpad_fits, pass_machine
 from xnpu.transforms.builders import constant_int
+from xnpu.transforms.npu_vectorize import SCALAR_TAIL
+from xnpu.transforms.op_costs import UnpricedOp, op_price
+from xnpu.transforms.program_loop import (
+    BLOCK_ELEMENTS,
+    PROGRAMS_IN_TILE,
+    TILE_ELEMENTS,
+    private_buffers,
+    program_loop,
+)
+from xnpu.transforms.remarks import REMARKS, add_remark
 
 SCHEDULES = ("block", "cyclic")
+DECISIONS = ("model", "always", "never")
 
 
-def program_loop(function: func.FuncOp) -> scf.ForOp | None:
-    """The function's program loop: a top-level scf.for, step 1, nothing carried."""
-    for op in function.body.block.ops:
-        if isinstance(op, scf.ForOp) and not op.iter_args and constant_int(op.step) == 1:
-            return op
-    return None
+# ------------------------------------------------------------ profitability
 
 
-def private_buffers(loop: scf.ForOp) -> list[spm.AllocOp]:
-    """The scratchpad allocs of the loop's block used only inside the loop."""
-    block = loop.parent_block()
-    assert block is not None
-    return [
-        op for op in block.ops
-        if isinstance(op, spm.AllocOp)
-        and all(loop.is_ancestor(use.operation) for use in op.buffer.uses)
+@dataclass(frozen=True)
+class Profitability:
+    """What the machine model expects from running a loop on `contexts` contexts."""
+
+    work: float | None
+    """The launch's compute on one context (copies by the core included), or None
+    when the launch's size is unknown."""
+    iterations: int | None
+    contexts: int
+    overhead: float
+    """Fork and join."""
+
+    @property
+    def used(self) -> int:
+        return self.contexts if self.iterations is None else max(1, min(self.contexts, self.iterations))
+
+    @property
+    def saving(self) -> float | None:
+        return None if self.work is None else self.work - self.work / self.used
+
+    @property
+    def pays(self) -> bool:
+        return self.saving is None or self.saving > self.overhead
+
+    def describe(self) -> str:
+        cost = f"fork and join cost {self.overhead:,.0f} cycles"
+        if self.saving is None:
+            return f"the launch's size is known only at run time, so taken as large enough ({cost})"
+        return (
+            f"~{self.work:,.0f} cycles of work in {self.iterations:,} iterations: "
+            f"{self.used} contexts save ~{self.saving:,.0f}, {cost}"
+        )
+
+
+def profitability(
+    loop: scf.ForOp, machine: Machine, contexts: int, programs: int
+) -> Profitability:
+    """The estimate behind npu-multithread's decision (builds no IR): the loop body
+    priced by the machine's op costs, for a launch of `programs` programs (0: unknown).
+    A loop npu-tile re-cut holds `npu.block_elements` a program in tiles of at most
+    `npu.tile_elements`, which its body's loops are priced at."""
+    function = loop.parent_op()
+    known: dict[SSAValue, int] = {}
+    if programs and isinstance(function, func.FuncOp):
+        grid = [a for a in function.body.block.args if isinstance(a.type, IndexType)]
+        if len(grid) == 1:
+            known[grid[0]] = programs
+    lb, ub = (static_value(v, known) for v in (loop.lb, loop.ub))
+    iterations = None if lb is None or ub is None else max(0, ub - lb)
+    overhead = machine.threads.fork_cycles + machine.threads.join_cycles
+    work = None
+    if iterations is not None:
+        per_iteration = block_cycles(loop.body.block, machine)
+        block, tile = (loop.attributes.get(k) for k in (BLOCK_ELEMENTS, TILE_ELEMENTS))
+        if isinstance(block, IntegerAttr) and isinstance(tile, IntegerAttr):
+            work = per_iteration * programs * block.value.data / tile.value.data
+        else:
+            work = per_iteration * iterations
+    return Profitability(work, iterations, contexts, overhead)
+
+
+_FOLDS = {
+    arith.AddiOp: lambda a, b: a + b, arith.SubiOp: lambda a, b: a - b,
+    arith.MuliOp: lambda a, b: a * b, arith.MinUIOp: min, arith.MaxUIOp: max,
+    arith.MinSIOp: min, arith.MaxSIOp: max, arith.DivUIOp: lambda a, b: a // b if b else None,
+    arith.CeilDivUIOp: lambda a, b: -(-a // b) if b else None,
+}  # fmt: skip
+
+
+def static_value(value: SSAValue, known: dict[SSAValue, int]) -> int | None:
+    """The integer `value` holds given the `known` values, or None."""
+    if value in known:
+        return known[value]
+    constant = constant_int(value)
+    if constant is not None:
+        return constant
+    fold = _FOLDS.get(type(value.owner))
+    if fold is None:
+        return None
+    operands = [static_value(v, known) for v in value.owner.operands]
+    return None if None in operands else fold(*operands)
+
+
+def block_cycles(block: Block, machine: Machine, share: int = 1) -> float:
+    """Cycles one context spends running `block` once, by the machine's op prices. A
+    loop with runtime bounds runs over the tiles it indexes (a `share` of them inside
+    a coarsened tile's loop over its programs); a scalar tail counts nothing."""
+    total = 0.0
+    for op in block.ops:
+        if isinstance(op, scf.ForOp):
+            programs = op.attributes.get(PROGRAMS_IN_TILE)
+            inner = share * programs.value.data if isinstance(programs, IntegerAttr) else share
+            per_trip = block_cycles(op.body.block, machine, inner)
+            total += _trips(op, share) * (per_trip + machine.scalar["loop_iteration"])
+        elif isinstance(op, spm.CopyOp):
+            extent = op.scratchpad_side.type.element_count() / share
+            element = op.scratchpad_side.type.element_type
+            total += extent * element.bitwidth / 8 / machine.ddr.core_bytes_per_cycle
+        elif op.regions:
+            total += max((block_cycles(b, machine, share) for r in op.regions for b in r.blocks),
+                         default=0.0)  # fmt: skip
+        else:
+            try:
+                total += op_price(op, machine)[0]
+            except UnpricedOp:
+                pass  # priced by the interpreter, which names it; the estimate skips it
+    return total
+
+
+def _trips(loop: scf.ForOp, share: int) -> float:
+    if SCALAR_TAIL in loop.attributes:
+        return 0
+    programs = loop.attributes.get(PROGRAMS_IN_TILE)
+    if isinstance(programs, IntegerAttr):
+        return programs.value.data
+    step = constant_int(loop.step) or 1
+    lb, ub = constant_int(loop.lb), constant_int(loop.ub)
+    if lb is not None and ub is not None:
+        return max(0, -(-(ub - lb) // step))
+    extents = [
+        operand.type.element_count()
+        for op in loop.walk() for operand in op.operands
+        if isinstance(operand.type, MemRefType) and spm.is_scratchpad(operand.type)
     ]  # fmt: skip
+    return max(extents) / share / step if extents else 1
 
 
 @dataclass
@@ -72,13 +201,18 @@ class DistributeProgramLoop(RewritePattern):
 
     contexts: int
     schedule: str
+    loops: list[scf.ForOp]
+    """The program loops to distribute."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, loop: scf.ForOp, rewriter: PatternRewriter) -> None:
-        function = loop.parent_op()
-        if not isinstance(function, func.FuncOp) or program_loop(function) is not loop:
+        if loop not in self.loops:
             return
+        self.loops.remove(loop)
         parallel = rewriter.insert(hwctx.ParallelOp(self.contexts), InsertPoint.before(loop))
+        remarks = loop.attributes.pop(REMARKS, None)
+        if remarks is not None:
+            parallel.attributes[REMARKS] = remarks
         block = parallel.body.block
         for alloc in private_buffers(loop):
             alloc.detach()
@@ -86,7 +220,8 @@ class DistributeProgramLoop(RewritePattern):
         body = rewriter.move_region_contents_to_new_regions(loop.body)
         with ImplicitBuilder(block):
             lo, hi, step = self.share(loop, parallel.context_id)
-            scf.ForOp(lo, hi, step, [], body)
+            share = scf.ForOp(lo, hi, step, [], body)
+            share.attributes.update(loop.attributes)  # npu-tile's facts
             hwctx.YieldOp()
         rewriter.erase(loop)
 
@@ -117,6 +252,13 @@ class NpuMultithreadPass(ModulePass):
     schedule: str = "block"
     """How programs are shared out: "block" (contiguous ranges) or "cyclic" (strided)."""
 
+    decide: str = "model"
+    """"model": only where the machine model expects the saving to beat fork and join;
+    "always" or "never" force it."""
+
+    programs: int = 0
+    """The launch's program count, if known (0: unknown, taken as large enough)."""
+
     machine: str = "edge-npu"
     """The machine model: its thread count bounds `contexts`."""
 
@@ -134,6 +276,24 @@ class NpuMultithreadPass(ModulePass):
                 f"npu-multithread: unknown schedule '{self.schedule}'; use one of "
                 f"{', '.join(SCHEDULES)}"
             )
-        pattern = DistributeProgramLoop(contexts, self.schedule)
+        if self.decide not in DECISIONS:
+            raise PassFailedException(
+                f"npu-multithread: unknown decide '{self.decide}'; use one of {', '.join(DECISIONS)}"
+            )
+        if self.programs < 0:
+            raise PassFailedException(f"npu-multithread: programs must be 0 or more, got {self.programs}")
+        chosen = []
+        for function in op.walk():
+            loop = program_loop(function) if isinstance(function, func.FuncOp) else None
+            if loop is None:
+                continue
+            estimate = profitability(loop, machine, contexts, self.programs)
+            if self.decide == "always" or (self.decide == "model" and estimate.pays):
+                chosen.append(loop)
+                verdict = f"on {contexts} contexts ({self.decide})"
+            else:
+                verdict = f"kept on one context ({self.decide})"
+            add_remark(loop, self.name, f"{verdict}: {estimate.describe()}")
+        pattern = DistributeProgramLoop(contexts, self.schedule, chosen)
         PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)
         check_scratchpad_fits(op, machine, self.name, "use fewer contexts or a smaller BLOCK")

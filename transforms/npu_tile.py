@@ -21,15 +21,17 @@ contiguous (every transfer's offset is pid * B plus an invariant): k programs sh
 tile and one transfer, and each still computes its own part of it.
 
     scf.for %pid = %c0 to %grid {            scf.for %g = %c0 to ceildiv(%grid, k) {
-      spm.copy %x[%off] to %in count %n        %p0 = %g * k      %k = min(k, %grid - %p0)
+      spm.copy %x[%off] to %in count %n        %p0 = %g * k      %k = min(k, %grid - %p0)   // k: see below
       <compute on %in[0 .. B)>         ==>     spm.copy %x[%off(%p0)] to %in count <the k programs' union>
       spm.copy %out to %y[%off] count %n       scf.for %j = %c0 to %k { %pid = %p0 + %j  <compute on %in[%j * B ..]> }
     }                                          spm.copy %out to %y[%off(%p0)] count <the union>
                                              }
 
 The tile T is the largest power of two whose buffers, one set per context and per
-rotating buffer, fit `budget` bytes; when the launch's program count is known, it is
-also small enough to give every context and buffer a tile. A loop that cannot be
+rotating buffer, fit `budget` bytes. A strip-mined block gives every context and
+buffer a tile even when it is the launch's only program (the reference style); a
+coarsened loop takes k = min(ceildiv(grid, contexts x buffers), T / B) programs a
+tile, computed from the launch's grid at run time. A loop that cannot be
 re-cut keeps its blocks, with a remark saying why (a block reduced across its lanes
 cannot be strip-mined; runtime strides cannot be coarsened).
 """
@@ -60,14 +62,14 @@ from xnpu.dialects.location import at_location
 from xnpu.machines import Machine
 from xnpu.transforms import check_scratchpad_fits, pass_machine
 from xnpu.transforms.builders import INDEX, constant_int
-from xnpu.transforms.npu_multithread import private_buffers, program_loop
+from xnpu.transforms.program_loop import (
+    BLOCK_ELEMENTS,
+    PROGRAMS_IN_TILE,
+    TILE_ELEMENTS,
+    private_buffers,
+    program_loop,
+)
 from xnpu.transforms.remarks import add_remark
-
-TILE_ELEMENTS = "npu.tile_elements"
-PROGRAMS_PER_TILE = "npu.programs_per_tile"
-TILES_PER_PROGRAM = "npu.tiles_per_program"
-"""Attributes of a re-cut loop: its tile, and how tiles and programs relate."""
-
 
 # ---------------------------------------------------------------- the analysis
 
@@ -103,17 +105,18 @@ class TilePlan:
     tiles: list[spm.AllocOp]
     block: int
     tile: int
+    """The tiles' allocated size: the largest a tile gets."""
+    copies: int
+    """Tiles the launch should give at least (contexts x buffers), when it can."""
+    smallest: int
+    """The smallest tile strip-mining may cut (one allocation granule)."""
+    strip_mines: bool
+    """Strip-mining (a block becomes tiles) or coarsening (programs share a tile)."""
     counts: dict[spm.CopyOp, CountForm] = field(default_factory=dict)
     """Coarsening: how each transfer's count depends on its program."""
 
-    @property
-    def strip_mines(self) -> bool:
-        return self.tile < self.block
 
-
-def plan_tiling(
-    loop: scf.ForOp, machine: Machine, budget: int, copies: int, programs: int
-) -> TilePlan | str:
+def plan_tiling(loop: scf.ForOp, machine: Machine, budget: int, copies: int) -> TilePlan | str:
     """The plan for the program loop `loop`, or why it keeps its blocks."""
     tiles = private_buffers(loop)
     if not tiles:
@@ -122,46 +125,33 @@ def plan_tiling(
     if len(shapes) != 1 or len(next(iter(shapes))) != 1:
         return f"its tiles are not one 1-D shape ({', '.join(sorted(map(str, shapes)))})"
     block = next(iter(shapes))[0]
-    tile = tile_elements(tiles, block, machine, budget, copies, programs)
-    plan = TilePlan(loop, tiles, block, tile)
-    if tile < block:
+    largest, smallest = tile_bounds(tiles, machine, budget, copies)
+    if block > largest or block >= copies * smallest:
+        plan = TilePlan(loop, tiles, block, min(largest, block), copies, smallest, True)
         why = strip_mining_refusal(plan)
         return f"its blocks of {block} elements stay whole: {why}" if why else plan
-    if tile > block:
+    if block < largest:
+        plan = TilePlan(loop, tiles, block, largest, copies, smallest, False)
         why = coarsening_refusal(plan)
         return f"its blocks of {block} elements are not coarsened: {why}" if why else plan
-    return f"its blocks of {block} elements already are tiles of the chosen size"
+    return f"its blocks of {block} elements already are tiles of the largest size"
 
 
-def tile_elements(
-    tiles: Sequence[spm.AllocOp],
-    block: int,
-    machine: Machine,
-    budget: int,
-    copies: int,
-    programs: int,
-) -> int:
-    """The tile: the largest power of two whose `tiles`, `copies` times over, fit the
-    budget; no smaller than an allocation granule; and, when `programs` (the launch's
-    program count, 0 if unknown) is known, no larger than gives `copies` tiles."""
+def tile_bounds(
+    tiles: Sequence[spm.AllocOp], machine: Machine, budget: int, copies: int
+) -> tuple[int, int]:
+    """(largest, smallest) tile in elements: the largest power of two whose `tiles`,
+    `copies` times over, fit the budget; and one allocation granule."""
     pad = machine.scratchpad
     widths = [_element_bytes(a) for a in tiles]
 
     def fits(elements: int) -> bool:
         return sum(pad.rounded(elements * w) for w in widths) * copies <= budget
 
-    smallest = max(1, pad.granule_bytes // max(widths))
     largest = 1
     while fits(largest * 2):
         largest *= 2
-    tile = largest
-    if programs:
-        tile = min(tile, max(smallest, _power_of_two_below(programs * block // copies)))
-    return max(tile, 1)
-
-
-def _power_of_two_below(n: int) -> int:
-    return 1 << (max(n, 1).bit_length() - 1)
+    return largest, min(largest, max(1, pad.granule_bytes // max(widths)))
 
 
 def _element_bytes(alloc: spm.AllocOp) -> int:
@@ -374,13 +364,20 @@ class StripMineLoop(RewritePattern):
             return
         del self.plans[loop]
         _resize_tiles(plan, plan.tile, rewriter)
-        per_program = plan.block // plan.tile
+        fewest = plan.block // plan.tile
+        most = max(fewest, plan.block // plan.smallest)
         block = Block(arg_types=[INDEX])
         emitter = _Emitter(plan, block)
         with ImplicitBuilder(Builder(InsertPoint.before(loop))):
-            trips = arith.MuliOp(arith.SubiOp(loop.ub, loop.lb), emitter.const(per_program))
+            # m tiles a program: enough for every copy, as many as the budget needs
+            count = arith.SubiOp(loop.ub, loop.lb).result
+            one = emitter.const(1)
+            spread = arith.CeilDivUIOp(emitter.const(plan.copies), arith.MaxUIOp(count, one))
+            m = arith.MinUIOp(arith.MaxUIOp(spread, emitter.const(fewest)), emitter.const(most))
+            tile = arith.CeilDivUIOp(emitter.const(plan.block), m).result
+            trips = arith.MuliOp(count, m)
         with ImplicitBuilder(block):
-            m, tile, zero = (emitter.const(v) for v in (per_program, plan.tile, 0))
+            zero = emitter.const(0)
             work = block.args[0]
             pid = arith.AddiOp(loop.lb, arith.DivUIOp(work, m)).result
             first = arith.MuliOp(arith.RemUIOp(work, m), tile).result
@@ -395,8 +392,7 @@ class StripMineLoop(RewritePattern):
                 block.add_op(op.clone(value_mapper=mapper))
         block.add_op(scf.YieldOp())
         tiled = scf.ForOp(_zero_before(loop, rewriter), trips.result, loop.step, [], block)
-        tiled.attributes[TILE_ELEMENTS] = IntegerAttr(plan.tile, INDEX)
-        tiled.attributes[TILES_PER_PROGRAM] = IntegerAttr(per_program, INDEX)
+        _describe(tiled, plan)
         rewriter.replace_op(loop, tiled)
 
     def copy_tile_part(self, copy, mapper, emitter, first, tile, zero) -> None:
@@ -453,9 +449,13 @@ class CoarsenLoop(RewritePattern):
         block = Block(arg_types=[INDEX])
         emitter = _Emitter(plan, block)
         with ImplicitBuilder(Builder(InsertPoint.before(loop))):
-            trips = arith.CeilDivUIOp(arith.SubiOp(loop.ub, loop.lb), emitter.const(per_tile))
+            # k programs a tile: enough tiles for every copy, at most what a tile holds
+            count = arith.SubiOp(loop.ub, loop.lb).result
+            spread = arith.CeilDivUIOp(count, emitter.const(plan.copies)).result
+            k = arith.MinUIOp(arith.MaxUIOp(spread, emitter.const(1)), emitter.const(per_tile))
+            trips = arith.CeilDivUIOp(count, k)
         with ImplicitBuilder(block):
-            k, zero, one, b = (emitter.const(v) for v in (per_tile, 0, 1, plan.block))
+            zero, one, b = (emitter.const(v) for v in (0, 1, plan.block))
             first = arith.AddiOp(loop.lb, arith.MuliOp(block.args[0], k)).result
             programs = arith.MinUIOp(k, arith.SubiOp(loop.ub, first)).result
         mapper: dict = {loop.body.block.args[0]: first}
@@ -475,14 +475,15 @@ class CoarsenLoop(RewritePattern):
                 inner.add_op(clone)
                 _shift_tile_accesses(clone, emitter.tiles, shift)
         inner.add_op(scf.YieldOp())
-        block.add_op(scf.ForOp(zero, programs, one, [], inner))
+        programs_loop = scf.ForOp(zero, programs, one, [], inner)
+        programs_loop.attributes[PROGRAMS_IN_TILE] = IntegerAttr(per_tile, INDEX)
+        block.add_op(programs_loop)
         for copy in copies:
             if not copy.to_scratchpad:
                 self.union_copy(copy, mapper, emitter, programs, zero, b)
         block.add_op(scf.YieldOp())
         tiled = scf.ForOp(_zero_before(loop, rewriter), trips.result, loop.step, [], block)
-        tiled.attributes[TILE_ELEMENTS] = IntegerAttr(plan.tile, INDEX)
-        tiled.attributes[PROGRAMS_PER_TILE] = IntegerAttr(per_tile, INDEX)
+        _describe(tiled, plan)
         rewriter.replace_op(loop, tiled)
 
     def union_copy(self, copy, mapper, emitter, programs, zero, b) -> None:
@@ -515,6 +516,14 @@ class CoarsenLoop(RewritePattern):
             for operand in copy.operands
         ]  # fmt: skip
         emitter.block.add_op(clone)
+
+
+def _describe(tiled: scf.ForOp, plan: TilePlan) -> None:
+    tiled.attributes[TILE_ELEMENTS] = IntegerAttr(plan.tile, INDEX)
+    tiled.attributes[BLOCK_ELEMENTS] = IntegerAttr(plan.block, INDEX)
+    how = "strip-mined" if plan.strip_mines else "coarsened"
+    add_remark(tiled, "npu-tile", f"blocks of {plan.block} elements {how} into tiles of at "
+               f"most {plan.tile}")  # fmt: skip
 
 
 def _zero_before(loop: scf.ForOp, rewriter: PatternRewriter) -> SSAValue:
@@ -564,10 +573,6 @@ class NpuTilePass(ModulePass):
     buffers: int = 2
     """Rotating buffers of each tile (npu-double-buffer's)."""
 
-    programs: int = 0
-    """The launch's program count when known (0: unknown); tiles are then made small
-    enough for every context and buffer to get one."""
-
     machine: str = "edge-npu"
     """The machine model: its scratchpad granule and budget."""
 
@@ -577,7 +582,7 @@ class NpuTilePass(ModulePass):
         budget = min(pad.tile_budget_bytes, pad.capacity_bytes) if self.budget is None else self.budget
         contexts = machine.core.vector_contexts if self.contexts is None else self.contexts
         for option, value, low in (("budget", budget, 1), ("contexts", contexts, 1),
-                                   ("buffers", self.buffers, 1), ("programs", self.programs, 0)):  # fmt: skip
+                                   ("buffers", self.buffers, 1)):  # fmt: skip
             if value < low:
                 raise PassFailedException(f"npu-tile: {option} must be at least {low}, got {value}")
         if budget > machine.scratchpad.capacity_bytes:
@@ -593,7 +598,7 @@ class NpuTilePass(ModulePass):
             loop = program_loop(function)
             if loop is None:
                 continue
-            plan = plan_tiling(loop, machine, budget, contexts * self.buffers, self.programs)
+            plan = plan_tiling(loop, machine, budget, contexts * self.buffers)
             if isinstance(plan, TilePlan):
                 plans[loop] = plan
             else:

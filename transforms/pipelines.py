@@ -53,6 +53,7 @@ def passes_for(
     buffers: int = 2,
     writeback: str = "async",
     budget: int | None = None,
+    decide: str = "model",
     programs: int = 0,
 ) -> list[ModulePass]:
     """The level's passes. Tiles are the same at every level (cut for `contexts` x
@@ -61,13 +62,13 @@ def passes_for(
     source = machine.source
     passes: list[ModulePass] = [
         NpuLowerTritonPass(),
-        NpuTilePass(budget=budget, contexts=contexts, buffers=buffers, programs=programs,
-                    machine=source),  # fmt: skip
+        NpuTilePass(budget=budget, contexts=contexts, buffers=buffers, machine=source),
     ]
     if "vec" in mechanisms:
         passes.append(NpuVectorizePass(width=width, machine=source))
     if "mt" in mechanisms:
-        passes.append(NpuMultithreadPass(contexts=contexts, schedule=schedule, machine=source))
+        passes.append(NpuMultithreadPass(contexts=contexts, schedule=schedule, decide=decide,
+                                         programs=programs, machine=source))  # fmt: skip
     if "db" in mechanisms:
         passes.append(NpuDoubleBufferPass(buffers=buffers, writeback=writeback, machine=source))
     return passes
@@ -77,8 +78,8 @@ def lower(
     module: ModuleOp, level: str = "scalar", machine: str | Machine = "edge-npu", **options
 ) -> ModuleOp:
     """A new module: `module` (tt) lowered to the NPU program of `level`; `options`
-    are the passes' (width, contexts, schedule, buffers, writeback, budget, and
-    programs: the launch's program count if known, which only steers decisions)."""
+    are the passes' (width, contexts, schedule, buffers, writeback, budget, decide,
+    and programs: the launch's program count, which only steers MT's decision)."""
     machine_model = load_machine(machine)
     lowered = module.clone()
     context = xnpu_context()
