@@ -36,6 +36,16 @@ def pass_machine(
         raise error(f"{pass_name}: {problem}") from None
 
 
+def check_contexts(pass_name: str, contexts: int, machine: Machine) -> None:
+    """Fails `pass_name` unless 1 <= contexts <= the machine's hardware threads."""
+    threads = machine.core.hardware_threads
+    if not 1 <= contexts <= threads:
+        raise PassFailedException(
+            f"{pass_name}: contexts must be between 1 and the {threads} hardware "
+            f"threads of machine '{machine.name}', got {contexts}"
+        )
+
+
 def check_scratchpad_fits(
     scope: Operation,
     machine: Machine,

@@ -47,7 +47,7 @@ from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import hwctx, spm
 from xnpu.machines import Machine
-from xnpu.transforms import check_scratchpad_fits, pass_machine
+from xnpu.transforms import check_contexts, check_scratchpad_fits, pass_machine
 from xnpu.transforms.builders import constant_int
 from xnpu.transforms.npu_vectorize import SCALAR_TAIL
 from xnpu.transforms.op_costs import UnpricedOp, op_price
@@ -81,7 +81,11 @@ class Profitability:
 
     @property
     def used(self) -> int:
-        return self.contexts if self.iterations is None else max(1, min(self.contexts, self.iterations))
+        return (
+            self.contexts
+            if self.iterations is None
+            else max(1, min(self.contexts, self.iterations))
+        )
 
     @property
     def saving(self) -> float | None:
@@ -101,9 +105,7 @@ class Profitability:
         )
 
 
-def profitability(
-    loop: scf.ForOp, machine: Machine, contexts: int, programs: int
-) -> Profitability:
+def profitability(loop: scf.ForOp, machine: Machine, contexts: int, programs: int) -> Profitability:
     """The estimate behind npu-multithread's decision (builds no IR): the loop body
     priced by the machine's op costs, for a launch of `programs` programs (0: unknown).
     A loop npu-tile re-cut holds `npu.block_elements` a program in tiles of at most
@@ -265,12 +267,7 @@ class NpuMultithreadPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         machine = pass_machine(self.name, self.machine)
         contexts = machine.core.vector_contexts if self.contexts is None else self.contexts
-        threads = machine.core.hardware_threads
-        if not 1 <= contexts <= threads:
-            raise PassFailedException(
-                f"npu-multithread: contexts must be between 1 and the {threads} hardware "
-                f"threads of machine '{machine.name}', got {contexts}"
-            )
+        check_contexts(self.name, contexts, machine)
         if self.schedule not in SCHEDULES:
             raise PassFailedException(
                 f"npu-multithread: unknown schedule '{self.schedule}'; use one of "
@@ -281,7 +278,9 @@ class NpuMultithreadPass(ModulePass):
                 f"npu-multithread: unknown decide '{self.decide}'; use one of {', '.join(DECISIONS)}"
             )
         if self.programs < 0:
-            raise PassFailedException(f"npu-multithread: programs must be 0 or more, got {self.programs}")
+            raise PassFailedException(
+                f"npu-multithread: programs must be 0 or more, got {self.programs}"
+            )
         chosen = []
         for function in op.walk():
             loop = program_loop(function) if isinstance(function, func.FuncOp) else None

@@ -60,7 +60,7 @@ from xdsl.utils.exceptions import PassFailedException
 from xnpu.dialects import spm
 from xnpu.dialects.location import at_location
 from xnpu.machines import Machine
-from xnpu.transforms import check_scratchpad_fits, pass_machine
+from xnpu.transforms import check_contexts, check_scratchpad_fits, pass_machine
 from xnpu.transforms.builders import INDEX, constant_int
 from xnpu.transforms.program_loop import (
     BLOCK_ELEMENTS,
@@ -126,6 +126,11 @@ def plan_tiling(loop: scf.ForOp, machine: Machine, budget: int, copies: int) -> 
         return f"its tiles are not one 1-D shape ({', '.join(sorted(map(str, shapes)))})"
     block = next(iter(shapes))[0]
     largest, smallest = tile_bounds(tiles, machine, budget, copies)
+    if not largest:
+        return (
+            f"its {len(tiles)} tiles, {copies} copies each, do not fit the budget of "
+            f"{budget} bytes even at one {machine.scratchpad.granule_bytes}-byte granule"
+        )
     if block > largest or block >= copies * smallest:
         plan = TilePlan(loop, tiles, block, min(largest, block), copies, smallest, True)
         why = strip_mining_refusal(plan)
@@ -141,13 +146,16 @@ def tile_bounds(
     tiles: Sequence[spm.AllocOp], machine: Machine, budget: int, copies: int
 ) -> tuple[int, int]:
     """(largest, smallest) tile in elements: the largest power of two whose `tiles`,
-    `copies` times over, fit the budget; and one allocation granule."""
+    `copies` times over, fit the budget; and one allocation granule. (0, 0) when not
+    even one element each fits."""
     pad = machine.scratchpad
     widths = [_element_bytes(a) for a in tiles]
 
     def fits(elements: int) -> bool:
         return sum(pad.rounded(elements * w) for w in widths) * copies <= budget
 
+    if not fits(1):
+        return 0, 0
     largest = 1
     while fits(largest * 2):
         largest *= 2
@@ -203,9 +211,7 @@ def strip_mining_refusal(plan: TilePlan) -> str | None:
 
 def _touches_tiles(op: Operation, plan: TilePlan) -> bool:
     tiles = {a.buffer for a in plan.tiles}
-    return any(
-        operand in tiles for inner in op.walk() for operand in inner.operands
-    )
+    return any(operand in tiles for inner in op.walk() for operand in inner.operands)
 
 
 def coarsening_refusal(plan: TilePlan) -> str | None:
@@ -397,8 +403,12 @@ class StripMineLoop(RewritePattern):
 
     def copy_tile_part(self, copy, mapper, emitter, first, tile, zero) -> None:
         ddr_offset = copy.src_offset if copy.to_scratchpad else copy.dst_offset
-        count = emitter.once(("part", copy.count), lambda: emitter.clamp(
-            arith.SubiOp(mapper.get(copy.count, copy.count), first).result, zero, tile))
+        count = emitter.once(
+            ("part", copy.count),
+            lambda: emitter.clamp(
+                arith.SubiOp(mapper.get(copy.count, copy.count), first).result, zero, tile
+            ),
+        )
         moved = emitter.once(("moved", ddr_offset), lambda: arith.AddiOp(
             mapper.get(ddr_offset, ddr_offset), first).result)  # fmt: skip
         clone = copy.clone(value_mapper=mapper)
@@ -579,12 +589,14 @@ class NpuTilePass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         machine = pass_machine(self.name, self.machine)
         pad = machine.scratchpad
-        budget = min(pad.tile_budget_bytes, pad.capacity_bytes) if self.budget is None else self.budget
+        budget = (
+            min(pad.tile_budget_bytes, pad.capacity_bytes) if self.budget is None else self.budget
+        )
         contexts = machine.core.vector_contexts if self.contexts is None else self.contexts
-        for option, value, low in (("budget", budget, 1), ("contexts", contexts, 1),
-                                   ("buffers", self.buffers, 1)):  # fmt: skip
-            if value < low:
-                raise PassFailedException(f"npu-tile: {option} must be at least {low}, got {value}")
+        check_contexts(self.name, contexts, machine)
+        for option, value in (("budget", budget), ("buffers", self.buffers)):
+            if value < 1:
+                raise PassFailedException(f"npu-tile: {option} must be at least 1, got {value}")
         if budget > machine.scratchpad.capacity_bytes:
             raise PassFailedException(
                 f"npu-tile: budget {budget} bytes is more than the {machine.scratchpad.capacity_bytes}"
