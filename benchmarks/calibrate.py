@@ -52,8 +52,9 @@ FITTED = (
     Fitted("vector.ddr_load", _figure("vector_add", "vec"), 2, 300, 0),
     # what the cores' own loads and stores sustain: at most DDR's bandwidth
     Fitted("ddr.core_bytes_per_cycle", _figure("vector_add", "vec+mt"), 0.5, 40, 2),
-    # per descriptor: up to 5 µs of descriptor fetch and first-byte latency
-    Fitted("dma.setup_cycles", _figure("vector_add", "vec+mt+db"), 0, 5000, 0),
+    # what DDR sustains for every transfer at once: from a tenth of the DMA engine's
+    # ~40 GB/s peak up to it (tiles of 64 KiB leave per-descriptor setup no figure)
+    Fitted("ddr.bytes_per_cycle", _figure("vector_add", "vec+mt+db"), 2, 40, 2),
     # erf on one vector: from a short polynomial to 32 lanes of a scalar routine
     Fitted("vector.erf", _figure("gelu", "vec"), 4, 1000, 0),
 )

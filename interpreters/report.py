@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from xnpu.interpreters.timing import ContextTime, Timeline, write_chrome_trace
 
@@ -21,6 +21,8 @@ class Report:
     contexts: list[ContextTime]
     dma_busy: float
     timeline: Timeline
+    remarks: list[str] = field(default_factory=list)
+    """What the passes decided or left alone, and why (npu.remarks in the IR)."""
 
     @property
     def microseconds(self) -> float:
@@ -65,6 +67,7 @@ class Report:
             "overlap_cycles": self.overlap_cycles,
             "ddr_bytes": self.ddr_bytes,
             "contexts": [asdict(c) | {"busy": c.busy, "idle": c.idle} for c in self.contexts],
+            "remarks": self.remarks,
         }
 
     def save_trace(self, path) -> None:
@@ -100,4 +103,5 @@ class Report:
             f"{self.timeline.dma_bytes:,} bytes; overlapped with compute "
             f"{self.overlap_cycles:,.0f} cycles; {self.ddr_bytes:,} DDR bytes moved in all"
         )
+        lines += [f"  remark: {remark}" for remark in self.remarks]
         return "\n".join(lines)

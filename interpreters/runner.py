@@ -36,6 +36,7 @@ from xnpu.interpreters.values import numpy_dtype, wrap
 from xnpu.interpreters.vector import XnpuVectorFunctions
 from xnpu.machines import Machine, load_machine
 from xnpu.transforms.pipelines import lower
+from xnpu.transforms.remarks import remarks_in
 
 
 def register_xnpu_functions(interpreter: Interpreter, state: ExecutionState) -> None:
@@ -187,4 +188,5 @@ def run(
         contexts=timeline.contexts,
         dma_busy=timeline.dma_busy,
         timeline=timeline,
+        remarks=remarks_in(entry),
     )

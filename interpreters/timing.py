@@ -11,8 +11,8 @@ shared resources.
   context) or its turn on DDR allow.
 * A DMA start queues on the earliest free DMA engine. The engine works through its
   queue in order: each descriptor first takes `setup_cycles` (fetching it and the
-  first bytes' latency), then the bytes move at the engine's bandwidth once DDR is
-  free for them. The context goes on at once. A wait blocks the context until the
+  first bytes' latency), then the bytes move once DDR is free for them, at the
+  engine's bandwidth or DDR's, whichever is lower. The context goes on at once. A wait blocks the context until the
   named transfers end.
 * DDR bandwidth is one resource: DMA transfers and core copies take turns on it.
 * An hwctx.parallel forks its contexts (`fork_cycles`), which start together, and
@@ -207,8 +207,8 @@ class Replay:
                 engine = min(range(len(self.dma_free)), key=self.dma_free.__getitem__)
                 start = max(now, self.dma_free[engine])
                 setup = segment.descriptors * dma.setup_cycles
-                moving, _ = self.ddr.turn(start + setup, segment.nbytes)
-                end = moving + segment.nbytes / dma.bytes_per_cycle
+                moving, ddr_end = self.ddr.turn(start + setup, segment.nbytes)
+                end = max(moving + segment.nbytes / dma.bytes_per_cycle, ddr_end)
                 self.dma_free[engine] = self.done[segment.id] = end
                 self.timeline.dma_busy += end - start
                 self.timeline.dma_bytes += segment.nbytes

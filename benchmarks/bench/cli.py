@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from xnpu.bench import db_sweep, ladder, mt_scaling, paper
-from xnpu.bench.measure import ELEMENTWISE, ROW_KERNELS, BenchError
+from xnpu.bench.measure import ELEMENTWISE, FIXED_SHAPE, ROW_KERNELS, STYLES, BenchError
 from xnpu.bench.output import Progress, write_csv, write_json
 from xnpu.bench.published import ELEMENTS, FIGURES, runs_needed
 from xnpu.interpreters.trace import InterpreterError
@@ -66,7 +66,7 @@ def _counts(text: str) -> list[int]:
 
 
 def parser() -> argparse.ArgumentParser:
-    kernels = ELEMENTWISE + ROW_KERNELS
+    kernels = ELEMENTWISE + ROW_KERNELS + FIXED_SHAPE
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--machine",
@@ -114,6 +114,14 @@ def parser() -> argparse.ArgumentParser:
         default=ELEMENTS,
         metavar="N",
         help=f"elements per kernel (default {ELEMENTS:,}, as in the paper)",
+    )
+    p.add_argument(
+        "--style",
+        nargs="+",
+        choices=STYLES,
+        default=list(STYLES[::-1]),
+        help="launch styles of the element-wise kernels: reference (one program of BLOCK = N, "
+        "as hexagon-mlir launches them) and grid (BLOCK as written); default both",
     )
 
     p = commands.add_parser(
@@ -210,7 +218,8 @@ def steps(args, machine) -> int:
     """How many measurements `args` asks for (the progress bar's length)."""
     match args.command:
         case "ladder":
-            return len(set(args.kernel)) * len(ladder.VARIANTS)
+            pairs = ladder.launches(list(dict.fromkeys(args.kernel)), args.style)
+            return len(pairs) * len(ladder.VARIANTS)
         case "mt-scaling":
             return 2 * len(set(args.kernel)) * len(args.sizes)
         case "db-sweep":
@@ -226,7 +235,9 @@ def run(args, machine, progress: Progress) -> dict:
     """Runs the experiment `args` names; returns its result."""
     match args.command:
         case "ladder":
-            result = ladder.run(list(dict.fromkeys(args.kernel)), args.size, machine, progress)
+            result = ladder.run(
+                list(dict.fromkeys(args.kernel)), args.size, machine, progress, args.style
+            )
         case "mt-scaling":
             contexts = args.contexts or machine.core.vector_contexts
             _check_contexts([contexts], machine)

@@ -9,6 +9,11 @@ kernel, with the variants that take DB apart:
     vec+mt+db                     loads prefetched, write-backs waited for only when
                                   their buffer comes round again
 
+vector_add and the other element-wise kernels run in both launch styles: reference
+style (one program of BLOCK = N, as hexagon-mlir's tests launch them) and grid style
+(BLOCK as written, 1,024 or Inductor's XBLOCK); the others run grid style. Inductor's
+fixed-shape kernels run on the 64 x 512 they were captured for.
+
 Per row: cycles, µs, the speedup over the rung below (variants: over vec+mt) and over
 scalar, DDR and DMA bytes, the share of DMA time hidden under compute, and the
 fraction of the roofline bound reached.
@@ -16,7 +21,14 @@ fraction of the roofline bound reached.
 
 from __future__ import annotations
 
-from xnpu.bench.measure import Roofline, Variant, bench_kernel, measure
+from xnpu.bench.measure import (
+    ELEMENTWISE,
+    FIXED_SHAPE,
+    Roofline,
+    Variant,
+    bench_kernel,
+    measure,
+)
 from xnpu.bench.output import Progress, percent, pyplot, table, times
 from xnpu.machines import Machine
 
@@ -34,23 +46,47 @@ RUNGS = ("scalar", "vec", "vec+mt", "vec+mt+db")
 DEFAULT_KERNELS = ("vector_add", "gelu")
 
 
-def run(kernels: list[str], elements: int, machine: Machine, progress: Progress) -> dict:
-    rows = []
-    for kernel_name in kernels:
-        kernel = bench_kernel(kernel_name)
+def launches(kernels: list[str], styles: list[str]) -> list[tuple[str, str]]:
+    """(kernel, style) pairs: element-wise kernels in every style asked, the others in
+    the grid style they were written for."""
+    return [
+        (kernel, style)
+        for kernel in kernels
+        for style in (styles if kernel in ELEMENTWISE else ["grid"])
+    ]  # fmt: skip
+
+
+def run(
+    kernels: list[str], elements: int, machine: Machine, progress: Progress,
+    styles: list[str] = ("reference", "grid"),
+) -> dict:  # fmt: skip
+    rows, labels, sizes = [], [], {}
+    for kernel_name, style in launches(kernels, list(styles)):
+        kernel = bench_kernel(kernel_name, style)
+        label = f"{kernel_name} ({style} style)"
+        size = FIXED_SHAPE_ELEMENTS if kernel_name in FIXED_SHAPE else elements
         measured = {}
         for variant in VARIANTS:
-            progress.step(f"{kernel_name} {variant.name}")
-            measured[variant.name] = measure(kernel, variant, elements, machine)
-        rows += _rows(kernel_name, measured, machine)
+            progress.step(f"{label} {variant.name}")
+            measured[variant.name] = measure(kernel, variant, size, machine)
+        grid = measured["vec+mt"].report.grid
+        rows += [row | {"style": style, "elements": size, "grid": list(grid)}
+                 for row in _rows(label, measured, machine)]  # fmt: skip
+        labels.append(label)
+        sizes[label] = (size, grid)
     return {
         "command": "ladder",
         "machine": machine.name,
         "clock_mhz": machine.clock_mhz,
         "elements": elements,
-        "kernels": list(kernels),
+        "kernels": labels,
+        "launch": {label: {"elements": n, "grid": list(g)} for label, (n, g) in sizes.items()},
         "rows": rows,
     }
+
+
+FIXED_SHAPE_ELEMENTS = 64 * 512
+"""The Inductor kernels captured for one shape run on it (64 x 512)."""
 
 
 def _rows(kernel: str, measured: dict, machine: Machine) -> list[dict]:
@@ -90,8 +126,9 @@ def render(result: dict) -> str:
     for kernel in result["kernels"]:
         rows = [r for r in result["rows"] if r["kernel"] == kernel]
         bound = rows[0]
+        grid = "x".join(map(str, bound["grid"]))
         blocks.append(
-            f"{kernel}, {result['elements']:,} fp32 elements, machine {result['machine']} "
+            f"{kernel}, {bound['elements']:,} fp32 elements, grid {grid}, machine {result['machine']} "
             f"({result['clock_mhz']:g} MHz); roofline {bound['roofline_cycles'] / result['clock_mhz']:,.1f} µs "
             f"({bound['roofline_bound']}-bound)"
         )
@@ -181,7 +218,7 @@ def plot(result: dict, path) -> None:
             fontsize=8,
         )
         ax.set_ylabel("simulated µs (log)")
-        ax.set_title(f"{kernel}, {result['elements']:,} elements")
+        ax.set_title(f"{kernel}, {rows[0]['elements']:,} elements", fontsize=9)
         ax.legend(fontsize=8)
     figure.suptitle(f"Ablation ladder on {result['machine']} (labels: speedup over scalar)")
     figure.tight_layout()

@@ -12,6 +12,7 @@ kernels as rows of 1,024.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +27,17 @@ from xnpu.machines import Machine
 
 ELEMENTWISE = ("vector_add", "gelu", "polynomial", "inductor/gelu", "inductor/silu")
 ROW_KERNELS = ("softmax", "layer_norm", "rms_norm")
+FIXED_SHAPE = ("inductor/add_broadcast", "inductor/softmax", "inductor/layer_norm",
+               "inductor/rms_norm")  # fmt: skip
+"""Inductor kernels captured for one shape (64 x 512): they run at that size only."""
+
+STYLES = ("grid", "reference")
+"""Launch styles (design.md §1): Triton's grid of small blocks, as the kernel's BLOCK
+says; or the reference compiler's, one program a BLOCK of N elements."""
+
+LARGEST_BLOCK = 1 << 20
+"""Triton's largest tensor (TRITON_MAX_TENSOR_NUMEL): a reference-style launch of more
+elements uses ceil(N / 2^20) programs of 2^20, as grid=(num_threads,) launches do."""
 ROW_LENGTH = 1024
 """The row kernels' rows (their BLOCK_SIZE): a size of N elements is N / 1024 rows."""
 
@@ -43,19 +55,53 @@ class BenchKernel:
     source: CorpusKernel
     make_case: Callable[[int, int], Case]
     """(elements, seed) -> inputs, grid and the PyTorch reference."""
+    block_parameter: str | None = None
+    """The constexpr a reference-style launch sets to N (None: grid style only)."""
+    style: str = "grid"
+
+    def sized(self, elements: int) -> BenchKernel:
+        """The kernel as launched on `elements`: reference style sets its block to N
+        (a power of two, at most LARGEST_BLOCK)."""
+        if self.style == "grid":
+            return self
+        block = min(LARGEST_BLOCK, 1 << max(0, elements - 1).bit_length())
+        source = self.source
+        constexprs = {**source.constexprs, self.block_parameter: block}
+        return BenchKernel(
+            self.name, CorpusKernel(source.name, source.kernel, source.signature, constexprs),
+            self.make_case, self.block_parameter, self.style,
+        )  # fmt: skip
+
+    def case(self, elements: int, seed: int) -> Case:
+        case = self.make_case(elements, seed)
+        if self.style == "reference":
+            block = self.sized(elements).source.constexprs[self.block_parameter]
+            case.grid = (max(1, -(-elements // block)),)
+        return case
 
 
-def bench_kernel(name: str) -> BenchKernel:
-    """A corpus kernel whose problem size can be chosen."""
+def bench_kernel(name: str, style: str = "grid") -> BenchKernel:
+    """A corpus kernel whose problem size can be chosen, launched in `style`."""
+    if style not in STYLES:
+        raise BenchError(f"unknown launch style '{style}': use one of {', '.join(STYLES)}")
     if name in ELEMENTWISE:
-        return BenchKernel(name, corpus_kernel(name), lambda n, seed: make_case(name, n, seed))
+        source = corpus_kernel(name)
+        block = "XBLOCK" if "XBLOCK" in source.constexprs else "BLOCK_SIZE"
+        return BenchKernel(name, source, lambda n, seed: make_case(name, n, seed), block, style)
+    if style == "reference":
+        raise BenchError(
+            f"{name} runs grid style only: reference style sets an element-wise kernel's "
+            f"block to N ({', '.join(ELEMENTWISE)})"
+        )
     if name in ROW_KERNELS:
         return BenchKernel(
             name, corpus_kernel(name), lambda n, seed: make_case(name, _rows(n), seed)
         )
+    if name in FIXED_SHAPE:
+        return BenchKernel(name, corpus_kernel(name), lambda n, seed: make_case(name, 0, seed))
     raise BenchError(
-        f"no benchmark kernel '{name}': choose from {', '.join(ELEMENTWISE + ROW_KERNELS)} "
-        "(the other Inductor kernels were captured for one fixed shape)"
+        f"no benchmark kernel '{name}': choose from "
+        f"{', '.join(ELEMENTWISE + ROW_KERNELS + FIXED_SHAPE)}"
     )
 
 
@@ -113,18 +159,22 @@ def _key(kernel: BenchKernel) -> tuple:
     return (kernel.source.name, tuple(sorted(kernel.source.constexprs.items())))
 
 
-def lowered(kernel: BenchKernel, variant: Variant, machine: Machine) -> ModuleOp:
-    """The kernel lowered at the variant's level, compiled and lowered once per run
-    of the tool (the passes read the machine file, so the file is the key)."""
+def lowered(kernel: BenchKernel, variant: Variant, machine: Machine, programs: int = 0) -> ModuleOp:
+    """The kernel lowered at the variant's level for a launch of `programs` programs,
+    compiled and lowered once per run of the tool (the passes read the machine file,
+    so the file is the key)."""
     source = _key(kernel)
-    key = (source, variant.level, variant.options, machine.source)
+    options = (
+        {**dict(variant.options), "programs": programs}
+        if "mt" in variant.level
+        else dict(variant.options)
+    )
+    key = (source, variant.level, tuple(sorted(options.items())), machine.source)
     if key not in _LOWERED:
         if source not in _TT_MODULES:
             _TT_MODULES[source] = kernel.source.to_tt()
         try:
-            _LOWERED[key] = xnpu.lower(
-                _TT_MODULES[source], variant.level, machine, **dict(variant.options)
-            )
+            _LOWERED[key] = xnpu.lower(_TT_MODULES[source], variant.level, machine, **options)
         except (
             DiagnosticException,
             ValueError,
@@ -138,8 +188,9 @@ def measure(
 ) -> Measurement:
     """Runs `kernel` at `variant` on `elements` fresh inputs; refuses (BenchError) to
     report a timing when any output differs from PyTorch's."""
-    module = lowered(kernel, variant, machine)
-    case = kernel.make_case(elements, seed)
+    kernel = kernel.sized(elements)
+    case = kernel.case(elements, seed)
+    module = lowered(kernel, variant, machine, programs=math.prod(case.grid))
     report = xnpu.run(module, *case.args, grid=case.grid, machine=machine)
     wrong = case.mismatches()
     if wrong:
