@@ -42,8 +42,10 @@ def test_ladder_writes_json_csv_table_and_plot(ladder_run):
     assert status == 0
     result = json.loads((out / "ladder.json").read_text())
     assert result["command"] == "ladder" and result["machine"] == "edge-npu"
-    assert result["elements"] == 65536 and result["kernels"] == ["vector_add"]
-    assert [r["variant"] for r in result["rows"]] == [v.name for v in ladder.VARIANTS]
+    styles = ["vector_add (reference style)", "vector_add (grid style)"]
+    assert result["elements"] == 65536 and result["kernels"] == styles
+    assert [r["variant"] for r in result["rows"]] == [v.name for v in ladder.VARIANTS] * 2
+    assert [r["grid"] for r in result["rows"]][:: len(ladder.VARIANTS)] == [[1], [64]]
     for row in result["rows"]:
         for key, kind in LADDER_ROW_KEYS.items():
             assert isinstance(row[key], kind if kind is not float else (int, float)), (
@@ -55,14 +57,15 @@ def test_ladder_writes_json_csv_table_and_plot(ladder_run):
     steps = {r["variant"]: r["step_speedup"] for r in result["rows"]}
     assert steps["scalar"] is None and steps["vec"] > 1
     rows = list(csv.DictReader((out / "ladder.csv").open()))
-    assert len(rows) == len(ladder.VARIANTS) and rows[0]["variant"] == "scalar"
+    assert len(rows) == 2 * len(ladder.VARIANTS) and rows[0]["variant"] == "scalar"
     assert "vec+mt, DMA without overlap" in (out / "ladder.txt").read_text()
     assert (out / "ladder.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_ladder_on_vector_add_is_monotone(ladder_run):
     _, out = ladder_run
-    rows = {r["variant"]: r for r in json.loads((out / "ladder.json").read_text())["rows"]}
+    result = json.loads((out / "ladder.json").read_text())
+    rows = {r["variant"]: r for r in result["rows"] if r["style"] == "reference"}
     cycles = [rows[level]["cycles"] for level in ladder.RUNGS]
     assert cycles == sorted(cycles, reverse=True) and len(set(cycles)) == len(cycles)
     # DB's parts: prefetching never loses to DMA waited for at once, async never to sync
@@ -95,7 +98,7 @@ def test_a_wrong_output_is_refused():
 
 
 def test_the_cli_reports_no_timing_for_a_wrong_output(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(ladder, "bench_kernel", lambda name: _wrong_vector_add())
+    monkeypatch.setattr(ladder, "bench_kernel", lambda name, style: _wrong_vector_add())
     status = cli.main(
         [
             "ladder",
@@ -117,7 +120,8 @@ def test_the_cli_reports_no_timing_for_a_wrong_output(monkeypatch, tmp_path, cap
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["ladder", "--kernel", "inductor/softmax"], "invalid choice"),
+        (["ladder", "--kernel", "inductor/nope"], "invalid choice"),
+        (["ladder", "--style", "tiled"], "invalid choice"),
         (["ladder", "--size", "0"], "bad size '0'"),
         (["mt-scaling", "--sizes", "4K,,8K"], "bad size ''"),
         (["mt-scaling", "--contexts", "0"], "expected positive integers"),
@@ -162,8 +166,9 @@ def test_mt_scaling_finds_where_mt_starts_to_win(tmp_path):
     result = json.loads((tmp_path / "m.json").read_text())
     assert status == 0
     one, eight = result["rows"]
-    assert not one["mt_wins"] and one["speedup"] < 1  # one program: fork and join for nothing
-    assert eight["mt_wins"] and eight["speedup"] > 2
+    assert not one["mt_wins"] and one["speedup"] < 1  # one tile: fork and join for nothing
+    assert not one["model_applies_mt"] and "kept on one context" in one["model_decision"]
+    assert eight["mt_wins"] and eight["speedup"] > 2 and eight["model_applies_mt"]
     assert result["crossover_elements"] == {"gelu": 8192}
 
 
@@ -249,7 +254,11 @@ def test_machine_values_can_be_overridden_and_are_checked():
         machine.with_values({"ddr.core_bytes_per_cycle": 80.0})
 
 
-def test_bench_kernels_scale_and_fixed_shape_ones_are_refused():
+def test_bench_kernels_scale_and_fixed_shape_ones_do_not():
     assert bench_kernel("softmax").make_case(3000, 0).grid == (3,)  # rows of 1,024
-    with pytest.raises(BenchError, match="fixed shape"):
-        bench_kernel("inductor/layer_norm")
+    assert bench_kernel("inductor/layer_norm").case(10**6, 0).grid == (64,)
+    assert bench_kernel("gelu", "reference").case(3000, 0).grid == (1,)
+    assert bench_kernel("gelu", "reference").sized(3000).source.constexprs["BLOCK_SIZE"] == 4096
+    assert bench_kernel("gelu", "reference").case(3 << 20, 0).grid == (3,)  # BLOCK at most 1M
+    with pytest.raises(BenchError, match="runs grid style only"):
+        bench_kernel("inductor/layer_norm", "reference")

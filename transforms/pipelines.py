@@ -62,7 +62,8 @@ def passes_for(
     source = machine.source
     passes: list[ModulePass] = [
         NpuLowerTritonPass(),
-        NpuTilePass(budget=budget, contexts=contexts, buffers=buffers, machine=source),
+        # cut for two buffers at least, so DB's variants differ by mechanism only
+        NpuTilePass(budget=budget, contexts=contexts, buffers=max(2, buffers), machine=source),
     ]
     if "vec" in mechanisms:
         passes.append(NpuVectorizePass(width=width, machine=source))

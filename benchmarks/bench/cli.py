@@ -221,7 +221,7 @@ def steps(args, machine) -> int:
             pairs = ladder.launches(list(dict.fromkeys(args.kernel)), args.style)
             return len(pairs) * len(ladder.VARIANTS)
         case "mt-scaling":
-            return 2 * len(set(args.kernel)) * len(args.sizes)
+            return 3 * len(set(args.kernel)) * len(args.sizes)
         case "db-sweep":
             return 3 * len(args.degrees) * len(_sweep_contexts(args, machine))
     return len(runs_needed(FIGURES))

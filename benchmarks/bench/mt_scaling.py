@@ -1,13 +1,17 @@
 """
-`xnpu-bench mt-scaling`: one context (vec) against several (vec+mt) over problem
-sizes, and the crossover: the size below which multi-threading loses, because
-forking and joining the contexts costs more than splitting the work saves.
+`xnpu-bench mt-scaling`: one context (vec) against several (vec+mt with MT forced on)
+over problem sizes, launched reference-style (one program of BLOCK = N, MT inside the
+program), and the crossover: the size below which multi-threading loses, because
+forking and joining the contexts costs more than splitting the work saves. Beside
+each size, npu-multithread's own decision (its profitability model) and its time.
 """
 
 from __future__ import annotations
 
 from xnpu.bench.measure import Variant, bench_kernel, measure
 from xnpu.bench.output import Progress, pyplot, table
+
+STYLE = "reference"
 
 DEFAULT_SIZES = tuple(2**k for k in range(10, 25))
 """1K to 16M elements, doubling."""
@@ -36,18 +40,21 @@ def size_name(elements: int) -> str:
 
 
 def run(kernels: list[str], sizes: list[int], contexts: int, machine, progress: Progress) -> dict:
-    one, many = (
+    one, forced, chosen = (
         Variant.of("vec"),
-        Variant.of("vec+mt", f"vec+mt ({contexts} contexts)", contexts=contexts),
+        Variant.of("vec+mt", f"vec+mt ({contexts} contexts)", contexts=contexts, decide="always"),
+        Variant.of("vec+mt", "vec+mt (model)", contexts=contexts),
     )
     rows = []
     for kernel_name in kernels:
-        kernel = bench_kernel(kernel_name)
+        kernel = bench_kernel(kernel_name, STYLE)
         for elements in sizes:
-            progress.step(f"{kernel_name} {size_name(elements)} vec")
-            single = measure(kernel, one, elements, machine).report
-            progress.step(f"{kernel_name} {size_name(elements)} vec+mt")
-            multi = measure(kernel, many, elements, machine).report
+            reports = []
+            for variant in (one, forced, chosen):
+                progress.step(f"{kernel_name} {size_name(elements)} {variant.name}")
+                reports.append(measure(kernel, variant, elements, machine).report)
+            single, multi, model = reports
+            decision = next((r for r in model.remarks if "npu-multithread" in r), "")
             rows.append({
                 "kernel": kernel_name,
                 "elements": elements,
@@ -56,6 +63,9 @@ def run(kernels: list[str], sizes: list[int], contexts: int, machine, progress: 
                 "multi_context_us": multi.microseconds,
                 "speedup": single.cycles / multi.cycles,
                 "mt_wins": multi.cycles < single.cycles,
+                "model_applies_mt": "kept on one context" not in decision,
+                "model_us": model.microseconds,
+                "model_decision": decision.split("npu-multithread: ", 1)[-1],
             })  # fmt: skip
     return {
         "command": "mt-scaling",
@@ -96,12 +106,15 @@ def render(result: dict) -> str:
     for kernel in result["kernels"]:
         rows = [r for r in result["rows"] if r["kernel"] == kernel]
         lines += [
-            f"{kernel}: 1 context (vec) against {result['contexts']} (vec+mt), machine {result['machine']}, "
+            f"{kernel}, {STYLE}-style launch: 1 context (vec) against {result['contexts']} "
+            f"(vec+mt), machine {result['machine']}, "
             f"fork {result['fork_cycles']:,} + join {result['join_cycles']:,} cycles",
             table(
-                ["size", "elements", "1 context µs", f"{result['contexts']} contexts µs", "speedup", ""],
+                ["size", "elements", "1 context µs", f"{result['contexts']} contexts µs", "speedup", "",
+                 "model decides", "model µs"],
                 [[size_name(r["elements"]), f"{r['elements']:,}", f"{r['one_context_us']:,.1f}",
-                  f"{r['multi_context_us']:,.1f}", f"{r['speedup']:.2f}x", "MT wins" if r["mt_wins"] else "MT loses"]
+                  f"{r['multi_context_us']:,.1f}", f"{r['speedup']:.2f}x", "MT wins" if r["mt_wins"] else "MT loses",
+                  "MT" if r["model_applies_mt"] else "one context", f"{r['model_us']:,.1f}"]
                  for r in rows],
             ),
             describe_crossover(rows, result["crossover_elements"][kernel]),
