@@ -399,7 +399,7 @@ class StripMineLoop(RewritePattern):
         block.add_op(scf.YieldOp())
         tiled = scf.ForOp(_zero_before(loop, rewriter), trips.result, loop.step, [], block)
         _describe(tiled, plan)
-        rewriter.replace_op(loop, tiled)
+        rewriter.replace(loop, tiled)
 
     def copy_tile_part(self, copy, mapper, emitter, first, tile, zero) -> None:
         ddr_offset = copy.src_offset if copy.to_scratchpad else copy.dst_offset
@@ -494,7 +494,7 @@ class CoarsenLoop(RewritePattern):
         block.add_op(scf.YieldOp())
         tiled = scf.ForOp(_zero_before(loop, rewriter), trips.result, loop.step, [], block)
         _describe(tiled, plan)
-        rewriter.replace_op(loop, tiled)
+        rewriter.replace(loop, tiled)
 
     def union_copy(self, copy, mapper, emitter, programs, zero, b) -> None:
         """`copy` for the programs of one tile, the union of their counts moved at once."""
@@ -539,7 +539,7 @@ def _describe(tiled: scf.ForOp, plan: TilePlan) -> None:
 def _zero_before(loop: scf.ForOp, rewriter: PatternRewriter) -> SSAValue:
     """A zero index before `loop` (a re-cut loop counts its tiles from 0)."""
     zero = arith.ConstantOp(IntegerAttr(0, INDEX))
-    rewriter.insert_op(zero, InsertPoint.before(loop))
+    rewriter.insert(zero, InsertPoint.before(loop))
     return zero.result
 
 
@@ -560,7 +560,7 @@ def _resize_tiles(plan: TilePlan, elements: int, rewriter: PatternRewriter) -> N
         old = alloc.buffer.type
         assert isinstance(old, MemRefType)
         new = spm.AllocOp(spm.scratchpad_type(old.element_type, [elements]), alloc.buffer.name_hint)
-        rewriter.replace_op(alloc, new)
+        rewriter.replace(alloc, new)
         resized.append(new)
     plan.tiles = resized
 

@@ -3,10 +3,21 @@
 // one case per behaviour, then its option errors.
 // RUN: xdsl-opt --split-input-file %s -p npu-multithread | filecheck %s
 // RUN: xdsl-opt %s -p 'npu-multithread{contexts=3 schedule=cyclic}' | filecheck %s --check-prefix=CYCLIC
+// RUN: xdsl-opt --split-input-file %s -p 'npu-multithread{programs=1}' | filecheck %s --check-prefix=ONE
+// RUN: xdsl-opt --split-input-file %s -p 'npu-multithread{programs=1 decide=always}' | filecheck %s --check-prefix=FORCED
 // RUN: not xdsl-opt %s -p 'npu-multithread{contexts=0}' 2>&1 | filecheck %s --check-prefix=NONE
 // RUN: not xdsl-opt %s -p 'npu-multithread{contexts=7}' 2>&1 | filecheck %s --check-prefix=MANY
 // RUN: not xdsl-opt %s -p 'npu-multithread{schedule=dynamic}' 2>&1 | filecheck %s --check-prefix=SCHEDULE
 // RUN: not xdsl-opt %s -p 'npu-multithread{contexts=6}' 2>&1 | filecheck %s --check-prefix=SIX
+
+// The profitability model: a launch of one program is one iteration, which no second
+// context can share; decide=always forks anyway.
+// ONE-LABEL: func.func @block(
+// ONE-NOT:     hwctx.parallel
+// ONE:         scf.for %pid = %c0 to %grid step %c1 {
+// ONE:         } {npu.remarks = ["npu-multithread: kept on one context (model): ~{{[0-9,]+}} cycles of work in 1 iterations: 1 contexts save ~0, fork and join cost 1,300 cycles"]}
+// FORCED-LABEL: func.func @block(
+// FORCED:       hwctx.parallel (%{{.*}}) contexts(4) attributes {npu.remarks = ["npu-multithread: on 4 contexts (always): {{.*}}"]} {
 
 // NONE:     npu-multithread: contexts must be between 1 and the 6 hardware threads of machine 'edge-npu', got 0
 // MANY:     npu-multithread: contexts must be between 1 and the 6 hardware threads of machine 'edge-npu', got 7
@@ -36,7 +47,7 @@ func.func @block(%x: memref<?xf32>, %grid: index) {
 }
 
 // CHECK-LABEL: func.func @block(
-// CHECK:         hwctx.parallel (%[[CTX:.*]]) contexts(4) {
+// CHECK:         hwctx.parallel (%[[CTX:.*]]) contexts(4) attributes {npu.remarks = ["npu-multithread: on 4 contexts (model): {{.*}}"]} {
 // CHECK-NEXT:      %tile = spm.alloc : memref<1024xf32, #spm.scratch>
 // CHECK-NEXT:      %[[COUNT:.*]] = arith.subi %grid, %c0 : index
 // CHECK-NEXT:      %[[N:.*]] = arith.constant 4 : index
@@ -58,7 +69,7 @@ func.func @block(%x: memref<?xf32>, %grid: index) {
 
 // Cyclic schedule: context c runs programs c, c + 3, c + 6, ...
 // CYCLIC-LABEL: func.func @block(
-// CYCLIC:         hwctx.parallel (%[[CTX:.*]]) contexts(3) {
+// CYCLIC:         hwctx.parallel (%[[CTX:.*]]) contexts(3) attributes {npu.remarks = ["npu-multithread: on 3 contexts (model): {{.*}}"]} {
 // CYCLIC-NEXT:      %tile = spm.alloc
 // CYCLIC-NEXT:      %[[LO:.*]] = arith.addi %c0, %[[CTX]] : index
 // CYCLIC-NEXT:      %[[N:.*]] = arith.constant 3 : index
@@ -84,7 +95,7 @@ func.func @shared(%x: memref<?xf32>, %grid: index) {
 // CHECK-LABEL: func.func @shared(
 // CHECK:         %table = spm.alloc : memref<16xf32, #spm.scratch>
 // CHECK-NEXT:    spm.copy %x[%c0] to %table[%c0]
-// CHECK-NEXT:    hwctx.parallel (%{{.*}}) contexts(4) {
+// CHECK-NEXT:    hwctx.parallel (%{{.*}}) contexts(4) attributes {npu.remarks = ["npu-multithread: on 4 contexts (model): {{.*}}"]} {
 // CHECK-NEXT:      %tile = spm.alloc : memref<16xf32, #spm.scratch>
 // CHECK:             memref.load %table[%pid]
 
@@ -122,4 +133,4 @@ func.func @big(%x: memref<?xf32>, %grid: index) {
 }
 
 // CHECK-LABEL: func.func @big(
-// CHECK:         hwctx.parallel (%{{.*}}) contexts(4) {
+// CHECK:         hwctx.parallel (%{{.*}}) contexts(4) attributes {npu.remarks = ["npu-multithread: on 4 contexts (model): {{.*}}"]} {

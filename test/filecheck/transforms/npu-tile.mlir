@@ -1,0 +1,137 @@
+// npu-tile, from scalar NPU IR (npu-lower-triton's output level): each program's
+// block is re-cut into tiles sized from the budget; one case per behaviour.
+// RUN: xdsl-opt --split-input-file %s -p 'npu-tile{budget=8192 contexts=1 buffers=1}' | filecheck %s
+// RUN: not xdsl-opt %s -p 'npu-tile{budget=0}' 2>&1 | filecheck %s --check-prefix=BUDGET
+
+// BUDGET: npu-tile: budget must be at least 1, got 0
+
+// Strip-mining: a block of 4096 in a budget of 8192 bytes becomes tiles of at most
+// 2048; the loop runs over (program, tile) pairs, m a program (2 to 8, from the grid);
+// transfers move by the tile's first element %t0 and count clamp(%len - %t0, 0, T); the
+// element loop's index, used as a value, is the block's.
+func.func @strip(%x: memref<?xf32>, %y: memref<?xf32>, %n: index, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4096 = arith.constant 4096 : index
+  %in = spm.alloc : memref<4096xf32, #spm.scratch>
+  scf.for %pid = %c0 to %grid step %c1 {
+    %off = arith.muli %pid, %c4096 : index
+    %rest = arith.subi %n, %off : index
+    %pos = arith.maxsi %rest, %c0 : index
+    %len = arith.minsi %pos, %c4096 : index
+    spm.copy %x[%off] to %in[%c0] count %len : memref<?xf32> to memref<4096xf32, #spm.scratch>
+    scf.for %i = %c0 to %len step %c1 {
+      %v = memref.load %in[%i] : memref<4096xf32, #spm.scratch>
+      %f = arith.index_cast %i : index to i32
+      %g = arith.sitofp %f : i32 to f32
+      %w = arith.addf %v, %g : f32
+      memref.store %w, %in[%i] : memref<4096xf32, #spm.scratch>
+    }
+    spm.copy %in[%c0] to %y[%off] count %len : memref<4096xf32, #spm.scratch> to memref<?xf32>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @strip(
+// CHECK:         %in = spm.alloc : memref<2048xf32, #spm.scratch>
+// CHECK:         %[[COUNT:.*]] = arith.subi %grid, %c0 : index
+// CHECK:         %[[SPREAD:.*]] = arith.ceildivui %{{.*}}, %{{.*}} : index
+// CHECK:         %[[FEWEST:.*]] = arith.constant 2 : index
+// CHECK-NEXT:    %[[M1:.*]] = arith.maxui %[[SPREAD]], %[[FEWEST]] : index
+// CHECK-NEXT:    %[[MOST:.*]] = arith.constant 8 : index
+// CHECK-NEXT:    %[[M:.*]] = arith.minui %[[M1]], %[[MOST]] : index
+// CHECK-NEXT:    %[[B:.*]] = arith.constant 4096 : index
+// CHECK-NEXT:    %[[T:.*]] = arith.ceildivui %[[B]], %[[M]] : index
+// CHECK-NEXT:    %[[TRIPS:.*]] = arith.muli %[[COUNT]], %[[M]] : index
+// CHECK:         scf.for %[[W:.*]] = %{{.*}} to %[[TRIPS]] step %c1 {
+// CHECK:           %[[P:.*]] = arith.divui %[[W]], %[[M]] : index
+// CHECK-NEXT:      %[[PID:.*]] = arith.addi %c0, %[[P]] : index
+// CHECK-NEXT:      %[[R:.*]] = arith.remui %[[W]], %[[M]] : index
+// CHECK-NEXT:      %[[T0:.*]] = arith.muli %[[R]], %[[T]] : index
+// CHECK-NEXT:      %off = arith.muli %[[PID]], %c4096 : index
+// CHECK:           %len = arith.minsi %pos, %c4096 : index
+// CHECK-NEXT:      %[[LEFT:.*]] = arith.subi %len, %[[T0]] : index
+// CHECK-NEXT:      %[[NONNEG:.*]] = arith.maxsi %[[LEFT]], %{{.*}} : index
+// CHECK-NEXT:      %[[PART:.*]] = arith.minsi %[[NONNEG]], %[[T]] : index
+// CHECK-NEXT:      %[[AT:.*]] = arith.addi %off, %[[T0]] : index
+// CHECK-NEXT:      spm.copy %x[%[[AT]]] to %in[%c0] count %[[PART]] : memref<?xf32> to memref<2048xf32, #spm.scratch>
+// CHECK-NEXT:      scf.for %i = %c0 to %[[PART]] step %c1 {
+// CHECK-NEXT:        %[[GLOBAL:.*]] = arith.addi %i, %[[T0]] : index
+// CHECK-NEXT:        %v = memref.load %in[%i] : memref<2048xf32, #spm.scratch>
+// CHECK-NEXT:        %f = arith.index_cast %[[GLOBAL]] : index to i32
+// CHECK:           spm.copy %in[%c0] to %y[%[[AT]]] count %[[PART]] : memref<2048xf32, #spm.scratch> to memref<?xf32>
+// CHECK-NEXT:    } {npu.tile_elements = 2048 : index, npu.block_elements = 4096 : index, npu.remarks = ["npu-tile: blocks of 4096 elements strip-mined into tiles of at most 2048"]}
+
+// -----
+
+// Coarsening: blocks of 256 whose offsets step by 256 a program share tiles of up to
+// 2048 (k = 8 programs); one transfer moves the k programs' union, clamp(%n - %off(p0),
+// 0, k' x 256), and each program computes on its part of the tile.
+func.func @coarsen(%x: memref<?xf32>, %n: index, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c256 = arith.constant 256 : index
+  %in = spm.alloc : memref<256xf32, #spm.scratch>
+  scf.for %pid = %c0 to %grid step %c1 {
+    %off = arith.muli %pid, %c256 : index
+    %rest = arith.subi %n, %off : index
+    %pos = arith.maxsi %rest, %c0 : index
+    %len = arith.minsi %pos, %c256 : index
+    spm.copy %x[%off] to %in[%c0] count %len : memref<?xf32> to memref<256xf32, #spm.scratch>
+    scf.for %i = %c0 to %len step %c1 {
+      %v = memref.load %in[%i] : memref<256xf32, #spm.scratch>
+      %w = arith.addf %v, %v : f32
+      memref.store %w, %in[%i] : memref<256xf32, #spm.scratch>
+    }
+    spm.copy %in[%c0] to %x[%off] count %len : memref<256xf32, #spm.scratch> to memref<?xf32>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @coarsen(
+// CHECK:         %in = spm.alloc : memref<2048xf32, #spm.scratch>
+// CHECK:         scf.for %[[G:.*]] = %{{.*}} to %{{.*}} step %c1 {
+// CHECK:           %[[FIRST:.*]] = arith.addi %c0, %{{.*}} : index
+// CHECK:           %[[K:.*]] = arith.minui %{{.*}}, %{{.*}} : index
+// CHECK:           %[[OFF0:.*]] = arith.muli %[[FIRST]], %c256 : index
+// CHECK:           %[[SPAN:.*]] = arith.muli %[[K]], %{{.*}} : index
+// CHECK-NEXT:      %[[REST:.*]] = arith.subi %n, %[[OFF0]] : index
+// CHECK-NEXT:      %[[POS:.*]] = arith.maxsi %[[REST]], %{{.*}} : index
+// CHECK-NEXT:      %[[UNION:.*]] = arith.minsi %[[POS]], %[[SPAN]] : index
+// CHECK-NEXT:      spm.copy %x[%[[OFF0]]] to %in[%c0] count %[[UNION]] : memref<?xf32> to memref<2048xf32, #spm.scratch>
+// CHECK-NEXT:      scf.for %[[J:.*]] = %{{.*}} to %[[K]] step %{{.*}} {
+// CHECK-NEXT:        %[[PID:.*]] = arith.addi %[[FIRST]], %[[J]] : index
+// CHECK-NEXT:        %[[SHIFT:.*]] = arith.muli %[[J]], %{{.*}} : index
+// CHECK-NEXT:        %{{off.*}} = arith.muli %[[PID]], %c256 : index
+// CHECK:             scf.for %i = %c0 to %len step %c1 {
+// CHECK-NEXT:          %[[AT:.*]] = arith.addi %i, %[[SHIFT]] : index
+// CHECK-NEXT:          %v = memref.load %in[%[[AT]]] : memref<2048xf32, #spm.scratch>
+// CHECK:           } {npu.programs_in_tile = 8 : index}
+// CHECK:           spm.copy %in[%c0] to %x[%[[OFF0]]] count %{{.*}} : memref<2048xf32, #spm.scratch> to memref<?xf32>
+// CHECK:         } {npu.tile_elements = 2048 : index, npu.block_elements = 256 : index, npu.remarks = ["npu-tile: blocks of 256 elements coarsened into tiles of at most 2048"]}
+
+// -----
+
+// Left alone, with a remark: a block reduced across its lanes cannot be strip-mined.
+func.func @reduce(%x: memref<?xf32>, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4096 = arith.constant 4096 : index
+  %zero = arith.constant 0.0 : f32
+  %in = spm.alloc : memref<4096xf32, #spm.scratch>
+  scf.for %pid = %c0 to %grid step %c1 {
+    %off = arith.muli %pid, %c4096 : index
+    spm.copy %x[%off] to %in[%c0] count %c4096 : memref<?xf32> to memref<4096xf32, #spm.scratch>
+    %sum = scf.for %i = %c0 to %c4096 step %c1 iter_args(%acc = %zero) -> (f32) {
+      %v = memref.load %in[%i] : memref<4096xf32, #spm.scratch>
+      %s = arith.addf %acc, %v : f32
+      scf.yield %s : f32
+    }
+    memref.store %sum, %x[%pid] : memref<?xf32>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @reduce(
+// CHECK:         %in = spm.alloc : memref<4096xf32, #spm.scratch>
+// CHECK:         } {npu.remarks = ["npu-tile: its blocks of 4096 elements stay whole: the block is reduced across its lanes (the loop)"]}
