@@ -167,10 +167,10 @@ def _element_bytes(alloc: spm.AllocOp) -> int:
     return max(1, getattr(element, "bitwidth", 32) // 8)
 
 
-def _tile_uses(plan: TilePlan):
+def _tile_users(plan: TilePlan):
     for alloc in plan.tiles:
         for use in alloc.buffer.uses:
-            yield alloc, use.operation
+            yield use.operation
 
 
 def _copy_refusal(copy: spm.CopyOp, plan: TilePlan) -> str | None:
@@ -188,7 +188,7 @@ def strip_mining_refusal(plan: TilePlan) -> str | None:
     """Why the blocks cannot be cut into tiles, or None: every tile access must be an
     element loop's, at its own index, in a loop at the top of the program."""
     body = plan.loop.body.block
-    for _, user in _tile_uses(plan):
+    for user in _tile_users(plan):
         if isinstance(user, spm.CopyOp):
             why = _copy_refusal(user, plan)
             if why:
@@ -218,7 +218,7 @@ def coarsening_refusal(plan: TilePlan) -> str | None:
     """Why consecutive programs cannot share a tile, or None (filling `plan.counts`):
     every transfer's offset is pid * B plus an invariant, and its count a known mask."""
     pid = plan.loop.body.block.args[0]
-    for _, user in _tile_uses(plan):
+    for user in _tile_users(plan):
         if isinstance(user, spm.CopyOp):
             why = _copy_refusal(user, plan)
             if why:
@@ -299,7 +299,6 @@ def count_form(copy: spm.CopyOp, pid: SSAValue, plan: TilePlan) -> CountForm | N
         if (
             isinstance(test, arith.CmpiOp)
             and test.predicate.value.data == 2  # slt
-            and pid_coefficient(test.lhs, pid, loop) == 1
             and _is_pid(test.lhs, pid)
             and pid_coefficient(test.rhs, pid, loop) == 0
         ):

@@ -117,6 +117,7 @@ def _rows(kernel: str, measured: dict, machine: Machine) -> list[dict]:
             "roofline_bound": roofline.bound,
             "roofline_fraction": roofline.fraction(report.cycles),
             "output": "matches PyTorch",
+            "remarks": report.remarks,
         })  # fmt: skip
     return rows
 
@@ -161,6 +162,7 @@ def render(result: dict) -> str:
                 ],
             )
         )
+        blocks += _slower(rows)
         blocks.append("")
     blocks.append(
         "step: over the rung below (indented variants: over vec+mt); DMA hidden: share of DMA "
@@ -168,6 +170,19 @@ def render(result: dict) -> str:
         "vector work / vector units). Every output matched PyTorch."
     )
     return "\n".join(blocks)
+
+
+def _slower(rows: list[dict]) -> list[str]:
+    """A line for every variant slower than its baseline, with the passes' remarks."""
+    lines = []
+    for r in rows:
+        if r["step_speedup"] is not None and r["step_speedup"] < 1:
+            lines.append(
+                f"  slower: {r['variant']} takes {1 / r['step_speedup']:.2f}x the time of "
+                f"{r['step_over']}; what the passes said:"
+            )
+            lines += [f"    {remark}" for remark in r["remarks"]] or ["    (nothing)"]
+    return lines
 
 
 def plot(result: dict, path) -> None:
