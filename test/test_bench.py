@@ -17,6 +17,7 @@ from xnpu.bench.paper import compare
 from xnpu.bench.published import FIGURES, TOLERANCE
 from xnpu.kernels import corpus_kernel
 from xnpu.kernels.cases import make_case
+from xnpu.kernels.inductor import ROWS
 from xnpu.machines import MACHINES_DIR, MachineError, load_machine
 
 ROOT = Path(__file__).parent.parent
@@ -256,7 +257,7 @@ def test_machine_values_can_be_overridden_and_are_checked():
 
 def test_bench_kernels_scale_and_fixed_shape_ones_do_not():
     assert bench_kernel("softmax").make_case(3000, 0).grid == (3,)  # rows of 1,024
-    assert bench_kernel("inductor/layer_norm").case(10**6, 0).grid == (64,)
+    assert bench_kernel("inductor/layer_norm").case(10**6, 0).grid == (ROWS,)
     assert bench_kernel("gelu", "reference").case(3000, 0).grid == (1,)
     assert bench_kernel("gelu", "reference").sized(3000).source.constexprs["BLOCK_SIZE"] == 4096
     assert bench_kernel("gelu", "reference").case(3 << 20, 0).grid == (3,)  # BLOCK at most 1M

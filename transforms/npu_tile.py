@@ -16,9 +16,13 @@ value, is the block's (`%i + %t0`).
     }                                          spm.copy %out to %y[%off + %t0] count clamp(%n - %t0, 0, T)
                                              }
 
-Coarsening, when a block is smaller than a tile and consecutive programs' blocks are
-contiguous (every transfer's offset is pid * B plus an invariant): k programs share one
-tile and one transfer, and each still computes its own part of it.
+Coarsening, when a block is smaller than a tile and every transfer's offset is the
+program id times a step plus an invariant: k programs share one tile and one transfer
+each, and each program still computes on its own part of the tile. A transfer whose
+programs' parts are contiguous (step B) moves their union; one at another step (a row
+kernel's runtime row stride) or of a count short of B moves them as the rows of one
+2-D transfer; one at step 0 (weights every program loads alike) moves once a tile and
+keeps its size.
 
     scf.for %pid = %c0 to %grid {            scf.for %g = %c0 to ceildiv(%grid, k) {
       spm.copy %x[%off] to %in count %n        %p0 = %g * k      %k = min(k, %grid - %p0)   // k: see below
@@ -33,7 +37,7 @@ buffer a tile even when it is the launch's only program (the reference style); a
 coarsened loop takes k = min(ceildiv(grid, contexts x buffers), T / B) programs a
 tile, computed from the launch's grid at run time. A loop that cannot be
 re-cut keeps its blocks, with a remark saying why (a block reduced across its lanes
-cannot be strip-mined; runtime strides cannot be coarsened).
+cannot be strip-mined; an offset not affine in the program id cannot be coarsened).
 """
 
 from __future__ import annotations
@@ -93,7 +97,23 @@ class ProgramBound:
     limit: SSAValue
 
 
-CountForm = FullCount | FlatBound | ProgramBound
+@dataclass(frozen=True)
+class SameCount:
+    """count does not depend on the program (e.g. a mask `cols < n_cols`): the
+    programs' parts are the rows of one 2-D transfer."""
+
+
+@dataclass(frozen=True)
+class SharedFill:
+    """The same elements for every program (offset and count independent of the
+    program id, e.g. a layer norm's weights): moved once a tile, read by all its
+    programs where they are."""
+
+
+CountForm = FullCount | FlatBound | ProgramBound | SameCount | SharedFill
+
+RUNTIME = "runtime"
+"""pid_coefficient's answer for c * pid + invariant with c known only at run time."""
 
 
 @dataclass
@@ -114,6 +134,14 @@ class TilePlan:
     """Strip-mining (a block becomes tiles) or coarsening (programs share a tile)."""
     counts: dict[spm.CopyOp, CountForm] = field(default_factory=dict)
     """Coarsening: how each transfer's count depends on its program."""
+    rows: set[spm.CopyOp] = field(default_factory=set)
+    """Coarsening: the transfers whose programs' parts are not one contiguous range,
+    moved as a 2-D transfer of a row per program."""
+
+    @property
+    def shared(self) -> set[SSAValue]:
+        """Coarsening: the tiles every program fills alike (see SharedFill)."""
+        return {c.dst for c, form in self.counts.items() if isinstance(form, SharedFill)}
 
 
 def plan_tiling(loop: scf.ForOp, machine: Machine, budget: int, copies: int) -> TilePlan | str:
@@ -138,21 +166,29 @@ def plan_tiling(loop: scf.ForOp, machine: Machine, budget: int, copies: int) -> 
     if block < largest:
         plan = TilePlan(loop, tiles, block, largest, copies, smallest, False)
         why = coarsening_refusal(plan)
-        return f"its blocks of {block} elements are not coarsened: {why}" if why else plan
+        if why:
+            return f"its blocks of {block} elements are not coarsened: {why}"
+        if plan.shared:  # they keep their size: the other tiles may grow
+            fixed = [a for a in tiles if a.buffer in plan.shared]
+            others = [a for a in tiles if a.buffer not in plan.shared]
+            plan.tile = tile_bounds(others, machine, budget, copies, fixed)[0]
+        return plan
     return f"its blocks of {block} elements already are tiles of the largest size"
 
 
 def tile_bounds(
-    tiles: Sequence[spm.AllocOp], machine: Machine, budget: int, copies: int
-) -> tuple[int, int]:
+    tiles: Sequence[spm.AllocOp], machine: Machine, budget: int, copies: int,
+    fixed: Sequence[spm.AllocOp] = (),
+) -> tuple[int, int]:  # fmt: skip
     """(largest, smallest) tile in elements: the largest power of two whose `tiles`,
-    `copies` times over, fit the budget; and one allocation granule. (0, 0) when not
-    even one element each fits."""
+    with the `fixed` ones at their own size, `copies` times over, fit the budget; and
+    one allocation granule. (0, 0) when not even one element each fits."""
     pad = machine.scratchpad
     widths = [_element_bytes(a) for a in tiles]
+    kept = sum(pad.rounded(a.buffer.type.element_count() * _element_bytes(a)) for a in fixed)
 
     def fits(elements: int) -> bool:
-        return sum(pad.rounded(elements * w) for w in widths) * copies <= budget
+        return (sum(pad.rounded(elements * w) for w in widths) + kept) * copies <= budget
 
     if not fits(1):
         return 0, 0
@@ -216,7 +252,8 @@ def _touches_tiles(op: Operation, plan: TilePlan) -> bool:
 
 def coarsening_refusal(plan: TilePlan) -> str | None:
     """Why consecutive programs cannot share a tile, or None (filling `plan.counts`):
-    every transfer's offset is pid * B plus an invariant, and its count a known mask."""
+    every transfer's offset is pid * B plus an invariant, and its count a known mask;
+    or the transfer fills a tile alike for every program (SharedFill)."""
     pid = plan.loop.body.block.args[0]
     for user in _tile_users(plan):
         if isinstance(user, spm.CopyOp):
@@ -225,29 +262,78 @@ def coarsening_refusal(plan: TilePlan) -> str | None:
                 return why
             offset = user.src_offset if user.to_scratchpad else user.dst_offset
             step = pid_coefficient(offset, pid, plan.loop)
-            if step != plan.block:
-                moves = "a runtime multiple of the program id" if step is None else f"{step}"
-                return (
-                    f"spm.copy{at_location(user)} moves by {moves} elements from one program to the "
-                    f"next, not by the block's {plan.block}"
-                )
+            where = f"spm.copy{at_location(user)}"
+            if step is None:
+                return f"{where} has an offset that is not the program id times a step plus an invariant"
+            if step == 0:
+                if not user.to_scratchpad:
+                    return f"{where} writes the same place for every program"
+                why = shared_fill_refusal(user, plan)
+                if why:
+                    return why
+                plan.counts[user] = SharedFill()
+                continue
             form = count_form(user, pid, plan)
             if form is None:
-                return f"spm.copy{at_location(user)} has a count that is not a bound on the offset or the program"
+                return f"{where} has a count that is not a bound on the offset or the program"
+            if step != plan.block or isinstance(form, SameCount):
+                if isinstance(form, FlatBound):
+                    return (
+                        f"{where} is masked on its offsets, but moves by {step} elements from one "
+                        f"program to the next, not by the block's {plan.block}"
+                    )
+                plan.rows.add(user)
             plan.counts[user] = form
         elif not isinstance(user, memref.LoadOp | memref.StoreOp):
             return f"{user.name}{at_location(user)} uses a tile whole"
     return None
 
 
-def pid_coefficient(value: SSAValue, pid: SSAValue, loop: scf.ForOp) -> int | None:
-    """c when `value` is c * pid plus something invariant in `loop`; None when it is
-    not affine in pid with a constant c."""
+def shared_fill_refusal(fill: spm.CopyOp, plan: TilePlan) -> str | None:
+    """Why the tile `fill` fills at an offset independent of the program cannot be
+    filled once for the programs of a tile, or None: its count does not depend on the
+    program either, the programs do not write its source, and nothing they write into
+    the tile depends on the program or on memory."""
+    pid, loop = plan.loop.body.block.args[0], plan.loop
+    where = f"spm.copy{at_location(fill)}"
+    if pid_coefficient(fill.count, pid, loop) != 0:
+        return f"{where} fills a tile at the same offset for every program, but not the same count"
+    for op in loop.walk():
+        writes = (isinstance(op, spm.CopyOp) and not op.to_scratchpad and op.dst is fill.src) or (
+            isinstance(op, memref.StoreOp) and op.memref is fill.src
+        )
+        if writes:
+            return f"{where} reads what the programs write ({op.name}{at_location(op)})"
+    for use in fill.dst.uses:
+        user = use.operation
+        if user is fill or isinstance(user, memref.LoadOp):
+            continue
+        if isinstance(user, memref.StoreOp) and all(
+            pid_coefficient(v, pid, loop) == 0 for v in (user.value, *user.indices)
+        ):
+            continue
+        return (
+            f"{user.name}{at_location(user)} changes the tile {where} fills alike for every program"
+        )
+    return None
+
+
+def pid_coefficient(value: SSAValue, pid: SSAValue, loop: scf.ForOp) -> int | str | None:
+    """c when `value` is c * pid plus something the same in every program of `loop`
+    (0: it does not depend on the program; RUNTIME: c is an invariant known at run
+    time, e.g. a row stride argument); None when it is not affine in pid, or depends
+    on memory or on a value a loop carries."""
     if value is pid:
         return 1
     owner = value.owner
     if isinstance(owner, Block):
-        return 0 if not loop.is_ancestor(owner.parent_op() or loop) else None
+        parent = owner.parent_op()
+        if parent is None or not loop.is_ancestor(parent):
+            return 0
+        if isinstance(parent, scf.ForOp) and parent is not loop and value is owner.args[0]:
+            bounds = (pid_coefficient(b, pid, loop) for b in (parent.lb, parent.ub, parent.step))
+            return 0 if all(b == 0 for b in bounds) else None
+        return None
     if not loop.is_ancestor(owner):
         return 0
     if isinstance(owner, arith.IndexCastOp | arith.ExtSIOp | arith.ExtUIOp):
@@ -255,26 +341,27 @@ def pid_coefficient(value: SSAValue, pid: SSAValue, loop: scf.ForOp) -> int | No
     operands = [pid_coefficient(v, pid, loop) for v in owner.operands]
     if None in operands:
         return None
-    if isinstance(owner, arith.AddiOp):
-        return operands[0] + operands[1]
-    if isinstance(owner, arith.SubiOp):
-        return operands[0] - operands[1]
+    if isinstance(owner, arith.AddiOp | arith.SubiOp):
+        if RUNTIME in operands:
+            return RUNTIME
+        sign = 1 if isinstance(owner, arith.AddiOp) else -1
+        return operands[0] + sign * operands[1]
     if isinstance(owner, arith.MuliOp):
-        left, right = (constant_int(v) for v in owner.operands)
         if operands == [0, 0]:
             return 0
-        if left is not None:
-            return left * operands[1]
-        if right is not None:
-            return right * operands[0]
-        return None
+        if 0 not in operands:
+            return None  # pid * pid
+        (factor, other) = (owner.lhs, operands[1]) if operands[0] == 0 else (owner.rhs, operands[0])
+        known = constant_int(factor)
+        return RUNTIME if known is None or other == RUNTIME else known * other
     if not any(operands) and not owner.regions and is_side_effect_free(owner):
         return 0
     return None
 
 
 def count_form(copy: spm.CopyOp, pid: SSAValue, plan: TilePlan) -> CountForm | None:
-    """The mask a transfer's count encodes (see FullCount, FlatBound, ProgramBound)."""
+    """The mask a transfer's count encodes (see FullCount, FlatBound, ProgramBound,
+    SameCount)."""
     count, loop = copy.count, plan.loop
     if constant_int(count) == plan.block:
         return FullCount()
@@ -303,6 +390,8 @@ def count_form(copy: spm.CopyOp, pid: SSAValue, plan: TilePlan) -> CountForm | N
             and pid_coefficient(test.rhs, pid, loop) == 0
         ):
             return ProgramBound(test.rhs)
+    if pid_coefficient(count, pid, loop) == 0:
+        return SameCount()
     return None
 
 
@@ -453,7 +542,7 @@ class CoarsenLoop(RewritePattern):
         if plan is None or plan.strip_mines:
             return
         del self.plans[loop]
-        _resize_tiles(plan, plan.tile, rewriter)
+        _resize_tiles(plan, plan.tile, rewriter, keep=plan.shared)
         per_tile = plan.tile // plan.block
         block = Block(arg_types=[INDEX])
         emitter = _Emitter(plan, block)
@@ -478,11 +567,12 @@ class CoarsenLoop(RewritePattern):
             pid = arith.AddiOp(first, inner.args[0]).result
             shift = arith.MuliOp(inner.args[0], b).result
         inner_mapper: dict = {loop.body.block.args[0]: pid}
+        sliced = emitter.tiles - plan.shared
         for op in body_ops:
             if op not in plan.counts:
                 clone = op.clone(value_mapper=inner_mapper)
                 inner.add_op(clone)
-                _shift_tile_accesses(clone, emitter.tiles, shift)
+                _shift_tile_accesses(clone, sliced, shift)
         inner.add_op(scf.YieldOp())
         programs_loop = scf.ForOp(zero, programs, one, [], inner)
         programs_loop.attributes[PROGRAMS_IN_TILE] = IntegerAttr(per_tile, INDEX)
@@ -496,43 +586,76 @@ class CoarsenLoop(RewritePattern):
         rewriter.replace(loop, tiled)
 
     def union_copy(self, copy, mapper, emitter, programs, zero, b) -> None:
-        """`copy` for the programs of one tile, the union of their counts moved at once."""
-        form = emitter.plan.counts[copy]
+        """`copy` for the programs of one tile, the union of their parts moved at once:
+        one range, or (plan.rows) a 2-D transfer of a row per program."""
+        plan = emitter.plan
+        form = plan.counts[copy]
+        pid = plan.loop.body.block.args[0]
         ddr_offset = copy.src_offset if copy.to_scratchpad else copy.dst_offset
         slices = [ddr_offset]
         if isinstance(form, FlatBound):
             slices.append(form.bound)
         elif isinstance(form, ProgramBound):
             slices.append(form.limit)
+        elif isinstance(form, SameCount | SharedFill):
+            slices.append(copy.count)
         values = emitter.clone_slice(slices, mapper)
-        first = mapper[emitter.plan.loop.body.block.args[0]]
+        first = mapper[pid]
+        box = None
+        step = self.ddr_step(ddr_offset, values[0], first, emitter) if copy in plan.rows else None
         with ImplicitBuilder(emitter.block):
-            span = arith.MuliOp(programs, b).result
-            if isinstance(form, FlatBound):
-                count = emitter.clamp(arith.SubiOp(values[1], values[0]).result, zero, span)
-            elif isinstance(form, ProgramBound):
+            if isinstance(form, ProgramBound):
                 limit = values[1]
                 if limit.type != INDEX:
                     limit = arith.IndexCastOp(limit, INDEX).result
-                rows = emitter.clamp(arith.SubiOp(limit, first).result, zero, programs)
-                count = arith.MuliOp(rows, b).result
+                programs = emitter.clamp(arith.SubiOp(limit, first).result, zero, programs)
+            if isinstance(form, SharedFill):
+                count = values[1]
+            elif copy in plan.rows:
+                count = values[1] if isinstance(form, SameCount) else b
+                box = (programs, step, b) if copy.to_scratchpad else (programs, b, step)
+            elif isinstance(form, FlatBound):
+                span = arith.MuliOp(programs, b).result
+                count = emitter.clamp(arith.SubiOp(values[1], values[0]).result, zero, span)
             else:
-                count = span
-        clone = copy.clone()
-        clone.operands = [
-            count if operand is copy.count else values[0] if operand is ddr_offset else
-            operand
-            for operand in copy.operands
-        ]  # fmt: skip
-        emitter.block.add_op(clone)
+                count = arith.MuliOp(programs, b).result
+        offsets = (
+            (values[0], copy.dst_offset) if copy.to_scratchpad else (copy.src_offset, values[0])
+        )
+        union = spm.CopyOp(copy.src, offsets[0], copy.dst, offsets[1], count, box,
+                           properties={k: v for k, v in copy.properties.items()
+                                       if k != "operandSegmentSizes"})  # fmt: skip
+        union.attributes.update(copy.attributes)
+        emitter.block.add_op(union)
+
+    def ddr_step(self, ddr_offset, at_first, first, emitter) -> SSAValue:
+        """Elements from one program's part of `copy` to the next's: a constant, or
+        the offset of the tile's second program minus its first's."""
+        plan = emitter.plan
+        pid = plan.loop.body.block.args[0]
+        step = pid_coefficient(ddr_offset, pid, plan.loop)
+        if step != RUNTIME:
+            return emitter.once(("step", step), lambda: emitter.const(step))
+        if ("step", ddr_offset) not in emitter.made:
+            with ImplicitBuilder(emitter.block):
+                second = arith.AddiOp(first, emitter.const(1)).result
+            (at_second,) = emitter.clone_slice([ddr_offset], {pid: second})
+            with ImplicitBuilder(emitter.block):
+                emitter.made["step", ddr_offset] = arith.SubiOp(at_second, at_first).result
+        return emitter.made["step", ddr_offset]
 
 
 def _describe(tiled: scf.ForOp, plan: TilePlan) -> None:
     tiled.attributes[TILE_ELEMENTS] = IntegerAttr(plan.tile, INDEX)
     tiled.attributes[BLOCK_ELEMENTS] = IntegerAttr(plan.block, INDEX)
     how = "strip-mined" if plan.strip_mines else "coarsened"
+    shared = (
+        f"; {len(plan.shared)} tile(s) every program fills alike move once a tile"
+        if plan.shared
+        else ""
+    )
     add_remark(tiled, "npu-tile", f"blocks of {plan.block} elements {how} into tiles of at "
-               f"most {plan.tile}")  # fmt: skip
+               f"most {plan.tile}{shared}")  # fmt: skip
 
 
 def _zero_before(loop: scf.ForOp, rewriter: PatternRewriter) -> SSAValue:
@@ -543,19 +666,52 @@ def _zero_before(loop: scf.ForOp, rewriter: PatternRewriter) -> SSAValue:
 
 
 def _shift_tile_accesses(op: Operation, tiles: set[SSAValue], shift: SSAValue) -> None:
-    """Tile loads and stores under `op` index `shift` elements further."""
+    """Tile loads and stores under `op` index `shift` elements further. A loop whose
+    index only addresses these tiles runs `shift` further instead; any other access
+    adds `shift` to its index."""
+    shifted: set[SSAValue] = set()
+    for loop in [inner for inner in op.walk() if isinstance(inner, scf.ForOp)]:
+        index = loop.body.block.args[0]
+        if not index.uses or not all(_indexes_tile(use, tiles) for use in index.uses):
+            continue
+        with ImplicitBuilder(Builder(InsertPoint.before(loop))):
+            bounds = [arith.AddiOp(bound, shift).result for bound in (loop.lb, loop.ub)]
+        loop.operands = [*bounds, *loop.operands[2:]]
+        shifted.add(index)
+    moved: dict[tuple[SSAValue, Block | None], SSAValue] = {}
     for access in list(op.walk()):
         if isinstance(access, memref.LoadOp | memref.StoreOp) and access.memref in tiles:
             (index,) = access.indices
-            moved = arith.AddiOp(index, shift)
-            access.parent_block().insert_op_before(moved, access)
-            access.operands[len(access.operands) - 1] = moved.result
+            if index in shifted:
+                continue
+            key = (index, access.parent_block())
+            if key not in moved:
+                add = arith.AddiOp(index, shift)
+                access.parent_block().insert_op_before(add, access)
+                moved[key] = add.result
+            access.operands[len(access.operands) - 1] = moved[key]
 
 
-def _resize_tiles(plan: TilePlan, elements: int, rewriter: PatternRewriter) -> None:
-    """The plan's tiles replaced by tiles of `elements` (and the plan updated)."""
+def _indexes_tile(use, tiles: set[SSAValue]) -> bool:
+    """Whether `use` is the index of a load or store of one of `tiles`."""
+    access = use.operation
+    return (
+        isinstance(access, memref.LoadOp | memref.StoreOp)
+        and access.memref in tiles
+        and use.index == len(access.operands) - 1
+    )
+
+
+def _resize_tiles(
+    plan: TilePlan, elements: int, rewriter: PatternRewriter, keep: set[SSAValue] = frozenset()
+) -> None:
+    """The plan's tiles, but those in `keep`, replaced by tiles of `elements` (and the
+    plan updated)."""
     resized = []
     for alloc in plan.tiles:
+        if alloc.buffer in keep:
+            resized.append(alloc)
+            continue
         old = alloc.buffer.type
         assert isinstance(old, MemRefType)
         new = spm.AllocOp(spm.scratchpad_type(old.element_type, [elements]), alloc.buffer.name_hint)

@@ -12,7 +12,7 @@ kernel, with the variants that take DB apart:
 vector_add and the other element-wise kernels run in both launch styles: reference
 style (one program of BLOCK = N, as hexagon-mlir's tests launch them) and grid style
 (BLOCK as written, 1,024 or Inductor's XBLOCK); the others run grid style. Inductor's
-fixed-shape kernels run on the 64 x 512 they were captured for.
+fixed-shape kernels run on the shape they were captured for (128 x 512).
 
 Per row: cycles, µs, the speedup over the rung below (variants: over vec+mt) and over
 scalar, DDR and DMA bytes, the share of DMA time hidden under compute, and the
@@ -30,6 +30,7 @@ from xnpu.bench.measure import (
     measure,
 )
 from xnpu.bench.output import Progress, percent, pyplot, table, times
+from xnpu.kernels.inductor import COLS, ROWS
 from xnpu.machines import Machine
 
 VARIANTS = (
@@ -85,8 +86,8 @@ def run(
     }
 
 
-FIXED_SHAPE_ELEMENTS = 64 * 512
-"""The Inductor kernels captured for one shape run on it (64 x 512)."""
+FIXED_SHAPE_ELEMENTS = ROWS * COLS
+"""The Inductor kernels captured for one shape run on it."""
 
 
 def _rows(kernel: str, measured: dict, machine: Machine) -> list[dict]:

@@ -29,7 +29,8 @@ ELEMENTWISE = ("vector_add", "gelu", "polynomial", "inductor/gelu", "inductor/si
 ROW_KERNELS = ("softmax", "layer_norm", "rms_norm")
 FIXED_SHAPE = ("inductor/add_broadcast", "inductor/softmax", "inductor/layer_norm",
                "inductor/rms_norm")  # fmt: skip
-"""Inductor kernels captured for one shape (64 x 512): they run at that size only."""
+"""Inductor kernels captured for one shape (xnpu.kernels.inductor.ROWS x COLS): they
+run at that size only."""
 
 STYLES = ("grid", "reference")
 """Launch styles (design.md §1): Triton's grid of small blocks, as the kernel's BLOCK

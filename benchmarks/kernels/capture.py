@@ -18,8 +18,7 @@ import torch.nn.functional as F
 
 from xnpu.frontend.inductor import InductorKernel, capture_inductor_kernels
 from xnpu.frontend.ttir import TritonFrontendError
-
-ROWS, COLS = 64, 512
+from xnpu.kernels.inductor import COLS, ROWS
 
 
 def _functions():

@@ -5,18 +5,20 @@ hold afterwards.
 
 Sizes: element-wise kernels take a number of elements; the hand-written row kernels
 take (rows, cols) with cols <= BLOCK_SIZE; Inductor's reductions and add_broadcast
-were generated for fixed shapes (64 x 512, see inductor/*.py), so their size is a
+were generated for one shape (ROWS x COLS, see inductor/__init__.py), so their size is a
 number of extra programs launched past the last row (they must do nothing).
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 
+from xnpu.kernels.inductor import COLS, ROWS
 from xnpu.kernels.polynomial import CONSTEXPRS as POLYNOMIAL_CONSTEXPRS
 
 POLYNOMIAL_DEGREE = POLYNOMIAL_CONSTEXPRS["DEGREE"]
@@ -83,15 +85,13 @@ def _rows(reference: Callable, layout: str):
     return build
 
 
-ROWS, COLS = 64, 512
-
-
 def _inductor_rows(layout: str):
     def build(name: str, extra_programs: int, generator: torch.Generator) -> Case:
         x = torch.randn(ROWS, COLS, generator=generator)
         w, b = torch.randn(COLS, generator=generator), torch.randn(COLS, generator=generator)
         y = torch.full((ROWS, COLS), float("nan"))
-        grid = (ROWS + extra_programs,)
+        (programs,) = importlib.import_module(f"xnpu.kernels.{name.replace('/', '.')}").GRID
+        grid = (programs + extra_programs,)
         match layout:
             case "softmax":
                 out = x.clone()  # in_out_ptr0: read and overwritten in place
@@ -105,8 +105,7 @@ def _inductor_rows(layout: str):
             case _:
                 total = ROWS * COLS
                 out = torch.full((total,), float("nan"))
-                return Case(name, [x.reshape(-1), w, out, total], (total // 256 + extra_programs,),
-                            {2: (x + w).reshape(-1)})  # fmt: skip
+                return Case(name, [x.reshape(-1), w, out, total], grid, {2: (x + w).reshape(-1)})
         raise AssertionError(layout)
 
     return build

@@ -1,5 +1,5 @@
 """
-Inductor-generated Triton kernel for x + y, x: [64, 512], y: [512].
+Inductor-generated Triton kernel for x + y, x: [128, 512], y: [512].
 
 Captured with torch 2.13.0 and triton 3.9.0 by
 `python -m xnpu.kernels.capture` (which regenerates every file of this folder).
@@ -12,15 +12,15 @@ from torch._inductor.runtime.triton_helpers import libdevice
 from torch._inductor.runtime.triton_helpers import math as tl_math
 
 SIGNATURE = {'in_ptr0': '*fp32', 'in_ptr1': '*fp32', 'out_ptr0': '*fp32', 'xnumel': 'i32', 'XBLOCK': 'constexpr'}
-CONSTEXPRS = {'XBLOCK': 256}
-SIZES = {'xnumel': 32768}
+CONSTEXPRS = {'XBLOCK': 512}
+SIZES = {'xnumel': 65536}
 """The size arguments of the launch Inductor made for the example inputs."""
 GRID = (128,)
 
 
 @triton.jit
 def triton_poi_fused_add_0(in_ptr0, in_ptr1, out_ptr0, xnumel, XBLOCK : tl.constexpr):
-    xnumel = 32768
+    xnumel = 65536
     xoffset = tl.program_id(0) * XBLOCK
     xindex = xoffset + tl.arange(0, XBLOCK)[:]
     xmask = tl.full([XBLOCK], True, tl.int1)[:]

@@ -1,5 +1,5 @@
 """
-Inductor-generated Triton kernel for torch.softmax(x, -1), x: [64, 512].
+Inductor-generated Triton kernel for torch.softmax(x, -1), x: [128, 512].
 
 Captured with torch 2.13.0 and triton 3.9.0 by
 `python -m xnpu.kernels.capture` (which regenerates every file of this folder).
@@ -13,14 +13,14 @@ from torch._inductor.runtime.triton_helpers import math as tl_math
 
 SIGNATURE = {'in_out_ptr0': '*fp32', 'in_ptr0': '*fp32', 'xnumel': 'i32', 'r0_numel': 'i32', 'XBLOCK': 'constexpr'}
 CONSTEXPRS = {'XBLOCK': 1}
-SIZES = {'xnumel': 64, 'r0_numel': 512}
+SIZES = {'xnumel': 128, 'r0_numel': 512}
 """The size arguments of the launch Inductor made for the example inputs."""
-GRID = (64,)
+GRID = (128,)
 
 
 @triton.jit
 def triton_per_fused__softmax_0(in_out_ptr0, in_ptr0, xnumel, r0_numel, XBLOCK : tl.constexpr):
-    xnumel = 64
+    xnumel = 128
     r0_numel = 512
     R0_BLOCK: tl.constexpr = 512
     rnumel = r0_numel

@@ -66,7 +66,8 @@ func.func @strip(%x: memref<?xf32>, %y: memref<?xf32>, %n: index, %grid: index) 
 
 // Coarsening: blocks of 256 whose offsets step by 256 a program share tiles of up to
 // 2048 (k = 8 programs); one transfer moves the k programs' union, clamp(%n - %off(p0),
-// 0, k' x 256), and each program computes on its part of the tile.
+// 0, k' x 256), and each program computes on its part of the tile: an element loop
+// that only addresses the tile runs over the program's part.
 func.func @coarsen(%x: memref<?xf32>, %n: index, %grid: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
@@ -103,9 +104,12 @@ func.func @coarsen(%x: memref<?xf32>, %n: index, %grid: index) {
 // CHECK-NEXT:        %[[PID:.*]] = arith.addi %[[FIRST]], %[[J]] : index
 // CHECK-NEXT:        %[[SHIFT:.*]] = arith.muli %[[J]], %{{.*}} : index
 // CHECK-NEXT:        %{{off.*}} = arith.muli %[[PID]], %c256 : index
-// CHECK:             scf.for %i = %c0 to %len step %c1 {
-// CHECK-NEXT:          %[[AT:.*]] = arith.addi %i, %[[SHIFT]] : index
-// CHECK-NEXT:          %v = memref.load %in[%[[AT]]] : memref<2048xf32, #spm.scratch>
+// CHECK:             %[[FROM:.*]] = arith.addi %c0, %[[SHIFT]] : index
+// CHECK-NEXT:        %[[TO:.*]] = arith.addi %len, %[[SHIFT]] : index
+// CHECK-NEXT:        scf.for %i = %[[FROM]] to %[[TO]] step %c1 {
+// CHECK-NEXT:          %v = memref.load %in[%i] : memref<2048xf32, #spm.scratch>
+// CHECK-NEXT:          %w = arith.addf %v, %v : f32
+// CHECK-NEXT:          memref.store %w, %in[%i] : memref<2048xf32, #spm.scratch>
 // CHECK:           } {npu.programs_in_tile = 8 : index}
 // CHECK:           spm.copy %in[%c0] to %x[%[[OFF0]]] count %{{.*}} : memref<2048xf32, #spm.scratch> to memref<?xf32>
 // CHECK:         } {npu.tile_elements = 2048 : index, npu.block_elements = 256 : index, npu.remarks = ["npu-tile: blocks of 256 elements coarsened into tiles of at most 2048"]}
@@ -135,3 +139,115 @@ func.func @reduce(%x: memref<?xf32>, %grid: index) {
 // CHECK-LABEL: func.func @reduce(
 // CHECK:         %in = spm.alloc : memref<4096xf32, #spm.scratch>
 // CHECK:         } {npu.remarks = ["npu-tile: its blocks of 4096 elements stay whole: the block is reduced across its lanes (the loop)"]}
+
+// -----
+
+// Coarsening with a tile every program fills alike (weights at offset 0, their tail
+// padded with a constant): it keeps its size, moves once a tile with its own count,
+// and every program reads it where it is (unshifted), while the rows' tile is shared;
+// the rows' tile grows into what the weights leave of the budget (8192 - 1024 bytes).
+func.func @shared_fill(%x: memref<?xf32>, %w: memref<?xf32>, %cols: index, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c256 = arith.constant 256 : index
+  %pad = arith.constant 0.0 : f32
+  %in = spm.alloc : memref<256xf32, #spm.scratch>
+  %weights = spm.alloc : memref<256xf32, #spm.scratch>
+  scf.for %pid = %c0 to %grid step %c1 {
+    %off = arith.muli %pid, %c256 : index
+    spm.copy %x[%off] to %in[%c0] count %c256 : memref<?xf32> to memref<256xf32, #spm.scratch>
+    spm.copy %w[%c0] to %weights[%c0] count %cols : memref<?xf32> to memref<256xf32, #spm.scratch>
+    scf.for %i = %cols to %c256 step %c1 {
+      memref.store %pad, %weights[%i] : memref<256xf32, #spm.scratch>
+    }
+    scf.for %i = %c0 to %c256 step %c1 {
+      %v = memref.load %in[%i] : memref<256xf32, #spm.scratch>
+      %s = memref.load %weights[%i] : memref<256xf32, #spm.scratch>
+      %p = arith.mulf %v, %s : f32
+      memref.store %p, %in[%i] : memref<256xf32, #spm.scratch>
+    }
+    spm.copy %in[%c0] to %x[%off] count %c256 : memref<256xf32, #spm.scratch> to memref<?xf32>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @shared_fill(
+// CHECK:         %in = spm.alloc : memref<1024xf32, #spm.scratch>
+// CHECK:         %weights = spm.alloc : memref<256xf32, #spm.scratch>
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 {
+// CHECK:           spm.copy %x[%{{.*}}] to %in[%c0] count %{{.*}} : memref<?xf32> to memref<1024xf32, #spm.scratch>
+// CHECK-NEXT:      spm.copy %w[%c0] to %weights[%c0] count %cols : memref<?xf32> to memref<256xf32, #spm.scratch>
+// CHECK-NEXT:      scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:             scf.for %i = %cols to %c256 step %c1 {
+// CHECK-NEXT:          memref.store %pad, %weights[%i] : memref<256xf32, #spm.scratch>
+// CHECK:             scf.for %i{{.*}} = %c0 to %c256 step %c1 {
+// CHECK-NEXT:          %[[AT:.*]] = arith.addi %i{{.*}}, %{{.*}} : index
+// CHECK-NEXT:          %v = memref.load %in[%[[AT]]] : memref<1024xf32, #spm.scratch>
+// CHECK-NEXT:          %s = memref.load %weights[%i{{.*}}] : memref<256xf32, #spm.scratch>
+// CHECK-NEXT:          %p = arith.mulf %v, %s : f32
+// CHECK-NEXT:          memref.store %p, %in[%[[AT]]] : memref<1024xf32, #spm.scratch>
+// CHECK:         } {npu.tile_elements = 1024 : index, npu.block_elements = 256 : index, npu.remarks = ["npu-tile: blocks of 256 elements coarsened into tiles of at most 1024; 1 tile(s) every program fills alike move once a tile"]}
+
+// -----
+
+// Not coarsened, with a remark: a program writes into the tile filled alike for every
+// program something that depends on the program.
+func.func @shared_fill_written(%x: memref<?xf32>, %w: memref<?xf32>, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c256 = arith.constant 256 : index
+  %in = spm.alloc : memref<256xf32, #spm.scratch>
+  %weights = spm.alloc : memref<256xf32, #spm.scratch>
+  scf.for %pid = %c0 to %grid step %c1 {
+    %off = arith.muli %pid, %c256 : index
+    spm.copy %x[%off] to %in[%c0] count %c256 : memref<?xf32> to memref<256xf32, #spm.scratch>
+    spm.copy %w[%c0] to %weights[%c0] count %c256 : memref<?xf32> to memref<256xf32, #spm.scratch>
+    %v = memref.load %in[%c0] : memref<256xf32, #spm.scratch>
+    memref.store %v, %weights[%c0] : memref<256xf32, #spm.scratch>
+    spm.copy %in[%c0] to %x[%off] count %c256 : memref<256xf32, #spm.scratch> to memref<?xf32>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @shared_fill_written(
+// CHECK:         %weights = spm.alloc : memref<256xf32, #spm.scratch>
+// CHECK:         } {npu.remarks = ["npu-tile: its blocks of 256 elements are not coarsened: memref.store changes the tile spm.copy fills alike for every program"]}
+
+// -----
+
+// Coarsening rows at a runtime stride (a row kernel's `row * stride + cols`, masked
+// `cols < n`): the programs' parts of a tile are the rows of one 2-D transfer, its
+// DDR stride the offset of the tile's second program minus its first's.
+func.func @coarsen_rows(%x: memref<?xf32>, %stride: index, %n: index, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c256 = arith.constant 256 : index
+  %in = spm.alloc : memref<256xf32, #spm.scratch>
+  scf.for %pid = %c0 to %grid step %c1 {
+    %off = arith.muli %pid, %stride : index
+    %pos = arith.maxsi %n, %c0 : index
+    %len = arith.minsi %pos, %c256 : index
+    spm.copy %x[%off] to %in[%c0] count %len : memref<?xf32> to memref<256xf32, #spm.scratch>
+    scf.for %i = %c0 to %len step %c1 {
+      %v = memref.load %in[%i] : memref<256xf32, #spm.scratch>
+      %w = arith.addf %v, %v : f32
+      memref.store %w, %in[%i] : memref<256xf32, #spm.scratch>
+    }
+    spm.copy %in[%c0] to %x[%off] count %len : memref<256xf32, #spm.scratch> to memref<?xf32>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @coarsen_rows(
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 {
+// CHECK:           %[[FIRST:.*]] = arith.addi %c0, %{{.*}} : index
+// CHECK:           %[[K:.*]] = arith.minui %{{.*}}, %{{.*}} : index
+// CHECK:           %[[OFF0:.*]] = arith.muli %[[FIRST]], %stride : index
+// CHECK:           %[[LEN:.*]] = arith.minsi %{{.*}}, %c256 : index
+// CHECK-NEXT:      %[[ONE:.*]] = arith.constant 1 : index
+// CHECK-NEXT:      %[[SECOND:.*]] = arith.addi %[[FIRST]], %[[ONE]] : index
+// CHECK-NEXT:      %[[OFF1:.*]] = arith.muli %[[SECOND]], %stride : index
+// CHECK-NEXT:      %[[STEP:.*]] = arith.subi %[[OFF1]], %[[OFF0]] : index
+// CHECK-NEXT:      spm.copy %x[%[[OFF0]]] to %in[%c0] count %[[LEN]] rows %[[K]] strides %[[STEP]], %[[B:.*]] : memref<?xf32> to memref<2048xf32, #spm.scratch>
+// CHECK:           } {npu.programs_in_tile = 8 : index}
+// CHECK:           spm.copy %in[%c0] to %x[%[[OFF0]]] count %{{.*}} rows %[[K]] strides %[[B]], %{{.*}} : memref<2048xf32, #spm.scratch> to memref<?xf32>
