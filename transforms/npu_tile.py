@@ -518,15 +518,12 @@ class StripMineLoop(RewritePattern):
         clone.operands = [*bounds, *clone.operands[2:]]
         emitter.block.add_op(clone)
         index = clone.body.block.args[0]
-        in_block = arith.AddiOp(index, first)
-        clone.body.block.insert_op_before(in_block, clone.body.block.first_op)
-        for use in list(index.uses):
-            user = use.operation
-            if user is in_block:
-                continue
-            if isinstance(user, memref.LoadOp | memref.StoreOp) and user.memref in emitter.tiles:
-                continue
-            user.operands[use.index] = in_block.result
+        as_values = [use for use in index.uses if not _indexes_tile(use, emitter.tiles)]
+        if as_values:
+            in_block = arith.AddiOp(index, first)
+            clone.body.block.insert_op_before(in_block, clone.body.block.first_op)
+            for use in as_values:
+                use.operation.operands[use.index] = in_block.result
 
 
 @dataclass

@@ -160,6 +160,68 @@ func.func @program(%x: memref<?xf32>, %y: memref<?xf32>, %grid: index) {
 
 // -----
 
+// A context's share of a loop npu-tile strip-mined (blocks of 8192, tiles of 2048):
+// the (program, tile) pairs are pipelined like programs. The prologue starts the
+// share's first pair at the offset its program and tile give; each iteration
+// prefetches the next pair's tile, which may belong to the next program; the loop
+// keeps its tile attributes.
+func.func @strip_mined(%x: memref<?xf32>, %y: memref<?xf32>, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c4 = arith.constant 4 : index
+  %c2048 = arith.constant 2048 : index
+  %c8192 = arith.constant 8192 : index
+  %pairs = arith.muli %grid, %c4 : index
+  hwctx.parallel (%ctx) contexts(2) {
+    %in = spm.alloc : memref<2048xf32, #spm.scratch>
+    %out = spm.alloc : memref<2048xf32, #spm.scratch>
+    %share = arith.ceildivui %pairs, %c2 : index
+    %first = arith.muli %ctx, %share : index
+    %lo = arith.minui %first, %pairs : index
+    %end = arith.addi %lo, %share : index
+    %hi = arith.minui %end, %pairs : index
+    scf.for %w = %lo to %hi step %c1 {
+      %pid = arith.divui %w, %c4 : index
+      %t = arith.remui %w, %c4 : index
+      %t0 = arith.muli %t, %c2048 : index
+      %base = arith.muli %pid, %c8192 : index
+      %off = arith.addi %base, %t0 : index
+      spm.copy %x[%off] to %in[%c0] count %c2048 : memref<?xf32> to memref<2048xf32, #spm.scratch>
+      scf.for %i = %c0 to %c2048 step %c1 {
+        %v = memref.load %in[%i] : memref<2048xf32, #spm.scratch>
+        memref.store %v, %out[%i] : memref<2048xf32, #spm.scratch>
+      }
+      spm.copy %out[%c0] to %y[%off] count %c2048 : memref<2048xf32, #spm.scratch> to memref<?xf32>
+    } {npu.tile_elements = 2048 : index, npu.block_elements = 8192 : index}
+    hwctx.yield
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @strip_mined(
+// CHECK:         %in = spm.alloc : memref<2048xf32, #spm.scratch>
+// CHECK-NEXT:    %in_1 = spm.alloc : memref<2048xf32, #spm.scratch>
+// CHECK:         %[[ANY:.*]] = arith.cmpi slt, %lo, %hi : index
+// CHECK-NEXT:    %[[FIRST:.*]] = scf.if %[[ANY]] -> (!spm.token) {
+// CHECK-NEXT:      %pid = arith.divui %lo, %c4 : index
+// CHECK-NEXT:      %t = arith.remui %lo, %c4 : index
+// CHECK-NEXT:      %t0 = arith.muli %t, %c2048 : index
+// CHECK-NEXT:      %base = arith.muli %pid, %c8192 : index
+// CHECK-NEXT:      %off = arith.addi %base, %t0 : index
+// CHECK-NEXT:      %{{.*}} = spm.dma_start %x[%off] to %in[%c0] count %c2048
+// CHECK:         scf.for %w = %lo to %hi step %c1 iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %[[FIRST]], {{.*}}) -> (index, !spm.token, !spm.token, !spm.token) {
+// CHECK:           %[[NEXT:.*]] = arith.addi %w, %{{.*}} : index
+// CHECK-NEXT:      %[[MORE:.*]] = arith.cmpi slt, %[[NEXT]], %hi : index
+// CHECK:           scf.if %[[MORE]] -> (!spm.token) {
+// CHECK-NEXT:        %{{.*}} = arith.divui %[[NEXT]], %c4 : index
+// CHECK-NEXT:        %{{.*}} = arith.remui %[[NEXT]], %c4 : index
+// CHECK:             spm.dma_start %x[%{{.*}}] to %{{.*}}[%c0] count %c2048
+// CHECK:           spm.dma_start %{{.*}}[%c0] to %y[%{{.*}}] count %c2048
+// CHECK:         } {npu.tile_elements = 2048 : index, npu.block_elements = 8192 : index}
+
+// -----
+
 // An input copy whose operands are not computed from the induction variable by pure
 // ops cannot be prefetched: it stays a core copy into the iteration's buffer, after
 // that buffer's previous write-back; the write-back itself is pipelined.
