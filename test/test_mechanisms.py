@@ -101,6 +101,42 @@ def test_any_block_on_any_grid_matches_pytorch(name, n, block, variant, seed):
     assert case.mismatches() == [], (block, grid)
 
 
+@functools.cache
+def lowered_scale_rows(block_m: int, block_n: int, level: str, options: tuple = ()):
+    signature = {"x_ptr": "*fp32", "s_ptr": "*fp32", "out_ptr": "*fp32", "n_rows": "i32",
+                 "n_cols": "i32"}  # fmt: skip
+    constexprs = {"STRIDE": SCALE_ROWS_STRIDE, "BLOCK_M": block_m, "BLOCK_N": block_n}
+    tt_module = xnpu.from_triton(kernels_2d.scale_rows, signature, constexprs)
+    return xnpu.lower(tt_module, level, **dict(options))
+
+
+SCALE_ROWS_STRIDE = 600
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from([(4, 64), (64, 128), (1024, 256), (2048, 512)]),
+    st.integers(1, 2100),
+    st.integers(1, SCALE_ROWS_STRIDE),
+    st.sampled_from(VARIANTS),
+    st.integers(0, 2**16),
+)
+def test_2d_blocks_of_any_size_match_pytorch(block, rows, cols, variant, seed):
+    """2-D blocks (rows x columns), small ones and ones strip-mined by rows because
+    they do not fit, tails in both dimensions."""
+    (block_m, block_n), (level, options) = block, variant
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(rows, SCALE_ROWS_STRIDE, generator=generator)
+    s = torch.randn(rows, generator=generator)
+    out = torch.zeros(rows, SCALE_ROWS_STRIDE)
+    grid = (-(-rows // block_m), -(-cols // block_n))
+    xnpu.run(lowered_scale_rows(block_m, block_n, level, options), x, s, out, rows, cols,
+             grid=grid)  # fmt: skip
+    expected = torch.zeros(rows, SCALE_ROWS_STRIDE)
+    expected[:, :cols] = x[:, :cols] * s[:, None]
+    assert torch.equal(out, expected)
+
+
 @pytest.mark.parametrize("n", [1 << 20, 1 << 24])
 @pytest.mark.parametrize("level", LEVELS)
 def test_reference_style_launches_up_to_16m_elements_match_pytorch(level, n):

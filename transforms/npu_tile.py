@@ -132,11 +132,18 @@ class TilePlan:
     """The smallest tile strip-mining may cut (one allocation granule)."""
     strip_mines: bool
     """Strip-mining (a block becomes tiles) or coarsening (programs share a tile)."""
+    widths: dict[SSAValue, int] = field(default_factory=dict)
+    """Elements a row of each tile holds: a 2-D block (rows x columns) is cut by rows,
+    and `block`, `tile` and `smallest` count rows; 1 for a 1-D block's tiles."""
     counts: dict[spm.CopyOp, CountForm] = field(default_factory=dict)
     """Coarsening: how each transfer's count depends on its program."""
     rows: set[spm.CopyOp] = field(default_factory=set)
     """Coarsening: the transfers whose programs' parts are not one contiguous range,
     moved as a 2-D transfer of a row per program."""
+
+    @property
+    def unit(self) -> str:
+        return "rows" if any(w > 1 for w in self.widths.values()) else "elements"
 
     @property
     def shared(self) -> set[SSAValue]:
@@ -149,25 +156,25 @@ def plan_tiling(loop: scf.ForOp, machine: Machine, budget: int, copies: int) -> 
     tiles = private_buffers(loop)
     if not tiles:
         return "the loop has no scratchpad tiles"
-    shapes = {a.buffer.type.get_shape() for a in tiles}
-    if len(shapes) != 1 or len(next(iter(shapes))) != 1:
-        return f"its tiles are not one 1-D shape ({', '.join(sorted(map(str, shapes)))})"
-    block = next(iter(shapes))[0]
-    largest, smallest = tile_bounds(tiles, machine, budget, copies)
+    shape = block_rows(tiles)
+    if isinstance(shape, str):
+        return shape
+    block, widths = shape
+    largest, smallest = tile_bounds(tiles, machine, budget, copies, widths=widths)
     if not largest:
         return (
             f"its {len(tiles)} tiles, {copies} copies each, do not fit the budget of "
             f"{budget} bytes even at one {machine.scratchpad.granule_bytes}-byte granule"
         )
     if block > largest or block >= copies * smallest:
-        plan = TilePlan(loop, tiles, block, min(largest, block), copies, smallest, True)
+        plan = TilePlan(loop, tiles, block, min(largest, block), copies, smallest, True, widths)
         why = strip_mining_refusal(plan)
-        return f"its blocks of {block} elements stay whole: {why}" if why else plan
+        return f"its blocks of {block} {plan.unit} stay whole: {why}" if why else plan
     if block < largest:
-        plan = TilePlan(loop, tiles, block, largest, copies, smallest, False)
+        plan = TilePlan(loop, tiles, block, largest, copies, smallest, False, widths)
         why = coarsening_refusal(plan)
         if why:
-            return f"its blocks of {block} elements are not coarsened: {why}"
+            return f"its blocks of {block} {plan.unit} are not coarsened: {why}"
         if plan.shared:  # they keep their size: the other tiles may grow
             fixed = [a for a in tiles if a.buffer in plan.shared]
             others = [a for a in tiles if a.buffer not in plan.shared]
@@ -176,26 +183,58 @@ def plan_tiling(loop: scf.ForOp, machine: Machine, budget: int, copies: int) -> 
     return f"its blocks of {block} elements already are tiles of the largest size"
 
 
+def block_rows(tiles: Sequence[spm.AllocOp]) -> tuple[int, dict[SSAValue, int]] | str:
+    """A block's rows and the elements a row of each tile holds, or why the tiles do
+    not share rows. A tile that 2-D transfers fill or write back holds rows of their
+    scratchpad stride; the other tiles hold the same number of rows."""
+    widths: dict[SSAValue, int] = {}
+    for alloc in tiles:
+        strides = {
+            constant_int(copy.dst_stride if copy.to_scratchpad else copy.src_stride)
+            for use in alloc.buffer.uses
+            if isinstance(copy := use.operation, spm.CopyOp) and copy.is_2d
+        }
+        if None in strides or len(strides) > 1:
+            return f"the 2-D transfers of {alloc.buffer.name_hint or 'a tile'} have no one constant row length"
+        if strides:
+            widths[alloc.buffer] = strides.pop()
+    shapes = {a.buffer.type.get_shape() for a in tiles}
+    if any(len(shape) != 1 for shape in shapes):
+        return f"its tiles are not 1-D ({', '.join(sorted(map(str, shapes)))})"
+    sizes = {a.buffer: a.buffer.type.get_shape()[0] for a in tiles}
+    rows = {sizes[b] // w for b, w in widths.items()} or set(sizes.values())
+    if len(rows) != 1:
+        return f"its tiles do not hold one number of rows ({', '.join(sorted(map(str, sizes.values())))} elements)"
+    (count,) = rows
+    for buffer, size in sizes.items():
+        if buffer not in widths and size % count == 0:
+            widths[buffer] = size // count
+        if widths.get(buffer, 0) * count != size:
+            return f"its tiles do not hold one number of rows ({', '.join(sorted(map(str, sizes.values())))} elements)"
+    return count, widths
+
+
 def tile_bounds(
     tiles: Sequence[spm.AllocOp], machine: Machine, budget: int, copies: int,
-    fixed: Sequence[spm.AllocOp] = (),
+    fixed: Sequence[spm.AllocOp] = (), widths: dict[SSAValue, int] | None = None,
 ) -> tuple[int, int]:  # fmt: skip
-    """(largest, smallest) tile in elements: the largest power of two whose `tiles`,
-    with the `fixed` ones at their own size, `copies` times over, fit the budget; and
-    one allocation granule. (0, 0) when not even one element each fits."""
+    """(largest, smallest) tile in rows (elements for a 1-D block, see TilePlan.widths):
+    the largest power of two whose `tiles`, with the `fixed` ones at their own size,
+    `copies` times over, fit the budget; and one allocation granule. (0, 0) when not
+    even one row each fits."""
     pad = machine.scratchpad
-    widths = [_element_bytes(a) for a in tiles]
+    row_bytes = [_element_bytes(a) * (widths or {}).get(a.buffer, 1) for a in tiles]
     kept = sum(pad.rounded(a.buffer.type.element_count() * _element_bytes(a)) for a in fixed)
 
-    def fits(elements: int) -> bool:
-        return (sum(pad.rounded(elements * w) for w in widths) + kept) * copies <= budget
+    def fits(rows: int) -> bool:
+        return (sum(pad.rounded(rows * w) for w in row_bytes) + kept) * copies <= budget
 
     if not fits(1):
         return 0, 0
     largest = 1
     while fits(largest * 2):
         largest *= 2
-    return largest, min(largest, max(1, pad.granule_bytes // max(widths)))
+    return largest, min(largest, max(1, pad.granule_bytes // max(row_bytes)))
 
 
 def _element_bytes(alloc: spm.AllocOp) -> int:
@@ -209,10 +248,10 @@ def _tile_users(plan: TilePlan):
             yield use.operation
 
 
-def _copy_refusal(copy: spm.CopyOp, plan: TilePlan) -> str | None:
+def _copy_refusal(copy: spm.CopyOp, plan: TilePlan, by_rows: bool = False) -> str | None:
     if copy.parent_block() is not plan.loop.body.block:
         return f"spm.copy{at_location(copy)} is inside a nested region"
-    if copy.is_2d:
+    if copy.is_2d and not by_rows:
         return f"spm.copy{at_location(copy)} moves a 2-D box"
     spm_offset = copy.dst_offset if copy.to_scratchpad else copy.src_offset
     if constant_int(spm_offset) != 0:
@@ -221,28 +260,68 @@ def _copy_refusal(copy: spm.CopyOp, plan: TilePlan) -> str | None:
 
 
 def strip_mining_refusal(plan: TilePlan) -> str | None:
-    """Why the blocks cannot be cut into tiles, or None: every tile access must be an
-    element loop's, at its own index, in a loop at the top of the program."""
+    """Why the blocks cannot be cut into tiles, or None: every tile access must be a
+    row loop's (an element loop's for a 1-D block), in a loop at the top of the
+    program, at its own index; or, for a tile of rows of w elements, at index * w plus
+    a column."""
     body = plan.loop.body.block
     for user in _tile_users(plan):
         if isinstance(user, spm.CopyOp):
-            why = _copy_refusal(user, plan)
+            why = _copy_refusal(user, plan, by_rows=True)
             if why:
                 return why
             continue
         if not isinstance(user, memref.LoadOp | memref.StoreOp):
             return f"{user.name}{at_location(user)} uses a tile whole"
-        element_loop = user.parent_op()
-        if not isinstance(element_loop, scf.ForOp) or element_loop.parent_block() is not body:
+        row_loop = user.parent_op()
+        while isinstance(row_loop, scf.ForOp) and row_loop.parent_block() is not body:
+            row_loop = row_loop.parent_op()
+        if not isinstance(row_loop, scf.ForOp):
             return f"{user.name}{at_location(user)} reads or writes a tile outside an element loop"
-        if element_loop.iter_args:
-            return f"the block is reduced across its lanes (the loop{at_location(element_loop)})"
-        if tuple(user.indices) != (element_loop.body.block.args[0],):
+        if row_loop.iter_args:
+            return f"the block is reduced across its {plan.unit} (the loop{at_location(row_loop)})"
+        index = row_loop.body.block.args[0]
+        (at,) = user.indices
+        width = plan.widths.get(user.memref, 1)
+        if at is not index and (width == 1 or _row_start(at, index, width) is None):
             return f"{user.name}{at_location(user)} does not index the tile by its loop's index"
     for op in body.ops:
         if isinstance(op, scf.ForOp) and not _touches_tiles(op, plan):
             return f"the loop{at_location(op)} runs over the block without a tile"
     return None
+
+
+def _row_start(at: SSAValue, index: SSAValue, width: int) -> arith.MuliOp | None:
+    """The `index * width` of a tile index `at` = index * width + column, if `at` is one
+    and the product only ever addresses scratchpad elements so."""
+    add = at.owner
+    if not isinstance(add, arith.AddiOp):
+        return None
+    for start in (add.lhs, add.rhs):
+        product = start.owner
+        if not isinstance(product, arith.MuliOp) or index not in (product.lhs, product.rhs):
+            continue
+        factor = product.rhs if product.lhs is index else product.lhs
+        if constant_int(factor) == width and _addresses_rows(product):
+            return product
+    return None
+
+
+def _addresses_rows(product: Operation) -> bool:
+    """Whether `product` (index * w) only ever becomes scratchpad indices, plus a column."""
+    return isinstance(product, arith.MuliOp) and all(
+        isinstance(use.operation, arith.AddiOp) and _only_tile_index(use.operation.result)
+        for use in product.result.uses
+    )
+
+
+def _only_tile_index(value: SSAValue) -> bool:
+    return all(
+        isinstance(use.operation, memref.LoadOp | memref.StoreOp)
+        and spm.is_scratchpad(use.operation.memref.type)
+        and use.index == len(use.operation.operands) - 1
+        for use in value.uses
+    )
 
 
 def _touches_tiles(op: Operation, plan: TilePlan) -> bool:
@@ -490,18 +569,25 @@ class StripMineLoop(RewritePattern):
         rewriter.replace(loop, tiled)
 
     def copy_tile_part(self, copy, mapper, emitter, first, tile, zero) -> None:
+        """The transfer of the tile's part: of its rows for a 2-D one, from the tile's
+        first row (`first` times the DDR row stride further), else of its elements."""
         ddr_offset = copy.src_offset if copy.to_scratchpad else copy.dst_offset
+        rows = copy.rows if copy.is_2d else copy.count
         count = emitter.once(
-            ("part", copy.count),
-            lambda: emitter.clamp(
-                arith.SubiOp(mapper.get(copy.count, copy.count), first).result, zero, tile
-            ),
+            ("part", rows),
+            lambda: emitter.clamp(arith.SubiOp(mapper.get(rows, rows), first).result, zero, tile),
         )
-        moved = emitter.once(("moved", ddr_offset), lambda: arith.AddiOp(
-            mapper.get(ddr_offset, ddr_offset), first).result)  # fmt: skip
+        if copy.is_2d:
+            stride = copy.src_stride if copy.to_scratchpad else copy.dst_stride
+            stride = mapper.get(stride, stride)
+            skip = emitter.once(("skip", stride), lambda: arith.MuliOp(first, stride).result)
+        else:
+            skip = first
+        moved = emitter.once(("moved", ddr_offset, skip), lambda: arith.AddiOp(
+            mapper.get(ddr_offset, ddr_offset), skip).result)  # fmt: skip
         clone = copy.clone(value_mapper=mapper)
         clone.operands = [
-            count if operand is copy.count else moved if operand is ddr_offset else
+            count if operand is rows else moved if operand is ddr_offset else
             mapper.get(operand, operand)
             for operand in copy.operands
         ]  # fmt: skip
@@ -518,7 +604,10 @@ class StripMineLoop(RewritePattern):
         clone.operands = [*bounds, *clone.operands[2:]]
         emitter.block.add_op(clone)
         index = clone.body.block.args[0]
-        as_values = [use for use in index.uses if not _indexes_tile(use, emitter.tiles)]
+        as_values = [
+            use for use in index.uses
+            if not _indexes_tile(use, emitter.tiles) and not _addresses_rows(use.operation)
+        ]  # fmt: skip
         if as_values:
             in_block = arith.AddiOp(index, first)
             clone.body.block.insert_op_before(in_block, clone.body.block.first_op)
@@ -643,15 +732,16 @@ class CoarsenLoop(RewritePattern):
 
 
 def _describe(tiled: scf.ForOp, plan: TilePlan) -> None:
-    tiled.attributes[TILE_ELEMENTS] = IntegerAttr(plan.tile, INDEX)
-    tiled.attributes[BLOCK_ELEMENTS] = IntegerAttr(plan.block, INDEX)
+    width = max(plan.widths.values(), default=1)  # a 2-D block's rows, in elements
+    tiled.attributes[TILE_ELEMENTS] = IntegerAttr(plan.tile * width, INDEX)
+    tiled.attributes[BLOCK_ELEMENTS] = IntegerAttr(plan.block * width, INDEX)
     how = "strip-mined" if plan.strip_mines else "coarsened"
     shared = (
         f"; {len(plan.shared)} tile(s) every program fills alike move once a tile"
         if plan.shared
         else ""
     )
-    add_remark(tiled, "npu-tile", f"blocks of {plan.block} elements {how} into tiles of at "
+    add_remark(tiled, "npu-tile", f"blocks of {plan.block} {plan.unit} {how} into tiles of at "
                f"most {plan.tile}{shared}")  # fmt: skip
 
 
@@ -711,8 +801,11 @@ def _resize_tiles(
             continue
         old = alloc.buffer.type
         assert isinstance(old, MemRefType)
-        new = spm.AllocOp(spm.scratchpad_type(old.element_type, [elements]), alloc.buffer.name_hint)
+        width = plan.widths.pop(alloc.buffer, 1)
+        shape = [elements * width]
+        new = spm.AllocOp(spm.scratchpad_type(old.element_type, shape), alloc.buffer.name_hint)
         rewriter.replace(alloc, new)
+        plan.widths[new.buffer] = width
         resized.append(new)
     plan.tiles = resized
 

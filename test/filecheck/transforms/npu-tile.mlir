@@ -138,7 +138,7 @@ func.func @reduce(%x: memref<?xf32>, %grid: index) {
 
 // CHECK-LABEL: func.func @reduce(
 // CHECK:         %in = spm.alloc : memref<4096xf32, #spm.scratch>
-// CHECK:         } {npu.remarks = ["npu-tile: its blocks of 4096 elements stay whole: the block is reduced across its lanes (the loop)"]}
+// CHECK:         } {npu.remarks = ["npu-tile: its blocks of 4096 elements stay whole: the block is reduced across its elements (the loop)"]}
 
 // -----
 
@@ -251,3 +251,62 @@ func.func @coarsen_rows(%x: memref<?xf32>, %stride: index, %n: index, %grid: ind
 // CHECK-NEXT:      spm.copy %x[%[[OFF0]]] to %in[%c0] count %[[LEN]] rows %[[K]] strides %[[STEP]], %[[B:.*]] : memref<?xf32> to memref<2048xf32, #spm.scratch>
 // CHECK:           } {npu.programs_in_tile = 8 : index}
 // CHECK:           spm.copy %in[%c0] to %x[%[[OFF0]]] count %{{.*}} rows %[[K]] strides %[[B]], %{{.*}} : memref<2048xf32, #spm.scratch> to memref<?xf32>
+
+// -----
+
+// A 2-D block (32 rows of 64, at a runtime DDR row stride) is strip-mined by rows:
+// tiles of 16 rows; each 2-D transfer moves the tile's rows, clamp(%rows - %r0, 0, 16),
+// from %r0 rows further (%r0 * %stride); the row loop runs over the tile's rows, its
+// index used as a value is the block's, and the tile addresses (%i * 64 + %j) stay.
+func.func @rows(%x: memref<?xf32>, %y: memref<?xf32>, %stride: index, %n: index, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %in = spm.alloc : memref<2048xf32, #spm.scratch>
+  %out = spm.alloc : memref<2048xf32, #spm.scratch>
+  scf.for %pid = %c0 to %grid step %c1 {
+    %row0 = arith.muli %pid, %c32 : index
+    %rest = arith.subi %n, %row0 : index
+    %pos = arith.maxsi %rest, %c0 : index
+    %rows = arith.minsi %pos, %c32 : index
+    %off = arith.muli %row0, %stride : index
+    spm.copy %x[%off] to %in[%c0] count %c64 rows %rows strides %stride, %c64 : memref<?xf32> to memref<2048xf32, #spm.scratch>
+    scf.for %i = %c0 to %rows step %c1 {
+      %f = arith.index_cast %i : index to i32
+      %g = arith.sitofp %f : i32 to f32
+      scf.for %j = %c0 to %c64 step %c1 {
+        %start = arith.muli %i, %c64 : index
+        %at = arith.addi %start, %j : index
+        %v = memref.load %in[%at] : memref<2048xf32, #spm.scratch>
+        %w = arith.addf %v, %g : f32
+        memref.store %w, %out[%at] : memref<2048xf32, #spm.scratch>
+      }
+    }
+    spm.copy %out[%c0] to %y[%off] count %c64 rows %rows strides %c64, %stride : memref<2048xf32, #spm.scratch> to memref<?xf32>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @rows(
+// CHECK:         %in = spm.alloc : memref<1024xf32, #spm.scratch>
+// CHECK-NEXT:    %out = spm.alloc : memref<1024xf32, #spm.scratch>
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 {
+// CHECK:           %[[R0:.*]] = arith.muli %{{.*}}, %{{.*}} : index
+// CHECK:           %rows = arith.minsi %pos, %c32 : index
+// CHECK-NEXT:      %off = arith.muli %row0, %stride : index
+// CHECK-NEXT:      %[[LEFT:.*]] = arith.subi %rows, %[[R0]] : index
+// CHECK-NEXT:      %[[NONNEG:.*]] = arith.maxsi %[[LEFT]], %{{.*}} : index
+// CHECK-NEXT:      %[[PART:.*]] = arith.minsi %[[NONNEG]], %{{.*}} : index
+// CHECK-NEXT:      %[[SKIP:.*]] = arith.muli %[[R0]], %stride : index
+// CHECK-NEXT:      %[[AT:.*]] = arith.addi %off, %[[SKIP]] : index
+// CHECK-NEXT:      spm.copy %x[%[[AT]]] to %in[%c0] count %c64 rows %[[PART]] strides %stride, %c64 : memref<?xf32> to memref<1024xf32, #spm.scratch>
+// CHECK-NEXT:      scf.for %i = %c0 to %[[PART]] step %c1 {
+// CHECK-NEXT:        %[[ROW:.*]] = arith.addi %i, %[[R0]] : index
+// CHECK-NEXT:        %f = arith.index_cast %[[ROW]] : index to i32
+// CHECK:             scf.for %j = %c0 to %c64 step %c1 {
+// CHECK-NEXT:          %start = arith.muli %i, %c64 : index
+// CHECK-NEXT:          %at = arith.addi %start, %j : index
+// CHECK-NEXT:          %v = memref.load %in[%at] : memref<1024xf32, #spm.scratch>
+// CHECK:           spm.copy %out[%c0] to %y[%[[AT]]] count %c64 rows %[[PART]] strides %c64, %stride : memref<1024xf32, #spm.scratch> to memref<?xf32>
+// CHECK-NEXT:    } {npu.tile_elements = 1024 : index, npu.block_elements = 2048 : index, npu.remarks = ["npu-tile: blocks of 32 rows strip-mined into tiles of at most 16"]}
