@@ -29,6 +29,12 @@ class XnpuHwctxFunctions(InterpreterFunctions):
             raise InterpreterError(
                 f"hwctx.parallel{at_location(op)} is nested in a parallel region or a loop run on arrays"
             )
+        threads = state.machine.core.hardware_threads
+        if op.context_count > threads:
+            raise InterpreterError(
+                f"hwctx.parallel{at_location(op)} runs {op.context_count} contexts, but machine "
+                f"'{state.machine.name}' has {threads} hardware threads"
+            )
         state.flush()
         parent = state.current
         mark = len(state.live_buffers)  # every context's buffers stay live until the join

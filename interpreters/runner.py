@@ -32,7 +32,7 @@ from xnpu.interpreters.scf import XnpuScfFunctions
 from xnpu.interpreters.spm import XnpuSpmFunctions
 from xnpu.interpreters.timing import replay
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
-from xnpu.interpreters.values import numpy_dtype, wrap
+from xnpu.interpreters.values import numpy_dtype
 from xnpu.interpreters.vector import XnpuVectorFunctions
 from xnpu.machines import Machine, load_machine
 from xnpu.transforms.pipelines import lower
@@ -141,15 +141,25 @@ def bind_arguments(function: func.FuncOp, args: Sequence, grid: Sequence[int]) -
                 raise InterpreterError(
                     f"argument {position} ({name}) is {type}: pass an int, not {value!r}"
                 )
-            values.append(
-                bool(value) if type.width.data == 1 else wrap(int(value), type.width.data)
-            )
+            width = type.width.data
+            low, high = (0, 1) if width == 1 else (-(1 << (width - 1)), (1 << (width - 1)) - 1)
+            if not low <= int(value) <= high:
+                raise InterpreterError(
+                    f"argument {position} ({name}) is {type}: {int(value)} is outside {low}..{high}"
+                )
+            values.append(bool(value) if width == 1 else int(value))
         else:
-            if not isinstance(value, int | float | np.number):
+            if isinstance(value, bool) or not isinstance(value, int | float | np.number):
                 raise InterpreterError(
                     f"argument {position} ({name}) is {type}: pass a number, not {value!r}"
                 )
-            values.append(numpy_dtype(type).type(value))
+            with np.errstate(over="ignore"):
+                narrowed = numpy_dtype(type).type(value)
+            if np.isfinite(value) and not np.isfinite(narrowed):
+                raise InterpreterError(
+                    f"argument {position} ({name}) is {type}: {value!r} does not fit it"
+                )
+            values.append(narrowed)
     sizes = [int(g) for g in grid] + [1] * (rank - len(grid))
     return values + sizes
 

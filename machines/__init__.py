@@ -10,6 +10,7 @@ a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
@@ -104,6 +105,20 @@ class Machine:
         table = getattr(self, section)
         return table[name] if isinstance(table, Mapping) else getattr(table, name)
 
+    def values(self) -> dict[str, float]:
+        """Every parameter by its `section.name` (see `value`)."""
+        found: dict[str, float] = {"clock_mhz": self.clock_mhz}
+        for section in (*_SECTIONS, "scalar", "vector"):
+            table = getattr(self, section)
+            items = table.items() if isinstance(table, Mapping) else (
+                (f.name, getattr(table, f.name)) for f in fields(table))  # fmt: skip
+            found.update({f"{section}.{name}": value for name, value in items})
+        return found
+
+    def fingerprint(self) -> tuple:
+        """Equal for machines that price everything alike (a cache key)."""
+        return (self.name, *sorted(self.values().items()))
+
     def with_values(self, values: Mapping[str, float]) -> Machine:
         """A copy with some parameters changed (keys as for `value`); the values are
         checked as the loader checks them."""
@@ -159,13 +174,31 @@ def _check_keys(where: str, table: Mapping[str, Any], expected: set[str]) -> Non
         raise MachineError(f"{where}: {'; '.join(problems)}")
 
 
+MAY_BE_ZERO = ("setup_cycles", "join_cycles")
+"""Keys that may be 0 (a machine with no DMA setup or join cost); the others price
+something that takes time or space."""
+
+SENSIBLE = {int: (1, 1 << 40), float: (1e-3, 1e9)}
+"""The range every value must lie in, by kind: a cost or rate below a thousandth of a
+cycle or byte, or an amount beyond 10^9 cycles or 2^40 bytes, is a typo, and would
+give times of 10^300 cycles or divide by next to nothing."""
+
+
 def _number(where: str, key: str, value: Any, kind: type) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise MachineError(f"{where}: {key} must be a number, got {value!r}")
+    if not math.isfinite(value):
+        raise MachineError(f"{where}: {key} must be a finite number, got {value!r}")
     if kind is int and not isinstance(value, int):
         raise MachineError(f"{where}: {key} must be an integer, got {value!r}")
-    if value < 0 or (value == 0 and key not in ("setup_cycles", "join_cycles")):
-        raise MachineError(f"{where}: {key} must be positive, got {value!r}")
+    low, high = SENSIBLE[kind]
+    if value == 0 and key in MAY_BE_ZERO:
+        return kind(value)
+    if not low <= value <= high:
+        zero = "0 or " if key in MAY_BE_ZERO else ""
+        raise MachineError(
+            f"{where}: {key} must be {zero}between {low:g} and {high:g}, got {value!r}"
+        )
     return kind(value)
 
 
@@ -234,7 +267,17 @@ def load_machine(machine: str | Path | Machine = DEFAULT_MACHINE) -> Machine:
 
 def _checked(machine: Machine) -> Machine:
     """The checks that relate parameters of different sections."""
-    core, ddr = machine.core, machine.ddr
+    core, ddr, pad = machine.core, machine.ddr, machine.scratchpad
+    if core.vector_bytes < 4 or core.vector_bytes & (core.vector_bytes - 1):
+        raise MachineError(
+            f"{machine.source} [core]: vector_bytes must be a power of two of at least 4 "
+            f"(one f32 lane), got {core.vector_bytes}"
+        )
+    if pad.granule_bytes > pad.capacity_bytes:
+        raise MachineError(
+            f"{machine.source} [scratchpad]: granule_bytes ({pad.granule_bytes}) exceeds "
+            f"capacity_bytes ({pad.capacity_bytes})"
+        )
     if core.vector_contexts > core.hardware_threads:
         raise MachineError(
             f"{machine.source} [core]: vector_contexts ({core.vector_contexts}) exceeds "

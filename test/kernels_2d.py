@@ -65,3 +65,25 @@ def scale_by_loaded(x_ptr, s_ptr, out_ptr, n, BLOCK: tl.constexpr):
     s = tl.load(s_ptr)
     mask = offs < n
     tl.store(out_ptr + offs, tl.load(x_ptr + offs, mask=mask) * s, mask=mask)
+
+
+@triton.jit
+def row_max(x_ptr, out_ptr, n_rows, n_cols, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    """A 2-D block reduced along its rows: BLOCK_M maxima a program."""
+    rows = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)[:, None]
+    cols = tl.arange(0, BLOCK_N)[None, :]
+    mask = (rows < n_rows) & (cols < n_cols)
+    x = tl.load(x_ptr + rows * n_cols + cols, mask=mask, other=-float("inf"))
+    out = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    tl.store(out_ptr + out, tl.max(x, axis=1), mask=out < n_rows)
+
+
+@triton.jit
+def column_sum(x_ptr, out_ptr, n_rows, n_cols, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    """A 2-D block reduced along its columns: BLOCK_N sums of the first BLOCK_M rows."""
+    rows = tl.arange(0, BLOCK_M)[:, None]
+    cols = tl.program_id(0) * BLOCK_N + tl.arange(0, BLOCK_N)[None, :]
+    mask = (rows < n_rows) & (cols < n_cols)
+    x = tl.load(x_ptr + rows * n_cols + cols, mask=mask, other=0.0)
+    out = tl.program_id(0) * BLOCK_N + tl.arange(0, BLOCK_N)
+    tl.store(out_ptr + out, tl.sum(x, axis=0), mask=out < n_cols)

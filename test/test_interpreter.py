@@ -103,7 +103,22 @@ def test_buffers_allocated_in_a_loop_are_freed_each_iteration():
             ("\nbytes_per_cycle = 4.86 ", "\nbandwidth = 4.86 "),
             r"\[ddr\]: missing bytes_per_cycle; unknown bandwidth",
         ),
-        (("erf = 30 ", "erf = -3 "), r"\[scalar\]: erf must be positive"),
+        (("erf = 30 ", "erf = -3 "), r"\[scalar\]: erf must be between 0.001 and 1e\+09, got -3"),
+        (("fp_add = 2 ", "fp_add = nan "), r"\[scalar\]: fp_add must be a finite number, got nan"),
+        (("fp_add = 2 ", "fp_add = inf "), r"\[scalar\]: fp_add must be a finite number, got inf"),
+        (("fp_add = 2 ", "fp_add = 6e304 "), r"\[scalar\]: fp_add must be between"),
+        (
+            ("\nbytes_per_cycle = 4.86 ", "\nbytes_per_cycle = 1e-300 "),
+            r"\[ddr\]: bytes_per_cycle must be between 0.001 and 1e\+09, got 1e-300",
+        ),
+        (
+            ("vector_bytes = 128", "vector_bytes = 3"),
+            r"\[core\]: vector_bytes must be a power of two of at least 4 \(one f32 lane\), got 3",
+        ),
+        (
+            ("vector_bytes = 128", "vector_bytes = 99999999999999999"),
+            r"vector_bytes must be between",
+        ),
         (
             ("vector_contexts = 4", "vector_contexts = 8"),
             r"vector_contexts \(8\) exceeds hardware_threads \(6\)",

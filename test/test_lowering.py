@@ -17,7 +17,7 @@ from xnpu.frontend.ttir import module_text
 from xnpu.interpreters.trace import InterpreterError
 from xnpu.kernels import corpus_kernel, corpus_names
 from xnpu.kernels.cases import TEST_SIZES, make_case
-from xnpu.machines import MACHINES_DIR
+from xnpu.machines import MACHINES_DIR, load_machine
 from xnpu.transforms.npu_lower_triton import LoweringError
 
 
@@ -177,6 +177,53 @@ def test_bad_arguments_are_explained():
         xnpu.run(module, x.double(), x, x, 8, grid=1)
     with pytest.raises(InterpreterError, match=r"pass an int"):
         xnpu.run(module, x, x, x, 8.5, grid=1)
+
+
+@pytest.mark.parametrize("value", [2**31, -(2**31) - 1, 99_999_999_999])
+def test_integer_arguments_outside_their_type_are_errors(value):
+    x = torch.zeros(8)
+    with pytest.raises(
+        InterpreterError,
+        match=rf"argument 3 \(n_elements\) is i32: {value} is outside -2147483648..2147483647",
+    ):
+        xnpu.run(scalar_module("vector_add"), x, x, x, value, grid=3)
+
+
+def test_float_arguments_that_overflow_their_type_are_errors():
+    tt = xnpu.from_triton(kernels_2d.leaky_above, LEAKY_SIGNATURE, {"BLOCK": 256})
+    x = torch.zeros(8)
+    with pytest.raises(
+        InterpreterError, match=r"argument 3 \(threshold\) is f32: 1e\+300 does not fit"
+    ):
+        xnpu.run(xnpu.lower(tt), x, x, 8, 1e300, grid=1)
+
+
+LEAKY_SIGNATURE = {"x_ptr": "*fp32", "out_ptr": "*fp32", "n": "i32", "threshold": "fp32"}
+
+
+def test_passes_see_the_machine_they_are_given():
+    """A machine changed in memory (Machine.with_values) is the one every pass prices
+    and sizes for, not the file it came from."""
+    wide = load_machine().with_values({"core.vector_bytes": 256})
+    assert "vector<64xf32>" in module_text(xnpu.lower(tt_module("gelu"), "vec", wide))
+    small = load_machine().with_values(
+        {"scratchpad.capacity_bytes": 4096, "scratchpad.tile_budget_bytes": 4096}
+    )
+    with pytest.raises(
+        PassFailedException, match=r"@softmax take 12288 bytes .*more than the 4096"
+    ):
+        xnpu.lower(tt_module("softmax"), "vec", small)
+
+
+def test_the_interpreter_checks_the_ir_against_its_machine():
+    """IR built for six contexts does not run on a machine of two hardware threads."""
+    lowered = xnpu.lower(tt_module("gelu"), "vec+mt", contexts=6)
+    two = load_machine().with_values({"core.hardware_threads": 2, "core.vector_contexts": 2})
+    case = make_case("gelu", 4096)
+    with pytest.raises(
+        InterpreterError, match=r"runs 6 contexts, but machine 'edge-npu' has 2 hardware threads"
+    ):
+        xnpu.run(lowered, *case.args, grid=case.grid, machine=two)
 
 
 def test_a_long_elementwise_chain_lowers_and_runs():

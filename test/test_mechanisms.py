@@ -137,6 +137,30 @@ def test_2d_blocks_of_any_size_match_pytorch(block, rows, cols, variant, seed):
     assert torch.equal(out, expected)
 
 
+REDUCTIONS_2D = {
+    # name: kernel, its (BLOCK_M, BLOCK_N), the PyTorch reference, the grid for (rows, cols)
+    "row_max": (kernels_2d.row_max, (4, 64), lambda x: x.max(1).values, lambda r, c: -(-r // 4)),
+    "column_sum": (kernels_2d.column_sum, (16, 64), lambda x: x.sum(0), lambda r, c: -(-c // 64)),
+}
+
+
+@pytest.mark.parametrize(("level", "options"), VARIANTS)
+@pytest.mark.parametrize("name", REDUCTIONS_2D)
+def test_2d_reductions_run_at_every_level(name, level, options):
+    """Row and column reductions of 2-D blocks: every transfer of their tile loops
+    moves a box, and DB must pipeline them or leave them, never fail."""
+    kernel, (block_m, block_n), reference, programs = REDUCTIONS_2D[name]
+    signature = {"x_ptr": "*fp32", "out_ptr": "*fp32", "n_rows": "i32", "n_cols": "i32"}
+    tt_module = xnpu.from_triton(kernel, signature, {"BLOCK_M": block_m, "BLOCK_N": block_n})
+    rows, cols = 13, 50  # one block wide (row_max) and one block high (column_sum)
+    x = torch.randn(rows, cols, generator=torch.Generator().manual_seed(3))
+    want = reference(x)
+    out = torch.full((want.numel(),), float("nan"))
+    lowered = xnpu.lower(tt_module, level, **dict(options))
+    xnpu.run(lowered, x, out, rows, cols, grid=(programs(rows, cols),))
+    assert torch.allclose(out, want, atol=1e-5)
+
+
 @pytest.mark.parametrize("n", [1 << 20, 1 << 24])
 @pytest.mark.parametrize("level", LEVELS)
 def test_reference_style_launches_up_to_16m_elements_match_pytorch(level, n):

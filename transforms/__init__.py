@@ -27,7 +27,7 @@ XNPU_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
 
 
 def pass_machine(
-    pass_name: str, machine: str, error: type[Exception] = PassFailedException
+    pass_name: str, machine: str | Machine, error: type[Exception] = PassFailedException
 ) -> Machine:
     """The machine model a pass's `machine` option names; a bad one fails the pass."""
     try:

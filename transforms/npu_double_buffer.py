@@ -57,6 +57,7 @@ from xdsl.transforms.dead_code_elimination import region_dce
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import spm
+from xnpu.machines import Machine
 from xnpu.transforms import check_scratchpad_fits, pass_machine
 from xnpu.transforms.builders import Constants, constant_int
 
@@ -373,7 +374,7 @@ class NpuDoubleBufferPass(ModulePass):
     writeback: str = "async"
     """"async": wait for a write-back only before its buffer is reused; "sync": at once."""
 
-    machine: str = "edge-npu"
+    machine: str | Machine = "edge-npu"
     """The machine model whose scratchpad the buffers must fit."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:

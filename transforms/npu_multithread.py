@@ -261,7 +261,7 @@ class NpuMultithreadPass(ModulePass):
     programs: int = 0
     """The launch's program count, if known (0: unknown, taken as large enough)."""
 
-    machine: str = "edge-npu"
+    machine: str | Machine = "edge-npu"
     """The machine model: its thread count bounds `contexts`."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:

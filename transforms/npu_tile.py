@@ -828,7 +828,7 @@ class NpuTilePass(ModulePass):
     buffers: int = 2
     """Rotating buffers of each tile (npu-double-buffer's)."""
 
-    machine: str = "edge-npu"
+    machine: str | Machine = "edge-npu"
     """The machine model: its scratchpad granule and budget."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:

@@ -363,7 +363,7 @@ class NpuVectorizePass(ModulePass):
     width: int | None = None
     """Elements per vector; by default a full machine vector (128 bytes: 32 x f32)."""
 
-    machine: str = "edge-npu"
+    machine: str | Machine = "edge-npu"
     """The machine model whose vector width is the default."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:

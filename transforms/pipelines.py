@@ -59,19 +59,18 @@ def passes_for(
     """The level's passes. Tiles are the same at every level (cut for `contexts` x
     `buffers` copies), so each rung differs from the last by its mechanism only."""
     mechanisms = mechanisms_of(level)
-    source = machine.source
     passes: list[ModulePass] = [
         NpuLowerTritonPass(),
         # cut for two buffers at least, so DB's variants differ by mechanism only
-        NpuTilePass(budget=budget, contexts=contexts, buffers=max(2, buffers), machine=source),
+        NpuTilePass(budget=budget, contexts=contexts, buffers=max(2, buffers), machine=machine),
     ]
     if "vec" in mechanisms:
-        passes.append(NpuVectorizePass(width=width, machine=source))
+        passes.append(NpuVectorizePass(width=width, machine=machine))
     if "mt" in mechanisms:
         passes.append(NpuMultithreadPass(contexts=contexts, schedule=schedule, decide=decide,
-                                         programs=programs, machine=source))  # fmt: skip
+                                         programs=programs, machine=machine))  # fmt: skip
     if "db" in mechanisms:
-        passes.append(NpuDoubleBufferPass(buffers=buffers, writeback=writeback, machine=source))
+        passes.append(NpuDoubleBufferPass(buffers=buffers, writeback=writeback, machine=machine))
     return passes
 
 

@@ -162,15 +162,14 @@ def _key(kernel: BenchKernel) -> tuple:
 
 def lowered(kernel: BenchKernel, variant: Variant, machine: Machine, programs: int = 0) -> ModuleOp:
     """The kernel lowered at the variant's level for a launch of `programs` programs,
-    compiled and lowered once per run of the tool (the passes read the machine file,
-    so the file is the key)."""
+    compiled and lowered once per run of the tool and machine model."""
     source = _key(kernel)
     options = (
         {**dict(variant.options), "programs": programs}
         if "mt" in variant.level
         else dict(variant.options)
     )
-    key = (source, variant.level, tuple(sorted(options.items())), machine.source)
+    key = (source, variant.level, tuple(sorted(options.items())), machine.fingerprint())
     if key not in _LOWERED:
         if source not in _TT_MODULES:
             _TT_MODULES[source] = kernel.source.to_tt()
