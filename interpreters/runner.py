@@ -3,8 +3,9 @@
 
     report = run(module, x, y, out, n, grid=(1024,), machine="edge-npu")
 
-Pointer arguments take numpy arrays or CPU torch tensors (shared, not copied: outputs
-are written in place); scalars take Python numbers; the grid sizes are the lowered
+Pointer arguments take numpy arrays or CPU torch tensors: the run works on copies and
+writes them back into them once it has succeeded, so a failing run leaves them as they
+were; scalars take Python numbers; the grid sizes are the lowered
 function's trailing `index` arguments. A `tt` module is lowered at the scalar level
 first.
 """
@@ -164,6 +165,18 @@ def bind_arguments(function: func.FuncOp, args: Sequence, grid: Sequence[int]) -
     return values + sizes
 
 
+def _write_back(entry: func.FuncOp, callers: dict[int, np.ndarray], values: list) -> None:
+    """The run's buffers into the caller's arrays, once the run has succeeded; a
+    read-only array the kernel changed is an error, and then nothing is written."""
+    for i, original in callers.items():
+        if not original.flags.writeable and not np.array_equal(original, values[i], equal_nan=True):
+            name = entry.args[i].name_hint or f"arg{i}"
+            raise InterpreterError(f"argument {i} ({name}) is read-only, but the kernel writes it")
+    for i, original in callers.items():
+        if original.flags.writeable:
+            np.copyto(original, values[i])
+
+
 def run(
     module: ModuleOp,
     *args,
@@ -182,6 +195,9 @@ def run(
     entry = entry_function(module, function)
     grid = (grid,) if isinstance(grid, int | np.integer) else tuple(grid)
     values = bind_arguments(entry, args, grid)
+    callers = {i: v for i, v in enumerate(values) if isinstance(v, np.ndarray)}
+    for i, buffer in callers.items():  # the run works on copies: a failure changes nothing
+        values[i] = buffer.copy()
     state = ExecutionState(machine_model)
     interpreter = make_interpreter(module, state)
     with np.errstate(all="ignore"):
@@ -189,6 +205,7 @@ def run(
     state.check_all_waited(f"@{entry.sym_name.data}")
     state.flush()
     timeline = replay(state.traces, machine_model)
+    _write_back(entry, callers, values)
     return Report(
         kernel=entry.sym_name.data,
         machine=machine_model.name,

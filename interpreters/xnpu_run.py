@@ -59,7 +59,13 @@ def make_argument(spec: str, type, rng: np.random.Generator):
         if spec.endswith(".npy"):
             if not Path(spec).is_file():
                 raise ArgumentSpecError(f"no file {spec}")
-            return np.ascontiguousarray(np.load(spec), dtype=dtype)
+            loaded = np.load(spec)
+            if loaded.dtype != dtype:  # as xnpu.run: no silent conversion
+                raise ArgumentSpecError(
+                    f"{spec} holds {loaded.dtype}, but the parameter is {type}: save it as "
+                    f"{dtype} (a.astype(np.{dtype}))"
+                )
+            return np.ascontiguousarray(loaded)
         kind, _, size = spec.partition(":")
         if kind not in GENERATORS or not size:
             raise ArgumentSpecError(

@@ -4,6 +4,7 @@ machine file is validated, and xnpu-run prints the report."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import numpy as np
@@ -180,4 +181,26 @@ def test_xnpu_run_errors_are_one_line(tmp_path):
     )  # fmt: skip
     assert result.returncode == 1
     assert result.stderr.startswith("xnpu-run: error: out-of-bounds memref.store")
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ("{npy},zeros:4,4", r"x64.npy holds float64, but the parameter is memref<\?xf32>"),
+        ("randn:4,zeros:4,99999999999", r"is i32: 99999999999 is outside -2147483648..2147483647"),
+    ],
+)
+def test_xnpu_run_refuses_what_does_not_fit_its_parameter(tmp_path, args, message):
+    """xnpu-run follows xnpu.run: no silent conversion of arrays, no wrapped integers."""
+    source = tmp_path / "k.mlir"
+    source.write_text(RECURRENCE)
+    wide = tmp_path / "x64.npy"
+    np.save(wide, np.ones(4))
+    result = subprocess.run(
+        ["xnpu-run", str(source), "--args", args.format(npy=wide), "--grid", "1"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert re.search(message, result.stderr), result.stderr
     assert "Traceback" not in result.stderr

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import kernels_2d
+import numpy as np
 import pytest
 import torch
 from xdsl.utils.exceptions import PassFailedException
@@ -166,6 +167,25 @@ def test_out_of_bounds_copy_names_op_and_index():
         InterpreterError, match=rf"out-of-bounds spm.copy.*elements \d+ to {last}.*in_ptr0"
     ):
         xnpu.run(scalar_module("inductor/add_broadcast"), *case.args, grid=(case.grid[0] + 1,))
+
+
+def test_a_failing_run_leaves_the_callers_arrays_as_they_were():
+    """The last program reads past the end, after the others have written their
+    outputs: the error comes, and the output holds what it held before."""
+    case = make_case("inductor/add_broadcast", 0)
+    out = case.args[2]
+    assert out.isnan().all()
+    with pytest.raises(InterpreterError, match="out-of-bounds"):
+        xnpu.run(scalar_module("inductor/add_broadcast"), *case.args, grid=(case.grid[0] + 1,))
+    assert out.isnan().all()
+
+
+def test_a_read_only_output_is_an_error_and_nothing_is_written():
+    x, out = np.ones(8, np.float32), np.zeros(8, np.float32)
+    out.flags.writeable = False
+    with pytest.raises(InterpreterError, match=r"argument 2 \(out_ptr\) is read-only"):
+        xnpu.run(scalar_module("vector_add"), x, x, out, 8, grid=1)
+    assert not out.any()
 
 
 def test_bad_arguments_are_explained():
