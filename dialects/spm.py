@@ -306,18 +306,27 @@ def describe_buffer(alloc: AllocOp) -> str:
     return f"%{name} ({alloc.buffer.type}, {alloc.nbytes} bytes)"
 
 
+LISTED_BUFFERS = 5
+"""An overflow message names the largest buffers, and sums up the rest."""
+
+
 def scratchpad_overflow(buffers: Sequence[tuple[AllocOp, int]], machine: Machine) -> str | None:
     """None when `buffers` (each an spm.alloc and how many copies of it are live at
     once) fit `machine`'s scratchpad, in whole allocation granules; else what they
-    take against what it has, buffer by buffer. The one scratchpad-fit check: the
+    take against what it has, the largest buffers by name. The one scratchpad-fit check: the
     passes ask it of a function's buffers, the interpreter of the live ones."""
     pad = machine.scratchpad
     used = sum(copies * pad.rounded(alloc.nbytes) for alloc, copies in buffers)
     if used <= pad.capacity_bytes:
         return None
+    largest = sorted(buffers, key=lambda b: -b[1] * pad.rounded(b[0].nbytes))
+    shown, rest = largest[:LISTED_BUFFERS], largest[LISTED_BUFFERS:]
     listing = ", ".join(
-        describe_buffer(alloc) + (f" x {copies}" if copies > 1 else "") for alloc, copies in buffers
+        describe_buffer(alloc) + (f" x {copies}" if copies > 1 else "") for alloc, copies in shown
     )
+    if rest:
+        rest_bytes = sum(copies * pad.rounded(alloc.nbytes) for alloc, copies in rest)
+        listing += f", and {len(rest)} smaller buffers ({rest_bytes} bytes)"
     return (
         f"{used} bytes (in {pad.granule_bytes}-byte granules), more than the "
         f"{pad.capacity_bytes} of machine '{machine.name}': {listing}"

@@ -204,3 +204,24 @@ def test_xnpu_run_refuses_what_does_not_fit_its_parameter(tmp_path, args, messag
     assert result.returncode == 1
     assert re.search(message, result.stderr), result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_overflow_of_many_buffers_names_the_largest_and_sums_the_rest():
+    allocs = "\n".join(
+        f"  %b{i} = spm.alloc : memref<{1024 + i}xf32, #spm.scratch>" for i in range(3000)
+    )
+    text = f"func.func @many(%grid: index) {{\n{allocs}\n  func.return\n}}"
+    with pytest.raises(InterpreterError) as error:
+        xnpu.run(parse_ir(text), grid=1)
+    message = str(error.value).splitlines()[0]
+    assert message.count("(memref<") == 5  # the five largest, by name
+    assert re.search(r", and \d+ smaller buffers \(\d+ bytes\)$", message)
+    assert len(message) < 1000
+
+
+def test_run_time_errors_are_short():
+    """An interpreter error names the op and what it did; the module is not dumped."""
+    with pytest.raises(InterpreterError) as error:
+        xnpu.run(parse_ir(RECURRENCE), np.ones(8, np.float32), np.zeros(4, np.float32), 8, grid=1)
+    assert not getattr(error.value, "__notes__", [])
+    assert len(str(error.value)) < 300
