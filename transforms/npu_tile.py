@@ -293,18 +293,30 @@ def strip_mining_refusal(plan: TilePlan) -> str | None:
 
 def _row_start(at: SSAValue, index: SSAValue, width: int) -> arith.MuliOp | None:
     """The `index * width` of a tile index `at` = index * width + column, if `at` is one
-    and the product only ever addresses scratchpad elements so."""
+    (the column a loop index below `width`) and the product only ever addresses
+    scratchpad elements so."""
     add = at.owner
     if not isinstance(add, arith.AddiOp):
         return None
-    for start in (add.lhs, add.rhs):
+    for start, column in ((add.lhs, add.rhs), (add.rhs, add.lhs)):
         product = start.owner
         if not isinstance(product, arith.MuliOp) or index not in (product.lhs, product.rhs):
             continue
         factor = product.rhs if product.lhs is index else product.lhs
-        if constant_int(factor) == width and _addresses_rows(product):
+        if constant_int(factor) == width and _is_column(column, width) and _addresses_rows(product):
             return product
     return None
+
+
+def _is_column(value: SSAValue, width: int) -> bool:
+    """Whether `value` is the index of a loop from 0 or more to at most `width`."""
+    loop = value.owner.parent_op() if isinstance(value.owner, Block) else None
+    if not isinstance(loop, scf.ForOp) or value is not loop.body.block.args[0]:
+        return False
+    low, high = constant_int(loop.lb), constant_int(loop.ub)
+    if high is None and isinstance(loop.ub.owner, arith.MinSIOp | arith.MinUIOp):
+        high = constant_int(loop.ub.owner.rhs)
+    return low is not None and low >= 0 and high is not None and high <= width
 
 
 def _addresses_rows(product: Operation) -> bool:
