@@ -154,9 +154,13 @@ def bind_arguments(function: func.FuncOp, args: Sequence, grid: Sequence[int]) -
                 raise InterpreterError(
                     f"argument {position} ({name}) is {type}: pass a number, not {value!r}"
                 )
-            with np.errstate(over="ignore"):
-                narrowed = numpy_dtype(type).type(value)
-            if np.isfinite(value) and not np.isfinite(narrowed):
+            try:
+                with np.errstate(over="ignore"):
+                    narrowed = numpy_dtype(type).type(value)
+            except OverflowError:  # a Python int beyond any float
+                narrowed = np.inf
+            was_finite = not isinstance(value, float | np.floating) or np.isfinite(value)
+            if was_finite and not np.isfinite(narrowed):
                 raise InterpreterError(
                     f"argument {position} ({name}) is {type}: {value!r} does not fit it"
                 )

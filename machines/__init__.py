@@ -187,7 +187,7 @@ give times of 10^300 cycles or divide by next to nothing."""
 def _number(where: str, key: str, value: Any, kind: type) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise MachineError(f"{where}: {key} must be a number, got {value!r}")
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise MachineError(f"{where}: {key} must be a finite number, got {value!r}")
     if kind is int and not isinstance(value, int):
         raise MachineError(f"{where}: {key} must be an integer, got {value!r}")
