@@ -203,14 +203,15 @@ def block_rows(tiles: Sequence[spm.AllocOp]) -> tuple[int, dict[SSAValue, int]] 
         return f"its tiles are not 1-D ({', '.join(sorted(map(str, shapes)))})"
     sizes = {a.buffer: a.buffer.type.get_shape()[0] for a in tiles}
     rows = {sizes[b] // w for b, w in widths.items()} or set(sizes.values())
+    uneven = f"its tiles do not hold one number of rows ({', '.join(sorted(map(str, sizes.values())))} elements)"
     if len(rows) != 1:
-        return f"its tiles do not hold one number of rows ({', '.join(sorted(map(str, sizes.values())))} elements)"
+        return uneven
     (count,) = rows
     for buffer, size in sizes.items():
         if buffer not in widths and size % count == 0:
             widths[buffer] = size // count
         if widths.get(buffer, 0) * count != size:
-            return f"its tiles do not hold one number of rows ({', '.join(sorted(map(str, sizes.values())))} elements)"
+            return uneven
     return count, widths
 
 
@@ -322,17 +323,9 @@ def _is_column(value: SSAValue, width: int) -> bool:
 def _addresses_rows(product: Operation) -> bool:
     """Whether `product` (index * w) only ever becomes scratchpad indices, plus a column."""
     return isinstance(product, arith.MuliOp) and all(
-        isinstance(use.operation, arith.AddiOp) and _only_tile_index(use.operation.result)
+        isinstance(add := use.operation, arith.AddiOp)
+        and all(_indexes_tile(index_use) for index_use in add.result.uses)
         for use in product.result.uses
-    )
-
-
-def _only_tile_index(value: SSAValue) -> bool:
-    return all(
-        isinstance(use.operation, memref.LoadOp | memref.StoreOp)
-        and spm.is_scratchpad(use.operation.memref.type)
-        and use.index == len(use.operation.operands) - 1
-        for use in value.uses
     )
 
 
@@ -791,12 +784,13 @@ def _shift_tile_accesses(op: Operation, tiles: set[SSAValue], shift: SSAValue) -
             access.operands[len(access.operands) - 1] = moved[key]
 
 
-def _indexes_tile(use, tiles: set[SSAValue]) -> bool:
-    """Whether `use` is the index of a load or store of one of `tiles`."""
+def _indexes_tile(use, tiles: set[SSAValue] | None = None) -> bool:
+    """Whether `use` is the index of a load or store of one of `tiles` (None: of any
+    scratchpad buffer)."""
     access = use.operation
     return (
         isinstance(access, memref.LoadOp | memref.StoreOp)
-        and access.memref in tiles
+        and (spm.is_scratchpad(access.memref.type) if tiles is None else access.memref in tiles)
         and use.index == len(access.operands) - 1
     )
 
