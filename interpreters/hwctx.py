@@ -36,18 +36,22 @@ class XnpuHwctxFunctions(InterpreterFunctions):
                 f"'{state.machine.name}' has {threads} hardware threads"
             )
         state.flush()
-        parent = state.current
+        parent, parent_unit, parent_context_unit = state.current, state.unit, state.context_unit
         mark = len(state.live_buffers)  # every context's buffers stay live until the join
+        state.share(mark)
         children = []
         try:
             for context in range(op.context_count):
                 state.current = state.new_trace(f"context {context}")
+                state.unit = state.context_unit = state.ledger.new_units(1, state.current.label)
                 children.append(state.current.context)
                 interpreter.run_ssacfg_region(op.body, (context,), "hwctx.parallel")
                 state.flush()
                 state.check_all_waited(f"context {context} of hwctx.parallel{at_location(op)}")
         finally:
             state.current = parent
+            state.unit, state.context_unit = parent_unit, parent_context_unit
+            state.unshare()
         state.release_to(mark)
         state.record(Parallel(op, tuple(children)))
         return ()

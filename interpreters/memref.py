@@ -9,6 +9,7 @@ from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_i
 from xdsl.ir import Operation, SSAValue
 
 from xnpu.dialects.location import at_location
+from xnpu.dialects.spm import is_scratchpad
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
 from xnpu.interpreters.values import describe
 
@@ -35,19 +36,22 @@ def check_race(
     op: Operation,
     buffer: np.ndarray,
     ref: SSAValue,
-    indices,
-    lanes: int,
+    where: tuple,
     writes: bool,
 ) -> None:
-    """Fails if the access overlaps an unfinished DMA (see ExecutionState.check_access);
-    the span is the flat element range the indices (and `lanes` after each) cover."""
-    if id(buffer) not in state.in_flight:
+    """Fails if the access races: it overlaps an unfinished DMA (see
+    ExecutionState.check_access), or another program or context touched its elements
+    (see ExecutionState.note_access). `where` indexes every element accessed."""
+    ddr = not is_scratchpad(ref.type)
+    if id(buffer) not in state.in_flight and not state.watches(buffer, ddr, writes):
         return
-    if len(indices) > 1:
-        flat = np.ravel_multi_index(np.broadcast_arrays(*map(np.asarray, indices)), buffer.shape)
+    if len(where) > 1:
+        flat = np.ravel_multi_index(np.broadcast_arrays(*map(np.asarray, where)), buffer.shape)
     else:
-        flat = np.asarray(indices[0])
-    state.check_access(op, buffer, ref, int(flat.min()), int(flat.max()) + lanes - 1, writes)
+        flat = np.asarray(where[0])
+    if id(buffer) in state.in_flight:
+        state.check_access(op, buffer, ref, int(flat.min()), int(flat.max()), writes)
+    state.note_access(op, buffer, ref, flat, writes, ddr)
 
 
 @register_impls
@@ -59,7 +63,7 @@ class XnpuMemRefFunctions(InterpreterFunctions):
     def run_load(self, interpreter: Interpreter, op: memref.LoadOp, args):
         buffer, *indices = args
         check_bounds(op, buffer, op.memref, indices)
-        check_race(self.state, op, buffer, op.memref, indices, 1, writes=False)
+        check_race(self.state, op, buffer, op.memref, indices, writes=False)
         if len(indices) == 1:
             return (buffer[indices[0]],)
         return (buffer[tuple(indices)],)
@@ -68,7 +72,7 @@ class XnpuMemRefFunctions(InterpreterFunctions):
     def run_store(self, interpreter: Interpreter, op: memref.StoreOp, args):
         value, buffer, *indices = args
         check_bounds(op, buffer, op.memref, indices)
-        check_race(self.state, op, buffer, op.memref, indices, 1, writes=True)
+        check_race(self.state, op, buffer, op.memref, indices, writes=True)
         if any(isinstance(i, np.ndarray) for i in indices) or isinstance(value, np.ndarray):
             # lanes storing to one place: the last in loop order wins, as in sequence
             *indices, value = np.broadcast_arrays(*indices, value)

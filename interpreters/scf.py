@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from xdsl.dialects import memref, scf, vector
+from xdsl.dialects import func, memref, scf, vector
 from xdsl.dialects.builtin import VectorType
 from xdsl.interpreter import (
     Interpreter,
@@ -31,6 +31,7 @@ from xdsl.interpreter import (
 )
 from xdsl.ir import Block, Operation, SSAValue
 
+from xnpu.dialects import hwctx
 from xnpu.dialects.combiners import COMBINERS, accumulator_combiner
 from xnpu.dialects.location import at_location
 from xnpu.dialects.spm import is_scratchpad
@@ -115,8 +116,22 @@ class XnpuScfFunctions(InterpreterFunctions):
     def __init__(self, state: ExecutionState):
         self.state = state
         self.plans: dict[scf.ForOp, LoopPlan] = {}
+        self.outermost: dict[scf.ForOp, bool] = {}
         self.axis: int | None = None  # the axis of the loop running on arrays, if any
         self.rank = 0
+
+    def orders_programs(self, op: scf.ForOp) -> bool:
+        """Whether `op` is its context's outermost loop, whose iterations are the units
+        of order for DDR writes (ownership.py): programs, or a tile's programs."""
+        known = self.outermost.get(op)
+        if known is None:
+            parent = op.parent_op()
+            while parent is not None and not isinstance(parent, func.FuncOp | hwctx.ParallelOp):
+                if isinstance(parent, scf.ForOp | scf.WhileOp):
+                    break
+                parent = parent.parent_op()
+            known = self.outermost[op] = not isinstance(parent, scf.ForOp | scf.WhileOp)
+        return known
 
     def plan(self, op: scf.ForOp) -> LoopPlan:
         plan = self.plans.get(op)
@@ -145,17 +160,36 @@ class XnpuScfFunctions(InterpreterFunctions):
         block = op.body.block
         body = list(block.ops)
         state = self.state
-        for i in range(lb, ub, step):
-            mark = len(state.live_buffers)
-            interpreter.push_scope("for")
-            interpreter.set_values(zip(block.args, (i, *values)))
-            for inner in body[:-1]:
-                results = interpreter.run_op(inner, interpreter.get_values(inner.operands))
-                interpreter.set_values(zip(inner.results, results))
-            values = interpreter.get_values(body[-1].operands)
-            interpreter.pop_scope()
-            state.release_to(mark)
+        units = self._program_units(op, lb, ub, step)
+        outside = state.unit
+        try:
+            for n, i in enumerate(range(lb, ub, step)):
+                if units is not None:
+                    state.unit = units + n
+                values = self._run_iteration(interpreter, block, body, i, values)
+        finally:
+            state.unit = outside
         return tuple(values)
+
+    def _program_units(self, op: scf.ForOp, lb, ub, step) -> int | None:
+        """The first of fresh units for the iterations of a context's outermost loop."""
+        if not self.orders_programs(op):
+            return None
+        trips = len(range(lb, ub, step))
+        return self.state.ledger.new_units(trips, self.state.current.label, op, lb, step)
+
+    def _run_iteration(self, interpreter, block: Block, body: list[Operation], i, values):
+        state = self.state
+        mark = len(state.live_buffers)
+        interpreter.push_scope("for")
+        interpreter.set_values(zip(block.args, (i, *values)))
+        for inner in body[:-1]:
+            results = interpreter.run_op(inner, interpreter.get_values(inner.operands))
+            interpreter.set_values(zip(inner.results, results))
+        values = interpreter.get_values(body[-1].operands)
+        interpreter.pop_scope()
+        state.release_to(mark)
+        return values
 
     def _run_on_arrays(self, interpreter, op: scf.ForOp, lb, ub, step, inits, trips):
         if trips == 0:
@@ -169,9 +203,12 @@ class XnpuScfFunctions(InterpreterFunctions):
         block = op.body.block
         skipped = set(plan.combiners)
         state = self.state
-        saved_scale = state.scale
+        saved_scale, saved_unit = state.scale, state.unit
         state.scale *= trips
         self.axis = axis
+        units = self._program_units(op, lb, ub, step) if outer_axis == -1 else None
+        if units is not None:
+            state.unit = units + np.arange(trips).reshape(shape)
         interpreter.push_scope("for")
         try:
             interpreter.set_values(zip(block.args, (iv, *inits)))
@@ -189,7 +226,7 @@ class XnpuScfFunctions(InterpreterFunctions):
                 results.append(self._reduce(combiner, inits[index], value, iv, axis))
         finally:
             interpreter.pop_scope()
-            state.scale = saved_scale
+            state.scale, state.unit = saved_scale, saved_unit
             self.axis = outer_axis
         return tuple(results)
 

@@ -27,9 +27,10 @@ def scratchpad_span(op: spm.TransferOp, args) -> tuple[np.ndarray, int, int]:
     return src, src_offset, src_offset + (rows - 1) * src_stride + count - 1
 
 
-def move(op: spm.TransferOp, args) -> tuple[int, int]:
-    """Moves the box an spm.copy or spm.dma_start names; returns (count, rows), the
-    box's shape (0, 0 when it is empty)."""
+def move(op: spm.TransferOp, args, state: ExecutionState) -> tuple[int, int]:
+    """Moves the box an spm.copy or spm.dma_start names, after checking it against
+    other programs' and contexts' accesses (ExecutionState.note_access); returns
+    (count, rows), the box's shape (0, 0 when it is empty)."""
     src, src_offset, dst, dst_offset, count, *box = args
     rows, src_stride, dst_stride = box if box else (1, count, count)
     if count < 0 or rows < 0:
@@ -47,9 +48,14 @@ def move(op: spm.TransferOp, args) -> tuple[int, int]:
                 f"({rows} x {count}, stride {stride}) of {describe(value)} ({value.type}), "
                 f"whose valid indices are 0 to {buffer.shape[0] - 1}"
             )
-    dst[_box_indices(dst_offset, count, rows, dst_stride)] = src[
-        _box_indices(src_offset, count, rows, src_stride)
-    ]
+    src_elements = _box_indices(src_offset, count, rows, src_stride)
+    dst_elements = _box_indices(dst_offset, count, rows, dst_stride)
+    to_ddr = not op.to_scratchpad
+    if state.watches(src, ddr=op.to_scratchpad, writes=False):
+        state.note_access(op, src, op.src, src_elements, writes=False, ddr=op.to_scratchpad)
+    if state.watches(dst, ddr=to_ddr, writes=True):
+        state.note_access(op, dst, op.dst, dst_elements, writes=True, ddr=to_ddr)
+    dst[dst_elements] = src[src_elements]
     return count, rows
 
 
@@ -64,13 +70,14 @@ class XnpuSpmFunctions(InterpreterFunctions):
 
     @impl(spm.AllocOp)
     def run_alloc(self, interpreter: Interpreter, op: spm.AllocOp, args):
-        self.state.allocate(op)
         type = op.buffer.type
-        return (np.zeros(type.get_shape(), dtype=numpy_dtype(type)),)
+        buffer = np.zeros(type.get_shape(), dtype=numpy_dtype(type))
+        self.state.allocate(op, buffer)
+        return (buffer,)
 
     @impl(spm.CopyOp)
     def run_copy(self, interpreter: Interpreter, op: spm.CopyOp, args):
-        count, rows = move(op, args)
+        count, rows = move(op, args, self.state)
         if count and self.state.in_flight:
             buffer, low, high = scratchpad_span(op, args)
             self.state.check_access(op, buffer, op.scratchpad_side, low, high, op.to_scratchpad)
@@ -82,7 +89,7 @@ class XnpuSpmFunctions(InterpreterFunctions):
 
     @impl(spm.DmaStartOp)
     def run_dma_start(self, interpreter: Interpreter, op: spm.DmaStartOp, args):
-        count, rows = move(op, args)
+        count, rows = move(op, args, self.state)
         if not count:
             return (COMPLETED,)
         buffer, low, high = scratchpad_span(op, args)

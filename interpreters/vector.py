@@ -53,8 +53,9 @@ class XnpuVectorFunctions(InterpreterFunctions):
         lanes = lanes_of(op.result.type)
         check_bounds(op, buffer, op.base, indices)
         check_bounds(op, buffer, op.base, _last_lane(indices, lanes))
-        check_race(self.state, op, buffer, op.base, indices, lanes, writes=False)
-        return (buffer[_lane_indices(indices, lanes)],)
+        where = _lane_indices(indices, lanes)
+        check_race(self.state, op, buffer, op.base, where, writes=False)
+        return (buffer[where],)
 
     @impl(vector.StoreOp)
     def run_store(self, interpreter: Interpreter, op: vector.StoreOp, args):
@@ -62,8 +63,8 @@ class XnpuVectorFunctions(InterpreterFunctions):
         lanes = lanes_of(op.vector.type)
         check_bounds(op, buffer, op.base, indices)
         check_bounds(op, buffer, op.base, _last_lane(indices, lanes))
-        check_race(self.state, op, buffer, op.base, indices, lanes, writes=True)
         where = _lane_indices(indices, lanes)
+        check_race(self.state, op, buffer, op.base, where, writes=True)
         # lanes storing to one place: the last in loop order wins, as in sequence
         *where, value = np.broadcast_arrays(*where, value)
         buffer[tuple(where)] = value

@@ -8,14 +8,18 @@ import functools
 import json
 
 import kernels_2d
+import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ir_helpers import parse_ir
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import IndexType, IntegerAttr
 from xdsl.utils.exceptions import PassFailedException
 
 import xnpu
+from xnpu.dialects import hwctx, spm
 from xnpu.interpreters.trace import InterpreterError
 from xnpu.kernels import corpus_kernel, corpus_names
 from xnpu.kernels.cases import TEST_SIZES, make_case
@@ -306,6 +310,119 @@ def test_races_name_both_operations(between, after_write_back, message):
 
 def test_reading_outside_an_unfinished_transfer_is_no_race():
     run_races("%v = memref.load %tile[%c8] : memref<16xf32, #spm.scratch>")
+
+
+def planted(edit) -> xnpu.Report:
+    """GELU at vec+mt+db (8 tiles, two a context) with `edit` applied to its IR, run
+    on 2^18 elements."""
+    module = xnpu.lower(corpus_kernel("gelu").to_tt(), "vec+mt+db")
+    (parallel,) = [op for op in module.walk() if isinstance(op, hwctx.ParallelOp)]
+    edit(parallel)
+    case = make_case("gelu", 2**18)
+    return xnpu.run(module, *case.args, grid=case.grid)
+
+
+def same_range_in_every_context(parallel: hwctx.ParallelOp) -> None:
+    zero = arith.ConstantOp(IntegerAttr(0, IndexType()))
+    parallel.body.block.insert_op_before(zero, parallel.body.block.first_op)
+    parallel.body.block.args[0].replace_all_uses_with(zero.result)
+
+
+def every_write_back_to_element_0(parallel: hwctx.ParallelOp) -> None:
+    for op in parallel.walk():
+        if isinstance(op, spm.DmaStartOp) and not op.to_scratchpad:
+            zero = arith.ConstantOp(IntegerAttr(0, IndexType()))
+            op.parent_block().insert_op_before(zero, op)
+            op.operands[3] = zero.result
+
+
+def tiles_shared_by_the_contexts(parallel: hwctx.ParallelOp) -> None:
+    for op in list(parallel.walk()):
+        if isinstance(op, spm.AllocOp):
+            op.detach()
+            parallel.parent_block().insert_op_before(op, parallel)
+
+
+def test_the_planted_edits_leave_a_valid_module():
+    assert planted(lambda parallel: None).cycles > 0
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            same_range_in_every_context,
+            r"race: spm.dma_start \(context 1, iteration 0 of scf.for\) writes element 0 "
+            r"\(and 32,767 more\) of %out_ptr, which spm.dma_start \(context 0, iteration 0 of scf.for\) wrote: "
+            r"programs have no order between them",
+        ),
+        (
+            every_write_back_to_element_0,
+            r"race: spm.dma_start \(context 0, iteration 1 of scf.for\) writes element 0 "
+            r"\(and 32,767 more\) of %out_ptr, which spm.dma_start \(context 0, iteration 0 of scf.for\) wrote",
+        ),
+        (
+            tiles_shared_by_the_contexts,
+            r"race: spm.dma_start \(context 1\) writes element 0 \(and 32,767 more\) of %in0, which "
+            r"spm.dma_start \(context 0\) wrote: the contexts of an hwctx.parallel have no "
+            r"order between them; give each context its own buffer",
+        ),
+    ],
+)
+def test_planted_races_between_programs_and_contexts_name_both_ops(edit, message):
+    with pytest.raises(InterpreterError, match=message):
+        planted(edit)
+
+
+EVERY_PROGRAM_WRITES = """
+func.func @every_program(%x: memref<?xf32>, %out: memref<?xf32>, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  scf.for %pid = %c0 to %grid step %c1 {
+    %where = <where>
+    %v = <value>
+    memref.store %v, %out[%where] : memref<?xf32>
+    memref.store %v, %out[%where] : memref<?xf32>
+  }
+  func.return
+}
+"""
+
+
+def run_every_program(where: str, value: str) -> xnpu.Report:
+    text = EVERY_PROGRAM_WRITES.replace("<where>", where).replace("<value>", value)
+    x = np.arange(8, dtype=np.float32)
+    return xnpu.run(parse_ir(text), x, np.zeros(8, np.float32), grid=8)
+
+
+PROGRAM_ID = "arith.addi %pid, %c0 : index"
+CONSTANT = "arith.constant 2.0 : f32"
+LOADED = "memref.load %x[%pid] : memref<?xf32>"  # a DDR load: the loop runs in sequence
+
+
+@pytest.mark.parametrize("value", [CONSTANT, LOADED])
+def test_a_program_may_write_its_own_element_twice(value):
+    run_every_program(PROGRAM_ID, value)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            CONSTANT,
+            r"race: memref.store writes element 0 \(and 6 more\) of %out in main, iteration 1 of scf.for "
+            r"and in main, iteration 0 of scf.for: programs have no order",
+        ),
+        (
+            LOADED,
+            r"race: memref.store \(main, iteration 1 of scf.for\) writes element 0 of %out, "
+            r"which memref.store \(main, iteration 0 of scf.for\) wrote",
+        ),
+    ],
+)
+def test_two_programs_writing_one_element_race(value, message):
+    with pytest.raises(InterpreterError, match=message):
+        run_every_program("arith.constant 0 : index", value)
 
 
 NEVER_WAITED = """
