@@ -136,7 +136,9 @@ def read_ttir_file(path: str | Path, context: Context | None = None) -> ModuleOp
     """Parse a `.ttir`/`.mlir` file as Triton's cache or MLIR_ENABLE_DUMP writes it."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise TritonFrontendError(f"cannot read {path}: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise TritonFrontendError(f"{path} is not UTF-8 text (byte {error.start})") from None
     return parse_ttir(text, str(path), context)

@@ -8,6 +8,11 @@ from dataclasses import asdict, dataclass, field
 from xnpu.interpreters.timing import ContextTime, Timeline, write_chrome_trace
 
 
+def whole(cycles: float) -> int:
+    """Cycles as the whole number the machine counts (the model's sums are floats)."""
+    return int(round(cycles))
+
+
 @dataclass
 class Report:
     """The timing of one kernel run on a machine model (all times in cycles, but
@@ -53,20 +58,26 @@ class Report:
         )
 
     def to_dict(self) -> dict:
+        """The report as JSON values: cycles rounded to whole cycles, µs to ns."""
         return {
             "kernel": self.kernel,
             "machine": self.machine,
+            "clock_mhz": self.clock_mhz,
             "grid": list(self.grid),
-            "cycles": self.cycles,
-            "microseconds": self.microseconds,
-            "compute_cycles": self.compute_cycles,
-            "copy_cycles": self.copy_cycles,
-            "dma_wait_cycles": self.dma_wait_cycles,
-            "dma_busy_cycles": self.dma_busy,
+            "cycles": whole(self.cycles),
+            "microseconds": round(self.microseconds, 3),
+            "compute_cycles": whole(self.compute_cycles),
+            "copy_cycles": whole(self.copy_cycles),
+            "dma_wait_cycles": whole(self.dma_wait_cycles),
+            "dma_busy_cycles": whole(self.dma_busy),
             "dma_bytes": self.timeline.dma_bytes,
-            "overlap_cycles": self.overlap_cycles,
+            "overlap_cycles": whole(self.overlap_cycles),
             "ddr_bytes": self.ddr_bytes,
-            "contexts": [asdict(c) | {"busy": c.busy, "idle": c.idle} for c in self.contexts],
+            "contexts": [
+                {k: whole(v) if isinstance(v, float) else v for k, v in asdict(c).items()}
+                | {"busy": whole(c.busy), "idle": whole(c.idle)}
+                for c in self.contexts
+            ],
             "remarks": self.remarks,
         }
 
@@ -79,13 +90,18 @@ class Report:
         return json.dumps(self.to_dict(), indent=2)
 
     def __str__(self) -> str:
+        return self.describe()
+
+    def describe(self, remarks: bool = True) -> str:
+        """The report as a table; with `remarks`, the passes' remarks after it."""
+
         def share(part: float) -> str:
             return f"{100 * part / self.cycles:5.1f}%" if self.cycles else "    -"
 
         lines = [
             f"kernel {self.kernel} on {self.machine} ({self.clock_mhz:g} MHz), "
             f"grid {'x'.join(map(str, self.grid))}",
-            f"  total        {self.cycles:>14,.0f} cycles  {self.microseconds:>12,.2f} us",
+            f"  total        {self.cycles:>14,.0f} cycles  {self.microseconds:>12,.2f} µs",
         ]
         header = (
             f"  {'context':>10} {'span':>13} {'busy':>13} {'compute':>13} {'copy':>12} "
@@ -103,5 +119,6 @@ class Report:
             f"{self.timeline.dma_bytes:,} bytes; overlapped with compute "
             f"{self.overlap_cycles:,.0f} cycles; {self.ddr_bytes:,} DDR bytes moved in all"
         )
-        lines += [f"  remark: {remark}" for remark in self.remarks]
+        if remarks:
+            lines += [f"  remark: {remark}" for remark in self.remarks]
         return "\n".join(lines)

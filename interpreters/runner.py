@@ -33,7 +33,7 @@ from xnpu.interpreters.scf import XnpuScfFunctions
 from xnpu.interpreters.spm import XnpuSpmFunctions
 from xnpu.interpreters.timing import replay
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
-from xnpu.interpreters.values import numpy_dtype
+from xnpu.interpreters.values import UnsupportedType, numpy_dtype
 from xnpu.interpreters.vector import XnpuVectorFunctions
 from xnpu.machines import Machine, load_machine
 from xnpu.transforms.pipelines import lower
@@ -101,7 +101,13 @@ def _as_buffer(value, type: MemRefType, position: int, name: str) -> np.ndarray:
             )
         if not value.is_contiguous():
             raise InterpreterError(f"argument {position} ({name}) must be contiguous")
-        value = value.detach().numpy()
+        try:
+            value = value.detach().numpy()
+        except TypeError:  # a dtype numpy has not: bfloat16, float8...
+            raise InterpreterError(
+                f"argument {position} ({name}) holds {value.dtype}, which numpy cannot hold; "
+                f"the kernel reads {type.element_type}"
+            ) from None
     if not isinstance(value, np.ndarray):
         raise InterpreterError(
             f"argument {position} ({name}) is a pointer ({type}): pass a numpy array or "
@@ -132,6 +138,11 @@ def bind_arguments(function: func.FuncOp, args: Sequence, grid: Sequence[int]) -
             f"grid {tuple(grid)} does not fit {function.sym_name.data}, which takes "
             f"{rank} non-negative grid size(s)"
         )
+    for position, type in enumerate(kernel_types):
+        try:
+            numpy_dtype(type)
+        except UnsupportedType as error:
+            raise InterpreterError(f"parameter {position} ({names[position]}): {error}") from None
     values: list = []
     for position, (value, type) in enumerate(zip(args, kernel_types)):
         name = names[position]

@@ -15,6 +15,11 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, SSAValue
 
+
+class UnsupportedType(TypeError):
+    """A type the interpreter has no numpy dtype for (bf16, fp8...)."""
+
+
 _INT_DTYPES = {1: np.bool_, 8: np.int8, 16: np.int16, 32: np.int32, 64: np.int64}
 
 
@@ -34,7 +39,10 @@ def numpy_dtype(type: Attribute) -> np.dtype:
             return np.dtype(np.int64)
         case IntegerType() if type.width.data in _INT_DTYPES:
             return np.dtype(_INT_DTYPES[type.width.data])
-    raise TypeError(f"xnpu cannot hold values of type {type}")
+    raise UnsupportedType(
+        f"xnpu cannot hold values of type {type} yet: it holds f16, f32, f64, index and "
+        "integers of 1 to 64 bits"
+    )
 
 
 def wrap(value, width: int):

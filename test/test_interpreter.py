@@ -164,12 +164,12 @@ def test_xnpu_run_prints_the_report(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "kernel gelu on edge-npu" in result.stdout and "cycles" in result.stdout
-    saved = np.load(tmp_path / "out.npz")
-    x = saved["arg0"]
+    assert "wrote" not in result.stdout and f"wrote {tmp_path / 'out.npz'}" in result.stderr
+    saved = np.load(tmp_path / "out.npz")  # arrays by parameter name
     import torch
 
-    expected = torch.nn.functional.gelu(torch.from_numpy(x)).numpy()
-    assert np.allclose(saved["arg1"], expected, atol=1e-5)
+    expected = torch.nn.functional.gelu(torch.from_numpy(saved["x_ptr"])).numpy()
+    assert np.allclose(saved["out_ptr"], expected, atol=1e-5)
 
 
 def test_xnpu_run_errors_are_one_line(tmp_path):

@@ -17,6 +17,13 @@ from pathlib import Path
 
 from xdsl.dialects.builtin import ModuleOp
 
+from xnpu.cli import (
+    CommandError,
+    check_output_directory,
+    check_output_file,
+    command,
+    write_file,
+)
 from xnpu.frontend.triton import from_triton
 from xnpu.frontend.ttir import TritonFrontendError, module_text
 from xnpu.kernels import corpus, corpus_kernel, corpus_names
@@ -118,20 +125,25 @@ def load_source(source: str, signature: str | None, constexprs: list[str]) -> Mo
 
 
 def _write_corpus(directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    print(f"{'kernel':<22} {'origin':<13} {'ops':>4}  tt ops")
+    """Every corpus kernel as DIRECTORY/NAME.mlir, written once all have compiled."""
+    rows, texts = [], {}
     for kernel in corpus():
         module = kernel.to_tt()
-        path = directory / f"{kernel.name.replace('/', '_')}.mlir"
-        path.write_text(module_text(module))
+        texts[directory / f"{kernel.name.replace('/', '_')}.mlir"] = module_text(module)
         counts = Counter(op.name for op in module.walk())
         tt_ops = ", ".join(
             f"{n.removeprefix('tt.')}×{c}" for n, c in sorted(counts.items()) if n.startswith("tt.")
         )
-        print(f"{kernel.name:<22} {kernel.origin:<13} {sum(counts.values()):>4}  {tt_ops}")
-    print(f"wrote {len(corpus())} kernels to {directory}/")
+        rows.append(f"{kernel.name:<22} {kernel.origin:<13} {sum(counts.values()):>4}  {tt_ops}")
+    directory.mkdir(parents=True, exist_ok=True)
+    for path, text in texts.items():
+        write_file(path, lambda temporary, text=text: temporary.write_text(text))
+    print(f"{'kernel':<22} {'origin':<13} {'ops':>4}  tt ops")
+    print("\n".join(rows))
+    print(f"wrote {len(texts)} kernels to {directory}/", file=sys.stderr)
 
 
+@command("xnpu-triton")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="xnpu-triton",
@@ -170,24 +182,26 @@ def main(argv: list[str] | None = None) -> int:
         "--list-corpus", action="store_true", help="list the corpus kernels and exit"
     )
     args = parser.parse_args(argv)
-
+    if not (args.list_corpus or args.corpus or args.source):
+        parser.error("give a SOURCE, --corpus DIR or --list-corpus")
     try:
         if args.list_corpus:
             print("\n".join(corpus_names()))
             return 0
         if args.corpus:
+            check_output_directory(args.corpus, "--corpus")
             _write_corpus(args.corpus)
             return 0
-        if args.source is None:
-            parser.error("give a SOURCE, --corpus DIR or --list-corpus")
+        if args.output:
+            check_output_file(args.output, "-o")
         module = load_source(args.source, args.signature, args.constexpr)
-    except TritonFrontendError as error:
+        text = module_text(module)
+        if args.output:
+            write_file(args.output, lambda temporary: temporary.write_text(text))
+    except (TritonFrontendError, CommandError) as error:
         print(f"xnpu-triton: error: {error}", file=sys.stderr)
         return 1
-    text = module_text(module)
-    if args.output:
-        args.output.write_text(text)
-    else:
+    if not args.output:
         sys.stdout.write(text)
     return 0
 

@@ -12,6 +12,8 @@ compared with PyTorch before its timing is reported.
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.metadata
 import sys
 import time
 from pathlib import Path
@@ -20,6 +22,13 @@ from xnpu.bench import db_sweep, ladder, mt_scaling, paper
 from xnpu.bench.measure import ELEMENTWISE, FIXED_SHAPE, ROW_KERNELS, STYLES, BenchError
 from xnpu.bench.output import Progress, write_csv, write_json
 from xnpu.bench.published import ELEMENTS, FIGURES, runs_needed
+from xnpu.cli import (
+    CommandError,
+    check_output_directory,
+    check_output_file,
+    command,
+    write_file,
+)
 from xnpu.interpreters.trace import InterpreterError
 from xnpu.machines import (
     DEFAULT_MACHINE,
@@ -198,12 +207,11 @@ def _check_outputs(args) -> None:
         path = getattr(args, option)
         if path is None:
             continue
-        if not path.parent.is_dir():
-            raise BenchError(f"--{option} {path}: directory {path.parent} does not exist")
+        check_output_file(path, f"--{option}")
         if option == "plot" and path.suffix.lower() != ".png":
-            raise BenchError(f"--plot {path}: plots are PNG files; name it *.png")
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise BenchError(f"--out {args.out}: exists and is not a directory")
+            raise CommandError(f"--plot {path}: plots are PNG files; name it *.png")
+    if args.out is not None:
+        check_output_directory(args.out, "--out")
 
 
 def _check_contexts(counts: list[int], machine) -> None:
@@ -253,28 +261,30 @@ def run(args, machine, progress: Progress) -> dict:
     source = Path(machine.source)
     bundled = source.parent.resolve() == MACHINES_DIR.resolve()
     result["machine_file"] = f"machines/{source.name}" if bundled else str(source)
+    result["xnpu_version"] = importlib.metadata.version("xnpu")
     return result
 
 
 def write_outputs(args, result: dict, text: str) -> list[str]:
-    """Writes what the options ask for; returns the paths written."""
+    """Writes what the options ask for, each file whole or not at all; returns the
+    paths written."""
     experiment = EXPERIMENTS[args.command]
     outputs = {".json": args.json, ".csv": args.csv, ".png": args.plot}
-    written = []
+    writers = {".json": write_json, ".csv": write_csv, ".png": experiment.plot}
+    jobs = []
     if args.out:
-        args.out.mkdir(parents=True, exist_ok=True)
         stem = args.out / args.command
         outputs = {suffix: path or stem.with_suffix(suffix) for suffix, path in outputs.items()}
-        stem.with_suffix(".txt").write_text(text + "\n")
-        written.append(str(stem.with_suffix(".txt")))
-    writers = {".json": write_json, ".csv": write_csv, ".png": experiment.plot}
+        jobs.append((stem.with_suffix(".txt"), lambda path: path.write_text(text + "\n")))
     for suffix, path in outputs.items():
         if path:
-            writers[suffix](result, path)
-            written.append(str(path))
-    return written
+            jobs.append((path, functools.partial(writers[suffix], result)))
+    for path, write in jobs:
+        write_file(path, write)
+    return [str(path) for path, _ in jobs]
 
 
+@command("xnpu-bench")
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     started = time.perf_counter()
@@ -286,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
             result = run(args, machine, progress)
         finally:
             progress.finish()
-    except (BenchError, MachineError, InterpreterError) as error:
+    except (BenchError, CommandError, MachineError, InterpreterError) as error:
         print(f"xnpu-bench {args.command}: error: {error}", file=sys.stderr)
         return 1
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
@@ -294,15 +304,12 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     try:
         written = write_outputs(args, result, text)
-    except OSError as error:
-        print(
-            f"xnpu-bench {args.command}: error: cannot write {error.filename}: {error.strerror}",
-            file=sys.stderr,
-        )
+    except CommandError as error:
+        print(f"xnpu-bench {args.command}: error: {error}", file=sys.stderr)
         return 1
     if written:
-        print(f"wrote {', '.join(written)}")
-    print(f"wall time {time.perf_counter() - started:.1f} s")
+        print(f"wrote {', '.join(written)}", file=sys.stderr)
+    print(f"wall time {time.perf_counter() - started:.1f} s", file=sys.stderr)
     if args.command == "paper" and not all(r["within_tolerance"] for r in result["rows"]):
         return 1
     return 0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from xnpu.bench.measure import Variant, measure, polynomial_kernel
 from xnpu.bench.output import Progress, pyplot, table
+from xnpu.interpreters.report import whole
 
 DEFAULT_DEGREES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 DEFAULT_ELEMENTS = 262_144
@@ -52,11 +53,11 @@ def run(
                 "degree": degree,
                 "contexts": count,
                 "elements": elements,
-                "without_db_us": reports["without_db"].microseconds,
-                "dma_no_overlap_us": reports["dma_no_overlap"].microseconds,
-                "db_us": db.microseconds,
-                "compute_per_context_cycles": compute,
-                "dma_busy_cycles": transfer,
+                "without_db_us": round(reports["without_db"].microseconds, 3),
+                "dma_no_overlap_us": round(reports["dma_no_overlap"].microseconds, 3),
+                "db_us": round(db.microseconds, 3),
+                "compute_per_context_cycles": whole(compute),
+                "dma_busy_cycles": whole(transfer),
                 "compute_over_transfer": compute / transfer if transfer else None,
                 "db_gain": reports["without_db"].cycles / db.cycles,
                 "overlap_gain": reports["dma_no_overlap"].cycles / db.cycles,

@@ -21,6 +21,8 @@ fraction of the roofline bound reached.
 
 from __future__ import annotations
 
+import math
+
 from xnpu.bench.measure import (
     ELEMENTWISE,
     FIXED_SHAPE,
@@ -30,6 +32,7 @@ from xnpu.bench.measure import (
     measure,
 )
 from xnpu.bench.output import Progress, percent, pyplot, table, times
+from xnpu.interpreters.report import whole
 from xnpu.kernels.inductor import COLS, ROWS
 from xnpu.machines import Machine
 
@@ -104,17 +107,17 @@ def _rows(kernel: str, measured: dict, machine: Machine) -> list[dict]:
             "level": variant.level,
             "options": dict(variant.options),
             "rung": variant.name in RUNGS,
-            "cycles": report.cycles,
-            "microseconds": report.microseconds,
+            "cycles": whole(report.cycles),
+            "microseconds": round(report.microseconds, 3),
             "step_over": variant.baseline,
             "step_speedup": baseline / report.cycles if baseline else None,
             "speedup_over_scalar": scalar_cycles / report.cycles,
             "ddr_bytes": report.ddr_bytes,
             "dma_bytes": report.timeline.dma_bytes,
-            "dma_busy_cycles": report.dma_busy,
-            "overlap_cycles": report.overlap_cycles,
+            "dma_busy_cycles": whole(report.dma_busy),
+            "overlap_cycles": whole(report.overlap_cycles),
             "overlap_fraction": report.overlap_cycles / report.dma_busy if report.dma_busy else None,
-            "roofline_cycles": roofline.cycles,
+            "roofline_cycles": whole(roofline.cycles),
             "roofline_bound": roofline.bound,
             "roofline_fraction": roofline.fraction(report.cycles),
             "output": "matches PyTorch",
@@ -218,14 +221,12 @@ def plot(result: dict, path) -> None:
                 va="bottom",
                 fontsize=8,
             )
-        ax.axhline(
-            rows[0]["roofline_cycles"] / result["clock_mhz"],
-            color="black",
-            linestyle=":",
-            linewidth=1,
-            label="roofline bound",
-        )
+        roofline_us = rows[0]["roofline_cycles"] / result["clock_mhz"]
+        roofline = ax.axhline(roofline_us, color="black", linestyle=":", linewidth=1)
         ax.set_yscale("log")
+        # bars start a decade below the fastest run, so the last rungs are bars, not slivers
+        lowest = min([r["microseconds"] for r in rows] + [roofline_us])
+        ax.set_ylim(bottom=10 ** math.floor(math.log10(lowest)))
         ax.set_xticks(
             range(len(rows)),
             [r["variant"].replace(", ", ",\n") for r in rows],
@@ -235,7 +236,10 @@ def plot(result: dict, path) -> None:
         )
         ax.set_ylabel("simulated µs (log)")
         ax.set_title(f"{kernel}, {rows[0]['elements']:,} elements", fontsize=9)
-        ax.legend(fontsize=8)
+        taken_apart = plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="black", hatch="//")
+        ax.legend(
+            [roofline, taken_apart], ["roofline bound", "DB taken apart (not a rung)"], fontsize=8
+        )
     figure.suptitle(f"Ablation ladder on {result['machine']} (labels: speedup over scalar)")
     figure.tight_layout()
     figure.savefig(path, dpi=120)

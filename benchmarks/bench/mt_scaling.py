@@ -59,12 +59,12 @@ def run(kernels: list[str], sizes: list[int], contexts: int, machine, progress: 
                 "kernel": kernel_name,
                 "elements": elements,
                 "contexts": contexts,
-                "one_context_us": single.microseconds,
-                "multi_context_us": multi.microseconds,
+                "one_context_us": round(single.microseconds, 3),
+                "multi_context_us": round(multi.microseconds, 3),
                 "speedup": single.cycles / multi.cycles,
                 "mt_wins": multi.cycles < single.cycles,
                 "model_applies_mt": "kept on one context" not in decision,
-                "model_us": model.microseconds,
+                "model_us": round(model.microseconds, 3),
                 "model_decision": decision.split("npu-multithread: ", 1)[-1],
             })  # fmt: skip
     return {

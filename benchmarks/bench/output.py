@@ -74,8 +74,13 @@ def write_json(result: dict, path: Path) -> None:
     path.write_text(json.dumps(result, indent=2) + "\n")
 
 
+RUN_COLUMNS = ("command", "machine", "machine_file", "xnpu_version", "elements")
+"""What every CSV row repeats from the run, so that a row read alone says what it is."""
+
+
 def write_csv(result: dict, path: Path) -> None:
-    rows = result["rows"]
+    run = {key: result[key] for key in RUN_COLUMNS if key in result}
+    rows = [run | row for row in result["rows"]]
     columns = list(dict.fromkeys(key for row in rows for key in row))
     with path.open("w", newline="") as out:
         writer = csv.DictWriter(out, columns)
