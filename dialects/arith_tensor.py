@@ -309,7 +309,16 @@ class ComparisonOp(IRDLOperation):
     def predicate_name(self) -> str:
         return self.predicates()[self.predicate.value.data]
 
+    ELEMENTS: ClassVar[ElementKind]
+    """What the compared elements must be."""
+
     def verify_(self) -> None:
+        kinds, description = self.ELEMENTS
+        if not isinstance(element_of(self.lhs.type), kinds):
+            raise VerifyException(
+                f"{self.name} compares {description}, not {self.lhs.type}"
+                + ("; use arith.cmpf" if self.name == "arith.cmpi" else "; use arith.cmpi")
+            )
         if not 0 <= self.predicate.value.data < len(self.predicates()):
             raise VerifyException(
                 f"{self.name}: predicate {self.predicate.value.data} is out of range"
@@ -364,6 +373,7 @@ class ComparisonOp(IRDLOperation):
 @irdl_op_definition
 class CmpIOp(ComparisonOp):
     name = "arith.cmpi"
+    ELEMENTS: ClassVar[ElementKind] = _INT_OR_INDEX
 
 
 @_stock_when_valid(arith.CmpfOp)
@@ -373,6 +383,7 @@ class CmpFOp(ComparisonOp):
     the type; "none" is not printed)."""
 
     name = "arith.cmpf"
+    ELEMENTS: ClassVar[ElementKind] = _FLOAT
 
     fastmath = opt_prop_def(arith.FastMathFlagsAttr)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from xdsl.dialects.builtin import ModuleOp
@@ -43,9 +43,10 @@ def complete_signature(
     constexpr parameters may be left out of `signature` (they are marked `constexpr`),
     every other parameter needs a type, and every constexpr a value.
     """
-    signature, constexprs = dict(signature or {}), dict(constexprs or {})
     parameters = list(kernel.arg_names)
     declared_constexpr = {p.name for p in kernel.params if p.is_constexpr}
+    constexprs = _constexpr_values(kernel, constexprs)
+    signature = _named_signature(kernel, signature, constexprs, declared_constexpr)
     unknown = sorted((set(signature) | set(constexprs)) - set(parameters))
     if unknown:
         raise TritonFrontendError(
@@ -70,6 +71,54 @@ def complete_signature(
             )
         complete[parameter] = type
     return complete, constexprs
+
+
+def _constexpr_values(kernel, constexprs) -> dict[str, object]:
+    if constexprs is None:
+        return {}
+    if not isinstance(constexprs, Mapping):
+        raise TritonFrontendError(
+            f"{kernel.__name__}: constexprs must map names to values ({{'BLOCK': 1024}}), "
+            f"not {constexprs!r:.60}"
+        )
+    for name, value in constexprs.items():
+        if not isinstance(value, int | float | bool | str | None):
+            raise TritonFrontendError(
+                f"{kernel.__name__}: constexpr '{name}' is {value!r:.60}: give a number, a bool, "
+                "a string or None"
+            )
+    return dict(constexprs)
+
+
+def _named_signature(
+    kernel, signature, constexprs: dict, declared_constexpr: set
+) -> dict[str, str]:
+    """`signature` by parameter name: a mapping as it is, or a sequence giving the types
+    of the parameters that are not constexpr, in order."""
+    if signature is None:
+        return {}
+    if isinstance(signature, Mapping):
+        named = dict(signature)
+    elif isinstance(signature, list | tuple):
+        free = [p for p in kernel.arg_names if p not in declared_constexpr and p not in constexprs]
+        if len(signature) != len(free):
+            raise TritonFrontendError(
+                f"{kernel.__name__}: the signature gives {len(signature)} types for "
+                f"{len(free)} parameters ({', '.join(free)})"
+            )
+        named = dict(zip(free, signature))
+    else:
+        raise TritonFrontendError(
+            f"{kernel.__name__}: the signature must be a dict ({{'x_ptr': '*fp32', 'n': 'i32'}}) "
+            f"or a list of types in parameter order, not {signature!r:.60}"
+        )
+    for name, type in named.items():
+        if not isinstance(type, str):
+            raise TritonFrontendError(
+                f"{kernel.__name__}: the type of '{name}' is {type!r:.60}: give Triton's type as "
+                "a string ('*fp32', 'i32')"
+            )
+    return named
 
 
 def compile_to_ttir(
@@ -117,7 +166,7 @@ def _looks_like_ir(text: str) -> bool:
 
 def from_triton(
     kernel,
-    signature: Mapping[str, str] | None = None,
+    signature: Mapping[str, str] | Sequence[str] | None = None,
     constexprs: Mapping[str, object] | None = None,
     *,
     target: tuple[str, int, int] = DEFAULT_TARGET,
@@ -126,7 +175,8 @@ def from_triton(
     A Triton kernel as a verified xDSL module in the `tt` dialect.
 
     `kernel` is a `@triton.jit` function (then `signature` gives each parameter's
-    type in Triton's own form, `{"x_ptr": "*fp32", "n": "i32"}`, and `constexprs`
+    type in Triton's own form, `{"x_ptr": "*fp32", "n": "i32"}`, or the types of the
+    non-constexpr parameters in order, `["*fp32", "i32"]`, and `constexprs`
     the values of its `tl.constexpr` parameters), TTIR text, or the path of a
     `.ttir`/`.mlir` file. Raises `TritonFrontendError` with what and where.
     """

@@ -103,6 +103,15 @@ def parse_ttir(text: str, name: str = "<ttir>", context: Context | None = None) 
     parser.attribute_aliases.update(aliases)
     try:
         module = parser.parse_module()
+    except VerifyException as error:  # an op the parser builds checks its own types
+        line = text[: parser.pos].rstrip().count("\n") + 1  # the line of the op just read
+        statement = text.splitlines()[line - 1].strip() if text else ""
+        source = _source_location_of_line(text, line, aliases)
+        from_source = f"\n(from the kernel's source at {source})" if source is not None else ""
+        raise TritonFrontendError(
+            f"{name}:{line}: `{statement}`: an operand or result type does not fit the op "
+            f"({error}){from_source}"
+        ) from None
     except ParseError as error:
         where = error.span.get_location()
         message = str(error).strip()

@@ -123,6 +123,20 @@ def _as_buffer(value, type: MemRefType, position: int, name: str) -> np.ndarray:
     return value.reshape(-1)
 
 
+def _grid(grid) -> tuple[int, ...]:
+    """`grid` as a tuple of sizes: an int, or a sequence of ints (Triton's forms)."""
+    sizes = (grid,) if isinstance(grid, int | np.integer) else grid
+    if (
+        isinstance(sizes, str | bytes)
+        or not isinstance(sizes, Sequence)
+        or not all(isinstance(g, int | np.integer) and not isinstance(g, bool) for g in sizes)
+    ):
+        raise InterpreterError(
+            f"grid must be an int or a tuple of ints (programs per axis), not {grid!r}"
+        )
+    return tuple(int(g) for g in sizes)
+
+
 def bind_arguments(function: func.FuncOp, args: Sequence, grid: Sequence[int]) -> list:
     types = function.function_type.inputs.data
     rank = grid_rank(function)
@@ -200,6 +214,9 @@ def run(
     function: str | None = None,
 ) -> Report:
     """Runs the kernel in `module` on `args` over `grid` programs; returns the report."""
+    if not isinstance(module, ModuleOp):
+        raise InterpreterError(f"run takes a module (builtin.module), not {type(module).__name__}")
+    grid = _grid(grid)
     machine_model = load_machine(machine)
     if any(isinstance(op, tt.FuncOp) for op in module.body.block.ops):
         module = lower(module, "scalar", machine=machine_model)
@@ -208,7 +225,6 @@ def run(
     except VerifyException as error:
         raise InterpreterError(f"the module does not verify: {error}") from None
     entry = entry_function(module, function)
-    grid = (grid,) if isinstance(grid, int | np.integer) else tuple(grid)
     values = bind_arguments(entry, args, grid)
     callers = {i: v for i, v in enumerate(values) if isinstance(v, np.ndarray)}
     for i, buffer in callers.items():  # the run works on copies: a failure changes nothing

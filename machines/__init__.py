@@ -235,6 +235,11 @@ def load_machine(machine: str | Path | Machine = DEFAULT_MACHINE) -> Machine:
     """Load and validate a machine model; a Machine passes through unchanged."""
     if isinstance(machine, Machine):
         return machine
+    if not isinstance(machine, str | Path):
+        raise MachineError(
+            f"machine must be a name ({', '.join(available_machines())}), a .toml path or a "
+            f"Machine, not {machine!r}"
+        )
     path = machine_path(machine)
     if not path.is_file():
         raise MachineError(

@@ -1,6 +1,7 @@
 """xnpu's passes, one a file named after the pass, and the checks they share."""
 
 from collections.abc import Callable
+from dataclasses import fields
 from importlib import import_module
 
 from xdsl.dialects import func
@@ -8,7 +9,7 @@ from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import PassFailedException
 
-from xnpu.dialects import hwctx, spm
+from xnpu.dialects import hwctx, spm, tt
 from xnpu.machines import Machine, MachineError, load_machine
 
 
@@ -24,6 +25,33 @@ XNPU_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "npu-double-buffer": _on_first_use("npu_double_buffer", "NpuDoubleBufferPass"),
 }
 """xnpu's passes by their command-line name, each imported on first use."""
+
+
+_OPTION_TYPES = {"int": int, "str": str, "None": type(None), "Machine": Machine}
+
+
+def check_option_types(module_pass: ModulePass) -> None:
+    """Fails the pass when an option's value is not of its declared type (a Python
+    caller can pass anything: `contexts=2.5`, `buffers="2"`); bools are not ints."""
+    for option in fields(module_pass):
+        value = getattr(module_pass, option.name)
+        declared = str(option.type)
+        allowed = tuple(_OPTION_TYPES[part.strip()] for part in declared.split("|"))
+        if isinstance(value, bool) or not isinstance(value, allowed):
+            raise PassFailedException(
+                f"{module_pass.name}: option {option.name} must be {declared}, got {value!r}"
+            )
+
+
+def check_lowered(pass_name: str, module: Operation) -> None:
+    """Fails a pass that works on lowered IR when `module` still holds `tt` kernels:
+    it would leave them as they are, and say nothing."""
+    for kernel in module.walk():
+        if isinstance(kernel, tt.FuncOp):
+            raise PassFailedException(
+                f"{pass_name}: @{kernel.sym_name.data} is a tt kernel, not lowered IR; run "
+                f"npu-lower-triton first (xdsl-opt -p npu-lower-triton,npu-tile,...)"
+            )
 
 
 def pass_machine(

@@ -58,7 +58,7 @@ from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import spm
 from xnpu.machines import Machine
-from xnpu.transforms import check_scratchpad_fits, pass_machine
+from xnpu.transforms import check_lowered, check_option_types, check_scratchpad_fits, pass_machine
 from xnpu.transforms.builders import Constants, constant_int
 
 WRITEBACKS = ("async", "sync")
@@ -378,6 +378,8 @@ class NpuDoubleBufferPass(ModulePass):
     """The machine model whose scratchpad the buffers must fit."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        check_option_types(self)
+        check_lowered(self.name, op)
         if self.buffers < 1:
             raise PassFailedException(
                 f"npu-double-buffer: buffers must be at least 1, got {self.buffers}"

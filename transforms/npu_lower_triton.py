@@ -54,8 +54,10 @@ from xdsl.pattern_rewriter import (
     RewritePattern,
     op_type_rewrite_pattern,
 )
+from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import spm, tt
+from xnpu.transforms import check_option_types
 from xnpu.transforms.builders import INDEX
 from xnpu.transforms.scoped_builder import ScopedBuilder
 from xnpu.transforms.tt_analysis import KernelAnalysis, StorePlan, one_op_combiner, row_major
@@ -711,6 +713,7 @@ class NpuLowerTritonPass(ModulePass):
     name = "npu-lower-triton"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        check_option_types(self)
         # every kernel analysed and emitted before anything is rewritten: a kernel that
         # cannot be lowered leaves the module as it was (whether its tiles fit the
         # scratchpad is npu-tile's to decide: it re-cuts them)
@@ -720,4 +723,8 @@ class NpuLowerTritonPass(ModulePass):
                 with recursion_room(1000 + 8 * sum(1 for _ in kernel.walk())):
                     function = KernelEmitter(KernelAnalysis(kernel)).emit()
                 lowered[kernel] = function
+        if not lowered:
+            raise PassFailedException(
+                "npu-lower-triton: the module holds no tt.func to lower (is it lowered already?)"
+            )
         PatternRewriteWalker(LowerTritonKernel(lowered), apply_recursively=False).rewrite_module(op)

@@ -47,7 +47,13 @@ from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import hwctx, spm
 from xnpu.machines import Machine
-from xnpu.transforms import check_contexts, check_scratchpad_fits, pass_machine
+from xnpu.transforms import (
+    check_contexts,
+    check_lowered,
+    check_option_types,
+    check_scratchpad_fits,
+    pass_machine,
+)
 from xnpu.transforms.builders import constant_int
 from xnpu.transforms.npu_vectorize import SCALAR_TAIL
 from xnpu.transforms.op_costs import UnpricedOp, op_price
@@ -265,6 +271,8 @@ class NpuMultithreadPass(ModulePass):
     """The machine model: its thread count bounds `contexts`."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        check_option_types(self)
+        check_lowered(self.name, op)
         machine = pass_machine(self.name, self.machine)
         contexts = machine.core.vector_contexts if self.contexts is None else self.contexts
         check_contexts(self.name, contexts, machine)

@@ -64,7 +64,13 @@ from xdsl.utils.exceptions import PassFailedException
 from xnpu.dialects import spm
 from xnpu.dialects.location import at_location
 from xnpu.machines import Machine
-from xnpu.transforms import check_contexts, check_scratchpad_fits, pass_machine
+from xnpu.transforms import (
+    check_contexts,
+    check_lowered,
+    check_option_types,
+    check_scratchpad_fits,
+    pass_machine,
+)
 from xnpu.transforms.builders import INDEX, constant_int
 from xnpu.transforms.program_loop import (
     BLOCK_ELEMENTS,
@@ -838,6 +844,8 @@ class NpuTilePass(ModulePass):
     """The machine model: its scratchpad granule and budget."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        check_option_types(self)
+        check_lowered(self.name, op)
         machine = pass_machine(self.name, self.machine)
         pad = machine.scratchpad
         budget = (

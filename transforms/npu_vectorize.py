@@ -57,7 +57,7 @@ from xdsl.utils.exceptions import PassFailedException
 from xnpu.dialects import arith_tensor, spm
 from xnpu.dialects.combiners import COMBINERS, accumulator_combiner
 from xnpu.machines import Machine
-from xnpu.transforms import pass_machine
+from xnpu.transforms import check_lowered, check_option_types, pass_machine
 from xnpu.transforms.builders import Constants, constant_int
 
 SCALAR_TAIL = "npu.scalar_tail"
@@ -367,6 +367,8 @@ class NpuVectorizePass(ModulePass):
     """The machine model whose vector width is the default."""
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        check_option_types(self)
+        check_lowered(self.name, op)
         if self.width is not None and self.width <= 0:
             raise PassFailedException(f"npu-vectorize: width must be positive, got {self.width}")
         machine = pass_machine(self.name, self.machine)

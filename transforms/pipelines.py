@@ -13,6 +13,8 @@ subset, e.g. "vec+db"); the passes always run in the order vec, mt, db.
 
 from __future__ import annotations
 
+import inspect
+
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
@@ -30,8 +32,18 @@ LEVELS = ("scalar", "vec", "vec+mt", "vec+mt+db")
 MECHANISMS = ("vec", "mt", "db")
 
 
+OPTION_MECHANISM = {"width": "vec", "schedule": "mt", "decide": "mt", "programs": "mt",
+                    "writeback": "db"}  # fmt: skip
+"""Options that only a mechanism's pass reads; the rest (contexts, buffers, budget)
+also cut the tiles, at every level."""
+
+
 def mechanisms_of(level: str) -> tuple[str, ...]:
     """The mechanisms a level names, in pipeline order ("scalar" names none)."""
+    if not isinstance(level, str):
+        raise ValueError(
+            f"level must be a string such as {', '.join(map(repr, LEVELS))}, not {level!r}"
+        )
     if level == "scalar":
         return ()
     named = level.split("+")
@@ -80,6 +92,20 @@ def lower(
     """A new module: `module` (tt) lowered to the NPU program of `level`; `options`
     are the passes' (width, contexts, schedule, buffers, writeback, budget, decide,
     and programs: the launch's program count, which only steers MT's decision)."""
+    if not isinstance(module, ModuleOp):
+        raise ValueError(f"lower takes a module (builtin.module), not {type(module).__name__}")
+    mechanisms = mechanisms_of(level)
+    accepted = inspect.signature(passes_for).parameters
+    for option in options:
+        if option not in accepted or option in ("level", "machine"):
+            names = ", ".join(p for p in accepted if p not in ("level", "machine"))
+            raise ValueError(f"unknown option '{option}' for lower: the options are {names}")
+        needs = OPTION_MECHANISM.get(option)
+        if needs is not None and needs not in mechanisms:
+            raise ValueError(
+                f"option {option}={options[option]!r} is for {needs}, which level '{level}' "
+                f"does not include"
+            )
     machine_model = load_machine(machine)
     lowered = module.clone()
     context = xnpu_context()

@@ -100,22 +100,12 @@ def load_source(source: str, signature: str | None, constexprs: list[str]) -> Mo
             for item in constexprs
             for name, value in _parse_pairs(item, "--constexpr")
         }
-        named: dict[str, str] = {}
+        named: dict[str, str] | list[str] = {}
         if signature:
             if "=" in signature:
                 named = dict(_parse_pairs(signature, "--signature"))
             else:  # positional: the types of the non-constexpr parameters, in order
-                free = [
-                    p.name
-                    for p in kernel.params
-                    if not p.is_constexpr and p.name not in constexpr_values
-                ]
-                types = [t.strip() for t in signature.split(",") if t.strip()]
-                if len(types) != len(free):
-                    raise TritonFrontendError(
-                        f"--signature gives {len(types)} types for {len(free)} parameters ({', '.join(free)})"
-                    )
-                named = dict(zip(free, types))
+                named = [t.strip() for t in signature.split(",") if t.strip()]
         return from_triton(kernel, named, constexpr_values)
     if signature or constexprs:
         raise TritonFrontendError("--signature and --constexpr apply to a .py kernel, not to IR")
