@@ -216,3 +216,11 @@ def test_bench_csv_rows_say_what_they_are(tmp_path, capsys):
     assert columns["machine"] == "edge-npu" and columns["elements"] == "4096"
     assert columns["xnpu_version"] and columns["cycles"].isdigit()
     assert np.isfinite(float(columns["microseconds"]))
+
+
+def test_bench_remarks_name_what_each_run_left_alone(capsys):
+    argv = ["ladder", "--kernel", "layer_norm", "--size", "4K", "--style", "grid", "--quiet"]
+    assert bench_cli.main([*argv, "--remarks"]) == 0
+    out = capsys.readouterr().out
+    assert "remarks (what the passes did, and what they left alone and why):" in out
+    assert "npu-vectorize: left scalar" in out and "npu-double-buffer: pipelined over 2" in out

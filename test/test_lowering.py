@@ -4,6 +4,7 @@ run, matches PyTorch; the lowering's diagnostics name what they reject."""
 from __future__ import annotations
 
 import functools
+import re
 import subprocess
 import sys
 
@@ -14,12 +15,15 @@ import torch
 from xdsl.utils.exceptions import PassFailedException
 
 import xnpu
+from xnpu.dialects import xnpu_context
 from xnpu.frontend.ttir import module_text
 from xnpu.interpreters.trace import InterpreterError
 from xnpu.kernels import corpus_kernel, corpus_names
 from xnpu.kernels.cases import TEST_SIZES, make_case
 from xnpu.machines import MACHINES_DIR, load_machine
+from xnpu.transforms import XNPU_PASSES
 from xnpu.transforms.npu_lower_triton import LoweringError
+from xnpu.transforms.remarks import remarks_in
 
 
 @functools.cache
@@ -257,3 +261,27 @@ def test_a_long_elementwise_chain_lowers_and_runs():
     xnpu.run(xnpu.lower(kernel.source.to_tt(), "vec"), *case.args, grid=case.grid)
     assert case.mismatches() == []
     assert sys.getrecursionlimit() == limit  # given back after the pass
+
+
+@pytest.mark.parametrize(
+    ("passes", "message"),
+    [
+        ("npu-tile", "npu-tile: @gelu is a tt kernel, not lowered IR; run npu-lower-triton first"),
+        ("npu-double-buffer", "npu-double-buffer: @gelu is a tt kernel"),
+        ("npu-lower-triton,npu-lower-triton", "npu-lower-triton: the module holds no tt.func"),
+    ],
+)
+def test_a_pass_on_ir_of_the_wrong_level_fails(passes, message):
+    module = corpus_kernel("gelu").to_tt()
+    context = xnpu_context()
+    with pytest.raises(PassFailedException, match=re.escape(message)):
+        for name in passes.split(","):
+            XNPU_PASSES[name]()().apply(context, module)
+
+
+def test_the_vectorizer_says_which_loops_it_left_scalar():
+    """The hand-written layer norm's masked loop reads DDR lane by lane: a remark says
+    so, naming the loop's function and why."""
+    remarks = remarks_in(xnpu.lower(corpus_kernel("layer_norm").to_tt(), "vec"))
+    left = [r for r in remarks if "npu-vectorize: left scalar" in r]
+    assert left and all(r.startswith("@layer_norm") for r in left), remarks

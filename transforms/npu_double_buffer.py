@@ -57,9 +57,11 @@ from xdsl.transforms.dead_code_elimination import region_dce
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import spm
+from xnpu.dialects.location import at_location
 from xnpu.machines import Machine
 from xnpu.transforms import check_lowered, check_option_types, check_scratchpad_fits, pass_machine
 from xnpu.transforms.builders import Constants, constant_int
+from xnpu.transforms.remarks import add_remark
 
 WRITEBACKS = ("async", "sync")
 
@@ -73,6 +75,8 @@ class TileLoop:
     outputs: list[spm.CopyOp] = field(default_factory=list)
     slices: dict[spm.CopyOp, list[Operation]] = field(default_factory=dict)
     """Per input copy: the body ops computing its operands."""
+    left: list[tuple[spm.CopyOp, str]] = field(default_factory=list)
+    """Copies that stay core copies, and why."""
 
     @property
     def tiles(self) -> list[spm.AllocOp]:
@@ -100,36 +104,43 @@ def _operand_slice(copy: spm.CopyOp, body: Block) -> list[Operation] | None:
     return list(needed)
 
 
-def find_tile_loop(loop: scf.ForOp) -> TileLoop | None:
-    """The loop's tile copies (see the module docstring), or None if it has none."""
-    if loop.iter_args:
-        return None
+def find_tile_loop(loop: scf.ForOp) -> TileLoop | str | None:
+    """The loop's tile copies (see the module docstring); why none can be pipelined,
+    if it has copies; None if it has none. Copies left as they are, and why, are in
+    the TileLoop's `left`."""
     body = loop.body.block
+    copies = [op for op in body.ops if isinstance(op, spm.CopyOp)]
+    if not copies:
+        return None
+    if loop.iter_args:
+        return "the loop carries values from one iteration to the next"
     found = TileLoop(loop)
-    for op in body.ops:
-        if not isinstance(op, spm.CopyOp):
-            continue
+    for op in copies:
         alloc = op.scratchpad_side.owner
         if not isinstance(alloc, spm.AllocOp) or loop.is_ancestor(alloc):
-            continue
-        if not all(loop.is_ancestor(use.operation) for use in alloc.buffer.uses):
-            continue
-        if op.to_scratchpad:
-            operands = _operand_slice(op, body)
-            if operands is None:
-                continue
+            found.left.append((op, "its buffer is allocated in the loop"))
+        elif not all(loop.is_ancestor(use.operation) for use in alloc.buffer.uses):
+            found.left.append((op, "its buffer is also used outside the loop"))
+        elif not op.to_scratchpad:
+            found.outputs.append(op)
+        elif (operands := _operand_slice(op, body)) is None:
+            found.left.append((op, "its operands depend on more than arith in the loop"))
+        else:
             found.inputs.append(op)
             found.slices[op] = operands
-        else:
-            found.outputs.append(op)
-    written = {c.src.owner for c in found.outputs}
     # a buffer both filled and written back by the loop would need its write-back
     # waited before the prefetch: such copies stay core copies
+    written = {c.src.owner for c in found.outputs}
+    both = "the loop both fills its buffer and writes it back"
+    found.left += [(c, both) for c in found.inputs if c.dst.owner in written]
     found.inputs = [c for c in found.inputs if c.dst.owner not in written]
     read = {c.dst.owner for c in found.inputs}
+    found.left += [(c, both) for c in found.outputs if c.src.owner in read]
     found.outputs = [c for c in found.outputs if c.src.owner not in read]
     if not found.inputs and not found.outputs:
-        return None
+        return "no copy of a tile can become DMA: " + "; ".join(
+            f"{copy.name}{at_location(copy)}: {why}" for copy, why in found.left
+        )
     return found
 
 
@@ -377,6 +388,17 @@ class NpuDoubleBufferPass(ModulePass):
     machine: str | Machine = "edge-npu"
     """The machine model whose scratchpad the buffers must fit."""
 
+    def _describe(self, tile_loop: TileLoop) -> str:
+        remark = (
+            f"pipelined over {self.buffers} buffer{'s' * (self.buffers != 1)} "
+            f"({self.writeback} write-back): "
+            f"{len(tile_loop.inputs)} input and {len(tile_loop.outputs)} output copies "
+            f"become DMA"
+        )
+        for copy, why in tile_loop.left:
+            remark += f"; {copy.name}{at_location(copy)} stays a core copy: {why}"
+        return remark
+
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         check_option_types(self)
         check_lowered(self.name, op)
@@ -390,11 +412,14 @@ class NpuDoubleBufferPass(ModulePass):
                 f"{', '.join(WRITEBACKS)}"
             )
         machine = pass_machine(self.name, self.machine)
-        tile_loops = {
-            loop: found
-            for loop in op.walk()
-            if isinstance(loop, scf.ForOp) and (found := find_tile_loop(loop)) is not None
-        }
+        tile_loops = {}
+        for loop in op.walk():
+            found = find_tile_loop(loop) if isinstance(loop, scf.ForOp) else None
+            if isinstance(found, str):
+                add_remark(loop, self.name, f"not pipelined: {found}")
+            elif found is not None:
+                tile_loops[loop] = found
+                add_remark(loop, self.name, self._describe(found))
         pattern = PipelineTileLoop(tile_loops, self.buffers, self.writeback)
         PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)
         for pipelined in pattern.pipelined:  # the slices cloned for prefetches, deduplicated

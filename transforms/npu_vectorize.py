@@ -56,9 +56,11 @@ from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import arith_tensor, spm
 from xnpu.dialects.combiners import COMBINERS, accumulator_combiner
+from xnpu.dialects.location import at_location
 from xnpu.machines import Machine
 from xnpu.transforms import check_lowered, check_option_types, pass_machine
 from xnpu.transforms.builders import Constants, constant_int
+from xnpu.transforms.remarks import add_remark
 
 SCALAR_TAIL = "npu.scalar_tail"
 """Marks the scalar remainder loop of a vectorized loop: it is not vectorized again."""
@@ -136,7 +138,8 @@ def plan_vector_loop(loop: scf.ForOp, machine: Machine, width: int | None) -> Ve
     for op in block.ops:
         reason = _classify(plan, op)
         if reason is not None:
-            return reason
+            named = f"'{op.name}'" in reason
+            return reason + at_location(op) if named else f"{reason} ({op.name}{at_location(op)})"
     plan.lanes = _lanes(plan, machine, width)
     return plan
 
@@ -381,6 +384,8 @@ class NpuVectorizePass(ModulePass):
                 plan = plan_vector_loop(candidate, machine, self.width)
                 if isinstance(plan, VectorLoopPlan):
                     plans[candidate] = plan
+                else:
+                    add_remark(candidate, self.name, f"left scalar: {plan}")
             elif isinstance(candidate, spm.CopyOp):
                 element = candidate.src.type.element_type
                 widths[candidate] = lanes_for(machine, element, self.width)

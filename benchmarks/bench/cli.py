@@ -93,6 +93,11 @@ def parser() -> argparse.ArgumentParser:
         help="write COMMAND.txt, .json, .csv and .png into DIR (created if needed)",
     )
     common.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    common.add_argument(
+        "--remarks",
+        action="store_true",
+        help="after the table, what the passes did and left alone in every run, and why",
+    )
 
     top = argparse.ArgumentParser(
         prog="xnpu-bench",
@@ -265,6 +270,16 @@ def run(args, machine, progress: Progress) -> dict:
     return result
 
 
+def remarks_text(result: dict) -> str:
+    """The passes' remarks of every run that kept them, a block per run."""
+    lines = ["remarks (what the passes did, and what they left alone and why):"]
+    for row in result["rows"]:
+        if "remarks" in row:
+            lines.append(f"  {row.get('kernel', '')} {row.get('variant', '')}".rstrip() + ":")
+            lines += [f"    {remark}" for remark in row["remarks"]] or ["    (none)"]
+    return "\n".join(lines)
+
+
 def write_outputs(args, result: dict, text: str) -> list[str]:
     """Writes what the options ask for, each file whole or not at all; returns the
     paths written."""
@@ -301,6 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     result["wall_seconds"] = round(time.perf_counter() - started, 2)
     text = EXPERIMENTS[args.command].render(result)
+    if args.remarks:
+        text += "\n\n" + remarks_text(result)
     print(text)
     try:
         written = write_outputs(args, result, text)

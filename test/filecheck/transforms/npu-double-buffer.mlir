@@ -218,7 +218,7 @@ func.func @strip_mined(%x: memref<?xf32>, %y: memref<?xf32>, %grid: index) {
 // CHECK-NEXT:        %{{.*}} = arith.remui %[[NEXT]], %c4 : index
 // CHECK:             spm.dma_start %x[%{{.*}}] to %{{.*}}[%c0] count %c2048
 // CHECK:           spm.dma_start %{{.*}}[%c0] to %y[%{{.*}}] count %c2048
-// CHECK:         } {npu.tile_elements = 2048 : index, npu.block_elements = 8192 : index}
+// CHECK:         } {npu.tile_elements = 2048 : index, npu.block_elements = 8192 : index, npu.remarks = ["npu-double-buffer: pipelined over 2 buffers (async write-back): 1 input and 1 output copies become DMA"]}
 
 // -----
 
@@ -247,6 +247,7 @@ func.func @offset_is_data(%x: memref<?xf32>, %idx: memref<?xindex>, %y: memref<?
 // CHECK-NEXT:      spm.copy %x[%off] to %[[IN]][%c0] count %c64
 // CHECK-NEXT:      %[[WB:.*]] = spm.dma_start %[[IN]][%c0] to %y[%pid] count %c64
 // CHECK-NEXT:      scf.yield %{{.*}}, %[[WB_NEW]], %[[WB]] : index, !spm.token, !spm.token
+// CHECK-NEXT:    } {npu.remarks = ["npu-double-buffer: pipelined over 2 buffers (async write-back): 0 input and 1 output copies become DMA; spm.copy stays a core copy: its operands depend on more than arith in the loop"]}
 
 // -----
 
@@ -265,3 +266,22 @@ func.func @no_copies(%x: memref<?xf32>, %n: index) {
 // CHECK-LABEL: func.func @no_copies(
 // CHECK-NOT:     spm.dma
 // CHECK:         func.return
+
+// -----
+
+// Copies into a buffer the loop allocates itself: nothing to prefetch into, and the
+// remark says so.
+func.func @buffer_in_the_loop(%x: memref<?xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  scf.for %i = %c0 to %n step %c1 {
+    %t = spm.alloc : memref<16xf32, #spm.scratch>
+    spm.copy %x[%i] to %t[%c0] count %c16 : memref<?xf32> to memref<16xf32, #spm.scratch>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @buffer_in_the_loop(
+// CHECK-NOT:     spm.dma
+// CHECK:         } {npu.remarks = ["npu-double-buffer: not pipelined: no copy of a tile can become DMA: spm.copy: its buffer is allocated in the loop"]}

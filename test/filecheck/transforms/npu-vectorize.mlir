@@ -3,12 +3,14 @@
 // RUN: xdsl-opt --split-input-file %s -p npu-vectorize | filecheck %s
 // RUN: xdsl-opt %s -p 'npu-vectorize{width=8}' | filecheck %s --check-prefix=WIDTH8
 // RUN: not xdsl-opt %s -p 'npu-vectorize{width=0}' 2>&1 | filecheck %s --check-prefix=ZERO
+// RUN: not xdsl-opt %S/../dialects/tt_gelu.mlir -p npu-vectorize 2>&1 | filecheck %s --check-prefix=TT
 // RUN: not xdsl-opt %s -p 'npu-vectorize{width=24}' 2>&1 | filecheck %s --check-prefix=NODIV
 // RUN: not xdsl-opt %s -p 'npu-vectorize{machine=nowhere}' 2>&1 | filecheck %s --check-prefix=MACHINE
 
 // WIDTH8:      vector.load %a[%{{.*}}] : memref<1024xf32, #spm.scratch>, vector<8xf32>
 // WIDTH8:      spm.copy %x[%c0] to %a[%c0] count %n {width = 8 : i64}
 // ZERO:        npu-vectorize: width must be positive, got 0
+// TT:          npu-vectorize: @gelu is a tt kernel, not lowered IR; run npu-lower-triton first
 // NODIV:       npu-vectorize: width=24 does not divide the 32 f32 lanes of a 128-byte vector
 // MACHINE:     npu-vectorize: {{.*}}nowhere
 
@@ -200,7 +202,8 @@ func.func @ddr(%x: memref<?xf32>, %n: index) {
 
 // CHECK-LABEL: func.func @ddr(
 // CHECK-NOT:     vector.
-// CHECK:         func.return
+// CHECK:         } {npu.remarks = ["npu-vectorize: left scalar: it reads or writes DDR element by element (memref.load)"]}
+// CHECK-NEXT:    func.return
 
 // -----
 
@@ -220,7 +223,8 @@ func.func @strided(%n: index) {
 
 // CHECK-LABEL: func.func @strided(
 // CHECK-NOT:     vector.
-// CHECK:         func.return
+// CHECK:         } {npu.remarks = ["npu-vectorize: left scalar: it uses the induction variable in 'arith.muli'"]}
+// CHECK-NEXT:    func.return
 
 // -----
 
@@ -238,7 +242,8 @@ func.func @iv_as_data(%n: index) {
 
 // CHECK-LABEL: func.func @iv_as_data(
 // CHECK-NOT:     vector.
-// CHECK:         func.return
+// CHECK:         } {npu.remarks = ["npu-vectorize: left scalar: it uses the induction variable in 'arith.index_cast'"]}
+// CHECK-NEXT:    func.return
 
 // -----
 
@@ -256,7 +261,8 @@ func.func @step(%n: index) {
 
 // CHECK-LABEL: func.func @step(
 // CHECK-NOT:     vector.
-// CHECK:         func.return
+// CHECK:         } {npu.remarks = ["npu-vectorize: left scalar: its step is not 1"]}
+// CHECK-NEXT:    func.return
 
 // -----
 
@@ -274,7 +280,8 @@ func.func @last(%n: index, %init: f32) -> f32 {
 
 // CHECK-LABEL: func.func @last(
 // CHECK-NOT:     vector.
-// CHECK:         func.return
+// CHECK:         } {npu.remarks = ["npu-vectorize: left scalar: a loop-carried value is not an accumulator"]}
+// CHECK-NEXT:    func.return
 
 // -----
 
@@ -293,7 +300,8 @@ func.func @max_si(%n: index, %init: i32) -> i32 {
 
 // CHECK-LABEL: func.func @max_si(
 // CHECK-NOT:     vector.
-// CHECK:         func.return
+// CHECK:         } {npu.remarks = ["npu-vectorize: left scalar: the accumulator's 'arith.maxsi' has no identity a vector can start from"]}
+// CHECK-NEXT:    func.return
 
 // -----
 
