@@ -4,7 +4,8 @@ written whole or not at all, input read with named errors, and a quiet end when 
 reader of standard output goes away (`xnpu-run ... | head`).
 
     check_output_file(Path("out/ladder.json"), "--json")   # before running
-    write_file(Path("out/ladder.json"), lambda tmp: tmp.write_text(text))
+    write_text(Path("out/ladder.txt"), text)
+    write_file(Path("out/ladder.png"), figure.savefig)
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ def write_file(path: Path, write: Callable[[Path], None]) -> None:
         raise CommandError(f"cannot write {path}: {error.strerror or error}") from None
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def write_text(path: Path, text: str) -> None:
+    """`text` into `path`, whole or not at all (see write_file)."""
+    write_file(path, lambda temporary: temporary.write_text(text))
 
 
 def read_text(source: str, what: str = "input") -> tuple[str, str]:

@@ -22,7 +22,7 @@ from xnpu.cli import (
     check_output_directory,
     check_output_file,
     command,
-    write_file,
+    write_text,
 )
 from xnpu.frontend.triton import from_triton
 from xnpu.frontend.ttir import TritonFrontendError, module_text
@@ -127,7 +127,7 @@ def _write_corpus(directory: Path) -> None:
         rows.append(f"{kernel.name:<22} {kernel.origin:<13} {sum(counts.values()):>4}  {tt_ops}")
     directory.mkdir(parents=True, exist_ok=True)
     for path, text in texts.items():
-        write_file(path, lambda temporary, text=text: temporary.write_text(text))
+        write_text(path, text)
     print(f"{'kernel':<22} {'origin':<13} {'ops':>4}  tt ops")
     print("\n".join(rows))
     print(f"wrote {len(texts)} kernels to {directory}/", file=sys.stderr)
@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         module = load_source(args.source, args.signature, args.constexpr)
         text = module_text(module)
         if args.output:
-            write_file(args.output, lambda temporary: temporary.write_text(text))
+            write_text(args.output, text)
     except (TritonFrontendError, CommandError) as error:
         print(f"xnpu-triton: error: {error}", file=sys.stderr)
         return 1
