@@ -149,7 +149,7 @@ LOWERING_REFUSALS = [
     (
         "every_other_lane",
         {"x_ptr": "*fp32", "out_ptr": "*fp32"},
-        r"store masks must bound each dimension .*'tt.store' at .*refused_kernels.py:\d+",
+        r"cannot store under this mask: its mask is not a box .*'tt.store' at .*refused_kernels.py:\d+",
     ),
     (
         "argmax",

@@ -32,7 +32,6 @@ body), and a value is reused only in the scope that emitted it or one nested in 
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -57,8 +56,10 @@ from xdsl.pattern_rewriter import (
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import spm, tt
+from xnpu.dialects.location import at_location
 from xnpu.transforms import check_option_types
 from xnpu.transforms.builders import INDEX
+from xnpu.transforms.remarks import add_remark
 from xnpu.transforms.scoped_builder import ScopedBuilder
 from xnpu.transforms.tt_analysis import KernelAnalysis, StorePlan, one_op_combiner, row_major
 from xnpu.transforms.tt_masks import AndBox, BoundBox, Box, ConditionBox, FullBox, ViewBox
@@ -71,6 +72,7 @@ from xnpu.transforms.tt_values import (
     LoweringError,
     Node,
     Pointer,
+    Poly,
     ReducedLeaf,
     ScalarLeaf,
     ScalarLoad,
@@ -93,13 +95,15 @@ class TileLayout:
 
 @dataclass(eq=False)
 class EmittedBox:
-    """A Box's counts and guards as values of the program loop."""
+    """A Box's lane ranges and guards as values of the program loop: along dimension
+    d the lanes [firsts[d], ends[d]) (None: 0 and the extent), when every guard holds."""
 
     box: Box
-    counts: tuple[SSAValue | None, ...]
+    firsts: tuple[SSAValue | None, ...]
+    ends: tuple[SSAValue | None, ...]
     guards: tuple[SSAValue, ...]
-    folded: dict[tuple[int, ...], list[SSAValue]] = field(default_factory=dict)
-    """Loop counts by the dimensions they are for (see `KernelEmitter.counts`)."""
+    folded: dict[tuple[int, ...], list[tuple[SSAValue, SSAValue]]] = field(default_factory=dict)
+    """Loop ranges by the dimensions they are for (see `KernelEmitter.ranges`)."""
 
 
 class KernelEmitter(ScopedBuilder):
@@ -134,6 +138,8 @@ class KernelEmitter(ScopedBuilder):
         self.filled: set[LoadLeaf] = set()
         self.node_tiles: dict[Node, TileLayout] = {}
         self.reduced: dict[ReducedLeaf, SSAValue | TileLayout] = {}
+        self.remarks: list[str] = []
+        """What the function's remarks will say: loads gathered and stores scattered."""
 
     # ---- the function and its program loop
 
@@ -149,9 +155,12 @@ class KernelEmitter(ScopedBuilder):
         self.insert_entry(scf.ForOp(c0, total, c1, [], self.program_body))
         self.insert_entry(func.ReturnOp())
         entry = self.entry_block
-        return func.FuncOp(
+        function = func.FuncOp(
             self.kernel.sym_name.data, (entry.arg_types, ()), Region(entry), visibility="public"
         )
+        for remark in self.remarks:
+            add_remark(function, NpuLowerTritonPass.name, remark)
+        return function
 
     def emit_program_ids(self, pid: SSAValue) -> None:
         rest = pid
@@ -172,7 +181,7 @@ class KernelEmitter(ScopedBuilder):
         if isinstance(known, ScalarOp):
             self.emit_scalar_op(op)
         elif isinstance(known, ScalarLoad):
-            offset = self.affine_offset(known.pointer.offset)
+            offset = self.poly_value(known.pointer.offset.start)
             load = self.insert(memref.LoadOp.get(self.args[known.pointer.base], [offset]))
             self.scalars[op.results[0]] = load.res
         elif isinstance(known, LoadLeaf):
@@ -204,20 +213,22 @@ class KernelEmitter(ScopedBuilder):
             return self.args[value]
         raise LoweringError(f"npu-lower-triton: internal error: no scalar for {value}")
 
-    def affine_offset(self, affine: Affine) -> SSAValue:
-        """The lane-0 value of an Affine, as an index computed in the program loop."""
-        key = ("affine", frozenset(Counter(affine.terms).items()))
+    def poly_value(self, poly: Poly) -> SSAValue:
+        """A lane-invariant integer as an index computed once per program."""
         with self.program_level():
-            return self.cached(key, lambda: self._affine_offset(affine))
+            return self.cached(("poly", poly.key), lambda: self._poly_value(poly))
 
-    def _affine_offset(self, affine: Affine) -> SSAValue:
+    def _poly_value(self, poly: Poly) -> SSAValue:
         total: SSAValue | None = None
         constant = 0
-        for coef, value in affine.terms:
-            if value is None:
+        for coef, monomial in poly.terms:
+            if not monomial:
                 constant += coef
                 continue
-            term = self.cached(("index", value), lambda v=value: self.to_index(self.scalar(v)))
+            factors = [self.scalar_index(value) for value in monomial]
+            term = factors[0]
+            for factor in factors[1:]:
+                term = self.insert(arith.MuliOp(term, factor)).results[0]
             if coef != 1:
                 term = self.insert(arith.MuliOp(term, self.index(coef))).results[0]
             total = term if total is None else self.insert(arith.AddiOp(total, term)).results[0]
@@ -226,6 +237,9 @@ class KernelEmitter(ScopedBuilder):
         elif constant:
             total = self.insert(arith.AddiOp(total, self.index(constant))).results[0]
         return total
+
+    def scalar_index(self, value: SSAValue) -> SSAValue:
+        return self.cached(("index", value), lambda: self.to_index(self.scalar(value)))
 
     # ---- boxes
 
@@ -241,84 +255,107 @@ class KernelEmitter(ScopedBuilder):
         return self.boxes[box]
 
     def _emit_box(self, box: Box) -> EmittedBox:
-        shape = box.shape
+        unbounded = (None,) * len(box.shape)
         match box:
             case FullBox():
-                return EmittedBox(box, (None,) * len(shape), ())
+                return EmittedBox(box, unbounded, unbounded, ())
             case ConditionBox():
-                return EmittedBox(box, (None,) * len(shape), (self.scalar_of(box.condition),))
+                return EmittedBox(box, unbounded, unbounded, (self.scalar_of(box.condition),))
             case ViewBox():
                 inner = self.emitted_box(box.inner)
-                counts: list[SSAValue | None] = [None] * len(shape)
+                firsts, ends = list(unbounded), list(unbounded)
                 guards = list(inner.guards)
-                for s, count in enumerate(inner.counts):
-                    if count is None:
+                for s, (first, end) in enumerate(zip(inner.firsts, inner.ends)):
+                    if first is None and end is None:
                         continue
                     if s in box.dims:
-                        counts[box.dims[s]] = count
-                    else:  # a size-1 dimension that was dropped or broadcast
-                        guards.append(
-                            self.insert(arith.CmpiOp(count, self.index(0), "sgt")).results[0]
-                        )
-                return EmittedBox(box, tuple(counts), tuple(guards))
+                        firsts[box.dims[s]], ends[box.dims[s]] = first, end
+                    else:  # a size-1 dimension that was dropped or broadcast: lane 0 in range
+                        guards.append(self.nonempty(first, end))
+                return EmittedBox(box, tuple(firsts), tuple(ends), tuple(guards))
             case AndBox():
                 a, b = self.emitted_box(box.a), self.emitted_box(box.b)
-                counts = []
-                for x, y in zip(a.counts, b.counts):
-                    if x is None or y is None:
-                        counts.append(x if y is None else y)
-                    else:
-                        counts.append(self.insert(arith.MinSIOp(x, y)).results[0])
-                return EmittedBox(box, tuple(counts), a.guards + b.guards)
+                firsts = tuple(map(self.larger, a.firsts, b.firsts))
+                ends = tuple(map(self.smaller, a.ends, b.ends))
+                return EmittedBox(box, firsts, ends, a.guards + b.guards)
             case BoundBox():
                 return self._emit_bound(box)
         raise LoweringError(f"npu-lower-triton: internal error: cannot emit {box}")
 
+    def larger(self, x: SSAValue | None, y: SSAValue | None) -> SSAValue | None:
+        if x is None or y is None:
+            return x if y is None else y
+        return self.insert(arith.MaxSIOp(x, y)).results[0]
+
+    def smaller(self, x: SSAValue | None, y: SSAValue | None) -> SSAValue | None:
+        if x is None or y is None:
+            return x if y is None else y
+        return self.insert(arith.MinSIOp(x, y)).results[0]
+
+    def nonempty(self, first: SSAValue | None, end: SSAValue | None) -> SSAValue:
+        """`first < end` (0 and the extent where None)."""
+        lower = first if first is not None else self.index(0)
+        if end is None:  # the extent of a dropped dimension is 1
+            return self.insert(arith.CmpiOp(lower, self.index(1), "slt")).results[0]
+        return self.insert(arith.CmpiOp(end, lower, "sgt")).results[0]
+
     def _emit_bound(self, box: BoundBox) -> EmittedBox:
-        if isinstance(box.limit, Affine):
-            bound = self.affine_offset(box.limit)
+        """The lanes l of [0, extent) with `start + step * l < limit` (upper) or
+        `>= limit` (lower), as the end or the first of that range."""
+        if isinstance(box.limit, Poly):
+            bound = self.poly_value(box.limit)
         else:
             bound = self.to_index(self.scalar_of(box.limit))
-        if box.inclusive:
+        if box.inclusive != box.lower:  # `<= b` is `< b + 1`, `> b` is `>= b + 1`
             bound = self.insert(arith.AddiOp(bound, self.index(1))).results[0]
-        start = self.affine_offset(box.start)
+        start = self.poly_value(box.start)
         room = self.insert(arith.SubiOp(bound, start)).results[0]
         if box.step != 1:
             room = self.insert(arith.CeilDivSIOp(room, self.index(box.step))).results[0]
         room = self.insert(arith.MaxSIOp(room, self.index(0))).results[0]
-        count = self.insert(arith.MinSIOp(room, self.index(box.shape[box.dim]))).results[0]
-        counts: list[SSAValue | None] = [None] * len(box.shape)
-        counts[box.dim] = count
-        return EmittedBox(box, tuple(counts), ())
+        lane = self.insert(arith.MinSIOp(room, self.index(box.shape[box.dim]))).results[0]
+        firsts: list[SSAValue | None] = [None] * len(box.shape)
+        ends: list[SSAValue | None] = [None] * len(box.shape)
+        (firsts if box.lower else ends)[box.dim] = lane
+        return EmittedBox(box, tuple(firsts), tuple(ends), ())
 
-    def counts(self, box: EmittedBox, dims: Sequence[int]) -> list[SSAValue]:
-        """Loop or copy counts for `dims` of a box, every guard (and every count of a
-        dimension not in `dims`) folded into the first: no lane runs if one fails."""
+    def ranges(self, box: EmittedBox, dims: Sequence[int]) -> list[tuple[SSAValue, SSAValue]]:
+        """Loop or copy ranges (first, end) for `dims` of a box, every guard (and every
+        range of a dimension not in `dims`) folded into the first: when one fails, its
+        end is its first and no lane runs."""
         key = tuple(dims)
         if key in box.folded:
             return box.folded[key]
         live = list(box.guards)
-        for d, count in enumerate(box.counts):
-            if d not in dims and count is not None:
-                live.append(self.insert(arith.CmpiOp(count, self.index(0), "sgt")).results[0])
-        counts = [
-            box.counts[d] if box.counts[d] is not None else self.index(box.box.shape[d])
+        for d, (first, end) in enumerate(zip(box.firsts, box.ends)):
+            if d not in dims and (first is not None or end is not None):
+                live.append(self.nonempty(first, end))
+        ranges = [
+            (
+                box.firsts[d] if box.firsts[d] is not None else self.index(0),
+                box.ends[d] if box.ends[d] is not None else self.index(box.box.shape[d]),
+            )
             for d in dims
-        ] or [self.index(1)]
+        ] or [(self.index(0), self.index(1))]
         if live:
             condition = live[0]
             for other in live[1:]:
                 condition = self.insert(arith.AndIOp(condition, other)).results[0]
-            counts[0] = self.insert(arith.SelectOp(condition, counts[0], self.index(0))).results[0]
-        box.folded[key] = counts
-        return counts
+            first, end = ranges[0]
+            ranges[0] = (first, self.insert(arith.SelectOp(condition, end, first)).results[0])
+        box.folded[key] = ranges
+        return ranges
 
     # ---- loads
 
     def emit_load(self, leaf: LoadLeaf) -> None:
         dims = leaf.tile_dims
-        if dims is None:
-            return  # a gather: read in the loops that use it
+        if dims is None:  # a gather: read in the loops that use it
+            self.remarks.append(
+                f"load{at_location(leaf.op)} is gathered element by element from DDR: "
+                f"{leaf.gathered_because}"
+            )
+            return
         box = self.box_of(leaf.mask, leaf.shape)
         buffer = self.alloc("in", leaf.element, prod(leaf.shape[d] for d in dims))
         self.load_tiles[leaf] = TileLayout(buffer, row_major(leaf.shape, dims), box)
@@ -327,31 +364,71 @@ class KernelEmitter(ScopedBuilder):
     def copy(
         self, pointer: Pointer, tile: SSAValue, dims, box: EmittedBox, to_scratchpad: bool
     ) -> None:
-        """An spm.copy of `box`'s lanes between DDR at `pointer` and `tile`."""
+        """An spm.copy of `box`'s lanes between DDR at `pointer` and `tile` (row-major
+        over `dims`); a box that starts past lane 0 moves from its first lanes on."""
         affine = pointer.offset
         assert isinstance(affine, Affine)
-        ddr, ddr_offset = self.args[pointer.base], self.affine_offset(affine)
-        counts = self.counts(box, dims)
-        zero = self.index(0)
+        ddr, ddr_offset = self.args[pointer.base], self.poly_value(affine.start)
+        ranges = self.ranges(box, dims)
+        tile_offset = self.index(0)
+        ddr_skip = self.box_start(box, dims, [affine.lanes[d] for d in dims])
+        if ddr_skip is not None:
+            ddr_offset = self.insert(arith.AddiOp(ddr_offset, ddr_skip)).results[0]
+            strides = row_major(box.box.shape, dims)
+            tile_offset = self.box_start(box, dims, [Poly.of(strides[d]) for d in dims])
+        counts = [self.span(box, d, first, end) for d, (first, end) in zip(dims, ranges)]
+        if not dims:
+            counts = [ranges[0][1]]
         rows = None
         if len(dims) == 2:
-            rows = (
-                counts[0],
-                self.index(affine.lanes[dims[0]]),
-                self.index(box.box.shape[dims[1]]),
-            )
+            row_stride = self.poly_value(affine.lanes[dims[0]])
+            rows = (counts[0], row_stride, self.index(box.box.shape[dims[1]]))
             count = counts[1]
-        elif dims and affine.lanes[dims[0]] != 1:  # strided: rows of one element
-            rows = (counts[0], self.index(affine.lanes[dims[0]]), self.index(1))
+        elif dims and affine.lanes[dims[0]].constant != 1:  # strided: rows of one element
+            rows = (counts[0], self.poly_value(affine.lanes[dims[0]]), self.index(1))
             count = self.index(1)
         else:
             count = counts[0]
         if rows is not None and not to_scratchpad:
             rows = (rows[0], rows[2], rows[1])
         if to_scratchpad:
-            self.insert(spm.CopyOp(ddr, ddr_offset, tile, zero, count, rows))
+            self.insert(spm.CopyOp(ddr, ddr_offset, tile, tile_offset, count, rows))
         else:
-            self.insert(spm.CopyOp(tile, zero, ddr, ddr_offset, count, rows))
+            self.insert(spm.CopyOp(tile, tile_offset, ddr, ddr_offset, count, rows))
+
+    def box_start(self, box: EmittedBox, dims, coefficients: Sequence[Poly]) -> SSAValue | None:
+        """`sum(first_d * coefficient_d)` over `dims`: where a box that starts past lane
+        0 starts, in DDR or in a tile (None when it starts at lane 0)."""
+        ranges = self.ranges(box, dims)
+        key = ("box start", box, tuple(dims), tuple(c.key for c in coefficients))
+
+        def start() -> SSAValue | None:
+            total = None
+            for d, (first, _), coefficient in zip(dims, ranges, coefficients):
+                if box.firsts[d] is not None:
+                    term = self.lane_offset(first, coefficient)
+                    total = (
+                        term if total is None else self.insert(arith.AddiOp(total, term)).results[0]
+                    )
+            return total
+
+        return self.cached(key, start)
+
+    def span(self, box: EmittedBox, d: int, first: SSAValue, end: SSAValue) -> SSAValue:
+        """The lanes in [first, end): `end` when the box starts at lane 0."""
+        if box.firsts[d] is None:
+            return end
+        return self.cached(("span", first, end), lambda: self._span(first, end))
+
+    def _span(self, first: SSAValue, end: SSAValue) -> SSAValue:
+        length = self.insert(arith.SubiOp(end, first)).results[0]
+        return self.insert(arith.MaxSIOp(length, self.index(0))).results[0]
+
+    def lane_offset(self, lane: SSAValue, coefficient: Poly) -> SSAValue:
+        """`lane * coefficient`, for a lane index and a lane-invariant coefficient."""
+        if coefficient.constant == 1:
+            return lane
+        return self.insert(arith.MuliOp(lane, self.poly_value(coefficient))).results[0]
 
     def ensure_filled(self, leaf: LoadLeaf) -> None:
         """Masked lanes of a tile read outside the load's own box hold `other`."""
@@ -361,38 +438,38 @@ class KernelEmitter(ScopedBuilder):
         layout = self.load_tiles[leaf]
         box = layout.region
         dims = [d for d in range(len(leaf.shape)) if layout.strides[d]]
-        counts = self.counts(box, dims)
+        ranges = self.ranges(box, dims)
         if leaf.other is not None:
             self.prepare(leaf.other, box)
-        extents = [leaf.shape[d] for d in dims]
         other = leaf.other
-        # the complement of the box [0,c0) x [0,c1): rows >= c0, and rows < c0 with cols >= c1
-        pieces: list[list[tuple[SSAValue, SSAValue]]] = []
-        if not dims:
-            pieces.append([(counts[0], self.index(1))])
-        elif len(dims) == 1:
-            pieces.append([(counts[0], self.index(extents[0]))])
-        else:
-            pieces.append(
-                [(counts[0], self.index(extents[0])), (self.index(0), self.index(extents[1]))]
+
+        def body(ivs):
+            lanes = [self.index(0)] * len(leaf.shape)
+            for d, iv in zip(dims, ivs):
+                lanes[d] = iv
+            value = (
+                self.value_at(other, lanes, {}) if other is not None else self.zero_of(leaf.element)
             )
-            pieces.append([(self.index(0), counts[0]), (counts[1], self.index(extents[1]))])
-        for piece in pieces:
+            self.insert(memref.StoreOp.get(value, layout.buffer, [self.tile_index(layout, lanes)]))
 
-            def body(ivs, piece_dims=dims):
-                lanes = [self.index(0)] * len(leaf.shape)
-                for d, iv in zip(piece_dims, ivs):
-                    lanes[d] = iv
-                value = (
-                    self.value_at(other, lanes, {})
-                    if other is not None
-                    else self.zero_of(leaf.element)
-                )
-                self.insert(
-                    memref.StoreOp.get(value, layout.buffer, [self.tile_index(layout, lanes)])
-                )
-
+        extents = [self.index(leaf.shape[d]) for d in dims] or [self.index(1)]
+        for piece in self.complement(box, dims, ranges, extents):
             self.loop_nest(piece, body)
+
+    def complement(self, box: EmittedBox, dims, ranges, extents) -> list[list[tuple]]:
+        """The lanes of [0, extent) per dimension outside `ranges`, as loop-nest bounds:
+        the rows before and after the box's rows, and in its rows the columns around it."""
+        (f0, e0), (x0,) = ranges[0], extents[:1]
+        lowered = not dims or box.firsts[dims[0]] is not None
+        rows_outside = [(e0, x0)] + ([(self.index(0), f0)] if lowered else [])
+        if len(dims) < 2:
+            return [[r] for r in rows_outside]
+        (f1, e1), x1 = ranges[1], extents[1]
+        pieces = [[r, (self.index(0), x1)] for r in rows_outside]
+        pieces.append([(f0, e0), (e1, x1)])
+        if box.firsts[dims[1]] is not None:
+            pieces.append([(f0, e0), (self.index(0), f1)])
+        return pieces
 
     def zero_of(self, element: Attribute) -> SSAValue:
         return self.constant(0 if isinstance(element, IntegerType) else 0.0, element)
@@ -403,8 +480,7 @@ class KernelEmitter(ScopedBuilder):
         """Loops over the lanes of `box`; `body` gets one index per tensor dimension."""
         shape = box.box.shape
         dims = [d for d, s in enumerate(shape) if s != 1]
-        counts = self.counts(box, dims)
-        bounds = [(self.index(0), c) for c in counts]
+        bounds = self.ranges(box, dims)
 
         def lanes_body(ivs):
             lanes = [self.index(0)] * len(shape)
@@ -527,14 +603,11 @@ class KernelEmitter(ScopedBuilder):
         return self.insert(memref.LoadOp.get(layout.buffer, [self.tile_index(layout, lanes)])).res
 
     def affine_at(self, affine: Affine, lanes) -> SSAValue:
-        total = self.affine_offset(affine.start)
-        for lane, coef in zip(lanes, affine.lanes):
-            if coef == 0:
-                continue
-            term = (
-                lane if coef == 1 else self.insert(arith.MuliOp(lane, self.index(coef))).results[0]
-            )
-            total = self.insert(arith.AddiOp(total, term)).results[0]
+        total = self.poly_value(affine.start)
+        for d, lane in enumerate(lanes):
+            if affine.varies(d):
+                term = self.lane_offset(lane, affine.lanes[d])
+                total = self.insert(arith.AddiOp(total, term)).results[0]
         return self.insert(arith.IndexCastOp(total, affine.type)).results[0]
 
     def address_at(self, pointer: Pointer, lanes, memo) -> SSAValue:
@@ -577,7 +650,7 @@ class KernelEmitter(ScopedBuilder):
     def emit_store(self, plan: StorePlan) -> None:
         pointer, value = plan.pointer, plan.value
         if plan.kind == "scalar":
-            target = self.affine_offset(pointer.offset)
+            target = self.poly_value(pointer.offset.start)
             scalar = self.value_at(value, [], {})
             self.insert(memref.StoreOp.get(scalar, self.args[pointer.base], [target]))
             return
@@ -596,6 +669,9 @@ class KernelEmitter(ScopedBuilder):
             self.element_loops(box, body)
             self.copy(pointer, buffer, dims, box, to_scratchpad=False)
             return
+        self.remarks.append(
+            f"store{at_location(plan.op)} is scattered element by element to DDR: {plan.why}"
+        )
         if not isinstance(pointer.offset, Affine):
             self.prepare(pointer.offset, box)
 

@@ -52,6 +52,7 @@ from xnpu.transforms.tt_values import (
     LoadLeaf,
     Node,
     Pointer,
+    Poly,
     ReducedLeaf,
     ScalarLeaf,
     ScalarLoad,
@@ -70,8 +71,11 @@ LIBDEVICE: dict[str, type[Operation]] = {
 }  # fmt: skip
 """libdevice function (without `__nv_` and the `f` of its float form) -> math op."""
 
+NOT_A_BOX = "its mask is not a box (lanes between bounds along each dimension, and-ed)"
+
 CMPF_OPS = arith_tensor.both_forms(arith_tensor.CmpFOp)
 SELECT_OPS = arith_tensor.both_forms(arith_tensor.SelectOp)
+EXTSI_OPS = arith_tensor.both_forms(arith_tensor.ExtSIOp)
 
 
 # ------------------------------------------------------------------ sinks
@@ -89,6 +93,8 @@ class StorePlan:
     box: Box | None
     kind: str
     dims: list[int] | None = None
+    why: str | None = None
+    """Why a scatter is one (for its remark)."""
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -105,15 +111,18 @@ def row_major(shape: Sequence[int], dims: Sequence[int]) -> tuple[int, ...]:
     return tuple(strides)
 
 
-def tile_dims(shape, affine: Affine, for_store: bool) -> list[int] | None:
-    """The dims a tile keeps (lane coefficient non-zero), if a box copy can move it."""
-    dims = [d for d, s in enumerate(shape) if s != 1 and affine.lanes[d] != 0]
+def tile_dims(shape, affine: Affine, for_store: bool) -> list[int] | str:
+    """The dims a tile keeps (lanes that vary), if a box copy can move it; else why not.
+    The outer of two dims may step by a runtime stride, the inner must step by 1."""
+    dims = [d for d in range(len(shape)) if affine.varies(d)]
     if for_store and len(dims) != sum(1 for s in shape if s != 1):
-        return None  # several lanes store to one address: a scatter
-    if len(dims) > 2 or any(affine.lanes[d] < 0 for d in dims):
-        return None
-    if len(dims) == 2 and affine.lanes[dims[1]] != 1:
-        return None
+        return "several lanes store to one address"
+    if len(dims) > 2:
+        return f"its addresses vary along {len(dims)} dimensions (copies move at most 2)"
+    if any((affine.lanes[d].constant or 0) < 0 for d in dims):
+        return "its addresses fall as the lanes rise"
+    if len(dims) == 2 and affine.lanes[dims[1]].constant != 1:
+        return "its inner dimension is not contiguous (its stride is not 1)"
     return dims
 
 
@@ -241,24 +250,24 @@ class KernelAnalysis:
         element = tt.element_of(result.type)
         match op:
             case tt.MakeRangeOp():
-                return Affine(shape, ((op.start.value.data, None),), (1,), element)
+                return Affine(shape, Poly.of(op.start.value.data), (Poly.of(1),), element)
             case arith.ConstantOp():
                 value = op.value
                 if not isinstance(value, DenseIntOrFPElementsAttr) or not value.is_splat():
                     raise fail(op, "only splat tensor constants are supported")
                 scalar = value.get_values()[0]
                 if isinstance(element, IntegerType) and element != i1:
-                    return Affine(shape, ((int(scalar), None),), (0,) * len(shape), element)
+                    return Affine.invariant(shape, Poly.of(int(scalar)), element)
                 return self.add(ConstantLeaf(shape, element, _scalar_attr(scalar, element)))
             case tt.SplatOp():
                 if isinstance(op.src.type, tt.PointerType):
                     src = self.pointer(op.src, op)
                     offset = src.offset
                     if isinstance(offset, Affine):
-                        offset = offset.reshaped(shape, (0,) * len(shape))
+                        offset = Affine.invariant(shape, offset.start, offset.type)
                     return Pointer(src.base, offset)
                 if isinstance(element, IntegerType) and element != i1:
-                    return Affine(shape, ((1, op.src),), (0,) * len(shape), element)
+                    return Affine.invariant(shape, Poly.of(1, op.src), element)
                 return self.add(ScalarLeaf(shape, element, op.src))
             case tt.AddPtrOp():
                 base = self.pointer(op.ptr, op)
@@ -290,6 +299,8 @@ class KernelAnalysis:
                 folded = self._affine_arith(op)
                 if folded is not None:
                     return folded
+            case _ if isinstance(op, EXTSI_OPS) and isinstance(self.values.get(op.input), Affine):
+                return self.values[op.input].retyped(element)  # widening keeps the value
         if op.dialect_name() not in ("arith", "math") or op.regions:
             raise fail(op, "unsupported operation")
         if len(op.results) != 1:
@@ -305,10 +316,10 @@ class KernelAnalysis:
             return lhs.plus(rhs)
         if isinstance(op, arith.SubiOp):
             return lhs.plus(rhs.scaled(-1))
-        if rhs.constant is not None:
-            return lhs.scaled(rhs.constant)
-        if lhs.constant is not None:
-            return rhs.scaled(lhs.constant)
+        if rhs.uniform:
+            return lhs.times(rhs.start)
+        if lhs.uniform:
+            return rhs.times(lhs.start)
         return None
 
     def _analyze_view(self, op: Operation, shape: tuple[int, ...]) -> Value:
@@ -319,9 +330,12 @@ class KernelAnalysis:
             if isinstance(affine, Affine):
                 # lane coefficient along d = source coefficient of the dim d maps to
                 lanes = tuple(
-                    sum(c * m for c, m in zip(affine.lanes, lane_map(unit_lanes(shape, d))))
+                    sum(
+                        (c.scaled(m) for c, m in zip(affine.lanes, lane_map(unit_lanes(shape, d)))),
+                        Poly(),
+                    )
                     if shape[d] != 1
-                    else 0
+                    else Poly()
                     for d in range(len(shape))
                 )
                 moved = affine.reshaped(shape, lanes)
@@ -339,7 +353,7 @@ class KernelAnalysis:
         if isinstance(known, Pointer):
             return known
         if isinstance(value, BlockArgument) and isinstance(value.type, tt.PointerType):
-            pointer = Pointer(value, Affine((), (), (), IntegerType(32)))
+            pointer = Pointer(value, Affine((), Poly(), (), IntegerType(32)))
             self.values[value] = pointer
             return pointer
         raise fail(user, "pointers must be a kernel argument plus integer offsets")
@@ -349,7 +363,7 @@ class KernelAnalysis:
         if isinstance(known, Affine):
             return known
         if not isinstance(value.type, TensorType) and isinstance(value.type, IntegerType):
-            return Affine((), ((1, value),), (), value.type)
+            return Affine((), Poly.of(1, value), (), value.type)
         return None
 
     def as_node(self, value: Affine | Node) -> Node:
@@ -406,16 +420,21 @@ class KernelAnalysis:
     # ---- sinks
 
     def _plan_load(self, leaf: LoadLeaf) -> None:
-        """Whether the load is read from a tile (`leaf.tile_dims`) or gathered."""
+        """Whether the load is read from a tile (`leaf.tile_dims`) or gathered (and why)."""
         if not isinstance(leaf.pointer.offset, Affine):
+            leaf.gathered_because = "its addresses are data, not affine in the lanes"
             return
         dims = tile_dims(leaf.shape, leaf.pointer.offset, for_store=False)
-        box = self.masks.box_of(leaf.mask, leaf.shape) if dims is not None else None
-        if dims is None or box is None:
+        if isinstance(dims, str):
+            leaf.gathered_because = dims
             return
-        if any(box.bounded[d] for d, s in enumerate(leaf.shape) if s != 1 and d not in dims):
-            return  # the mask cuts a broadcast dimension: lanes differ, gather
-        leaf.tile_dims = dims
+        box = self.masks.box_of(leaf.mask, leaf.shape)
+        if box is None:
+            leaf.gathered_because = NOT_A_BOX
+        elif any(box.bounded[d] for d, s in enumerate(leaf.shape) if s != 1 and d not in dims):
+            leaf.gathered_because = "its mask cuts lanes that read one address"
+        else:
+            leaf.tile_dims = dims
 
     def _plan_store(self, op: tt.StoreOp) -> StorePlan:
         pointer = self.values[op.ptr]
@@ -427,12 +446,15 @@ class KernelAnalysis:
         mask = self.values.get(op.mask) if op.mask is not None else None
         box = self.masks.box_of(mask, shape)
         if box is None:
-            raise fail(op, "store masks must bound each dimension (lanes < n, and-ed)")
-        if isinstance(pointer.offset, Affine):
+            raise fail(op, f"cannot store under this mask: {NOT_A_BOX}")
+        if not isinstance(pointer.offset, Affine):
+            why = "its addresses are data, not affine in the lanes"
+        else:
             dims = tile_dims(shape, pointer.offset, for_store=True)
-            if dims is not None:
+            if not isinstance(dims, str):
                 return StorePlan(op, pointer, value, box, "tile", dims)
-        return StorePlan(op, pointer, value, box, "scatter")
+            why = dims
+        return StorePlan(op, pointer, value, box, "scatter", why=why)
 
 
 def _lane_map(op: Operation, src_shape: tuple[int, ...], shape: tuple[int, ...]) -> Callable:

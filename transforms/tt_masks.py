@@ -8,6 +8,7 @@ under it refused.
     %m2 = arith.andi %rows_ok, %cols_ok       AndBox: the smaller count per dimension
     %m3 = tt.broadcast %row_mask              ViewBox: the row mask seen in 2-D
     %m4 = tt.splat %flag                      ConditionBox: all lanes or none
+    %m5 = arith.cmpi sge, %offs, %zero        BoundBox (lower): lanes >= -start
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from __future__ import annotations
 from xdsl.dialects import arith
 
 from xnpu.dialects import arith_tensor
-from xnpu.transforms.tt_values import Affine, AffineLeaf, ComputeNode, Node, ViewNode, unit_lanes
+from xnpu.transforms.tt_values import AffineLeaf, ComputeNode, Node, Poly, ViewNode, unit_lanes
 
 CMPI_OPS = arith_tensor.both_forms(arith_tensor.CmpIOp)
 
 
 class Box:
-    """The lanes a mask lets through: per dimension [0, count) where `bounded` (all
+    """The lanes a mask lets through: per dimension [first, count) where `bounded` (all
     lanes elsewhere), and only when every guard holds. A tree that mirrors the mask;
     the emitter computes its counts once per program."""
 
@@ -47,15 +48,23 @@ class ConditionBox(Box):
 
 
 class BoundBox(Box):
-    """`start + step * lane < limit` (or `<=`) along `dim`, within `extent` lanes."""
+    """`start + step * lane < limit` (or `<=`) along `dim`, within `extent` lanes; with
+    `lower`, `>` (or `>=`): the lanes from the first that passes."""
 
     def __init__(
-        self, shape, dim: int, start: Affine, limit: Affine | Node, inclusive: bool, step: int
+        self,
+        shape,
+        dim: int,
+        start: Poly,
+        limit: Poly | Node,
+        inclusive: bool,
+        step: int,
+        lower: bool = False,
     ):
         self.shape = tuple(shape)
         self.bounded = tuple(d == dim for d in range(len(self.shape)))
         self.dim, self.start, self.limit = dim, start, limit
-        self.inclusive, self.step = inclusive, step
+        self.inclusive, self.step, self.lower = inclusive, step, lower
 
 
 class AndBox(Box):
@@ -125,21 +134,29 @@ class MaskAnalysis:
         return None
 
 
+MIRRORED = {"slt": "sgt", "sle": "sge", "ult": "ugt", "ule": "uge"}
+MIRRORED.update({v: k for k, v in MIRRORED.items()})
+
+
 def _bound_box(mask: ComputeNode, shape) -> BoundBox | None:
-    """`lanes * step + start < limit` (or `<=`, or flipped) along one dimension."""
+    """`lanes * step + start` against a lane-invariant limit along one dimension:
+    `<`/`<=` bound the lanes from above, `>`/`>=` from below (either side may hold
+    the lanes)."""
     predicate = arith_tensor.predicate_name(mask.op)
     lhs, rhs = mask.operands
-    flipped = {"sgt": "slt", "sge": "sle", "ugt": "ult", "uge": "ule"}
-    if predicate in flipped:
-        lhs, rhs, predicate = rhs, lhs, flipped[predicate]
-    if predicate not in ("slt", "sle", "ult", "ule"):
+    if lhs.invariant and not rhs.invariant and predicate in MIRRORED:
+        lhs, rhs, predicate = rhs, lhs, MIRRORED[predicate]
+    if predicate not in MIRRORED or not isinstance(lhs, AffineLeaf) or not rhs.invariant:
         return None
-    if not isinstance(lhs, AffineLeaf) or not rhs.invariant:
-        return None
-    varying = [d for d, c in enumerate(lhs.affine.lanes) if c and shape[d] != 1]
-    if len(varying) != 1 or lhs.affine.lanes[varying[0]] < 0:
+    affine = lhs.affine
+    varying = [d for d in range(len(shape)) if affine.varies(d)]
+    if len(varying) != 1:
         return None
     d = varying[0]
-    limit = rhs.affine if isinstance(rhs, AffineLeaf) else rhs
-    start = lhs.affine.reshaped(lhs.shape, (0,) * len(shape))
-    return BoundBox(shape, d, start, limit, predicate in ("sle", "ule"), lhs.affine.lanes[d])
+    step = affine.lanes[d].constant
+    if step is None or step <= 0:
+        return None
+    limit = rhs.affine.start if isinstance(rhs, AffineLeaf) else rhs
+    lower = predicate[1:] in ("gt", "ge")
+    inclusive = predicate[1:] in ("le", "ge")
+    return BoundBox(shape, d, affine.start, limit, inclusive, step, lower)

@@ -10,6 +10,7 @@ a tt value is to the lowering, as typed data that builds no IR.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from math import prod
@@ -29,41 +30,101 @@ def fail(op: Operation, message: str) -> LoweringError:
     return LoweringError(f"npu-lower-triton: {message}: '{op.name}'{at_location(op)}")
 
 
+Monomial = tuple[SSAValue, ...]
+"""A product of scalar tt values (kernel arguments, program ids...); () is 1."""
+
+
 @dataclass(frozen=True)
-class Affine:
-    """An integer tensor `sum(coef * scalar) + sum(lanes[d] * lane index d)`; the
-    scalars are tt values (None stands for the constant 1)."""
+class Poly:
+    """A lane-invariant integer `sum(coef * monomial)`: symbolic in the kernel's
+    scalars, e.g. `pid * 1024` or `pid * BLOCK_M * stride_xm` (a runtime row stride)."""
 
-    shape: tuple[int, ...]
-    terms: tuple[tuple[int, SSAValue | None], ...]
-    lanes: tuple[int, ...]
-    type: Attribute
+    terms: tuple[tuple[int, Monomial], ...] = ()
 
-    def scaled(self, k: int) -> Affine:
-        return Affine(
-            self.shape,
-            tuple((c * k, v) for c, v in self.terms),
-            tuple(c * k for c in self.lanes),
-            self.type,
-        )
+    @staticmethod
+    def of(constant: int = 0, value: SSAValue | None = None) -> Poly:
+        """`constant`, or `constant * value`."""
+        return Poly(((constant, () if value is None else (value,)),)).simplified()
 
-    def plus(self, other: Affine) -> Affine:
-        lanes = tuple(a + b for a, b in zip(self.lanes, other.lanes))
-        return Affine(self.shape, self.terms + other.terms, lanes, self.type)
+    def simplified(self) -> Poly:
+        """Equal monomials merged (factors in any order), zero terms dropped."""
+        merged: dict[frozenset, list] = {}
+        for coef, monomial in self.terms:
+            key = frozenset(Counter(monomial).items())
+            if key in merged:
+                merged[key][0] += coef
+            else:
+                merged[key] = [coef, monomial]
+        return Poly(tuple((c, m) for c, m in merged.values() if c))
 
-    def reshaped(self, shape: tuple[int, ...], lanes: tuple[int, ...]) -> Affine:
-        return Affine(shape, self.terms, lanes, self.type)
+    def __add__(self, other: Poly) -> Poly:
+        return Poly(self.terms + other.terms).simplified()
 
-    @property
-    def start(self) -> Affine:
-        """The lane-0 value, as an Affine with no lane terms."""
-        return self.reshaped(self.shape, (0,) * len(self.shape))
+    def __mul__(self, other: Poly) -> Poly:
+        return Poly(
+            tuple((a * b, m + n) for a, m in self.terms for b, n in other.terms)
+        ).simplified()
+
+    def scaled(self, k: int) -> Poly:
+        return Poly(tuple((c * k, m) for c, m in self.terms)).simplified()
 
     @property
     def constant(self) -> int | None:
-        if all(v is None for _, v in self.terms) and not any(self.lanes):
+        """Its value when it holds no scalar, else None."""
+        if all(not m for _, m in self.terms):
             return sum(c for c, _ in self.terms)
         return None
+
+    @property
+    def key(self) -> frozenset:
+        """Equal for equal polynomials, however their terms are written."""
+        return frozenset((frozenset(Counter(m).items()), c) for c, m in self.terms)
+
+
+@dataclass(frozen=True)
+class Affine:
+    """An integer tensor `start + sum(lanes[d] * lane index d)`, with `start` and the
+    lane coefficients lane-invariant `Poly`s (a runtime row stride is a coefficient)."""
+
+    shape: tuple[int, ...]
+    start: Poly
+    lanes: tuple[Poly, ...]
+    type: Attribute
+
+    @staticmethod
+    def invariant(shape: tuple[int, ...], start: Poly, type: Attribute) -> Affine:
+        """The same value in every lane."""
+        return Affine(shape, start, (Poly(),) * len(shape), type)
+
+    def scaled(self, k: int) -> Affine:
+        return self.times(Poly.of(k))
+
+    def times(self, factor: Poly) -> Affine:
+        lanes = tuple(c * factor for c in self.lanes)
+        return Affine(self.shape, self.start * factor, lanes, self.type)
+
+    def plus(self, other: Affine) -> Affine:
+        lanes = tuple(a + b for a, b in zip(self.lanes, other.lanes))
+        return Affine(self.shape, self.start + other.start, lanes, self.type)
+
+    def reshaped(self, shape: tuple[int, ...], lanes: tuple[Poly, ...]) -> Affine:
+        return Affine(shape, self.start, lanes, self.type)
+
+    def retyped(self, type: Attribute) -> Affine:
+        return Affine(self.shape, self.start, self.lanes, type)
+
+    def varies(self, d: int) -> bool:
+        """Whether lanes along `d` differ (a non-zero coefficient)."""
+        return self.shape[d] != 1 and bool(self.lanes[d].terms)
+
+    @property
+    def uniform(self) -> bool:
+        """The same value in every lane."""
+        return not any(self.varies(d) for d in range(len(self.shape)))
+
+    @property
+    def constant(self) -> int | None:
+        return self.start.constant if self.uniform else None
 
 
 class Node:
@@ -97,7 +158,7 @@ class AffineLeaf(Node):
     """An affine integer tensor used as data (compared, divided, converted...)."""
 
     def __init__(self, affine: Affine):
-        super().__init__(affine.shape, affine.type, invariant=not any(affine.lanes))
+        super().__init__(affine.shape, affine.type, invariant=affine.uniform)
         self.affine = affine
 
 
@@ -124,6 +185,7 @@ class LoadLeaf(Node):
         self.other = other
         self.tile_dims: list[int] | None = None
         """The dimensions its scratchpad tile holds; None for a gather."""
+        self.gathered_because: str | None = None
 
 
 class ComputeNode(Node):

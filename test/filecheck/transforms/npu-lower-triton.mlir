@@ -262,3 +262,102 @@ builtin.module {
 // CHECK-NEXT:      memref.store %{{.*}}, %[[TMP]][%i]
 // CHECK-COUNT-2:   memref.load %[[TMP]]
 // CHECK-NOT:       math.exp
+
+// -----
+
+// A row stride that is a kernel argument: the rows of the 2-D box move in one copy
+// whose DDR stride is that argument (as an index), in and out.
+builtin.module {
+  tt.func public @strided_rows(%x_ptr: !tt.ptr<f32>, %out_ptr: !tt.ptr<f32>, %n_rows: i32, %n_cols: i32, %stride_xm: i32, %stride_om: i32) attributes {noinline = false} {
+    %cst = arith.constant dense<2.000000e+00> : tensor<4x64xf32>
+    %x = arith.constant dense<0.000000e+00> : tensor<4x64xf32>
+    %rows = arith.constant 4 : i32
+    %rows_1 = tt.get_program_id x : i32
+    %rows_2 = arith.muli %rows_1, %rows : i32
+    %rows_3 = tt.make_range {end = 4 : i32, start = 0 : i32} : tensor<4xi32>
+    %rows_4 = tt.expand_dims %rows_3 {axis = 1 : i32} : tensor<4xi32> -> tensor<4x1xi32>
+    %rows_5 = tt.splat %rows_2 : i32 -> tensor<4x1xi32>
+    %rows_6 = arith.addi %rows_5, %rows_4 : tensor<4x1xi32>
+    %cols = tt.make_range {end = 64 : i32, start = 0 : i32} : tensor<64xi32>
+    %cols_1 = tt.expand_dims %cols {axis = 0 : i32} : tensor<64xi32> -> tensor<1x64xi32>
+    %mask = tt.splat %n_rows : i32 -> tensor<4x1xi32>
+    %mask_1 = arith.cmpi slt, %rows_6, %mask : tensor<4x1xi32>
+    %mask_2 = tt.splat %n_cols : i32 -> tensor<1x64xi32>
+    %mask_3 = arith.cmpi slt, %cols_1, %mask_2 : tensor<1x64xi32>
+    %mask_4 = tt.broadcast %mask_1 : tensor<4x1xi1> -> tensor<4x64xi1>
+    %mask_5 = tt.broadcast %mask_3 : tensor<1x64xi1> -> tensor<4x64xi1>
+    %mask_6 = arith.andi %mask_4, %mask_5 : tensor<4x64xi1>
+    %x_1 = tt.splat %stride_xm : i32 -> tensor<4x1xi32>
+    %x_2 = arith.muli %rows_6, %x_1 : tensor<4x1xi32>
+    %x_3 = tt.splat %x_ptr : !tt.ptr<f32> -> tensor<4x1x!tt.ptr<f32>>
+    %x_4 = tt.addptr %x_3, %x_2 : tensor<4x1x!tt.ptr<f32>>, tensor<4x1xi32>
+    %x_5 = tt.broadcast %x_4 : tensor<4x1x!tt.ptr<f32>> -> tensor<4x64x!tt.ptr<f32>>
+    %x_6 = tt.broadcast %cols_1 : tensor<1x64xi32> -> tensor<4x64xi32>
+    %x_7 = tt.addptr %x_5, %x_6 : tensor<4x64x!tt.ptr<f32>>, tensor<4x64xi32>
+    %x_8 = tt.load %x_7, %mask_6, %x : tensor<4x64x!tt.ptr<f32>>
+    %0 = tt.splat %stride_om : i32 -> tensor<4x1xi32>
+    %1 = arith.muli %rows_6, %0 : tensor<4x1xi32>
+    %2 = tt.splat %out_ptr : !tt.ptr<f32> -> tensor<4x1x!tt.ptr<f32>>
+    %3 = tt.addptr %2, %1 : tensor<4x1x!tt.ptr<f32>>, tensor<4x1xi32>
+    %4 = tt.broadcast %3 : tensor<4x1x!tt.ptr<f32>> -> tensor<4x64x!tt.ptr<f32>>
+    %5 = tt.addptr %4, %x_6 : tensor<4x64x!tt.ptr<f32>>, tensor<4x64xi32>
+    %6 = arith.mulf %x_8, %cst : tensor<4x64xf32>
+    tt.store %5, %6, %mask_6 : tensor<4x64x!tt.ptr<f32>>
+    tt.return
+  }
+}
+
+// CHECK-LABEL: func.func public @strided_rows(
+// CHECK:         %[[XM:.*]] = arith.index_cast %stride_xm : i32 to index
+// CHECK-NEXT:    %[[XOFF:.*]] = arith.muli %[[ROW0:.*]], %[[XM]] : index
+// CHECK-NEXT:    spm.copy %x_ptr[%[[XOFF]]] to %in0[%{{.*}}] count %[[COLS:.*]] rows %[[ROWS:.*]] strides %[[XM]], %[[C64:.*]] : memref<?xf32> to memref<256xf32, #spm.scratch>
+// CHECK:         %[[OM:.*]] = arith.index_cast %stride_om : i32 to index
+// CHECK-NEXT:    %[[OOFF:.*]] = arith.muli %[[ROW0]], %[[OM]] : index
+// CHECK-NEXT:    spm.copy %out0[%{{.*}}] to %out_ptr[%[[OOFF]]] count %[[COLS]] rows %[[ROWS]] strides %[[C64]], %[[OM]]
+
+// -----
+
+// A mask bounded on both sides (0 <= offs - shift < n): the copy moves the lanes from
+// the first that passes to the end, at that lane in the tile; the lanes before and
+// after are filled with `other`.
+builtin.module {
+  tt.func public @shifted_window(%x_ptr: !tt.ptr<f32>, %out_ptr: !tt.ptr<f32>, %n: i32, %shift: i32) attributes {noinline = false} {
+    %x = arith.constant dense<0.000000e+00> : tensor<64xf32>
+    %x_1 = arith.constant dense<0> : tensor<64xi32>
+    %offs = arith.constant 64 : i32
+    %offs_1 = tt.get_program_id x : i32
+    %offs_2 = arith.muli %offs_1, %offs : i32
+    %offs_3 = tt.make_range {end = 64 : i32, start = 0 : i32} : tensor<64xi32>
+    %offs_4 = tt.splat %offs_2 : i32 -> tensor<64xi32>
+    %offs_5 = arith.addi %offs_4, %offs_3 : tensor<64xi32>
+    %src = tt.splat %shift : i32 -> tensor<64xi32>
+    %src_1 = arith.subi %offs_5, %src : tensor<64xi32>
+    %x_2 = arith.cmpi sge, %src_1, %x_1 : tensor<64xi32>
+    %x_3 = tt.splat %n : i32 -> tensor<64xi32>
+    %x_4 = arith.cmpi slt, %src_1, %x_3 : tensor<64xi32>
+    %x_5 = arith.andi %x_2, %x_4 : tensor<64xi1>
+    %x_6 = tt.splat %x_ptr : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %x_7 = tt.addptr %x_6, %src_1 : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    %x_8 = tt.load %x_7, %x_5, %x : tensor<64x!tt.ptr<f32>>
+    %0 = arith.cmpi slt, %offs_5, %x_3 : tensor<64xi32>
+    %1 = tt.splat %out_ptr : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %2 = tt.addptr %1, %offs_5 : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    tt.store %2, %x_8, %0 : tensor<64x!tt.ptr<f32>>
+    tt.return
+  }
+}
+
+// CHECK-LABEL: func.func public @shifted_window(
+// CHECK:         %[[START:.*]] = arith.addi %{{.*}}, %{{.*}} : index
+// CHECK-NEXT:    %[[BELOW:.*]] = arith.subi %{{.*}}, %[[START]] : index
+// CHECK-NEXT:    %[[B:.*]] = arith.maxsi %[[BELOW]], %{{.*}} : index
+// CHECK-NEXT:    %[[FIRST:.*]] = arith.minsi %[[B]], %[[C64:.*]] : index
+// CHECK:         %[[END:.*]] = arith.minsi %{{.*}}, %[[C64]] : index
+// CHECK-NEXT:    %[[FROM:.*]] = arith.addi %[[START]], %[[FIRST]] : index
+// CHECK-NEXT:    %[[SPAN:.*]] = arith.subi %[[END]], %[[FIRST]] : index
+// CHECK-NEXT:    %[[COUNT:.*]] = arith.maxsi %[[SPAN]], %{{.*}} : index
+// CHECK-NEXT:    spm.copy %x_ptr[%[[FROM]]] to %in0[%[[FIRST]]] count %[[COUNT]]
+// CHECK:         scf.for %{{.*}} = %[[END]] to %[[C64]] step
+// CHECK-NEXT:      memref.store %{{.*}}, %in0
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %[[FIRST]] step
+// CHECK-NEXT:      memref.store %{{.*}}, %in0

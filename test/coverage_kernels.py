@@ -1,0 +1,70 @@
+"""Triton kernels in the forms real code is written in, beyond the corpus (test_coverage.py)."""
+
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def strided_rows(
+    x_ptr,
+    out_ptr,
+    n_rows,
+    n_cols,
+    stride_xm,
+    stride_om,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+):
+    """Rows at a runtime stride (a kernel argument), as Triton's tutorials index them."""
+    rows = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)[:, None]
+    cols = tl.arange(0, BLOCK_N)[None, :]
+    mask = (rows < n_rows) & (cols < n_cols)
+    x = tl.load(x_ptr + rows * stride_xm + cols, mask=mask, other=0.0)
+    tl.store(out_ptr + rows * stride_om + cols, x * 2.0 + 1.0, mask=mask)
+
+
+@triton.jit
+def strided_softmax(x_ptr, out_ptr, n_cols, stride_xm, stride_om, BLOCK: tl.constexpr):
+    """Triton's softmax tutorial: one row a program, its start at row * stride."""
+    row = tl.program_id(0)
+    cols = tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + row * stride_xm + cols, mask=cols < n_cols, other=-float("inf"))
+    e = tl.exp(x - tl.max(x, axis=0))
+    tl.store(out_ptr + row * stride_om + cols, e / tl.sum(e, axis=0), mask=cols < n_cols)
+
+
+@triton.jit
+def strided_columns(x_ptr, out_ptr, n, stride, BLOCK: tl.constexpr):
+    """A column of a matrix: lanes a runtime stride apart."""
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + offs * stride, mask=offs < n, other=0.0)
+    tl.store(out_ptr + offs, x + 1.0, mask=offs < n)
+
+
+@triton.jit
+def both_strides(x_ptr, out_ptr, n_rows, n_cols, stride_m, stride_n, BLOCK: tl.constexpr):
+    """Rows and columns both at runtime strides: nothing contiguous to copy."""
+    rows = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)[:, None]
+    cols = tl.arange(0, BLOCK)[None, :]
+    mask = (rows < n_rows) & (cols < n_cols)
+    x = tl.load(x_ptr + rows * stride_m + cols * stride_n, mask=mask, other=0.0)
+    tl.store(out_ptr + rows * n_cols + cols, x, mask=mask)
+
+
+@triton.jit
+def descriptor_add(x_ptr, out_ptr, M, N, BM: tl.constexpr, BN: tl.constexpr):
+    """Tensor descriptors (Triton 3.9's block-pointer replacement) on a 2-D matrix."""
+    xd = tl.make_tensor_descriptor(x_ptr, shape=[M, N], strides=[N, 1], block_shape=[BM, BN])
+    od = tl.make_tensor_descriptor(out_ptr, shape=[M, N], strides=[N, 1], block_shape=[BM, BN])
+    m = tl.program_id(0) * BM
+    n = tl.program_id(1) * BN
+    od.store([m, n], xd.load([m, n]) + 1.0)
+
+
+@triton.jit
+def shifted_window(x_ptr, out_ptr, n, shift, BLOCK: tl.constexpr):
+    """out[i] = x[i - shift] where 0 <= i - shift < n, else 0: a mask bounded on both sides."""
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    src = offs - shift
+    x = tl.load(x_ptr + src, mask=(src >= 0) & (src < n), other=0.0)
+    tl.store(out_ptr + offs, x, mask=offs < n)
