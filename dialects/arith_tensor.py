@@ -405,6 +405,9 @@ class RemFOp(IRDLOperation):
 
     assembly_format = "$lhs `,` $rhs attr-dict `:` type($result)"
 
+    def __init__(self, lhs: SSAValue | Operation, rhs: SSAValue | Operation):
+        super().__init__(operands=[lhs, rhs], result_types=[SSAValue.get(lhs).type])
+
     def verify_(self) -> None:
         if not isinstance(element_of(self.result.type), AnyFloat):
             raise VerifyException(f"arith.remf takes floats, got {self.result.type}")

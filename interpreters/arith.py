@@ -124,7 +124,22 @@ def constant_value(attr: Attribute, type: Attribute):
     raise NotImplementedError(f"constant {attr}")
 
 
+def _bitcast(op: Operation) -> Callable:
+    """The same bits read as another type of the same width."""
+    source, target = numpy_dtype(op.operands[0].type), numpy_dtype(op.results[0].type)
+
+    def bitcast(x):
+        bits = np.asarray(x).astype(source).view(target)
+        if _is_array(x):
+            return bits
+        return int(bits) if target.kind in "iu" else bits[()]
+
+    return bitcast
+
+
 def _cast(op: Operation) -> Callable:
+    if isinstance(op, arith.BitcastOp):
+        return _bitcast(op)
     target = op.results[0].type
     dtype = numpy_dtype(target)
     if isinstance(target, IntegerType | IndexType):
@@ -203,6 +218,7 @@ CAST_OPS = (
     ),
     arith.ExtFOp,
     arith.TruncFOp,
+    arith.BitcastOp,
 )
 """Both classes of each op xnpu's `arith` also takes in shaped forms (see arith_tensor)."""
 

@@ -634,7 +634,9 @@ class KernelEmitter(ScopedBuilder):
 
     def compute(self, node: ComputeNode, operands: list[SSAValue]) -> SSAValue:
         op = node.op
-        if node.op_type is not type(op):  # libdevice calls, pointer offsets
+        if node.expansion is not None:  # libdevice calls
+            return node.expansion(lambda new: self.insert(new).results[0], operands)
+        if node.op_type is not type(op):  # pointer offsets
             new = node.op_type(*operands)
         else:
             new = type(op).create(

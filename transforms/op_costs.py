@@ -15,7 +15,7 @@ from xnpu.machines import Machine
 
 FREE = "free"
 
-COST_CLASS: dict[str, str] = {
+COST_CLASS: dict[str, str | tuple[str, ...]] = {
     **dict.fromkeys(
         ["arith.addi", "arith.subi", "arith.andi", "arith.ori", "arith.xori",
          "arith.shli", "arith.shrsi", "arith.shrui", "arith.maxsi", "arith.minsi",
@@ -37,18 +37,31 @@ COST_CLASS: dict[str, str] = {
     "vector.fma": "fp_mul",
     **dict.fromkeys(
         ["arith.sitofp", "arith.uitofp", "arith.fptosi", "arith.fptoui", "arith.extf",
-         "arith.truncf", "arith.extsi", "arith.extui", "arith.trunci", "arith.bitcast"],
+         "arith.truncf", "arith.extsi", "arith.extui", "arith.trunci"],
         "convert"),
-    "math.exp": "exp", "math.exp2": "exp", "math.log": "log", "math.log2": "log",
-    "math.erf": "erf", "math.tanh": "tanh", "math.rsqrt": "rsqrt", "math.sqrt": "sqrt",
-    "math.sin": "sin", "math.cos": "cos", "math.powf": "pow",
+    "arith.bitcast": "int_alu",  # the same register read as another type
+    "math.exp": "exp", "math.exp2": "exp", "math.expm1": "exp", "math.log": "log",
+    "math.log2": "log", "math.log10": "log", "math.log1p": "log", "math.erf": "erf",
+    "math.tanh": "tanh", "math.rsqrt": "rsqrt", "math.sqrt": "sqrt", "math.sin": "sin",
+    "math.cos": "cos", "math.powf": "pow", "math.cbrt": "pow",
+    "math.trunc": "fp_minmax", "math.round": "fp_minmax", "math.roundeven": "fp_minmax",
+    # functions with no class of their own cost what they are computed from
+    "math.tan": ("sin", "cos", "fp_div"),
+    "math.atan": ("sin",),  # a range reduction and an odd polynomial, as sin
+    "math.asin": ("sin", "sqrt", "fp_div"), "math.acos": ("sin", "sqrt", "fp_div"),
+    "math.atan2": ("sin", "fp_div", "select"),
+    "math.sinh": ("exp", "fp_div", "fp_add"), "math.cosh": ("exp", "fp_div", "fp_add"),
+    "math.asinh": ("log", "sqrt", "fp_mul", "fp_add"),
+    "math.acosh": ("log", "sqrt", "fp_mul", "fp_add"),
+    "math.atanh": ("log", "fp_div", "fp_add"),
     # free: folded into addressing, immediates, or priced as a whole elsewhere
     **dict.fromkeys(
         ["arith.constant", "arith.index_cast", "scf.yield", "scf.for", "func.return",
          "func.call", "spm.alloc", "spm.copy", "spm.dma_start", "spm.dma_wait",
          "spm.completed", "hwctx.parallel", "hwctx.yield", "hwctx.barrier"], FREE),
 }  # fmt: skip
-"""Op name -> cost class of the machine tables ("free" costs nothing)."""
+"""Op name -> cost class of the machine tables ("free" costs nothing), or the classes
+whose costs add up to its own."""
 
 
 MEMORY_ACCESSES = {
@@ -86,4 +99,6 @@ def op_price(op: Operation, machine: Machine) -> tuple[float, bool, int]:
         )
     if cost_class == FREE:
         return 0.0, False, 0
+    if isinstance(cost_class, tuple):
+        return sum(table[part] for part in cost_class), is_vector, 0
     return table[cost_class], is_vector, 0

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from xdsl.dialects import arith, math
+from xdsl.dialects import arith
 from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
     FloatAttr,
@@ -43,6 +43,7 @@ from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
 
 from xnpu.dialects import arith_tensor, tt
 from xnpu.dialects.combiners import COMBINERS
+from xnpu.transforms.libdevice import libdevice_expansion
 from xnpu.transforms.tt_masks import Box, MaskAnalysis
 from xnpu.transforms.tt_values import (
     Affine,
@@ -62,14 +63,6 @@ from xnpu.transforms.tt_values import (
     fail,
     unit_lanes,
 )
-
-LIBDEVICE: dict[str, type[Operation]] = {
-    "erf": math.ErfOp, "exp": math.ExpOp, "exp2": math.Exp2Op, "log": math.LogOp,
-    "log2": math.Log2Op, "tanh": math.TanhOp, "rsqrt": math.RsqrtOp,
-    "sqrt": math.SqrtOp, "fabs": math.AbsFOp, "abs": math.AbsFOp, "sin": math.SinOp,
-    "cos": math.CosOp, "floor": math.FloorOp, "ceil": math.CeilOp, "pow": math.PowFOp,
-}  # fmt: skip
-"""libdevice function (without `__nv_` and the `f` of its float form) -> math op."""
 
 NOT_A_BOX = "its mask is not a box (lanes between bounds along each dimension, and-ed)"
 
@@ -290,11 +283,11 @@ class KernelAnalysis:
             case tt.BroadcastOp() | tt.ExpandDimsOp() | tt.ReshapeOp():
                 return self._analyze_view(op, shape)
             case tt.ExternElementwiseOp():
-                name = op.symbol.data.removeprefix("__nv_")
-                op_type = LIBDEVICE.get(name) or LIBDEVICE.get(name.removesuffix("f"))
-                if op_type is None:
+                expansion = libdevice_expansion(op.symbol.data)
+                if expansion is None:
                     raise fail(op, f"libdevice function '{op.symbol.data}' has no lowering")
-                return self.add(ComputeNode(op, [self.node(v, op) for v in op.operands], op_type))
+                operands = [self.node(v, op) for v in op.operands]
+                return self.add(ComputeNode(op, operands, type(op), expansion=expansion))
             case arith.AddiOp() | arith.SubiOp() | arith.MuliOp():
                 folded = self._affine_arith(op)
                 if folded is not None:

@@ -20,6 +20,7 @@ from xdsl.utils.exceptions import DiagnosticException
 
 from xnpu.dialects import tt
 from xnpu.dialects.location import at_location
+from xnpu.transforms.libdevice import Expansion
 
 
 class LoweringError(DiagnosticException):
@@ -192,7 +193,12 @@ class ComputeNode(Node):
     """An element-wise arith/math op (or a libdevice call) on its operand nodes."""
 
     def __init__(
-        self, op: Operation, operands: Sequence[Node], op_type: type[Operation], element=None
+        self,
+        op: Operation,
+        operands: Sequence[Node],
+        op_type: type[Operation],
+        element=None,
+        expansion: Expansion | None = None,
     ):
         super().__init__(
             tt.shape_of(op.results[0].type),
@@ -202,6 +208,8 @@ class ComputeNode(Node):
         )
         self.op = op
         self.op_type = op_type
+        self.expansion = expansion
+        """How a libdevice call is computed (libdevice.py)."""
 
 
 class ViewNode(Node):
