@@ -46,6 +46,7 @@ from xdsl.dialects.builtin import (
 from xdsl.dialects.utils import parse_func_op_like, print_func_op_like
 from xdsl.ir import (
     Attribute,
+    Block,
     Dialect,
     Operation,
     ParametrizedAttribute,
@@ -801,17 +802,7 @@ class ReduceOp(IRDLOperation):
             f"reducing {[str(s.type) for s in self.srcs]} along axis {axis} gives "
             f"{[str(e) for e in expected]}, not {[str(t) for t in self.result.types]}",
         )
-        block = self.combine_op.block
-        _require(
-            list(block.arg_types) == elements + elements,
-            f"the combiner takes two of each element type ({[str(e) for e in elements]}), "
-            f"got {[str(t) for t in block.arg_types]}",
-        )
-        terminator = block.last_op
-        _require(
-            isinstance(terminator, ReduceReturnOp) and list(terminator.result.types) == elements,
-            f"the combiner must end in tt.reduce.return of {[str(e) for e in elements]}",
-        )
+        _verify_combiner(self.combine_op.block, elements, ReduceReturnOp)
 
     def combiner_ops(self) -> list[Operation]:
         """The ops of the combiner, without its terminator."""
@@ -832,6 +823,72 @@ class ReduceReturnOp(IRDLOperation):
 
     def __init__(self, *values: SSAValue | Operation):
         super().__init__(operands=[values])
+
+
+def _verify_combiner(block: Block, elements: list[Attribute], terminator: type[Operation]) -> None:
+    """A combiner takes two of each element type and returns one of each."""
+    _require(
+        list(block.arg_types) == elements + elements,
+        f"the combiner takes two of each element type ({[str(e) for e in elements]}), "
+        f"got {[str(t) for t in block.arg_types]}",
+    )
+    last = block.last_op
+    _require(
+        isinstance(last, terminator) and list(last.operand_types) == elements,
+        f"the combiner must end in {terminator.name} of {[str(e) for e in elements]}",
+    )
+
+
+@irdl_op_definition
+class ScanOp(IRDLOperation):
+    """
+    `tt.scan`: inclusive prefix combination of one or more tensors along an axis
+    (`tl.cumsum`, `tl.cumprod`, `tl.associative_scan`), from the end when `reverse`:
+
+        %c = "tt.scan"(%x) <{axis = 0 : i32, reverse = false}> ({
+        ^bb0(%a: f32, %b: f32):
+          %s = arith.addf %a, %b : f32
+          tt.scan.return %s : f32
+        }) : (tensor<256xf32>) -> tensor<256xf32>
+    """
+
+    name = "tt.scan"
+
+    srcs = var_operand_def(TensorType)
+    axis = prop_def(IntegerAttr[IntegerType])
+    reverse = prop_def(IntegerAttr[IntegerType])
+    result = var_result_def()
+    combine_op = region_def("single_block")
+
+    traits = traits_def(Pure())
+
+    def verify_(self) -> None:
+        _require(len(self.srcs) > 0, "scan needs at least one operand")
+        shape = shape_of(self.srcs[0].type)
+        axis = self.axis.value.data
+        _require(0 <= axis < len(shape), f"axis {axis} is out of range for rank {len(shape)}")
+        for src in self.srcs:
+            _require(shape_of(src.type) == shape, "scan operands must share one shape")
+        _require(
+            list(self.result.types) == [src.type for src in self.srcs],
+            f"a scan gives tensors of its operands' types, not {[str(t) for t in self.result.types]}",
+        )
+        _verify_combiner(
+            self.combine_op.block, [element_of(s.type) for s in self.srcs], ScanReturnOp
+        )
+
+
+@irdl_op_definition
+class ScanReturnOp(IRDLOperation):
+    """`tt.scan.return %c : f32`: the combiner's result."""
+
+    name = "tt.scan.return"
+
+    result = var_operand_def()
+
+    traits = traits_def(HasParent(ScanOp), IsTerminator(), ReturnLike(), Pure())
+
+    assembly_format = "$result attr-dict `:` type($result)"
 
 
 # ----------------------------------------------------------------- external calls
@@ -884,6 +941,8 @@ TT = Dialect(
         StoreOp,
         ReduceOp,
         ReduceReturnOp,
+        ScanOp,
+        ScanReturnOp,
         ExternElementwiseOp,
     ],
     [PointerType, CachePolicyAttr],

@@ -68,3 +68,47 @@ def shifted_window(x_ptr, out_ptr, n, shift, BLOCK: tl.constexpr):
     src = offs - shift
     x = tl.load(x_ptr + src, mask=(src >= 0) & (src < n), other=0.0)
     tl.store(out_ptr + offs, x, mask=offs < n)
+
+
+@triton.jit
+def row_argmax(x_ptr, max_ptr, min_ptr, n_cols, BLOCK: tl.constexpr):
+    """argmax and argmin of each row: reductions of values and indices together."""
+    row = tl.program_id(0)
+    cols = tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + row * n_cols + cols, mask=cols < n_cols, other=float("nan"))
+    x = tl.where(cols < n_cols, x, -float("inf"))
+    tl.store(max_ptr + row, tl.argmax(x, axis=0))
+    y = tl.load(x_ptr + row * n_cols + cols, mask=cols < n_cols, other=float("inf"))
+    tl.store(min_ptr + row, tl.argmin(y, axis=0))
+
+
+@triton.jit
+def block_argmax(x_ptr, out_ptr, n_rows, n_cols, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    """argmax along the rows of a 2-D block: a tile of BLOCK_M indices per program."""
+    rows = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)
+    cols = tl.arange(0, BLOCK_N)
+    mask = (rows[:, None] < n_rows) & (cols[None, :] < n_cols)
+    x = tl.load(x_ptr + rows[:, None] * n_cols + cols[None, :], mask=mask, other=-float("inf"))
+    tl.store(out_ptr + rows, tl.argmax(x, axis=1), mask=rows < n_rows)
+
+
+@triton.jit
+def scans(x_ptr, sum_ptr, prod_ptr, rsum_ptr, n, BLOCK: tl.constexpr):
+    """tl.cumsum, tl.cumprod and a reversed cumsum of one block a program."""
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask, other=0.0)
+    tl.store(sum_ptr + offs, tl.cumsum(x, axis=0), mask=mask)
+    tl.store(rsum_ptr + offs, tl.cumsum(x, axis=0, reverse=True), mask=mask)
+    one = tl.load(x_ptr + offs, mask=mask, other=1.0)
+    tl.store(prod_ptr + offs, tl.cumprod(one, axis=0), mask=mask)
+
+
+@triton.jit
+def row_cumsum(x_ptr, out_ptr, n_rows, n_cols, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
+    """cumsum along the columns of a 2-D block."""
+    rows = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)[:, None]
+    cols = tl.arange(0, BLOCK_N)[None, :]
+    mask = (rows < n_rows) & (cols < n_cols)
+    x = tl.load(x_ptr + rows * n_cols + cols, mask=mask, other=0.0)
+    tl.store(out_ptr + rows * n_cols + cols, tl.cumsum(x, axis=1), mask=mask)

@@ -12,13 +12,6 @@ def every_other_lane(x_ptr, out_ptr, BLOCK: tl.constexpr):
 
 
 @triton.jit
-def argmax(x_ptr, out_ptr, BLOCK: tl.constexpr):
-    """tl.argmax: a reduction over two tensors at once (values and indices)."""
-    offs = tl.arange(0, BLOCK)
-    tl.store(out_ptr, tl.argmax(tl.load(x_ptr + offs), axis=0))
-
-
-@triton.jit
 def masked_scalar_load(x_ptr, out_ptr, flag):
     """A scalar load under a mask."""
     tl.store(out_ptr, tl.load(x_ptr, mask=flag > 0, other=0.0))

@@ -1,5 +1,5 @@
 """Triton beyond the corpus, through every level of the ladder, against PyTorch:
-runtime strides, tensor descriptors, two-sided masks (issue 13)."""
+runtime strides, tensor descriptors, two-sided masks, argmax/argmin and scans."""
 
 from __future__ import annotations
 
@@ -118,6 +118,111 @@ CASES = {
         _shifted_reference,
     ),
 }
+
+
+def _ties(g):
+    """Rows with repeated maxima and minima: the first index must win."""
+    x = torch.randint(-3, 4, (6, 50), generator=g).float()
+    return [x, torch.zeros(6, dtype=torch.int32), torch.zeros(6, dtype=torch.int32), 50]
+
+
+def _scan_block(x, reverse=False, op=torch.cumsum):
+    blocks = x.split(64)
+    if reverse:
+        return torch.cat([op(b.flip(0), 0).flip(0) for b in blocks])
+    return torch.cat([op(b, 0) for b in blocks])
+
+
+SCAN_INPUTS = {"x_ptr": "*fp32", "sum_ptr": "*fp32", "prod_ptr": "*fp32", "rsum_ptr": "*fp32"}
+
+
+def _scan_inputs(g):
+    x = 0.5 + torch.rand(150, generator=g)
+    return [x, torch.zeros(150), torch.zeros(150), torch.zeros(150), 150]
+
+
+CASES.update(
+    {
+        "argmax and argmin, first index on ties": Case(
+            kernels.row_argmax,
+            {"x_ptr": "*fp32", "max_ptr": "*i32", "min_ptr": "*i32", "n_cols": "i32"},
+            {"BLOCK": 64},
+            _ties,
+            (6,),
+            1,
+            lambda a: _first_index(a[0], max),
+        ),
+        "argmin, first index on ties": Case(
+            kernels.row_argmax,
+            {"x_ptr": "*fp32", "max_ptr": "*i32", "min_ptr": "*i32", "n_cols": "i32"},
+            {"BLOCK": 64},
+            _ties,
+            (6,),
+            2,
+            lambda a: _first_index(a[0], min),
+        ),
+        "argmax of a 2-D block along its rows": Case(
+            kernels.block_argmax,
+            MATRIX | {"out_ptr": "*i32"},
+            {"BLOCK_M": 4, "BLOCK_N": 64},
+            lambda g: [
+                torch.randn(10, 50, generator=g),
+                torch.zeros(10, dtype=torch.int32),
+                10,
+                50,
+            ],
+            (3,),
+            1,
+            lambda a: a[0].argmax(1).int(),
+        ),
+        "cumsum": Case(
+            kernels.scans,
+            SCAN_INPUTS | {"n": "i32"},
+            {"BLOCK": 64},
+            _scan_inputs,
+            (3,),
+            1,
+            lambda a: _scan_block(a[0]),
+            atol=1e-4,
+        ),
+        "cumprod": Case(
+            kernels.scans,
+            SCAN_INPUTS | {"n": "i32"},
+            {"BLOCK": 64},
+            _scan_inputs,
+            (3,),
+            2,
+            lambda a: _scan_block(a[0], op=torch.cumprod),
+            atol=1e-4,
+        ),
+        "reversed cumsum": Case(
+            kernels.scans,
+            SCAN_INPUTS | {"n": "i32"},
+            {"BLOCK": 64},
+            _scan_inputs,
+            (3,),
+            3,
+            lambda a: _scan_block(a[0], reverse=True),
+            atol=1e-4,
+        ),
+        "cumsum along the rows of a 2-D block": Case(
+            kernels.row_cumsum,
+            MATRIX,
+            {"BLOCK_M": 4, "BLOCK_N": 64},
+            lambda g: [torch.randn(10, 50, generator=g), torch.zeros(10, 50), 10, 50],
+            (3,),
+            1,
+            lambda a: a[0].cumsum(1),
+            atol=1e-4,
+        ),
+    }
+)
+
+
+def _first_index(x, pick):
+    """The first index of each row's max (or min), as Triton's argmax breaks ties."""
+    best = x.max(1, keepdim=True).values if pick is max else x.min(1, keepdim=True).values
+    return (x == best).int().argmax(1).int()
 
 
 @functools.cache

@@ -152,11 +152,6 @@ LOWERING_REFUSALS = [
         r"cannot store under this mask: its mask is not a box .*'tt.store' at .*refused_kernels.py:\d+",
     ),
     (
-        "argmax",
-        {"x_ptr": "*fp32", "out_ptr": "*i32"},
-        r"reductions of several tensors at once are not supported: 'tt.reduce' at ",
-    ),
-    (
         "masked_scalar_load",
         {"x_ptr": "*fp32", "out_ptr": "*fp32", "flag": "i32"},
         r"this scalar form is not supported: 'tt.load' at ",

@@ -190,6 +190,8 @@ class KernelEmitter(ScopedBuilder):
             self.emit_store(self.analysis.stores[op])
         elif isinstance(op, tt.ReduceOp):
             self.emit_reduce(op)
+        elif isinstance(op, tt.ScanOp):
+            self.emit_scan(op)
 
     def emit_scalar_op(self, op: Operation) -> None:
         if isinstance(op, tt.GetProgramIdOp):
@@ -686,76 +688,140 @@ class KernelEmitter(ScopedBuilder):
         self.element_loops(box, scatter)
 
     def emit_reduce(self, op: tt.ReduceOp) -> None:
-        operand = self.analysis.sink_inputs[op]
-        leaf = self.analysis.values[op.results[0]]
-        assert isinstance(leaf, ReducedLeaf)
+        """Per row along the axis: a loop carrying one accumulator per operand, from
+        lane 0's values; the results are scalars, or tiles when other lanes remain."""
+        operands = self.analysis.sink_inputs[op]
+        leaves = [self.analysis.values[r] for r in op.results]
         axis = op.axis.value.data
-        shape = operand.shape
+        shape = operands[0].shape
         box = self.emitted_box(self.analysis.masks.full_box(shape))
-        self.prepare(operand, box)
+        for operand in operands:
+            self.prepare(operand, box)
         combine = self.combiner(op)
         outer_dims = [d for d, s in enumerate(shape) if s != 1 and d != axis]
-        result_shape = leaf.shape
-        layout = None
+        layouts: list[TileLayout] = []
         if outer_dims:
-            buffer = self.alloc("red", leaf.element, prod(shape[d] for d in outer_dims))
+            result_shape = leaves[0].shape
             result_dims = [d if d < axis else d - 1 for d in outer_dims]
-            strides = row_major(result_shape, result_dims)
-            layout = TileLayout(
-                buffer, strides, self.emitted_box(self.analysis.masks.full_box(result_shape))
-            )
-            self.reduced[leaf] = layout
+            full = self.emitted_box(self.analysis.masks.full_box(result_shape))
+            for leaf in leaves:
+                buffer = self.alloc("red", leaf.element, prod(shape[d] for d in outer_dims))
+                layouts.append(TileLayout(buffer, row_major(result_shape, result_dims), full))
+                self.reduced[leaf] = layouts[-1]
 
-        def row(outer_ivs):
-            lanes = [self.index(0)] * len(shape)
-            for d, iv in zip(outer_dims, outer_ivs):
-                lanes[d] = iv
-            first = self.value_at(operand, lanes, {})
-            if shape[axis] == 1:
-                total = first
-            else:
-                block = Block(arg_types=[INDEX, leaf.element])
-                block.args[0].name_hint, block.args[1].name_hint = "r", "acc"
-                loop = scf.ForOp(
-                    self.index(1), self.index(shape[axis]), self.index(1), [first], block
-                )
-                self.insert(loop)
-                with self.inside(loop):
-                    inner = list(lanes)
-                    inner[axis] = block.args[0]
-                    element = self.value_at(operand, inner, {})
-                    self.insert(scf.YieldOp(combine(block.args[1], element)))
-                total = loop.results[0]
-            if layout is not None:
+        def row(lanes: list[SSAValue]) -> None:
+            firsts = [self.value_at(operand, lanes, {}) for operand in operands]
+
+            def element(inner: list[SSAValue]) -> list[SSAValue]:
+                return [self.value_at(operand, inner, {}) for operand in operands]
+
+            totals = self.combine_along(axis, shape[axis], lanes, firsts, element, combine)
+            if layouts:
                 out_lanes = [lane for d, lane in enumerate(lanes) if d != axis]
-                self.insert(
-                    memref.StoreOp.get(total, layout.buffer, [self.tile_index(layout, out_lanes)])
-                )
+                for total, layout in zip(totals, layouts):
+                    index = self.tile_index(layout, out_lanes)
+                    self.insert(memref.StoreOp.get(total, layout.buffer, [index]))
             else:
-                self.reduced[leaf] = total
-                self.scalars[op.results[0]] = total
+                for leaf, result, total in zip(leaves, op.results, totals):
+                    self.reduced[leaf] = total
+                    self.scalars[result] = total
 
-        if outer_dims:
-            self.loop_nest([(self.index(0), self.index(shape[d])) for d in outer_dims], row)
-        else:
-            row([])
+        self.outer_loops(shape, outer_dims, row)
 
-    def combiner(self, op: tt.ReduceOp) -> Callable[[SSAValue, SSAValue], SSAValue]:
+    def emit_scan(self, op: tt.ScanOp) -> None:
+        """Per row along the axis: a loop carrying one accumulator per operand that
+        stores every prefix into the scan's tiles (from the last lane when `reverse`)."""
+        operands = self.analysis.sink_inputs[op]
+        axis, extent = op.axis.value.data, operands[0].shape[op.axis.value.data]
+        shape = operands[0].shape
+        box = self.emitted_box(self.analysis.masks.full_box(shape))
+        for operand in operands:
+            self.prepare(operand, box)
+        combine = self.combiner(op)
+        dims = [d for d, s in enumerate(shape) if s != 1]
+        layouts = []
+        for result in op.results:
+            leaf = self.analysis.values[result]
+            buffer = self.alloc("scan", leaf.element, prod(shape))
+            layouts.append(TileLayout(buffer, row_major(shape, dims), box))
+            self.node_tiles[leaf] = layouts[-1]
+        reverse = bool(op.reverse.value.data)
+        last = self.index(extent - 1)
+
+        def lane_at(step: SSAValue) -> SSAValue:
+            return self.insert(arith.SubiOp(last, step)).results[0] if reverse else step
+
+        def store(lanes: list[SSAValue], values: list[SSAValue]) -> None:
+            for value, layout in zip(values, layouts):
+                index = self.tile_index(layout, lanes)
+                self.insert(memref.StoreOp.get(value, layout.buffer, [index]))
+
+        def row(lanes: list[SSAValue]) -> None:
+            start = list(lanes)
+            start[axis] = lane_at(self.index(0))
+            firsts = [self.value_at(operand, start, {}) for operand in operands]
+            store(start, firsts)
+
+            def combine_and_store(accs, inner):
+                at = list(inner)
+                at[axis] = lane_at(inner[axis])
+                new = combine(accs, [self.value_at(operand, at, {}) for operand in operands])
+                store(at, new)
+                return new
+
+            self.combine_along(axis, extent, lanes, firsts, None, combine_and_store)
+
+        self.outer_loops(shape, [d for d in dims if d != axis], row)
+
+    def outer_loops(self, shape, outer_dims: list[int], body: Callable) -> None:
+        """`body(lanes)` for every lane of `outer_dims` (lane 0 elsewhere)."""
+
+        def at(ivs: list[SSAValue]) -> None:
+            lanes = [self.index(0)] * len(shape)
+            for d, iv in zip(outer_dims, ivs):
+                lanes[d] = iv
+            body(lanes)
+
+        self.loop_nest([(self.index(0), self.index(shape[d])) for d in outer_dims], at)
+
+    def combine_along(self, axis, extent, lanes, firsts, element, combine) -> list[SSAValue]:
+        """The accumulators after lanes 1..extent-1 of `axis` (from `firsts` at lane 0):
+        `combine(accs, element(lanes))` each step, or `combine(accs, lanes)` when
+        `element` is None."""
+        if extent == 1:
+            return firsts
+        block = Block(arg_types=[INDEX, *(v.type for v in firsts)])
+        block.args[0].name_hint = "r"
+        for arg in block.args[1:]:
+            arg.name_hint = "acc"
+        loop = scf.ForOp(self.index(1), self.index(extent), self.index(1), firsts, block)
+        self.insert(loop)
+        with self.inside(loop):
+            inner = list(lanes)
+            inner[axis] = block.args[0]
+            accs = list(block.args[1:])
+            new = combine(accs, element(inner)) if element is not None else combine(accs, inner)
+            self.insert(scf.YieldOp(*new))
+        return list(loop.results)
+
+    def combiner(
+        self, op: tt.ReduceOp | tt.ScanOp
+    ) -> Callable[[list[SSAValue], list[SSAValue]], list[SSAValue]]:
         """The combiner as one op when the analysis finds one, else its region cloned."""
         kind = one_op_combiner(op)
         if kind is not None:
-            return lambda acc, x: self.insert(kind(acc, x)).results[0]
+            return lambda accs, xs: [self.insert(kind(accs[0], xs[0])).results[0]]
         block = op.regions[0].block
-        body = list(block.ops)  # the combiner's ops, then tt.reduce.return
-        a, b = block.args
+        body = list(block.ops)  # the combiner's ops, then its return
+        count = len(block.args) // 2
 
-        def general(acc: SSAValue, x: SSAValue) -> SSAValue:
-            mapping = {a: acc, b: x}
+        def general(accs: list[SSAValue], xs: list[SSAValue]) -> list[SSAValue]:
+            mapping = dict(zip(block.args, [*accs, *xs]))
             for inner in body[:-1]:
                 clone = inner.clone(value_mapper=mapping)
                 self.insert(clone)
                 mapping.update(zip(inner.results, clone.results))
-            return mapping[body[-1].operands[0]]
+            return [mapping.get(v, v) for v in body[-1].operands][:count]
 
         return general
 

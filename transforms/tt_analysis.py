@@ -58,6 +58,7 @@ from xnpu.transforms.tt_values import (
     ScalarLeaf,
     ScalarLoad,
     ScalarOp,
+    ScannedLeaf,
     Value,
     ViewNode,
     fail,
@@ -123,6 +124,8 @@ def one_op_combiner(op: tt.ReduceOp) -> type[Operation] | None:
     """The combiner of a tt.reduce as one op, when its region is one of COMBINERS or
     Inductor's NaN-propagating max/min; None when the region must be cloned."""
     block = op.regions[0].block
+    if len(block.args) != 2:
+        return None
     body = list(block.ops)
     a, b = block.args
     ret = body[-1]
@@ -168,8 +171,8 @@ class KernelAnalysis:
         self.masks = MaskAnalysis()
         self.materialized: set[Node] = set()
         self.stores: dict[tt.StoreOp, StorePlan] = {}
-        self.sink_inputs: dict[Operation, Node] = {}
-        """The value a tt.store stores, the tensor a tt.reduce reduces."""
+        self.sink_inputs: dict[Operation, tuple[Node, ...]] = {}
+        """The value a tt.store stores, the tensors a tt.reduce or tt.scan combines."""
         self.grid_axes = self._grid_axes()
         for op in kernel.body.block.ops:
             self._analyze(op)
@@ -197,24 +200,30 @@ class KernelAnalysis:
             return
         if isinstance(op, tt.StoreOp):
             self.pointer(op.ptr, op)
-            self.sink_inputs[op] = self.node(op.value, op)
-            self.sinks_of[self.sink_inputs[op]].add(op)
+            self._sink(op, [op.value])
             if op.mask is not None:
                 self.sinks_of[self.node(op.mask, op)].add(op)
             return
         if isinstance(op, tt.ReduceOp):
-            if len(op.operands) != 1:
-                raise fail(op, "reductions of several tensors at once are not supported")
-            self.sink_inputs[op] = self.node(op.operands[0], op)
-            self.sinks_of[self.sink_inputs[op]].add(op)
-            result = op.results[0]
-            shape = tt.shape_of(result.type) if isinstance(result.type, TensorType) else ()
-            self.values[result] = self.add(ReducedLeaf(op, shape))
+            self._sink(op, op.operands)
+            for index, result in enumerate(op.results):
+                shape = tt.shape_of(result.type) if isinstance(result.type, TensorType) else ()
+                self.values[result] = self.add(ReducedLeaf(op, shape, index))
+            return
+        if isinstance(op, tt.ScanOp):
+            self._sink(op, op.operands)
+            for index, result in enumerate(op.results):
+                self.values[result] = self.add(ScannedLeaf(op, index))
             return
         if not any(isinstance(v.type, TensorType) for v in (*op.operands, *op.results)):
             self._analyze_scalar(op)
             return
         self.values[op.results[0]] = self._analyze_tensor(op)
+
+    def _sink(self, op: Operation, values: Sequence[SSAValue]) -> None:
+        self.sink_inputs[op] = tuple(self.node(v, op) for v in values)
+        for node in self.sink_inputs[op]:
+            self.sinks_of[node].add(op)
 
     def _analyze_scalar(self, op: Operation) -> None:
         if isinstance(op, tt.AddPtrOp):
@@ -246,9 +255,9 @@ class KernelAnalysis:
                 return Affine(shape, Poly.of(op.start.value.data), (Poly.of(1),), element)
             case arith.ConstantOp():
                 value = op.value
-                if not isinstance(value, DenseIntOrFPElementsAttr) or not value.is_splat():
+                scalar = _splat_value(value)
+                if scalar is None:
                     raise fail(op, "only splat tensor constants are supported")
-                scalar = value.get_values()[0]
                 if isinstance(element, IntegerType) and element != i1:
                     return Affine.invariant(shape, Poly.of(int(scalar)), element)
                 return self.add(ConstantLeaf(shape, element, _scalar_attr(scalar, element)))
@@ -391,7 +400,9 @@ class KernelAnalysis:
         for node in reversed(self.nodes):
             for user in users_of[node]:
                 self.sinks_of[node] |= {user} if user in self.materialized else self.sinks_of[user]
-            leaf = isinstance(node, ScalarLeaf | ConstantLeaf | AffineLeaf | LoadLeaf | ReducedLeaf)
+            leaf = isinstance(
+                node, ScalarLeaf | ConstantLeaf | AffineLeaf | LoadLeaf | ReducedLeaf | ScannedLeaf
+            )
             cheap = node.element == i1  # masks are recomputed, never stored
             if not leaf and not cheap and not node.invariant and len(self.sinks_of[node]) > 1:
                 self.materialized.add(node)
@@ -432,7 +443,7 @@ class KernelAnalysis:
     def _plan_store(self, op: tt.StoreOp) -> StorePlan:
         pointer = self.values[op.ptr]
         assert isinstance(pointer, Pointer)
-        value = self.sink_inputs[op]
+        (value,) = self.sink_inputs[op]
         shape = tt.shape_of(op.ptr.type)
         if not shape:
             return StorePlan(op, pointer, value, None, "scalar")
@@ -469,6 +480,17 @@ def _lane_map(op: Operation, src_shape: tuple[int, ...], shape: tuple[int, ...])
         return out
 
     return lane_map
+
+
+def _splat_value(value: Attribute) -> int | float | None:
+    """The one value of a splat dense constant (NaN splats too: NaN != NaN), else None."""
+    if not isinstance(value, DenseIntOrFPElementsAttr):
+        return None
+    values = value.get_values()
+    first = values[0]
+    if all(v == first or (v != v and first != first) for v in values):
+        return first
+    return None
 
 
 def _scalar_attr(value, element: Attribute) -> Attribute:

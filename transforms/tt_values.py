@@ -221,11 +221,21 @@ class ViewNode(Node):
 
 
 class ReducedLeaf(Node):
-    """The result of a tt.reduce: a scalar, or a tile when more than one remains."""
+    """Result `index` of a tt.reduce: a scalar, or a tile when more than one remains."""
 
-    def __init__(self, op: tt.ReduceOp, shape):
-        super().__init__(shape, tt.element_of(op.results[0].type), invariant=prod(shape) == 1)
-        self.op = op
+    def __init__(self, op: tt.ReduceOp, shape, index: int = 0):
+        element = tt.element_of(op.results[index].type)
+        super().__init__(shape, element, invariant=prod(shape) == 1)
+        self.op, self.index = op, index
+
+
+class ScannedLeaf(Node):
+    """Result `index` of a tt.scan: a tile of prefix combinations."""
+
+    def __init__(self, op: tt.ScanOp, index: int):
+        result = op.results[index]
+        super().__init__(tt.shape_of(result.type), tt.element_of(result.type))
+        self.op, self.index = op, index
 
 
 @dataclass(frozen=True)

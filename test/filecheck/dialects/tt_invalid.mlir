@@ -57,3 +57,22 @@
 %a = "test.op"() : () -> tensor<8xi64>
 %b = arith.extsi %a : tensor<8xi64> to tensor<8xi32>
 // CHECK: arith.extsi must widen: i64 to i32
+
+// -----
+
+%0 = "test.op"() : () -> tensor<8xf32>
+%1 = "tt.scan"(%0) <{axis = 0 : i32, reverse = false}> ({
+^bb0(%a: f32, %b: f32):
+  %s = arith.addf %a, %b : f32
+  tt.scan.return %s : f32
+}) : (tensor<8xf32>) -> tensor<4xf32>
+// CHECK: a scan gives tensors of its operands' types, not ['tensor<4xf32>']
+
+// -----
+
+%0 = "test.op"() : () -> tensor<8xf32>
+%1 = "tt.scan"(%0) <{axis = 0 : i32, reverse = false}> ({
+^bb0(%a: f32, %b: i32):
+  tt.scan.return %a : f32
+}) : (tensor<8xf32>) -> tensor<8xf32>
+// CHECK: the combiner takes two of each element type (['f32']), got ['f32', 'i32']

@@ -361,3 +361,71 @@ builtin.module {
 // CHECK-NEXT:      memref.store %{{.*}}, %in0
 // CHECK:         scf.for %{{.*}} = %{{.*}} to %[[FIRST]] step
 // CHECK-NEXT:      memref.store %{{.*}}, %in0
+
+// -----
+
+// tt.scan: a loop from lane 1 carries the running sum and stores every prefix into the
+// scan tile (lane 0 stored before it); its users read that tile.
+module {
+  tt.func public @cumsum(%arg0: !tt.ptr<f32>, %arg1: !tt.ptr<f32>) attributes {noinline = false} {
+    %0 = tt.make_range {end = 64 : i32, start = 0 : i32} : tensor<64xi32>
+    %1 = tt.splat %arg1 : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %2 = tt.addptr %1, %0 : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    %3 = tt.splat %arg0 : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %4 = tt.addptr %3, %0 : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    %5 = tt.load %4 : tensor<64x!tt.ptr<f32>>
+    %6 = "tt.scan"(%5) <{axis = 0 : i32, reverse = false}> ({
+    ^bb0(%arg2: f32, %arg3: f32):
+      %7 = arith.addf %arg2, %arg3 : f32
+      tt.scan.return %7 : f32
+    }) : (tensor<64xf32>) -> tensor<64xf32>
+    tt.store %2, %6 : tensor<64x!tt.ptr<f32>>
+    tt.return
+  }
+}
+
+// CHECK-LABEL: func.func public @cumsum(
+// CHECK:         %[[SCAN:scan[0-9]*]] = spm.alloc : memref<64xf32, #spm.scratch>
+// CHECK:         %[[FIRST:.*]] = memref.load %[[IN:.*]][%[[C0:.*]]] : memref<64xf32, #spm.scratch>
+// CHECK-NEXT:    memref.store %[[FIRST]], %[[SCAN]][%[[C0]]]
+// CHECK-NEXT:    scf.for %r = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%acc = %[[FIRST]]) -> (f32) {
+// CHECK-NEXT:      %[[X:.*]] = memref.load %[[IN]][%r]
+// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %acc, %[[X]] : f32
+// CHECK-NEXT:      memref.store %[[SUM]], %[[SCAN]][%r]
+// CHECK-NEXT:      scf.yield %[[SUM]] : f32
+// CHECK:         memref.load %[[SCAN]]
+
+// -----
+
+// argmax: a reduction of values and indices together carries both; the combiner
+// (Triton's, with its tie-break on the smaller index) is cloned into the loop.
+module {
+  tt.func public @argmax(%arg0: !tt.ptr<f32>, %arg1: !tt.ptr<i32>) attributes {noinline = false} {
+    %0 = tt.make_range {end = 64 : i32, start = 0 : i32} : tensor<64xi32>
+    %1 = tt.splat %arg0 : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %2 = tt.addptr %1, %0 : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    %3 = tt.load %2 : tensor<64x!tt.ptr<f32>>
+    %4:2 = "tt.reduce"(%3, %0) <{axis = 0 : i32}> ({
+    ^bb0(%arg2: f32, %arg3: i32, %arg4: f32, %arg5: i32):
+      %5 = arith.cmpf oeq, %arg2, %arg4 : f32
+      %6 = arith.cmpi slt, %arg3, %arg5 : i32
+      %7 = arith.andi %5, %6 : i1
+      %8 = arith.cmpf ogt, %arg2, %arg4 : f32
+      %9 = arith.ori %8, %7 : i1
+      %10 = arith.select %9, %arg2, %arg4 : f32
+      %11 = arith.select %9, %arg3, %arg5 : i32
+      tt.reduce.return %10, %11 : f32, i32
+    }) : (tensor<64xf32>, tensor<64xi32>) -> (f32, i32)
+    tt.store %arg1, %4#1 : !tt.ptr<i32>
+    tt.return
+  }
+}
+
+// CHECK-LABEL: func.func public @argmax(
+// CHECK:         %{{.*}}, %[[INDEX:.*]] = scf.for %r = %{{.*}} iter_args(%acc = %{{.*}}, %acc_1 = %{{.*}}) -> (f32, i32) {
+// CHECK:           %[[TIE:.*]] = arith.cmpi slt, %acc_1, %{{.*}} : i32
+// CHECK:           %[[TAKE:.*]] = arith.ori %{{.*}}, %{{.*}} : i1
+// CHECK-NEXT:      %[[V:.*]] = arith.select %[[TAKE]], %acc, %{{.*}} : f32
+// CHECK-NEXT:      %[[I:.*]] = arith.select %[[TAKE]], %acc_1, %{{.*}} : i32
+// CHECK-NEXT:      scf.yield %[[V]], %[[I]] : f32, i32
+// CHECK:         memref.store %[[INDEX]], %arg1[%{{.*}}] : memref<?xi32>
