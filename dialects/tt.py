@@ -788,14 +788,9 @@ class ReduceOp(IRDLOperation):
     traits = traits_def(Pure())
 
     def verify_(self) -> None:
-        _require(len(self.srcs) > 0, "reduce needs at least one operand")
-        shape = shape_of(self.srcs[0].type)
-        axis = self.axis.value.data
-        _require(0 <= axis < len(shape), f"axis {axis} is out of range for rank {len(shape)}")
+        shape, axis = _combined_shape(self, "reduce")
         kept = shape[:axis] + shape[axis + 1 :]
         elements = [element_of(src.type) for src in self.srcs]
-        for src in self.srcs:
-            _require(shape_of(src.type) == shape, "reduce operands must share one shape")
         expected = [TensorType(e, kept) if kept else e for e in elements]
         _require(
             list(self.result.types) == expected,
@@ -823,6 +818,17 @@ class ReduceReturnOp(IRDLOperation):
 
     def __init__(self, *values: SSAValue | Operation):
         super().__init__(operands=[values])
+
+
+def _combined_shape(op: ReduceOp | ScanOp, what: str) -> tuple[tuple[int, ...], int]:
+    """The one shape of a reduce's or scan's operands, and its axis, checked."""
+    _require(len(op.srcs) > 0, f"{what} needs at least one operand")
+    shape = shape_of(op.srcs[0].type)
+    axis = op.axis.value.data
+    _require(0 <= axis < len(shape), f"axis {axis} is out of range for rank {len(shape)}")
+    for src in op.srcs:
+        _require(shape_of(src.type) == shape, f"{what} operands must share one shape")
+    return shape, axis
 
 
 def _verify_combiner(block: Block, elements: list[Attribute], terminator: type[Operation]) -> None:
@@ -863,12 +869,7 @@ class ScanOp(IRDLOperation):
     traits = traits_def(Pure())
 
     def verify_(self) -> None:
-        _require(len(self.srcs) > 0, "scan needs at least one operand")
-        shape = shape_of(self.srcs[0].type)
-        axis = self.axis.value.data
-        _require(0 <= axis < len(shape), f"axis {axis} is out of range for rank {len(shape)}")
-        for src in self.srcs:
-            _require(shape_of(src.type) == shape, "scan operands must share one shape")
+        _combined_shape(self, "scan")
         _require(
             list(self.result.types) == [src.type for src in self.srcs],
             f"a scan gives tensors of its operands' types, not {[str(t) for t in self.result.types]}",

@@ -141,26 +141,17 @@ def _scan_inputs(g):
     return [x, torch.zeros(150), torch.zeros(150), torch.zeros(150), 150]
 
 
+def _arg_case(output: int, pick) -> Case:
+    """argmax (output 1) or argmin (output 2) of rows with ties."""
+    signature = {"x_ptr": "*fp32", "max_ptr": "*i32", "min_ptr": "*i32", "n_cols": "i32"}
+    reference = lambda a: _first_index(a[0], pick)  # noqa: E731
+    return Case(kernels.row_argmax, signature, {"BLOCK": 64}, _ties, (6,), output, reference)
+
+
 CASES.update(
     {
-        "argmax and argmin, first index on ties": Case(
-            kernels.row_argmax,
-            {"x_ptr": "*fp32", "max_ptr": "*i32", "min_ptr": "*i32", "n_cols": "i32"},
-            {"BLOCK": 64},
-            _ties,
-            (6,),
-            1,
-            lambda a: _first_index(a[0], max),
-        ),
-        "argmin, first index on ties": Case(
-            kernels.row_argmax,
-            {"x_ptr": "*fp32", "max_ptr": "*i32", "min_ptr": "*i32", "n_cols": "i32"},
-            {"BLOCK": 64},
-            _ties,
-            (6,),
-            2,
-            lambda a: _first_index(a[0], min),
-        ),
+        "argmax, first index on ties": _arg_case(1, max),
+        "argmin, first index on ties": _arg_case(2, min),
         "argmax of a 2-D block along its rows": Case(
             kernels.block_argmax,
             MATRIX | {"out_ptr": "*i32"},
