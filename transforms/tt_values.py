@@ -123,10 +123,6 @@ class Affine:
         """The same value in every lane."""
         return not any(self.varies(d) for d in range(len(self.shape)))
 
-    @property
-    def constant(self) -> int | None:
-        return self.start.constant if self.uniform else None
-
 
 class Node:
     """An element-wise tensor value, as a tree evaluated lane by lane in loops."""
