@@ -148,6 +148,15 @@ def _arg_case(output: int, pick) -> Case:
     return Case(kernels.row_argmax, signature, {"BLOCK": 64}, _ties, (6,), output, reference)
 
 
+def _scan_case(output: int, reference) -> Case:
+    """One of `scans`' outputs: cumsum (1), cumprod (2) or reversed cumsum (3)."""
+    signature = SCAN_INPUTS | {"n": "i32"}
+    return Case(
+        kernels.scans, signature, {"BLOCK": 64}, _scan_inputs, (3,), output,
+        lambda a: reference(a[0]), atol=1e-4,
+    )  # fmt: skip
+
+
 CASES.update(
     {
         "argmax, first index on ties": _arg_case(1, max),
@@ -166,36 +175,9 @@ CASES.update(
             1,
             lambda a: a[0].argmax(1).int(),
         ),
-        "cumsum": Case(
-            kernels.scans,
-            SCAN_INPUTS | {"n": "i32"},
-            {"BLOCK": 64},
-            _scan_inputs,
-            (3,),
-            1,
-            lambda a: _scan_block(a[0]),
-            atol=1e-4,
-        ),
-        "cumprod": Case(
-            kernels.scans,
-            SCAN_INPUTS | {"n": "i32"},
-            {"BLOCK": 64},
-            _scan_inputs,
-            (3,),
-            2,
-            lambda a: _scan_block(a[0], op=torch.cumprod),
-            atol=1e-4,
-        ),
-        "reversed cumsum": Case(
-            kernels.scans,
-            SCAN_INPUTS | {"n": "i32"},
-            {"BLOCK": 64},
-            _scan_inputs,
-            (3,),
-            3,
-            lambda a: _scan_block(a[0], reverse=True),
-            atol=1e-4,
-        ),
+        "cumsum": _scan_case(1, lambda x: _scan_block(x)),
+        "cumprod": _scan_case(2, lambda x: _scan_block(x, op=torch.cumprod)),
+        "reversed cumsum": _scan_case(3, lambda x: _scan_block(x, reverse=True)),
         "cumsum along the rows of a 2-D block": Case(
             kernels.row_cumsum,
             MATRIX,

@@ -710,12 +710,12 @@ class KernelEmitter(ScopedBuilder):
                 self.reduced[leaf] = layouts[-1]
 
         def row(lanes: list[SSAValue]) -> None:
-            firsts = [self.value_at(operand, lanes, {}) for operand in operands]
+            firsts = self.values_at(operands, lanes)
 
-            def element(inner: list[SSAValue]) -> list[SSAValue]:
-                return [self.value_at(operand, inner, {}) for operand in operands]
+            def step(accs, inner):
+                return combine(accs, self.values_at(operands, inner))
 
-            totals = self.combine_along(axis, shape[axis], lanes, firsts, element, combine)
+            totals = self.combine_along(axis, shape[axis], lanes, firsts, step)
             if layouts:
                 out_lanes = [lane for d, lane in enumerate(lanes) if d != axis]
                 for total, layout in zip(totals, layouts):
@@ -759,17 +759,17 @@ class KernelEmitter(ScopedBuilder):
         def row(lanes: list[SSAValue]) -> None:
             start = list(lanes)
             start[axis] = lane_at(self.index(0))
-            firsts = [self.value_at(operand, start, {}) for operand in operands]
+            firsts = self.values_at(operands, start)
             store(start, firsts)
 
-            def combine_and_store(accs, inner):
+            def step(accs, inner):
                 at = list(inner)
                 at[axis] = lane_at(inner[axis])
-                new = combine(accs, [self.value_at(operand, at, {}) for operand in operands])
+                new = combine(accs, self.values_at(operands, at))
                 store(at, new)
                 return new
 
-            self.combine_along(axis, extent, lanes, firsts, None, combine_and_store)
+            self.combine_along(axis, extent, lanes, firsts, step)
 
         self.outer_loops(shape, [d for d in dims if d != axis], row)
 
@@ -784,10 +784,12 @@ class KernelEmitter(ScopedBuilder):
 
         self.loop_nest([(self.index(0), self.index(shape[d])) for d in outer_dims], at)
 
-    def combine_along(self, axis, extent, lanes, firsts, element, combine) -> list[SSAValue]:
-        """The accumulators after lanes 1..extent-1 of `axis` (from `firsts` at lane 0):
-        `combine(accs, element(lanes))` each step, or `combine(accs, lanes)` when
-        `element` is None."""
+    def values_at(self, nodes: Sequence[Node], lanes: list[SSAValue]) -> list[SSAValue]:
+        return [self.value_at(node, lanes, {}) for node in nodes]
+
+    def combine_along(self, axis, extent, lanes, firsts, step) -> list[SSAValue]:
+        """The accumulators after lanes 1..extent-1 of `axis` (from `firsts` at lane 0),
+        each lane's new ones `step(accs, lanes)`."""
         if extent == 1:
             return firsts
         block = Block(arg_types=[INDEX, *(v.type for v in firsts)])
@@ -800,8 +802,7 @@ class KernelEmitter(ScopedBuilder):
             inner = list(lanes)
             inner[axis] = block.args[0]
             accs = list(block.args[1:])
-            new = combine(accs, element(inner)) if element is not None else combine(accs, inner)
-            self.insert(scf.YieldOp(*new))
+            self.insert(scf.YieldOp(*step(accs, inner)))
         return list(loop.results)
 
     def combiner(
