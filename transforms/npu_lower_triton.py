@@ -34,7 +34,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from math import prod
 
 from xdsl.context import Context
@@ -102,8 +102,6 @@ class EmittedBox:
     firsts: tuple[SSAValue | None, ...]
     ends: tuple[SSAValue | None, ...]
     guards: tuple[SSAValue, ...]
-    folded: dict[tuple[int, ...], list[tuple[SSAValue, SSAValue]]] = field(default_factory=dict)
-    """Loop ranges by the dimensions they are for (see `KernelEmitter.ranges`)."""
 
 
 class KernelEmitter(ScopedBuilder):
@@ -133,10 +131,7 @@ class KernelEmitter(ScopedBuilder):
         self.program_ids: list[SSAValue] = []
         self.scalars: dict[SSAValue, SSAValue] = {}
         """tt scalar -> its value in the program loop (or the entry block)."""
-        self.boxes: dict[Box, EmittedBox] = {}
         self.load_tiles: dict[LoadLeaf, TileLayout] = {}
-        self.filled: set[LoadLeaf] = set()
-        self.node_tiles: dict[Node, TileLayout] = {}
         self.reduced: dict[ReducedLeaf, SSAValue | TileLayout] = {}
         self.remarks: list[str] = []
         """What the function's remarks will say: loads gathered and stores scattered."""
@@ -217,7 +212,7 @@ class KernelEmitter(ScopedBuilder):
 
     def poly_value(self, poly: Poly) -> SSAValue:
         """A lane-invariant integer as an index computed once per program."""
-        with self.program_level():
+        with self.iteration_level():
             return self.cached(("poly", poly.key), lambda: self._poly_value(poly))
 
     def _poly_value(self, poly: Poly) -> SSAValue:
@@ -251,10 +246,9 @@ class KernelEmitter(ScopedBuilder):
         return self.emitted_box(box)
 
     def emitted_box(self, box: Box) -> EmittedBox:
-        """A box's counts and guards, computed once per program."""
-        if box not in self.boxes:
-            self.boxes[box] = self._emit_box(box)
-        return self.boxes[box]
+        """A box's counts and guards, computed once per iteration."""
+        with self.iteration_level():
+            return self.cached(("box", box), lambda: self._emit_box(box))
 
     def _emit_box(self, box: Box) -> EmittedBox:
         unbounded = (None,) * len(box.shape)
@@ -325,9 +319,9 @@ class KernelEmitter(ScopedBuilder):
         """Loop or copy ranges (first, end) for `dims` of a box, every guard (and every
         range of a dimension not in `dims`) folded into the first: when one fails, its
         end is its first and no lane runs."""
-        key = tuple(dims)
-        if key in box.folded:
-            return box.folded[key]
+        return self.cached(("ranges", box, tuple(dims)), lambda: self._ranges(box, dims))
+
+    def _ranges(self, box: EmittedBox, dims: Sequence[int]) -> list[tuple[SSAValue, SSAValue]]:
         live = list(box.guards)
         for d, (first, end) in enumerate(zip(box.firsts, box.ends)):
             if d not in dims and (first is not None or end is not None):
@@ -345,7 +339,6 @@ class KernelEmitter(ScopedBuilder):
                 condition = self.insert(arith.AndIOp(condition, other)).results[0]
             first, end = ranges[0]
             ranges[0] = (first, self.insert(arith.SelectOp(condition, end, first)).results[0])
-        box.folded[key] = ranges
         return ranges
 
     # ---- loads
@@ -434,9 +427,9 @@ class KernelEmitter(ScopedBuilder):
 
     def ensure_filled(self, leaf: LoadLeaf) -> None:
         """Masked lanes of a tile read outside the load's own box hold `other`."""
-        if leaf in self.filled or leaf.mask is None:
+        if leaf.mask is None or self.scope.lookup(("filled", leaf)):
             return
-        self.filled.add(leaf)
+        self.remember(("filled", leaf), True)
         layout = self.load_tiles[leaf]
         box = layout.region
         dims = [d for d in range(len(leaf.shape)) if layout.strides[d]]
@@ -505,7 +498,7 @@ class KernelEmitter(ScopedBuilder):
             self.scalar_of(node)
             return
         if node in self.analysis.materialized:
-            if node not in self.node_tiles:
+            if self.tile_of(node) is None:
                 self.materialize(node)
             return
         if isinstance(node, LoadLeaf) and node in self.load_tiles:
@@ -527,7 +520,11 @@ class KernelEmitter(ScopedBuilder):
             self.insert(memref.StoreOp.get(value, layout.buffer, [self.tile_index(layout, lanes)]))
 
         self.element_loops(box, body)
-        self.node_tiles[node] = layout
+        self.remember(("tile", node), layout)
+
+    def tile_of(self, node: Node) -> TileLayout | None:
+        """The tile a node was computed into, if it was in this scope or an outer one."""
+        return self.scope.lookup(("tile", node))
 
     def prepare_operands(self, node: Node, box: EmittedBox) -> None:
         """`prepare` for a node computed here, not read from its tile."""
@@ -559,7 +556,7 @@ class KernelEmitter(ScopedBuilder):
     def scalar_of(self, node: Node) -> SSAValue:
         """An invariant node computed once per program, in the program scope."""
         lanes = [self.index(0)] * len(node.shape)
-        with self.program_level():
+        with self.iteration_level():
             return self.cached(("invariant", node), lambda: self.evaluate(node, lanes, {}))
 
     def value_at(self, node: Node, lanes: list[SSAValue], memo: dict) -> SSAValue:
@@ -576,8 +573,8 @@ class KernelEmitter(ScopedBuilder):
         return memo[key]
 
     def _evaluate(self, node: Node, lanes: list[SSAValue], memo: dict) -> SSAValue:
-        if node in self.node_tiles:
-            return self.load_tile(self.node_tiles[node], lanes)
+        if (tile := self.tile_of(node)) is not None:
+            return self.load_tile(tile, lanes)
         match node:
             case ScalarLeaf():
                 return self.scalar(node.value)
@@ -744,7 +741,7 @@ class KernelEmitter(ScopedBuilder):
             leaf = self.analysis.values[result]
             buffer = self.alloc("scan", leaf.element, prod(shape))
             layouts.append(TileLayout(buffer, row_major(shape, dims), box))
-            self.node_tiles[leaf] = layouts[-1]
+            self.remember(("tile", leaf), layouts[-1])
         reverse = bool(op.reverse.value.data)
         last = self.index(extent - 1)
 

@@ -1,17 +1,23 @@
 """
 Building a program in explicit scopes, for npu-lower-triton's emitter: the entry
-block (constants, scratchpad tiles), the program loop's body (per-program values) and
-each loop body built inside it. A value made in a scope is reused only there and in
-scopes nested in it, so every reuse is dominated by its definition.
+block (constants, scratchpad tiles), the program loop's body (per-program values),
+the body of each loop the kernel itself runs, and each element loop built inside
+them. A value (or tile) made in a scope is reused only there and in scopes nested in
+it, so every reuse is dominated by its definition.
 
     func.func @k(...) {                  <- entry: constants, spm.alloc
       scf.for %pid = ... {               <- program: offsets, box counts, invariants
-        scf.for %i = ... { ... }         <- a loop body: per-lane values
+        scf.for %i = ... { ... }         <- an element loop body: per-lane values
+        scf.for %off = ... {             <- a kernel loop's iteration: its offsets...
+          scf.for %i = ... { ... }
+        }
       }
     }
 
-Inside a loop nest, `program_level()` sends values to the program scope, before the
-outermost loop being built, so they are computed once per program, not once per lane.
+The program body and each kernel loop's body are *iterations*. Inside an element
+loop nest, `iteration_level()` sends values to the innermost iteration, before the
+outermost element loop being built: they are computed once per iteration (a
+program, or a trip of a kernel loop), not once per lane.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from xdsl.builder import Builder
 from xdsl.dialects import arith, scf
@@ -37,9 +44,10 @@ class Scope:
     def __init__(self, point: InsertPoint, parent: Scope | None = None):
         self.point = point
         self.parent = parent
-        self.values: dict[Hashable, SSAValue] = {}
+        self.values: dict[Hashable, Any] = {}
+        """SSA values by key, and what else was made here (tiles, boxes)."""
 
-    def lookup(self, key: Hashable) -> SSAValue | None:
+    def lookup(self, key: Hashable) -> Any:
         scope: Scope | None = self
         while scope is not None:
             if key in scope.values:
@@ -54,8 +62,9 @@ class ScopedBuilder:
     def __init__(self, entry: Block, program_body: Block):
         self.entry = Scope(InsertPoint.at_end(entry))
         self.constants = Constants(Builder(self.entry.point), self.entry.point)
-        self.program = Scope(InsertPoint.at_end(program_body), self.entry)
-        self.scopes = [self.program]
+        self.scopes = [Scope(InsertPoint.at_end(program_body), self.entry)]
+        self.iterations = [0]
+        """Where in `scopes` the iterations are (the program body first)."""
         self.tile_names: Counter[str] = Counter()
 
     @property
@@ -70,18 +79,26 @@ class ScopedBuilder:
         Rewriter.insert_op(op, self.entry.point)
         return op
 
-    def cached(self, key: Hashable, make: Callable[[], SSAValue]) -> SSAValue:
-        """The value `key` names, made in the current scope unless visible already."""
+    def cached(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """What `key` names, made in the current scope unless visible already."""
         value = self.scope.lookup(key)
         if value is None:
             value = self.scope.values[key] = make()
         return value
 
+    def remember(self, key: Hashable, value: Any) -> None:
+        """Records `value` under `key` for this scope and those nested in it."""
+        self.scope.values[key] = value
+
+    @property
+    def iteration(self) -> Scope:
+        return self.scopes[self.iterations[-1]]
+
     @contextmanager
-    def program_level(self) -> Iterator[None]:
-        """Inserts go to the program scope, before the loop nest being built."""
+    def iteration_level(self) -> Iterator[None]:
+        """Inserts go to the innermost iteration, before the loop nest being built."""
         saved = self.scopes
-        self.scopes = saved[:1]
+        self.scopes = saved[: self.iterations[-1] + 1]
         try:
             yield
         finally:
@@ -89,18 +106,30 @@ class ScopedBuilder:
 
     @contextmanager
     def inside(self, loop: scf.ForOp) -> Iterator[None]:
-        """Inserts go at the end of `loop`'s body (already inserted)."""
-        outermost = len(self.scopes) == 1
-        saved_point = self.program.point
+        """Inserts go at the end of `loop`'s body (already inserted), an element loop."""
+        iteration = self.iteration
+        outermost = self.scope is iteration
+        saved_point = iteration.point
         if outermost:
-            self.program.point = InsertPoint.before(loop)
+            iteration.point = InsertPoint.before(loop)
         self.scopes.append(Scope(InsertPoint.at_end(loop.body.block), self.scope))
         try:
             yield
         finally:
             self.scopes.pop()
             if outermost:
-                self.program.point = saved_point
+                iteration.point = saved_point
+
+    @contextmanager
+    def iterating(self, loop: scf.ForOp) -> Iterator[None]:
+        """Inserts go at the end of `loop`'s body (already inserted), a new iteration."""
+        self.scopes.append(Scope(InsertPoint.at_end(loop.body.block), self.scope))
+        self.iterations.append(len(self.scopes) - 1)
+        try:
+            yield
+        finally:
+            self.iterations.pop()
+            self.scopes.pop()
 
     def constant(self, value: int | float, type: Attribute) -> SSAValue:
         return self.constants.get(value, type)
