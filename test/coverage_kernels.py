@@ -112,3 +112,92 @@ def row_cumsum(x_ptr, out_ptr, n_rows, n_cols, BLOCK_M: tl.constexpr, BLOCK_N: t
     mask = (rows < n_rows) & (cols < n_cols)
     x = tl.load(x_ptr + rows * n_cols + cols, mask=mask, other=0.0)
     tl.store(out_ptr + rows * n_cols + cols, tl.cumsum(x, axis=1), mask=mask)
+
+
+@triton.jit
+def looped_layer_norm(x_ptr, w_ptr, b_ptr, out_ptr, stride, n_cols, eps, BLOCK: tl.constexpr):
+    """Triton's layer-norm tutorial: a row a program, three loops over its column chunks."""
+    row = tl.program_id(0)
+    x_ptr += row * stride
+    out_ptr += row * stride
+    acc = tl.zeros([BLOCK], dtype=tl.float32)
+    for off in range(0, n_cols, BLOCK):
+        cols = off + tl.arange(0, BLOCK)
+        acc += tl.load(x_ptr + cols, mask=cols < n_cols, other=0.0)
+    mean = tl.sum(acc, axis=0) / n_cols
+    acc = tl.zeros([BLOCK], dtype=tl.float32)
+    for off in range(0, n_cols, BLOCK):
+        cols = off + tl.arange(0, BLOCK)
+        x = tl.load(x_ptr + cols, mask=cols < n_cols, other=0.0)
+        x = tl.where(cols < n_cols, x - mean, 0.0)
+        acc += x * x
+    rstd = 1 / tl.sqrt(tl.sum(acc, axis=0) / n_cols + eps)
+    for off in range(0, n_cols, BLOCK):
+        cols = off + tl.arange(0, BLOCK)
+        mask = cols < n_cols
+        w = tl.load(w_ptr + cols, mask=mask)
+        b = tl.load(b_ptr + cols, mask=mask)
+        x = tl.load(x_ptr + cols, mask=mask, other=0.0)
+        tl.store(out_ptr + cols, (x - mean) * rstd * w + b, mask=mask)
+
+
+@triton.jit
+def online_softmax(x_ptr, out_ptr, n_cols, BLOCK: tl.constexpr):
+    """Softmax of a row in two passes: the first carries the running max and sum as
+    scalars (rescaling the sum when the max grows)."""
+    row = tl.program_id(0)
+    x_ptr += row * n_cols
+    out_ptr += row * n_cols
+    m = -float("inf")
+    total = 0.0
+    for off in range(0, n_cols, BLOCK):
+        cols = off + tl.arange(0, BLOCK)
+        x = tl.load(x_ptr + cols, mask=cols < n_cols, other=-float("inf"))
+        m_new = tl.maximum(m, tl.max(x, axis=0))
+        total = total * tl.exp(m - m_new) + tl.sum(tl.exp(x - m_new), axis=0)
+        m = m_new
+    for off in range(0, n_cols, BLOCK):
+        cols = off + tl.arange(0, BLOCK)
+        x = tl.load(x_ptr + cols, mask=cols < n_cols, other=-float("inf"))
+        tl.store(out_ptr + cols, tl.exp(x - m) / total, mask=cols < n_cols)
+
+
+@triton.jit
+def looped_row_sums(x_ptr, out_ptr, n_rows, n_cols, XBLOCK: tl.constexpr, RBLOCK: tl.constexpr):
+    """Inductor's looped reduction (triton_red_*): a 2-D accumulator carried over
+    column chunks, updated under the chunk's mask, reduced after the loop."""
+    rows = tl.program_id(0) * XBLOCK + tl.arange(0, XBLOCK)[:, None]
+    rmask = rows < n_rows
+    acc = tl.full([XBLOCK, RBLOCK], 0, tl.float32)
+    for off in range(0, n_cols, RBLOCK):
+        cols = off + tl.arange(0, RBLOCK)[None, :]
+        cmask = cols < n_cols
+        x = tl.load(x_ptr + cols + n_cols * rows, cmask & rmask, other=0.0)
+        acc = tl.where(cmask & rmask, acc + x, acc)
+    tl.store(out_ptr + rows, tl.sum(acc, 1)[:, None], rmask)
+
+
+@triton.jit
+def carried_across_lanes(x_ptr, out_ptr, n, R: tl.constexpr, C: tl.constexpr):
+    """Two carried tensors, where one's update reads the other through a broadcast:
+    both updates must see the values from before the trip."""
+    col = tl.zeros([C], tl.float32)
+    grid = tl.zeros([R, C], tl.float32)
+    scale = tl.arange(0, R)[:, None] + 1.0
+    for off in range(0, n, C):
+        x = tl.load(x_ptr + off + tl.arange(0, C))
+        grid, col = grid * 0.5 + col[None, :] * scale, col * 0.5 + x
+    tl.store(out_ptr + tl.arange(0, R)[:, None] * C + tl.arange(0, C)[None, :], grid)
+
+
+@triton.jit
+def nested_loops(x_ptr, w_ptr, out_ptr, n_rows, n_cols, BLOCK: tl.constexpr):
+    """A loop in a loop, with a scalar load in the outer one: lane j sums
+    w[r] * x[r, k * BLOCK + j] over rows r and chunks k."""
+    acc = tl.zeros([BLOCK], tl.float32)
+    for r in range(0, n_rows):
+        w = tl.load(w_ptr + r)
+        for off in range(0, n_cols, BLOCK):
+            cols = off + tl.arange(0, BLOCK)
+            acc += w * tl.load(x_ptr + r * n_cols + cols, mask=cols < n_cols, other=0.0)
+    tl.store(out_ptr + tl.arange(0, BLOCK), acc)

@@ -35,11 +35,23 @@ def gather(x_ptr, idx_ptr, out_ptr, n, BLOCK: tl.constexpr):
 
 @triton.jit
 def looped_sum(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
-    """A loop inside the kernel: not supported by npu-lower-triton."""
+    """A loop inside the kernel carrying an accumulator: lane j sums x[k * BLOCK + j]."""
     acc = tl.zeros((BLOCK,), tl.float32)
     for start in range(0, n, BLOCK):
         acc += tl.load(x_ptr + start + tl.arange(0, BLOCK))
     tl.store(out_ptr + tl.arange(0, BLOCK), acc)
+
+
+@triton.jit
+def halving_while(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    """A while loop inside the kernel (scf.while): not supported by npu-lower-triton."""
+    offs = tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + offs)
+    k = n
+    while k > 1:
+        x = x * 0.5
+        k = k // 2
+    tl.store(out_ptr + offs, x)
 
 
 @triton.jit

@@ -1,5 +1,6 @@
 """Triton beyond the corpus, through every level of the ladder, against PyTorch:
-runtime strides, tensor descriptors, two-sided masks, argmax/argmin and scans."""
+runtime strides, tensor descriptors, two-sided masks, argmax/argmin, scans and loops
+inside kernels."""
 
 from __future__ import annotations
 
@@ -186,6 +187,93 @@ CASES.update(
             (3,),
             1,
             lambda a: a[0].cumsum(1),
+            atol=1e-4,
+        ),
+    }
+)
+
+
+def _padded_chunks(x, block):
+    """x's columns padded with zeros to whole chunks of `block`: [rows, chunks, block]."""
+    pad = -x.shape[1] % block
+    return torch.nn.functional.pad(x, (0, pad)).reshape(x.shape[0], -1, block)
+
+
+def _carried_reference(args):
+    x, _, n = args[0], args[1], args[2]
+    col, grid = torch.zeros(16), torch.zeros(4, 16)
+    scale = torch.arange(4.0)[:, None] + 1
+    for chunk in x[:n].split(16):
+        grid, col = grid * 0.5 + col[None, :] * scale, col * 0.5 + chunk
+    return grid
+
+
+ROW_ARGS = {"x_ptr": "*fp32", "out_ptr": "*fp32"}
+CASES.update(
+    {
+        "layer norm looping over column chunks": Case(
+            kernels.looped_layer_norm,
+            ROW_ARGS
+            | {"w_ptr": "*fp32", "b_ptr": "*fp32", "stride": "i32", "n_cols": "i32"}
+            | {"eps": "fp32"},
+            {"BLOCK": 64},
+            lambda g: [
+                torch.randn(5, 300, generator=g),
+                torch.randn(300, generator=g),
+                torch.randn(300, generator=g),
+                torch.zeros(5, 300),
+                300,
+                300,
+                1e-5,
+            ],
+            (5,),
+            3,
+            lambda a: torch.nn.functional.layer_norm(a[0], (300,), a[1], a[2], eps=1e-5),
+            atol=1e-4,
+        ),
+        "online softmax carrying scalars": Case(
+            kernels.online_softmax,
+            ROW_ARGS | {"n_cols": "i32"},
+            {"BLOCK": 64},
+            lambda g: [torch.randn(4, 200, generator=g) * 4, torch.zeros(4, 200), 200],
+            (4,),
+            1,
+            lambda a: torch.softmax(a[0], 1),
+        ),
+        "looped reduction with a 2-D accumulator": Case(
+            kernels.looped_row_sums,
+            MATRIX,
+            {"XBLOCK": 4, "RBLOCK": 32},
+            lambda g: [torch.randn(10, 100, generator=g), torch.zeros(10), 10, 100],
+            (3,),
+            1,
+            lambda a: a[0].sum(1),
+            atol=1e-4,
+        ),
+        "carried tensors read across lanes": Case(
+            kernels.carried_across_lanes,
+            ROW_ARGS | {"n": "i32"},
+            {"R": 4, "C": 16},
+            lambda g: [torch.randn(80, generator=g), torch.zeros(4, 16), 80],
+            (1,),
+            1,
+            _carried_reference,
+            atol=1e-4,
+        ),
+        "a loop in a loop": Case(
+            kernels.nested_loops,
+            ROW_ARGS | {"w_ptr": "*fp32", "n_rows": "i32", "n_cols": "i32"},
+            {"BLOCK": 32},
+            lambda g: [
+                torch.randn(6, 70, generator=g),
+                torch.randn(6, generator=g),
+                torch.zeros(32),
+                6,
+                70,
+            ],
+            (1,),
+            2,
+            lambda a: (_padded_chunks(a[0], 32) * a[1][:, None, None]).sum((0, 1)),
             atol=1e-4,
         ),
     }

@@ -23,6 +23,7 @@ from xnpu.kernels.cases import TEST_SIZES, make_case
 from xnpu.machines import MACHINES_DIR, load_machine
 from xnpu.transforms import XNPU_PASSES
 from xnpu.transforms.npu_lower_triton import LoweringError
+from xnpu.transforms.pipelines import LEVELS
 from xnpu.transforms.remarks import remarks_in
 
 
@@ -130,12 +131,27 @@ def test_gathers_read_ddr_in_the_loop_and_match():
 
 def test_unsupported_op_is_named_with_its_location():
     module = xnpu.from_triton(
-        kernels_2d.looped_sum, {"x_ptr": "*fp32", "out_ptr": "*fp32", "n": "i32"}, {"BLOCK": 64}
+        kernels_2d.halving_while, {"x_ptr": "*fp32", "out_ptr": "*fp32", "n": "i32"}, {"BLOCK": 64}
     )
     with pytest.raises(
-        LoweringError, match=r"unsupported operation.*'scf.for' at .*kernels_2d.py:\d+"
+        LoweringError, match=r"unsupported operation.*'scf.while' at .*kernels_2d.py:\d+"
     ):
         xnpu.lower(module)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("n", [0, 64, 200])
+def test_a_kernel_loop_of_any_trip_count_leaves_its_carried_value(level, n):
+    """No trip leaves the initial value; a partial last chunk is read whole (the
+    kernel does not mask it)."""
+    module = xnpu.from_triton(
+        kernels_2d.looped_sum, {"x_ptr": "*fp32", "out_ptr": "*fp32", "n": "i32"}, {"BLOCK": 64}
+    )
+    x = torch.randn(256)
+    out = torch.full((64,), 7.0)
+    xnpu.run(xnpu.lower(module, level), x, out, n, grid=1)
+    want = x[: -(-n // 64) * 64].reshape(-1, 64).sum(0)
+    assert torch.allclose(out, want, atol=1e-5)
 
 
 def tiny_machine(tmp_path, capacity: int = 8192):

@@ -17,10 +17,11 @@ the next tile runs under the compute of this one (design.md §3, DB).
                                                     scf.yield <next slot>, %t, %out_b, %w }
                                                   spm.dma_wait %r#1, %r#2, %r#3
 
-A tile loop is an scf.for with no loop-carried values whose body has, at its top
-level, copies between DDR and scratchpad buffers that are allocated outside the loop
-and used only inside it; the operands of an input copy must be computed from the
-induction variable by pure ops. With `buffers=N`:
+A tile loop is an scf.for whose body has, at its top level, copies between DDR and
+scratchpad buffers that are allocated outside the loop and used only inside it: the
+program loop, or a loop the kernel runs itself. The operands of an input copy must be
+computed from the induction variable by pure ops (not from values the loop carries,
+which it keeps carrying, before its own). With `buffers=N`:
 
 * each such buffer becomes N buffers, and the iteration works on the one its slot
   (carried around the loop) selects;
@@ -90,12 +91,15 @@ class TileLoop:
 
 
 def _operand_slice(copy: spm.CopyOp, body: Block) -> list[Operation] | None:
-    """The top-level body ops `copy`'s operands depend on, if all are pure arith."""
+    """The top-level body ops `copy`'s operands depend on, if all are pure arith on
+    the induction variable and values from outside the loop (not on carried ones)."""
     needed: set[Operation] = set()
     pending = [v for v in copy.operands]
     while pending:
         value = pending.pop()
         owner = value.owner
+        if owner is body and value is not body.args[0]:
+            return None
         if isinstance(owner, Operation) and owner.parent_block() is body and owner not in needed:
             if owner.dialect_name() != "arith" or owner.regions:
                 return None
@@ -112,8 +116,6 @@ def find_tile_loop(loop: scf.ForOp) -> TileLoop | str | None:
     copies = [op for op in body.ops if isinstance(op, spm.CopyOp)]
     if not copies:
         return None
-    if loop.iter_args:
-        return "the loop carries values from one iteration to the next"
     found = TileLoop(loop)
     for op in copies:
         alloc = op.scratchpad_side.owner
@@ -124,7 +126,9 @@ def find_tile_loop(loop: scf.ForOp) -> TileLoop | str | None:
         elif not op.to_scratchpad:
             found.outputs.append(op)
         elif (operands := _operand_slice(op, body)) is None:
-            found.left.append((op, "its operands depend on more than arith in the loop"))
+            found.left.append(
+                (op, "its operands depend on more than arith on the loop's induction variable")
+            )
         else:
             found.inputs.append(op)
             found.slices[op] = operands
@@ -207,12 +211,16 @@ class Pipeliner:
         ]
         self.rewriter.insert(prologue, InsertPoint.before(loop))
 
-        # the loop carries the slot, the prefetched input tokens and the write-backs
-        inits = [*slot_init, *prefetched, *free_outputs]
+        # the loop carries its own values, then the slot, the prefetched input tokens
+        # and the write-backs
+        own = len(loop.iter_args)
+        inits = [*loop.iter_args, *slot_init, *prefetched, *free_outputs]
         block = Block(arg_types=[IndexType(), *(v.type for v in inits)])
-        self.rewriter.inline_block(loop.body.block, InsertPoint.at_end(block), [block.args[0]])
+        self.rewriter.inline_block(
+            loop.body.block, InsertPoint.at_end(block), block.args[: own + 1]
+        )
         self.iv = block.args[0]
-        carried = list(block.args[1:])
+        carried = list(block.args[own + 1 :])
         slot = carried.pop(0) if count > 1 else None
         queue_in = _chunks(carried[: len(prefetched)], len(inputs))
         queue_out = _chunks(carried[len(prefetched) :], len(outputs))
@@ -271,12 +279,14 @@ class Pipeliner:
                 self.rewriter.insert(spm.DmaWaitOp(start.token), InsertPoint.after(start))
         if queue_out:
             yielded.extend([t for entry in queue_out[1:] for t in entry] + written)
-        self.rewriter.replace(block.last_op, scf.YieldOp(*yielded))
+        ends = block.last_op
+        assert isinstance(ends, scf.YieldOp)
+        self.rewriter.replace(ends, scf.YieldOp(*ends.operands, *yielded))
 
         pipelined = scf.ForOp(loop.lb, loop.ub, loop.step, inits, Region(block))
         pipelined.attributes.update(loop.attributes)  # remarks and npu-tile's facts
-        self.rewriter.replace(loop, pipelined, [])
-        unwaited = list(pipelined.results[len(slot_init) :])
+        self.rewriter.replace(loop, pipelined, pipelined.results[:own])
+        unwaited = list(pipelined.results[own + len(slot_init) :])
         if unwaited:
             self.rewriter.insert(spm.DmaWaitOp(*unwaited), InsertPoint.after(pipelined))
         return pipelined

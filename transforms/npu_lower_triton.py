@@ -44,6 +44,7 @@ from xdsl.dialects.builtin import (
     IntegerType,
     MemRefType,
     ModuleOp,
+    TensorType,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
@@ -173,7 +174,9 @@ class KernelEmitter(ScopedBuilder):
 
     def emit_op(self, op: Operation) -> None:
         known = self.analysis.values.get(op.results[0]) if op.results else None
-        if isinstance(known, ScalarOp):
+        if isinstance(op, scf.ForOp):
+            self.emit_loop(op)
+        elif isinstance(known, ScalarOp):
             self.emit_scalar_op(op)
         elif isinstance(known, ScalarLoad):
             offset = self.poly_value(known.pointer.offset.start)
@@ -187,6 +190,85 @@ class KernelEmitter(ScopedBuilder):
             self.emit_reduce(op)
         elif isinstance(op, tt.ScanOp):
             self.emit_scan(op)
+
+    def emit_loop(self, loop: scf.ForOp) -> None:
+        """A loop the kernel runs becomes an scf.for over index (its induction variable
+        cast back for scalar uses); tensors it carries live in carry tiles, filled from
+        their initial values before it and rewritten at the end of each trip, and its
+        scalars are the new loop's own. Its body is built as an iteration of its own.
+
+            %acc_0 = scf.for %off = %c0 to %n step %c64       // %carry[i] = 0.0 for all i
+                iter_args(%acc = %zeros) {           ==>      scf.for %off = ... {
+              %x = tt.load ...                                  spm.copy %x[...] to %in0
+              %a = arith.addf %acc, %x                          scf.for %i { %carry[i] = %carry[i] + %in0[i] }
+              scf.yield %a }                                  }          // %acc_0 is read from %carry
+        """
+        body = loop.body.block
+        values = self.analysis.values
+        tensors = [i for i, v in enumerate(loop.iter_args) if isinstance(v.type, TensorType)]
+        scalars = [i for i in range(len(loop.iter_args)) if i not in tensors]
+        carries: dict[int, TileLayout] = {}
+        for i, init in zip(tensors, self.analysis.sink_inputs[loop]):
+            leaf = values[loop.results[i]]
+            box = self.emitted_box(self.analysis.masks.full_box(leaf.shape))
+            carries[i] = self.new_tile("carry", leaf.shape, None, leaf.element, box)
+            self.prepare(init, box)
+            self.fill_tiles([(carries[i], init)], box)
+            for carried in (leaf, values[body.args[i + 1]]):
+                self.remember(("tile", carried), carries[i])
+        bounds = [self.to_index(self.scalar(v)) for v in (loop.lb, loop.ub, loop.step)]
+        block = Block(arg_types=[INDEX, *(loop.iter_args[i].type for i in scalars)])
+        for new, old in zip(block.args, [body.args[0], *(body.args[i + 1] for i in scalars)]):
+            new.name_hint = old.name_hint
+        lowered = scf.ForOp(*bounds, [self.scalar(loop.iter_args[i]) for i in scalars], block)
+        self.insert(lowered)
+        with self.iterating(lowered):
+            iv = body.args[0]
+            self.remember(("index", iv), block.args[0])
+            self.scalars[iv] = self.insert(arith.IndexCastOp(block.args[0], iv.type)).results[0]
+            self.scalars.update((body.args[i + 1], arg) for i, arg in zip(scalars, block.args[1:]))
+            for op in body.ops:
+                if isinstance(op, scf.YieldOp):
+                    self.emit_next_carries(op, {i: carries[i] for i in tensors})
+                    self.insert(scf.YieldOp(*(self.scalar(op.operands[i]) for i in scalars)))
+                else:
+                    self.emit_op(op)
+        self.scalars.update((loop.results[i], r) for i, r in zip(scalars, lowered.results))
+
+    def emit_next_carries(self, yield_op: scf.YieldOp, carries: dict[int, TileLayout]) -> None:
+        """The yielded tensors written over their carry tiles, in place: per shape, one
+        loop computes every new value at a lane before it stores any. A value that reads
+        a carried tensor at other lanes (through a broadcast or a reshape) is computed
+        into a tile of its own first, before any carry tile changes."""
+        loop = yield_op.parent_op()
+        assert isinstance(loop, scf.ForOp)
+        carried_in = {self.analysis.values[loop.body.block.args[i + 1]] for i in carries}
+        nexts = [
+            (carries[i], node)
+            for i, node in zip(carries, self.analysis.sink_inputs[yield_op])
+            if self.analysis.values[loop.body.block.args[i + 1]] is not node
+        ]
+        by_shape: dict[tuple[int, ...], list[tuple[TileLayout, Node]]] = {}
+        for layout, node in nexts:
+            box = self.emitted_box(self.analysis.masks.full_box(node.shape))
+            if self.reads_across_lanes(node, carried_in) and self.tile_of(node) is None:
+                self.materialize(node)
+            self.prepare(node, box)
+            by_shape.setdefault(node.shape, []).append((layout, node))
+        for shape, fills in by_shape.items():
+            self.fill_tiles(fills, self.emitted_box(self.analysis.masks.full_box(shape)))
+
+    def reads_across_lanes(self, node: Node, carried: set[Node], viewed: bool = False) -> bool:
+        """Whether `node`, computed lane by lane, reads one of `carried` at another
+        lane: through a view, where no tile or per-iteration value comes between."""
+        if node in carried:
+            return viewed and not node.invariant
+        if node.invariant or self.tile_of(node) is not None:
+            return False
+        if node in self.analysis.materialized or node in self.load_tiles:
+            return False
+        viewed = viewed or isinstance(node, ViewNode)
+        return any(self.reads_across_lanes(o, carried, viewed) for o in node.operands)
 
     def emit_scalar_op(self, op: Operation) -> None:
         if isinstance(op, tt.GetProgramIdOp):
@@ -510,17 +592,32 @@ class KernelEmitter(ScopedBuilder):
 
     def materialize(self, node: Node) -> None:
         box = self.emitted_box(self.analysis.materialized_box(node))
-        dims = [d for d, s in enumerate(node.shape) if s != 1]
-        buffer = self.alloc("tmp", node.element, prod(node.shape))
-        layout = TileLayout(buffer, row_major(node.shape, dims), box)
+        layout = self.new_tile("tmp", node.shape, None, node.element, box)
         self.prepare_operands(node, box)
+        self.fill_tiles([(layout, node)], box)
+        self.remember(("tile", node), layout)
+
+    def new_tile(
+        self, kind: str, shape: tuple[int, ...], dims: list[int] | None, element, box: EmittedBox
+    ) -> TileLayout:
+        """A tile holding `dims` of `shape` row-major (None: every dimension not of size 1)."""
+        if dims is None:
+            dims = [d for d, s in enumerate(shape) if s != 1]
+        buffer = self.alloc(kind, element, prod(shape[d] for d in dims))
+        return TileLayout(buffer, row_major(shape, dims), box)
+
+    def fill_tiles(self, fills: Sequence[tuple[TileLayout, Node]], box: EmittedBox) -> None:
+        """One element loop over `box` that computes every node at a lane, then stores
+        each into its tile at that lane (the nodes prepared by the caller)."""
 
         def body(lanes):
-            value = self.evaluate(node, lanes, {})
-            self.insert(memref.StoreOp.get(value, layout.buffer, [self.tile_index(layout, lanes)]))
+            memo: dict = {}
+            values = [self.value_at(node, lanes, memo) for _, node in fills]
+            for (layout, _), value in zip(fills, values):
+                index = self.tile_index(layout, lanes)
+                self.insert(memref.StoreOp.get(value, layout.buffer, [index]))
 
         self.element_loops(box, body)
-        self.remember(("tile", node), layout)
 
     def tile_of(self, node: Node) -> TileLayout | None:
         """The tile a node was computed into, if it was in this scope or an outer one."""
@@ -658,17 +755,9 @@ class KernelEmitter(ScopedBuilder):
         box = self.emitted_box(plan.box)
         self.prepare(value, box)
         if plan.kind == "tile":
-            dims = plan.dims
-            shape = plan.shape
-            buffer = self.alloc("out", value.element, prod(shape[d] for d in dims))
-            layout = TileLayout(buffer, row_major(shape, dims), box)
-
-            def body(lanes):
-                result = self.value_at(value, lanes, {})
-                self.insert(memref.StoreOp.get(result, buffer, [self.tile_index(layout, lanes)]))
-
-            self.element_loops(box, body)
-            self.copy(pointer, buffer, dims, box, to_scratchpad=False)
+            layout = self.new_tile("out", plan.shape, plan.dims, value.element, box)
+            self.fill_tiles([(layout, value)], box)
+            self.copy(pointer, layout.buffer, plan.dims, box, to_scratchpad=False)
             return
         self.remarks.append(
             f"store{at_location(plan.op)} is scattered element by element to DDR: {plan.why}"
@@ -739,8 +828,7 @@ class KernelEmitter(ScopedBuilder):
         layouts = []
         for result in op.results:
             leaf = self.analysis.values[result]
-            buffer = self.alloc("scan", leaf.element, prod(shape))
-            layouts.append(TileLayout(buffer, row_major(shape, dims), box))
+            layouts.append(self.new_tile("scan", shape, dims, leaf.element, box))
             self.remember(("tile", leaf), layouts[-1])
         reverse = bool(op.reverse.value.data)
         last = self.index(extent - 1)

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from xdsl.dialects import arith
+from xdsl.dialects import arith, scf
 from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
     FloatAttr,
@@ -48,6 +48,7 @@ from xnpu.transforms.tt_masks import Box, MaskAnalysis
 from xnpu.transforms.tt_values import (
     Affine,
     AffineLeaf,
+    CarriedLeaf,
     ComputeNode,
     ConstantLeaf,
     LoadLeaf,
@@ -154,7 +155,8 @@ def one_op_combiner(op: tt.ReduceOp) -> type[Operation] | None:
 
 
 Sink = Operation | Node
-"""What consumes a value: a tt.store or tt.reduce, or a value computed into a tile."""
+"""What consumes a value: a tt.store, tt.reduce or tt.scan, a kernel loop (its carried
+values' first) or its scf.yield (their next), or a value computed into a tile."""
 
 
 class KernelAnalysis:
@@ -177,7 +179,7 @@ class KernelAnalysis:
         for op in kernel.body.block.ops:
             self._analyze(op)
         self._plan_materialization()
-        for op in kernel.body.block.ops:
+        for op in kernel.walk():
             if isinstance(op, tt.StoreOp):
                 self.stores[op] = self._plan_store(op)
             elif isinstance(op, tt.LoadOp) and isinstance(self.values.get(op.result), LoadLeaf):
@@ -186,7 +188,7 @@ class KernelAnalysis:
     def _grid_axes(self) -> list[int]:
         used = [
             op.axis.value.data
-            for op in self.kernel.body.block.ops
+            for op in self.kernel.walk()
             if isinstance(op, tt.GetProgramIdOp | tt.GetNumProgramsOp)
         ]
         return list(range(max(used, default=0) + 1))
@@ -194,6 +196,9 @@ class KernelAnalysis:
     # ---- what each tt value is
 
     def _analyze(self, op: Operation) -> None:
+        if isinstance(op, scf.ForOp):
+            self._analyze_loop(op)
+            return
         if isinstance(op, tt.ReturnOp):
             if op.operands:
                 raise fail(op, "kernels return nothing")
@@ -219,6 +224,30 @@ class KernelAnalysis:
             self._analyze_scalar(op)
             return
         self.values[op.results[0]] = self._analyze_tensor(op)
+
+    def _analyze_loop(self, loop: scf.ForOp) -> None:
+        """A loop the kernel runs, analysed in place: a tensor it carries is read from a
+        carry tile (CarriedLeaf) that its initial value fills and its scf.yield
+        rewrites; scalars it carries stay the lowered loop's own."""
+        body = loop.body.block
+        for value in loop.iter_args:
+            if isinstance(tt.element_of(value.type), tt.PointerType):
+                raise fail(
+                    loop,
+                    "a loop that carries pointers is not supported: compute them from the "
+                    "induction variable instead (x_ptr + off + tl.arange(...))",
+                )
+        tensors = [i for i, v in enumerate(loop.iter_args) if isinstance(v.type, TensorType)]
+        self._sink(loop, [loop.iter_args[i] for i in tensors])
+        for i in tensors:
+            self.values[body.args[i + 1]] = self.add(CarriedLeaf(loop, i, in_body=True))
+        for inner in body.ops:
+            if isinstance(inner, scf.YieldOp):
+                self._sink(inner, [inner.operands[i] for i in tensors])
+            else:
+                self._analyze(inner)
+        for i in tensors:
+            self.values[loop.results[i]] = self.add(CarriedLeaf(loop, i, in_body=False))
 
     def _sink(self, op: Operation, values: Sequence[SSAValue]) -> None:
         self.sink_inputs[op] = tuple(self.node(v, op) for v in values)
@@ -401,7 +430,14 @@ class KernelAnalysis:
             for user in users_of[node]:
                 self.sinks_of[node] |= {user} if user in self.materialized else self.sinks_of[user]
             leaf = isinstance(
-                node, ScalarLeaf | ConstantLeaf | AffineLeaf | LoadLeaf | ReducedLeaf | ScannedLeaf
+                node,
+                ScalarLeaf
+                | ConstantLeaf
+                | AffineLeaf
+                | LoadLeaf
+                | ReducedLeaf
+                | ScannedLeaf
+                | CarriedLeaf,
             )
             cheap = node.element == i1  # masks are recomputed, never stored
             if not leaf and not cheap and not node.invariant and len(self.sinks_of[node]) > 1:

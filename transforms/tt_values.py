@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from math import prod
 
+from xdsl.dialects import scf
 from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
 from xdsl.utils.exceptions import DiagnosticException
 
@@ -232,6 +233,17 @@ class ScannedLeaf(Node):
         result = op.results[index]
         super().__init__(tt.shape_of(result.type), tt.element_of(result.type))
         self.op, self.index = op, index
+
+
+class CarriedLeaf(Node):
+    """Tensor `index` an scf.for of the kernel carries: its value in the loop's body
+    (`in_body`) or the loop's result. Both are read from the loop's carry tile."""
+
+    def __init__(self, loop: scf.ForOp, index: int, in_body: bool):
+        result = loop.results[index]
+        shape = tt.shape_of(result.type)
+        super().__init__(shape, tt.element_of(result.type), invariant=prod(shape) == 1)
+        self.loop, self.index, self.in_body = loop, index, in_body
 
 
 @dataclass(frozen=True)
