@@ -10,7 +10,14 @@ from collections.abc import Callable
 
 import numpy as np
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import FloatAttr, IndexType, IntegerAttr, IntegerType, VectorType
+from xdsl.dialects.builtin import (
+    DenseIntOrFPElementsAttr,
+    FloatAttr,
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    VectorType,
+)
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 from xdsl.ir import Attribute, Operation
 
@@ -121,6 +128,8 @@ def constant_value(attr: Attribute, type: Attribute):
         return bool(value) if type == IntegerType(1) else value
     if isinstance(attr, FloatAttr):
         return numpy_dtype(type).type(attr.value.data)
+    if isinstance(attr, DenseIntOrFPElementsAttr) and isinstance(type, VectorType):
+        return np.array(attr.get_values(), dtype=numpy_dtype(type)).reshape(type.get_shape())
     raise NotImplementedError(f"constant {attr}")
 
 

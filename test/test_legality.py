@@ -78,7 +78,7 @@ REFUSALS = [
         "%c1",
     ),
     (
-        "it uses the induction variable in 'arith.muli'",
+        "an access is not at consecutive addresses",
         f"%j = arith.muli %i, %c2 : index\n    %v = memref.load %a[%j] : {SCRATCH}",
         "",
         "%c1",

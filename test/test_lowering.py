@@ -296,8 +296,12 @@ def test_a_pass_on_ir_of_the_wrong_level_fails(passes, message):
 
 
 def test_the_vectorizer_says_which_loops_it_left_scalar():
-    """The hand-written layer norm's masked loop reads DDR lane by lane: a remark says
-    so, naming the loop's function and why."""
-    remarks = remarks_in(xnpu.lower(corpus_kernel("layer_norm").to_tt(), "vec"))
+    """Inductor's broadcast add reads `y[i % 512]`, a gather: the loop reads DDR lane
+    by lane, and a remark says so, naming the loop's function, the op and why."""
+    remarks = remarks_in(xnpu.lower(corpus_kernel("inductor/add_broadcast").to_tt(), "vec"))
     left = [r for r in remarks if "npu-vectorize: left scalar" in r]
-    assert left and all(r.startswith("@layer_norm") for r in left), remarks
+    assert left and all(
+        r.startswith("@triton_poi_fused_add_0")
+        and "reads or writes DDR element by element (memref.load at " in r
+        for r in left
+    ), remarks

@@ -180,7 +180,9 @@ class KernelEmitter(ScopedBuilder):
             self.emit_scalar_op(op)
         elif isinstance(known, ScalarLoad):
             offset = self.poly_value(known.pointer.offset.start)
-            load = self.insert(memref.LoadOp.get(self.args[known.pointer.base], [offset]))
+            load = self.insert(
+                located(memref.LoadOp.get(self.args[known.pointer.base], [offset]), op)
+            )
             self.scalars[op.results[0]] = load.res
         elif isinstance(known, LoadLeaf):
             self.emit_load(known)
@@ -436,13 +438,15 @@ class KernelEmitter(ScopedBuilder):
         box = self.box_of(leaf.mask, leaf.shape)
         buffer = self.alloc("in", leaf.element, prod(leaf.shape[d] for d in dims))
         self.load_tiles[leaf] = TileLayout(buffer, row_major(leaf.shape, dims), box)
-        self.copy(leaf.pointer, buffer, dims, box, to_scratchpad=True)
+        self.copy(leaf.pointer, buffer, dims, box, leaf.op)
 
     def copy(
-        self, pointer: Pointer, tile: SSAValue, dims, box: EmittedBox, to_scratchpad: bool
+        self, pointer: Pointer, tile: SSAValue, dims, box: EmittedBox, source: Operation
     ) -> None:
         """An spm.copy of `box`'s lanes between DDR at `pointer` and `tile` (row-major
-        over `dims`); a box that starts past lane 0 moves from its first lanes on."""
+        over `dims`) for the tt.load or tt.store `source` (whose location it takes); a
+        box that starts past lane 0 moves from its first lanes on."""
+        to_scratchpad = isinstance(source, tt.LoadOp)
         affine = pointer.offset
         assert isinstance(affine, Affine)
         ddr, ddr_offset = self.args[pointer.base], self.poly_value(affine.start)
@@ -469,9 +473,10 @@ class KernelEmitter(ScopedBuilder):
         if rows is not None and not to_scratchpad:
             rows = (rows[0], rows[2], rows[1])
         if to_scratchpad:
-            self.insert(spm.CopyOp(ddr, ddr_offset, tile, tile_offset, count, rows))
+            copy = spm.CopyOp(ddr, ddr_offset, tile, tile_offset, count, rows)
         else:
-            self.insert(spm.CopyOp(tile, tile_offset, ddr, ddr_offset, count, rows))
+            copy = spm.CopyOp(tile, tile_offset, ddr, ddr_offset, count, rows)
+        self.insert(located(copy, source))
 
     def box_start(self, box: EmittedBox, dims, coefficients: Sequence[Poly]) -> SSAValue | None:
         """`sum(first_d * coefficient_d)` over `dims`: where a box that starts past lane
@@ -718,7 +723,8 @@ class KernelEmitter(ScopedBuilder):
         mask = self.value_at(leaf.mask, lanes, memo) if leaf.mask is not None else None
         if mask is not None:
             address = self.insert(arith.SelectOp(mask, address, self.index(0))).results[0]
-        value = self.insert(memref.LoadOp.get(self.args[leaf.pointer.base], [address])).res
+        gather = memref.LoadOp.get(self.args[leaf.pointer.base], [address])
+        value = self.insert(located(gather, leaf.op)).res
         if mask is not None:
             other = (
                 self.value_at(leaf.other, lanes, memo)
@@ -757,7 +763,7 @@ class KernelEmitter(ScopedBuilder):
         if plan.kind == "tile":
             layout = self.new_tile("out", plan.shape, plan.dims, value.element, box)
             self.fill_tiles([(layout, value)], box)
-            self.copy(pointer, layout.buffer, plan.dims, box, to_scratchpad=False)
+            self.copy(pointer, layout.buffer, plan.dims, box, plan.op)
             return
         self.remarks.append(
             f"store{at_location(plan.op)} is scattered element by element to DDR: {plan.why}"
@@ -769,7 +775,8 @@ class KernelEmitter(ScopedBuilder):
             memo: dict = {}
             result = self.value_at(value, lanes, memo)
             target = self.address_at(pointer, lanes, memo)
-            self.insert(memref.StoreOp.get(result, self.args[pointer.base], [target]))
+            scattered = memref.StoreOp.get(result, self.args[pointer.base], [target])
+            self.insert(located(scattered, plan.op))
 
         self.element_loops(box, scatter)
 
@@ -910,6 +917,12 @@ class KernelEmitter(ScopedBuilder):
             return [mapping.get(v, v) for v in body[-1].operands][:count]
 
         return general
+
+
+def located(op: Operation, source: Operation) -> Operation:
+    """`op` at the source location of the tt op it does the work of (for remarks)."""
+    op.location = source.location
+    return op
 
 
 @contextmanager

@@ -257,6 +257,9 @@ def _tile_users(plan: TilePlan):
 
 def _copy_refusal(copy: spm.CopyOp, plan: TilePlan, by_rows: bool = False) -> str | None:
     if copy.parent_block() is not plan.loop.body.block:
+        inside = copy.parent_op()
+        if isinstance(inside, scf.ForOp):  # a loop the kernel runs: it tiles its block itself
+            return f"spm.copy{at_location(copy)} is inside a loop of the program"
         return f"spm.copy{at_location(copy)} is inside a nested region"
     if copy.is_2d and not by_rows:
         return f"spm.copy{at_location(copy)} moves a 2-D box"

@@ -15,7 +15,9 @@ loop-carried value is an accumulator with an associative combiner. Loop-invarian
 scalars become `vector.broadcast`s before the loop. An accumulator becomes a vector of
 partial results that starts at the combiner's identity and ends in one
 `vector.reduction` into the scalar accumulator, which the scalar tail then carries on.
-Loops that touch DDR element by element (gathers) or use `%i` as data stay scalar.
+Where `%i` (or `%i + <invariant>`) is data, e.g. in a mask `start + %i < n`, each
+lane gets its own index: `vector.broadcast %i` plus the constant `[0, 1, ..., 31]`.
+Loops that touch DDR element by element (gathers) stay scalar.
 The scalar tail is marked `npu.scalar_tail`, so it is never vectorized again.
 
 Core-driven `spm.copy`s become vector copies: `{width = <lanes>}`.
@@ -32,6 +34,7 @@ from xdsl.context import Context
 from xdsl.dialects import arith, memref, scf, vector
 from xdsl.dialects.builtin import (
     AnyFloat,
+    DenseIntOrFPElementsAttr,
     FloatAttr,
     IndexType,
     IntegerAttr,
@@ -104,6 +107,10 @@ class VectorLoopPlan:
     """Body ops whose operands are all invariant: they move before the loop."""
     combiners: list[Operation] = field(default_factory=list)
     lanes: int = 0
+    ramps: set[SSAValue] = field(default_factory=set)
+    """Addresses also used as data: each lane's own index, `broadcast(%i) + [0, 1, ...]`."""
+    lane_indices: set[SSAValue] = field(default_factory=set)
+    """Index values computed from ramps (a mask's `start + %i`): vectors of indices."""
 
     def inside(self, value: SSAValue) -> bool:
         owner = value.owner
@@ -135,6 +142,9 @@ def plan_vector_loop(loop: scf.ForOp, machine: Machine, width: int | None) -> Ve
         if COMBINERS[type(combiner)].identity is None:
             return f"the accumulator's '{combiner.name}' has no identity a vector can start from"
         plan.combiners.append(combiner)
+    for op in block.ops:  # a gather is the reason, whatever else the loop does
+        if isinstance(op, memref.LoadOp | memref.StoreOp) and not spm.is_scratchpad(op.memref.type):
+            return f"it reads or writes DDR element by element ({op.name}{at_location(op)})"
     for op in block.ops:
         reason = _classify(plan, op)
         if reason is not None:
@@ -150,8 +160,6 @@ def _classify(plan: VectorLoopPlan, op: Operation) -> str | None:
         return None
     if isinstance(op, memref.LoadOp | memref.StoreOp):
         *outer, last = op.indices
-        if not spm.is_scratchpad(op.memref.type):
-            return "it reads or writes DDR element by element"
         if last not in plan.addresses or not all(plan.invariant(i) for i in outer):
             return "an access is not at consecutive addresses"
         if isinstance(op, memref.LoadOp):
@@ -159,40 +167,49 @@ def _classify(plan: VectorLoopPlan, op: Operation) -> str | None:
         elif op.value in plan.addresses:
             return "it stores the induction variable"
         return None
-    if any(v in plan.addresses for v in op.operands):
-        if _is_address_offset(plan, op):
-            plan.addresses.add(op.results[0])
-            return None
+    if _is_address_offset(plan, op):
+        plan.addresses.add(op.results[0])
+        return None
+    lane_operands = [v for v in op.operands if v in plan.addresses]
+    if lane_operands and (op.dialect_name() != "arith" or op.regions):
         return f"it uses the induction variable in '{op.name}'"
     if op.dialect_name() not in ("arith", "math") or op.regions:
         return f"'{op.name}' has no vector form"
-    if all(plan.invariant(v) for v in op.operands):
+    if not lane_operands and all(plan.invariant(v) for v in op.operands):
         plan.hoisted.append(op)
         return None
+    plan.ramps.update(lane_operands)
     if any(isinstance(v.type, IndexType) for v in (*op.operands, *op.results)):
-        return f"'{op.name}' works on index values"
+        from_lanes = [v for v in op.operands if v in plan.addresses or v in plan.lane_indices]
+        unknown = [
+            v
+            for v in op.operands
+            if isinstance(v.type, IndexType) and v not in from_lanes and not plan.invariant(v)
+        ]
+        if unknown or not from_lanes:
+            return f"'{op.name}' works on index values"
+        plan.lane_indices.update(r for r in op.results if isinstance(r.type, IndexType))
     plan.vectorized.update(op.results)
     return None
 
 
 def _is_address_offset(plan: VectorLoopPlan, op: Operation) -> bool:
-    """`%i + <invariant>` used only as the last index of loads and stores."""
+    """`%i + <invariant>`: a consecutive address (also a lane index where used as data)."""
     return (
         isinstance(op, arith.AddiOp)
         and sum(v in plan.addresses for v in op.operands) == 1
         and all(v in plan.addresses or plan.invariant(v) for v in op.operands)
-        and all(
-            isinstance(use.operation, memref.LoadOp | memref.StoreOp)
-            and use.index == len(use.operation.operands) - 1
-            for use in op.results[0].uses
-        )
     )
 
 
 def _lanes(plan: VectorLoopPlan, machine: Machine, width: int | None) -> int:
     stored = [op.value for op in plan.loop.body.block.ops if isinstance(op, memref.StoreOp)]
     types = {v.type for v in (*plan.vectorized, *stored)}
-    elements = [t for t in types if not (isinstance(t, IntegerType) and t.width.data == 1)]
+    elements = [
+        t
+        for t in types
+        if not (isinstance(t, IntegerType) and t.width.data == 1) and not isinstance(t, IndexType)
+    ]  # masks and lane indices take the lanes of the data
     if not elements:
         return width or machine.vector_elements(4)
     return min(lanes_for(machine, t, width) for t in elements)
@@ -226,6 +243,8 @@ class _LoopEmitter:
         self.constants = Constants(rewriter, self.before)
         self.mapping: dict[SSAValue, SSAValue] = {}
         self.broadcasts: dict[SSAValue, SSAValue] = {}
+        self.ramps: dict[SSAValue, SSAValue] = {}
+        self.lane_offsets: SSAValue | None = None
 
     def emit_before(self, op: Operation) -> SSAValue:
         self.rewriter.insert(op, self.before)
@@ -248,6 +267,21 @@ class _LoopEmitter:
             self.rewriter.insert(broadcast, where)
             self.broadcasts[outer] = broadcast.vector
         return self.broadcasts[outer]
+
+    def ramp(self, address: SSAValue) -> SSAValue:
+        """Each lane's own index from `address` (%i or %i + c): the broadcast plus
+        [0, 1, ..., lanes - 1], right after the broadcast."""
+        if address not in self.ramps:
+            if self.lane_offsets is None:
+                offsets = DenseIntOrFPElementsAttr.from_list(
+                    self.vector_of(IndexType()), list(range(self.plan.lanes))
+                )
+                self.lane_offsets = self.emit_before(arith.ConstantOp(offsets))
+            base = self.splat(address)
+            lanes = arith.AddiOp(base, self.lane_offsets)
+            self.rewriter.insert(lanes, InsertPoint.after(base.owner))
+            self.ramps[address] = lanes.result
+        return self.ramps[address]
 
     def vector_end(self) -> tuple[SSAValue, bool]:
         """Where the vector loop stops (the bound rounded down to whole vectors), and
@@ -335,6 +369,8 @@ class _LoopEmitter:
             scalar_condition = isinstance(op, SELECT_OPS) and position == 0
             if value in plan.vectorized or scalar_condition and plan.invariant(value):
                 operands.append(get(value))
+            elif value in plan.ramps:
+                operands.append(self.ramp(value))
             else:
                 operands.append(self.splat(value))
         return arith_tensor.shaped_create(

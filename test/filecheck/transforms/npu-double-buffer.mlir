@@ -247,7 +247,7 @@ func.func @offset_is_data(%x: memref<?xf32>, %idx: memref<?xindex>, %y: memref<?
 // CHECK-NEXT:      spm.copy %x[%off] to %[[IN]][%c0] count %c64
 // CHECK-NEXT:      %[[WB:.*]] = spm.dma_start %[[IN]][%c0] to %y[%pid] count %c64
 // CHECK-NEXT:      scf.yield %{{.*}}, %[[WB_NEW]], %[[WB]] : index, !spm.token, !spm.token
-// CHECK-NEXT:    } {npu.remarks = ["npu-double-buffer: pipelined over 2 buffers (async write-back): 0 input and 1 output copies become DMA; spm.copy stays a core copy: its operands depend on more than arith in the loop"]}
+// CHECK-NEXT:    } {npu.remarks = ["npu-double-buffer: pipelined over 2 buffers (async write-back): 0 input and 1 output copies become DMA; spm.copy stays a core copy: its operands depend on more than arith on the loop's induction variable"]}
 
 // -----
 

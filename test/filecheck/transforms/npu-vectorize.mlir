@@ -223,27 +223,44 @@ func.func @strided(%n: index) {
 
 // CHECK-LABEL: func.func @strided(
 // CHECK-NOT:     vector.
-// CHECK:         } {npu.remarks = ["npu-vectorize: left scalar: it uses the induction variable in 'arith.muli'"]}
+// CHECK:         } {npu.remarks = ["npu-vectorize: left scalar: an access is not at consecutive addresses (memref.load)"]}
 // CHECK-NEXT:    func.return
 
 // -----
 
-// The induction variable used as data.
-func.func @iv_as_data(%n: index) {
+// The induction variable used as data (a mask `start + %i < m`): each lane gets its
+// own index, the broadcast of `start + %i` plus the constant [0, 1, ..., 31].
+func.func @iv_as_data(%n: index, %m: i32, %start: index) {
   %c0 = arith.constant 0 : index
   %c1 = arith.constant 1 : index
-  %a = spm.alloc : memref<1024xi32, #spm.scratch>
+  %z = arith.constant 0.0 : f32
+  %a = spm.alloc : memref<1024xf32, #spm.scratch>
+  %b = spm.alloc : memref<1024xf32, #spm.scratch>
   scf.for %i = %c0 to %n step %c1 {
-    %v = arith.index_cast %i : index to i32
-    memref.store %v, %a[%i] : memref<1024xi32, #spm.scratch>
+    %lane = arith.addi %start, %i : index
+    %l32 = arith.index_cast %lane : index to i32
+    %in = arith.cmpi slt, %l32, %m : i32
+    %v = memref.load %a[%i] : memref<1024xf32, #spm.scratch>
+    %w = arith.select %in, %v, %z : f32
+    memref.store %w, %b[%i] : memref<1024xf32, #spm.scratch>
   }
   func.return
 }
 
 // CHECK-LABEL: func.func @iv_as_data(
-// CHECK-NOT:     vector.
-// CHECK:         } {npu.remarks = ["npu-vectorize: left scalar: it uses the induction variable in 'arith.index_cast'"]}
-// CHECK-NEXT:    func.return
+// CHECK:         %[[M:.*]] = vector.broadcast %m : i32 to vector<32xi32>
+// CHECK:         %[[OFFSETS:.*]] = arith.constant dense<[0, 1, 2, {{.*}}, 30, 31]> : vector<32xindex>
+// CHECK:         scf.for %[[I:.*]] = %c0 to %{{.*}} step %{{.*}} {
+// CHECK-NEXT:      %[[LANE:.*]] = arith.addi %start, %[[I]] : index
+// CHECK-NEXT:      %[[BASE:.*]] = vector.broadcast %[[LANE]] : index to vector<32xindex>
+// CHECK-NEXT:      %[[LANES:.*]] = arith.addi %[[BASE]], %[[OFFSETS]] : vector<32xindex>
+// CHECK-NEXT:      %[[L32:.*]] = arith.index_cast %[[LANES]] : vector<32xindex> to vector<32xi32>
+// CHECK-NEXT:      %[[IN:.*]] = arith.cmpi slt, %[[L32]], %[[M]] : vector<32xi32>
+// CHECK-NEXT:      %[[V:.*]] = vector.load %a[%[[I]]] : memref<1024xf32, #spm.scratch>, vector<32xf32>
+// CHECK-NEXT:      %[[W:.*]] = arith.select %[[IN]], %[[V]], %{{.*}} : vector<32xi1>, vector<32xf32>
+// CHECK-NEXT:      vector.store %[[W]], %b[%[[I]]] : memref<1024xf32, #spm.scratch>, vector<32xf32>
+// CHECK-NEXT:    }
+// CHECK:         } {npu.scalar_tail}
 
 // -----
 
