@@ -90,19 +90,19 @@ class TileLoop:
         return tiles
 
 
-def _operand_slice(copy: spm.CopyOp, body: Block) -> list[Operation] | None:
+def _operand_slice(copy: spm.CopyOp, body: Block) -> list[Operation] | str:
     """The top-level body ops `copy`'s operands depend on, if all are pure arith on
-    the induction variable and values from outside the loop (not on carried ones)."""
+    the induction variable and values from outside the loop; else why not."""
     needed: set[Operation] = set()
     pending = [v for v in copy.operands]
     while pending:
         value = pending.pop()
         owner = value.owner
         if owner is body and value is not body.args[0]:
-            return None
+            return "its operands depend on a value the loop carries"
         if isinstance(owner, Operation) and owner.parent_block() is body and owner not in needed:
             if owner.dialect_name() != "arith" or owner.regions:
-                return None
+                return f"its operands depend on '{owner.name}' in the loop"
             needed.add(owner)
             pending.extend(owner.operands)
     return list(needed)
@@ -125,10 +125,8 @@ def find_tile_loop(loop: scf.ForOp) -> TileLoop | str | None:
             found.left.append((op, "its buffer is also used outside the loop"))
         elif not op.to_scratchpad:
             found.outputs.append(op)
-        elif (operands := _operand_slice(op, body)) is None:
-            found.left.append(
-                (op, "its operands depend on more than arith on the loop's induction variable")
-            )
+        elif isinstance(operands := _operand_slice(op, body), str):
+            found.left.append((op, operands))
         else:
             found.inputs.append(op)
             found.slices[op] = operands

@@ -132,6 +132,8 @@ class KernelEmitter(ScopedBuilder):
         self.program_ids: list[SSAValue] = []
         self.scalars: dict[SSAValue, SSAValue] = {}
         """tt scalar -> its value in the program loop (or the entry block)."""
+        self.induction_variables: dict[SSAValue, SSAValue] = {}
+        """A kernel loop's tt induction variable -> its lowered loop's (an index)."""
         self.load_tiles: dict[LoadLeaf, TileLayout] = {}
         self.reduced: dict[ReducedLeaf, SSAValue | TileLayout] = {}
         self.remarks: list[str] = []
@@ -218,16 +220,15 @@ class KernelEmitter(ScopedBuilder):
             self.fill_tiles([(carries[i], init)], box)
             for carried in (leaf, values[body.args[i + 1]]):
                 self.remember(("tile", carried), carries[i])
-        bounds = [self.to_index(self.scalar(v)) for v in (loop.lb, loop.ub, loop.step)]
+        bounds = [self.scalar_index(v) for v in (loop.lb, loop.ub, loop.step)]
         block = Block(arg_types=[INDEX, *(loop.iter_args[i].type for i in scalars)])
         for new, old in zip(block.args, [body.args[0], *(body.args[i + 1] for i in scalars)]):
             new.name_hint = old.name_hint
         lowered = scf.ForOp(*bounds, [self.scalar(loop.iter_args[i]) for i in scalars], block)
         self.insert(lowered)
         with self.iterating(lowered):
-            iv = body.args[0]
-            self.remember(("index", iv), block.args[0])
-            self.scalars[iv] = self.insert(arith.IndexCastOp(block.args[0], iv.type)).results[0]
+            self.remember(("index", body.args[0]), block.args[0])
+            self.induction_variables[body.args[0]] = block.args[0]
             self.scalars.update((body.args[i + 1], arg) for i, arg in zip(scalars, block.args[1:]))
             for op in body.ops:
                 if isinstance(op, scf.YieldOp):
@@ -292,6 +293,11 @@ class KernelEmitter(ScopedBuilder):
             return self.scalars[value]
         if value in self.args:
             return self.args[value]
+        if value in self.induction_variables:  # cast back once a trip, where first needed
+            index = self.induction_variables[value]
+            with self.iteration_level():
+                cast = lambda: self.insert(arith.IndexCastOp(index, value.type)).results[0]  # noqa: E731
+                return self.cached(("scalar", value), cast)
         raise LoweringError(f"npu-lower-triton: internal error: no scalar for {value}")
 
     def poly_value(self, poly: Poly) -> SSAValue:

@@ -247,7 +247,57 @@ func.func @offset_is_data(%x: memref<?xf32>, %idx: memref<?xindex>, %y: memref<?
 // CHECK-NEXT:      spm.copy %x[%off] to %[[IN]][%c0] count %c64
 // CHECK-NEXT:      %[[WB:.*]] = spm.dma_start %[[IN]][%c0] to %y[%pid] count %c64
 // CHECK-NEXT:      scf.yield %{{.*}}, %[[WB_NEW]], %[[WB]] : index, !spm.token, !spm.token
-// CHECK-NEXT:    } {npu.remarks = ["npu-double-buffer: pipelined over 2 buffers (async write-back): 0 input and 1 output copies become DMA; spm.copy stays a core copy: its operands depend on more than arith on the loop's induction variable"]}
+// CHECK-NEXT:    } {npu.remarks = ["npu-double-buffer: pipelined over 2 buffers (async write-back): 0 input and 1 output copies become DMA; spm.copy stays a core copy: its operands depend on 'memref.load' in the loop"]}
+
+// -----
+
+// A loop that carries a value of its own (a kernel's loop over chunks) keeps carrying
+// it, before the slot and the tokens; its result is the pipelined loop's first.
+func.func @carried(%x: memref<?xf32>, %n: index) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %zero = arith.constant 0.0 : f32
+  %in = spm.alloc : memref<64xf32, #spm.scratch>
+  %sum = scf.for %off = %c0 to %n step %c64 iter_args(%acc = %zero) -> (f32) {
+    spm.copy %x[%off] to %in[%c0] count %c64 : memref<?xf32> to memref<64xf32, #spm.scratch>
+    %v = memref.load %in[%c0] : memref<64xf32, #spm.scratch>
+    %s = arith.addf %acc, %v : f32
+    scf.yield %s : f32
+  }
+  func.return %sum : f32
+}
+
+// CHECK-LABEL: func.func @carried(
+// CHECK:         %[[SUM:.*]], %{{.*}}, %[[LAST:.*]] = scf.for %off = %c0 to %n step %c64 iter_args(%acc = %zero, %{{.*}} = %{{.*}}, %[[ARRIVING:.*]] = %{{.*}}) -> (f32, index, !spm.token) {
+// CHECK:           %[[AHEAD:.*]] = arith.addi %off, %{{.*}} : index
+// CHECK:             spm.dma_start %x[%[[AHEAD]]] to
+// CHECK:           spm.dma_wait %[[ARRIVING]]
+// CHECK-NEXT:      %v = memref.load
+// CHECK-NEXT:      %s = arith.addf %acc, %v : f32
+// CHECK-NEXT:      scf.yield %s, %{{.*}}, %{{.*}} : f32, index, !spm.token
+// CHECK-NEXT:    } {npu.remarks = ["npu-double-buffer: pipelined over 2 buffers (async write-back): 1 input and 0 output copies become DMA"]}
+// CHECK-NEXT:    spm.dma_wait %[[LAST]]
+// CHECK-NEXT:    func.return %[[SUM]] : f32
+
+// -----
+
+// A copy whose offset a carried value gives cannot be started a trip ahead.
+func.func @carried_offset(%x: memref<?xf32>, %n: index) -> index {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %in = spm.alloc : memref<64xf32, #spm.scratch>
+  %end = scf.for %i = %c0 to %n step %c1 iter_args(%off = %c0) -> (index) {
+    spm.copy %x[%off] to %in[%c0] count %c64 : memref<?xf32> to memref<64xf32, #spm.scratch>
+    %next = arith.addi %off, %c64 : index
+    scf.yield %next : index
+  }
+  func.return %end : index
+}
+
+// CHECK-LABEL: func.func @carried_offset(
+// CHECK-NOT:     spm.dma_start
+// CHECK:         } {npu.remarks = ["npu-double-buffer: not pipelined: no copy of a tile can become DMA: spm.copy: its operands depend on a value the loop carries"]}
 
 // -----
 

@@ -429,3 +429,72 @@ module {
 // CHECK-NEXT:      %[[I:.*]] = arith.select %[[TAKE]], %acc_1, %{{.*}} : i32
 // CHECK-NEXT:      scf.yield %[[V]], %[[I]] : f32, i32
 // CHECK:         memref.store %[[INDEX]], %arg1[%{{.*}}] : memref<?xi32>
+
+
+// -----
+
+// A loop the kernel runs (scf.for over i32) becomes an index loop in the program loop:
+// the tensor it carries lives in a carry tile, filled before it and rewritten in place
+// at the end of each trip; the scalar it carries stays the new loop's own. The loop's
+// tensor result is read from the carry tile after it.
+module {
+  tt.func public @chunk_sums(%x_ptr: !tt.ptr<f32>, %out_ptr: !tt.ptr<f32>, %total_ptr: !tt.ptr<f32>, %n: i32) attributes {noinline = false} {
+    %c64_i32 = arith.constant 64 : i32
+    %c0_i32 = arith.constant 0 : i32
+    %cst = arith.constant dense<0.000000e+00> : tensor<64xf32>
+    %cst_1 = arith.constant 0.000000e+00 : f32
+    %total, %total_1 = scf.for %off = %c0_i32 to %n step %c64_i32 iter_args(%acc = %cst, %total_2 = %cst_1) -> (tensor<64xf32>, f32) : i32 {
+      %cols = tt.make_range {end = 64 : i32, start = 0 : i32} : tensor<64xi32>
+      %cols_1 = tt.splat %off : i32 -> tensor<64xi32>
+      %cols_2 = arith.addi %cols_1, %cols : tensor<64xi32>
+      %x = tt.splat %n : i32 -> tensor<64xi32>
+      %x_1 = arith.cmpi slt, %cols_2, %x : tensor<64xi32>
+      %x_2 = tt.splat %x_ptr : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+      %x_3 = tt.addptr %x_2, %cols_2 : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+      %x_4 = tt.load %x_3, %x_1, %cst : tensor<64x!tt.ptr<f32>>
+      %acc_1 = arith.addf %acc, %x_4 : tensor<64xf32>
+      %total_3 = "tt.reduce"(%x_4) <{axis = 0 : i32}> ({
+      ^bb0(%total_4: f32, %total_5: f32):
+        %total_6 = arith.addf %total_4, %total_5 : f32
+        tt.reduce.return %total_6 : f32
+      }) : (tensor<64xf32>) -> f32
+      %total_7 = arith.addf %total_2, %total_3 : f32
+      scf.yield %acc_1, %total_7 : tensor<64xf32>, f32
+    }
+    %0 = tt.make_range {end = 64 : i32, start = 0 : i32} : tensor<64xi32>
+    %1 = tt.splat %out_ptr : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %2 = tt.addptr %1, %0 : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    tt.store %2, %total : tensor<64x!tt.ptr<f32>>
+    tt.store %total_ptr, %total_1 : !tt.ptr<f32>
+    tt.return
+  }
+}
+
+// CHECK-LABEL: func.func public @chunk_sums(
+// CHECK:         %[[CARRY:carry[0-9]*]] = spm.alloc : memref<64xf32, #spm.scratch>
+// CHECK:         %[[IN:in[0-9]*]] = spm.alloc : memref<64xf32, #spm.scratch>
+// CHECK:         scf.for %pid =
+// CHECK-NEXT:      arith.index_cast %pid
+// CHECK-NEXT:      scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-NEXT:        memref.store %{{.*}}, %[[CARRY]][%[[I]]] : memref<64xf32, #spm.scratch>
+// CHECK-NEXT:      }
+// CHECK-NEXT:      %[[LB:.*]] = arith.index_cast %c0_i32 : i32 to index
+// CHECK-NEXT:      %[[N:.*]] = arith.index_cast %n : i32 to index
+// CHECK-NEXT:      %[[STEP:.*]] = arith.index_cast %c64_i32 : i32 to index
+// CHECK-NEXT:      %[[TOTAL:.*]] = scf.for %off = %[[LB]] to %[[N]] step %[[STEP]] iter_args(%total = %cst) -> (f32) {
+// CHECK:             spm.copy %x_ptr[%off] to %[[IN]][%{{.*}}] count %{{.*}}
+// CHECK:             %[[SUM:.*]] = scf.for %r = {{.*}} iter_args(%acc = %{{.*}}) -> (f32) {
+// CHECK:             %[[NEXT:.*]] = arith.addf %total, %[[SUM]] : f32
+// CHECK-NEXT:        scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-NEXT:          %[[OLD:.*]] = memref.load %[[CARRY]][%[[J]]]
+// CHECK-NEXT:          %[[X:.*]] = memref.load %[[IN]][%[[J]]]
+// CHECK-NEXT:          %[[NEW:.*]] = arith.addf %[[OLD]], %[[X]] : f32
+// CHECK-NEXT:          memref.store %[[NEW]], %[[CARRY]][%[[J]]]
+// CHECK-NEXT:        }
+// CHECK-NEXT:        scf.yield %[[NEXT]] : f32
+// CHECK-NEXT:      }
+// CHECK-NEXT:      scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-NEXT:        %[[FINAL:.*]] = memref.load %[[CARRY]][%[[K]]]
+// CHECK-NEXT:        memref.store %[[FINAL]], %out0[%[[K]]]
+// CHECK-NEXT:      }
+// CHECK:           memref.store %[[TOTAL]], %total_ptr[%{{.*}}] : memref<?xf32>
