@@ -23,7 +23,9 @@ in program order:
   the whole tile (masked lanes hold the load's `other`);
 * element-wise trees are evaluated lane by lane inside those loops; lane-invariant
   values once per program; a value used by several sinks once, into its own tile;
-* libdevice calls (`tt.extern_elementwise`, e.g. `__nv_erff`) become `math` ops.
+* libdevice calls (`tt.extern_elementwise`, e.g. `__nv_erff`) become `math` ops;
+* a loop the kernel runs becomes an index loop in the program loop, the tensors it
+  carries kept in carry tiles (`emit_loop`).
 
 Values are emitted in explicit scopes (the entry block, the program loop, each loop
 body), and a value is reused only in the scope that emitted it or one nested in it.

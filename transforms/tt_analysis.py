@@ -20,6 +20,9 @@ tt_masks.py.
   is read from a scratchpad tile (`LoadLeaf.tile_dims`); other loads are gathered.
 * Element-wise math is a tree of `Node`s; a lane-varying value used by several sinks
   is computed once into its own tile (`KernelAnalysis.materialized`).
+* An scf.for the kernel runs is analysed in place: a tensor it carries is a
+  `CarriedLeaf` (read from a carry tile) in its body and after it; its initial value
+  and its yielded value are sinks of the loop and of its scf.yield.
 
 Anything the lowering cannot do is refused here, with the op and its location, before
 any IR is built.
