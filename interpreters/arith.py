@@ -22,7 +22,7 @@ from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_i
 from xdsl.ir import Attribute, Operation
 
 from xnpu.dialects import arith_tensor
-from xnpu.interpreters.values import numpy_dtype, wrap
+from xnpu.interpreters.values import numpy_dtype, rounding_of, wrap
 
 
 def _is_array(x) -> bool:
@@ -127,7 +127,9 @@ def constant_value(attr: Attribute, type: Attribute):
         value = attr.value.data
         return bool(value) if type == IntegerType(1) else value
     if isinstance(attr, FloatAttr):
-        return numpy_dtype(type).type(attr.value.data)
+        value = numpy_dtype(type).type(attr.value.data)
+        rounding = rounding_of(type)
+        return value if rounding is None else rounding(value)
     if isinstance(attr, DenseIntOrFPElementsAttr) and isinstance(type, VectorType):
         return np.array(attr.get_values(), dtype=numpy_dtype(type)).reshape(type.get_shape())
     raise NotImplementedError(f"constant {attr}")
@@ -180,6 +182,13 @@ class XnpuArithFunctions(InterpreterFunctions):
         return fn
 
     def _compile(self, op: Operation) -> Callable:
+        fn = self._compile_exact(op)
+        rounding = rounding_of(op.results[0].type)
+        if rounding is None:
+            return fn
+        return lambda *args: rounding(fn(*args))
+
+    def _compile_exact(self, op: Operation) -> Callable:
         kind = type(op)
         if kind in INTEGER_OPS:
             fn = INTEGER_OPS[kind]

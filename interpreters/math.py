@@ -9,6 +9,8 @@ import numpy as np
 from xdsl.dialects import math
 from xdsl.interpreter import InterpreterFunctions, impl, register_impls
 
+from xnpu.interpreters.values import rounding_of
+
 
 def _erf(x):
     if isinstance(x, np.ndarray):
@@ -81,7 +83,9 @@ class XnpuMathFunctions(InterpreterFunctions):
 
 def _run(function: Callable):
     def run(self, interpreter, op, args):
-        return (function(*args),)
+        rounding = rounding_of(op.results[0].type)
+        result = function(*args)
+        return (result if rounding is None else rounding(result),)
 
     return run
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from xdsl.dialects import func
-from xdsl.dialects.builtin import IndexType, IntegerType, MemRefType, ModuleOp
+from xdsl.dialects.builtin import BFloat16Type, IndexType, IntegerType, MemRefType, ModuleOp
 from xdsl.interpreter import Interpreter
 from xdsl.interpreters.func import FuncFunctions
 from xdsl.utils.exceptions import VerifyException
@@ -33,7 +33,7 @@ from xnpu.interpreters.scf import XnpuScfFunctions
 from xnpu.interpreters.spm import XnpuSpmFunctions
 from xnpu.interpreters.timing import replay
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
-from xnpu.interpreters.values import UnsupportedType, numpy_dtype
+from xnpu.interpreters.values import UnsupportedType, numpy_dtype, to_bfloat16
 from xnpu.interpreters.vector import XnpuVectorFunctions
 from xnpu.machines import Machine, load_machine
 from xnpu.transforms.pipelines import lower
@@ -101,6 +101,9 @@ def _as_buffer(value, type: MemRefType, position: int, name: str) -> np.ndarray:
             )
         if not value.is_contiguous():
             raise InterpreterError(f"argument {position} ({name}) must be contiguous")
+        torch = sys.modules["torch"]
+        if value.dtype == torch.bfloat16 and isinstance(type.element_type, BFloat16Type):
+            return value.detach().view(torch.int16).numpy().reshape(-1)  # its bits
         try:
             value = value.detach().numpy()
         except TypeError:  # a dtype numpy has not: bfloat16, float8...
@@ -116,7 +119,8 @@ def _as_buffer(value, type: MemRefType, position: int, name: str) -> np.ndarray:
     expected = numpy_dtype(type)
     if value.dtype != expected:
         raise InterpreterError(
-            f"argument {position} ({name}) holds {value.dtype}, but the kernel reads {expected}"
+            f"argument {position} ({name}) holds {value.dtype}, but the kernel reads "
+            f"{type.element_type}"
         )
     if not value.flags.c_contiguous:
         raise InterpreterError(f"argument {position} ({name}) must be C-contiguous")
@@ -182,6 +186,8 @@ def bind_arguments(function: func.FuncOp, args: Sequence, grid: Sequence[int]) -
             try:
                 with np.errstate(over="ignore"):
                     narrowed = numpy_dtype(type).type(value)
+                    if isinstance(type, BFloat16Type):
+                        narrowed = to_bfloat16(narrowed)
             except OverflowError:  # a Python int beyond any float
                 narrowed = np.inf
             was_finite = not isinstance(value, float | np.floating) or np.isfinite(value)
@@ -194,16 +200,37 @@ def bind_arguments(function: func.FuncOp, args: Sequence, grid: Sequence[int]) -
     return values + sizes
 
 
+def _working_copy(memory: np.ndarray, type: MemRefType) -> np.ndarray:
+    """What the run reads and writes for a caller's array: a copy, so that a failing
+    run changes nothing. bf16 is held as float32: a bf16 tensor's bits are widened, a
+    float32 array for a bf16 pointer is rounded to bf16."""
+    if isinstance(type.element_type, BFloat16Type):
+        if memory.dtype == np.int16:
+            return (memory.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+        return to_bfloat16(memory)
+    return memory.copy()
+
+
+def _in_callers_form(values: np.ndarray, memory: np.ndarray) -> np.ndarray:
+    """The run's values as the caller's array holds them (a bf16 tensor: their bits)."""
+    if memory.dtype == np.int16 and values.dtype == np.float32:
+        return (to_bfloat16(values).view(np.uint32) >> 16).astype(np.uint16).view(np.int16)
+    return values
+
+
 def _write_back(entry: func.FuncOp, callers: dict[int, np.ndarray], values: list) -> None:
     """The run's buffers into the caller's arrays, once the run has succeeded; a
     read-only array the kernel changed is an error, and then nothing is written."""
+    written = {i: _in_callers_form(values[i], original) for i, original in callers.items()}
     for i, original in callers.items():
-        if not original.flags.writeable and not np.array_equal(original, values[i], equal_nan=True):
+        if not original.flags.writeable and not np.array_equal(
+            original, written[i], equal_nan=True
+        ):
             name = entry.args[i].name_hint or f"arg{i}"
             raise InterpreterError(f"argument {i} ({name}) is read-only, but the kernel writes it")
     for i, original in callers.items():
         if original.flags.writeable:
-            np.copyto(original, values[i])
+            np.copyto(original, written[i])
 
 
 def run(
@@ -227,8 +254,9 @@ def run(
     entry = entry_function(module, function)
     values = bind_arguments(entry, args, grid)
     callers = {i: v for i, v in enumerate(values) if isinstance(v, np.ndarray)}
+    types = entry.function_type.inputs.data
     for i, buffer in callers.items():  # the run works on copies: a failure changes nothing
-        values[i] = buffer.copy()
+        values[i] = _working_copy(buffer, types[i])
     state = ExecutionState(machine_model)
     interpreter = make_interpreter(module, state)
     with np.errstate(all="ignore"):

@@ -10,6 +10,7 @@ from xnpu.dialects import spm
 from xnpu.dialects.location import at_location
 from xnpu.interpreters.trace import Copy, DmaStart, DmaWait, ExecutionState, InterpreterError
 from xnpu.interpreters.values import describe, numpy_dtype
+from xnpu.transforms.op_costs import element_bytes
 
 
 def _box_indices(offset: int, count: int, rows: int, stride: int) -> np.ndarray | slice:
@@ -83,7 +84,7 @@ class XnpuSpmFunctions(InterpreterFunctions):
             self.state.check_access(op, buffer, op.scratchpad_side, low, high, op.to_scratchpad)
         width = op.elements_per_access
         accesses = rows * -(-count // width)  # load/store pairs, a row at a time
-        nbytes = count * rows * args[0].itemsize
+        nbytes = count * rows * element_bytes(op.src.type.element_type)
         self.state.record(Copy(op, nbytes, accesses, op.to_scratchpad, vector=width > 1))
         return ()
 
@@ -96,7 +97,7 @@ class XnpuSpmFunctions(InterpreterFunctions):
         token = self.state.start_transfer(
             op, buffer, op.scratchpad_side, low, high, op.to_scratchpad
         )
-        nbytes = count * rows * args[0].itemsize
+        nbytes = count * rows * element_bytes(op.src.type.element_type)
         limit = self.state.machine.dma.max_descriptor_bytes
         descriptors = max(1, -(-nbytes // limit))
         self.state.record(DmaStart(op, token, nbytes, descriptors, op.to_scratchpad))

@@ -1,10 +1,12 @@
 """How IR values are held during interpretation: Python ints and bools, numpy float
-scalars of the IR's width, numpy arrays for index-array loops and for memrefs."""
+scalars of the IR's width (bf16 as float32 rounded to bf16), numpy arrays for
+index-array loops and for memrefs."""
 
 from __future__ import annotations
 
 import numpy as np
 from xdsl.dialects.builtin import (
+    BFloat16Type,
     Float16Type,
     Float32Type,
     Float64Type,
@@ -17,7 +19,7 @@ from xdsl.ir import Attribute, SSAValue
 
 
 class UnsupportedType(TypeError):
-    """A type the interpreter has no numpy dtype for (bf16, fp8...)."""
+    """A type the interpreter has no numpy dtype for (fp8...)."""
 
 
 _INT_DTYPES = {1: np.bool_, 8: np.int8, 16: np.int16, 32: np.int32, 64: np.int64}
@@ -33,6 +35,8 @@ def numpy_dtype(type: Attribute) -> np.dtype:
             return np.dtype(np.float32)
         case Float16Type():
             return np.dtype(np.float16)
+        case BFloat16Type():  # held as f32, rounded to bf16 by every op that makes one
+            return np.dtype(np.float32)
         case Float64Type():
             return np.dtype(np.float64)
         case IndexType():
@@ -40,9 +44,26 @@ def numpy_dtype(type: Attribute) -> np.dtype:
         case IntegerType() if type.width.data in _INT_DTYPES:
             return np.dtype(_INT_DTYPES[type.width.data])
     raise UnsupportedType(
-        f"xnpu cannot hold values of type {type} yet: it holds f16, f32, f64, index and "
-        "integers of 1 to 64 bits"
+        f"xnpu cannot hold values of type {type} yet: it holds f16, bf16, f32, f64, index "
+        "and integers of 1 to 64 bits"
     )
+
+
+def to_bfloat16(value):
+    """float32 values rounded to the nearest bfloat16 (ties to even; NaN stays NaN),
+    still held as float32: how xnpu holds bf16."""
+    array = np.asarray(value, dtype=np.float32)
+    bits = array.view(np.uint32).astype(np.uint64)
+    rounded = (((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16).astype(np.uint32)
+    result = np.where(np.isnan(array), array, rounded.view(np.float32))
+    return result if isinstance(value, np.ndarray) else np.float32(result)
+
+
+def rounding_of(type: Attribute):
+    """The rounding a result of `type` needs beyond its numpy dtype (bf16's), or None."""
+    if isinstance(type, MemRefType | VectorType):
+        type = type.element_type
+    return to_bfloat16 if isinstance(type, BFloat16Type) else None
 
 
 def wrap(value, width: int):

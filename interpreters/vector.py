@@ -11,7 +11,7 @@ from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_i
 from xnpu.dialects.combiners import UFUNC_BY_KIND
 from xnpu.interpreters.memref import check_bounds, check_race
 from xnpu.interpreters.trace import ExecutionState
-from xnpu.interpreters.values import numpy_dtype
+from xnpu.interpreters.values import numpy_dtype, rounding_of
 
 
 def combining_kind(op: vector.ReductionOp) -> str:
@@ -85,9 +85,11 @@ class XnpuVectorFunctions(InterpreterFunctions):
             reduced = ufunc(args[1], reduced)
         if isinstance(reduced, np.ndarray) and reduced.ndim == 0:
             reduced = reduced[()]
-        return (reduced,)
+        rounding = rounding_of(op.results[0].type)
+        return (reduced if rounding is None else rounding(reduced),)
 
     @impl(vector.FMAOp)
     def run_fma(self, interpreter: Interpreter, op: vector.FMAOp, args):
         a, b, c = args
-        return (a * b + c,)
+        rounding = rounding_of(op.results[0].type)
+        return (a * b + c if rounding is None else rounding(a * b + c),)

@@ -201,3 +201,22 @@ def nested_loops(x_ptr, w_ptr, out_ptr, n_rows, n_cols, BLOCK: tl.constexpr):
             cols = off + tl.arange(0, BLOCK)
             acc += w * tl.load(x_ptr + r * n_cols + cols, mask=cols < n_cols, other=0.0)
     tl.store(out_ptr + tl.arange(0, BLOCK), acc)
+
+
+@triton.jit
+def half_gelu(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    """GELU on 16-bit floats computed in f32, as Triton code usually does."""
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask, other=0.0).to(tl.float32)
+    y = 0.5 * x * (1.0 + tl.erf(x * 0.7071067811865476))
+    tl.store(out_ptr + offs, y.to(out_ptr.dtype.element_ty), mask=mask)
+
+
+@triton.jit
+def half_add(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    """An add in the 16-bit type itself."""
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask)
+    tl.store(out_ptr + offs, x + tl.load(y_ptr + offs, mask=mask), mask=mask)

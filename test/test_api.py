@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import textwrap
 
+import coverage_kernels
 import numpy as np
 import pytest
 import torch
@@ -108,13 +109,28 @@ def test_a_bf16_tensor_is_named():
         xnpu.run(GELU, x, x.clone(), 4096, grid=4)  # fmt: skip
 
 
-def test_a_bf16_parameter_is_named():
-    module = parse_ir("func.func @k(%x_ptr: memref<?xbf16>, %grid: index) {\n  func.return\n}")
+def test_a_parameter_of_a_type_xnpu_cannot_hold_is_named():
+    module = parse_ir("func.func @k(%x_ptr: memref<?xf8E5M2>, %grid: index) {\n  func.return\n}")
     with pytest.raises(
         InterpreterError,
-        match=re.escape("parameter 0 (x_ptr): xnpu cannot hold values of type bf16 yet"),
+        match=re.escape("parameter 0 (x_ptr): xnpu cannot hold values of type f8E5M2 yet"),
     ):
         xnpu.run(module, np.zeros(4, np.float32), grid=1)  # fmt: skip
+
+
+def test_bf16_takes_bf16_tensors_and_float32_arrays_rounded():
+    """A bf16 pointer takes a bf16 tensor (written back as bf16) or a float32 array
+    (its values rounded to bf16 on the way in)."""
+    signature = {"x_ptr": "*bf16", "y_ptr": "*bf16", "out_ptr": "*bf16", "n": "i32"}
+    module = xnpu.from_triton(coverage_kernels.half_add, signature, {"BLOCK": 64})
+    x, y = torch.randn(100).bfloat16(), torch.randn(100).bfloat16()
+    out = torch.zeros(100, dtype=torch.bfloat16)
+    xnpu.run(module, x, y, out, 100, grid=2)
+    assert torch.equal(out, x + y)
+    values = np.float32([1 + 2**-9, 3.0])  # 1 + 2**-9 is no bf16: it rounds to 1
+    result = np.zeros(2, np.float32)
+    xnpu.run(module, values, np.zeros(2, np.float32), result, 2, grid=1)
+    assert result.tolist() == [1.0, 3.0]
 
 
 def test_a_read_only_output_is_named():

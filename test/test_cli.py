@@ -78,20 +78,21 @@ def _write(path: Path, data: bytes) -> Path:
     return path
 
 
-def test_xnpu_run_names_a_bf16_parameter(tmp_path, capsys):
+def test_xnpu_run_runs_bf16_and_names_a_type_it_cannot_hold(tmp_path, capsys):
+    """bf16 runs (held as f32 rounded to bf16, moving 2 bytes an element); fp8 is named."""
     source = tmp_path / "double.py"
     source.write_text(BF16_KERNEL)
-    ir = tmp_path / "double.mlir"
-    assert (
-        xnpu_triton([f"{source}:double", "-s", "*bf16,*bf16,i32", "-c", "BLOCK=64", "-o", str(ir)])
-        == 0
-    )
-    assert xnpu_run([str(ir), "--args", "randn:64,zeros:64,64", "--grid", "1"]) == 1
-    one_line_error(
-        capsys.readouterr().err,
-        "xnpu-run",
-        "argument 0 (x_ptr): xnpu cannot hold values of type bf16",
-    )
+    outputs = []
+    for name, exit_code in (("bf16", 0), ("fp8e5", 1)):
+        ir = tmp_path / f"double_{name}.mlir"
+        compile_ = [f"{source}:double", "-s", f"*{name},*{name},i32", "-c", "BLOCK=64"]
+        assert xnpu_triton([*compile_, "-o", str(ir)]) == 0
+        run = [str(ir), "--args", "randn:64,zeros:64,64", "--grid", "1"]
+        assert xnpu_run(run) == exit_code
+        outputs.append(capsys.readouterr())
+    assert " 256 DDR bytes moved in all" in outputs[0].out  # 64 elements in, 64 out
+    message = "argument 0 (x_ptr): xnpu cannot hold values of type f8E5M2"
+    one_line_error(outputs[1].err, "xnpu-run", message)
 
 
 def test_xnpu_run_reads_tritons_own_ttir(tmp_path, capsys):

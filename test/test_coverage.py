@@ -1,6 +1,6 @@
 """Triton beyond the corpus, through every level of the ladder, against PyTorch:
-runtime strides, tensor descriptors, two-sided masks, argmax/argmin, scans and loops
-inside kernels."""
+runtime strides, tensor descriptors, two-sided masks, argmax/argmin, scans, loops
+inside kernels, fp16 and bf16."""
 
 from __future__ import annotations
 
@@ -11,9 +11,13 @@ from dataclasses import dataclass
 import coverage_kernels as kernels
 import pytest
 import torch
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import VectorType
 
 import xnpu
 from xnpu.frontend.ttir import module_text
+from xnpu.machines import load_machine
+from xnpu.transforms.op_costs import op_price
 from xnpu.transforms.pipelines import LEVELS
 from xnpu.transforms.remarks import remarks_in
 
@@ -280,6 +284,41 @@ CASES.update(
 )
 
 
+def _sixteen_bit_case(kernel, dtype: torch.dtype, type_name: str, reference, atol) -> Case:
+    """A 16-bit kernel on 3000 elements: its pointers all of `type_name`."""
+    pointers = ["x_ptr", "y_ptr", "out_ptr"] if kernel is kernels.half_add else ["x_ptr", "out_ptr"]
+
+    def inputs(g):
+        tensors = [torch.randn(3000, generator=g).to(dtype) for _ in pointers[:-1]]
+        return [*tensors, torch.zeros(3000, dtype=dtype), 3000]
+
+    signature = dict.fromkeys(pointers, f"*{type_name}") | {"n": "i32"}
+    return Case(kernel, signature, {"BLOCK": 1024}, inputs, (3,), len(pointers) - 1,
+                reference, atol)  # fmt: skip
+
+
+def _gelu_in_f32(args):
+    return torch.nn.functional.gelu(args[0].float()).to(args[0].dtype)
+
+
+CASES.update(
+    {
+        "fp16 GELU computed in f32": _sixteen_bit_case(
+            kernels.half_gelu, torch.float16, "fp16", _gelu_in_f32, 1e-3
+        ),
+        "fp16 add": _sixteen_bit_case(
+            kernels.half_add, torch.float16, "fp16", lambda a: a[0] + a[1], 0.0
+        ),
+        "bf16 GELU computed in f32": _sixteen_bit_case(
+            kernels.half_gelu, torch.bfloat16, "bf16", _gelu_in_f32, 1e-2
+        ),
+        "bf16 add": _sixteen_bit_case(
+            kernels.half_add, torch.bfloat16, "bf16", lambda a: a[0] + a[1], 0.0
+        ),
+    }
+)
+
+
 def _first_index(x, pick):
     """The first index of each row's max (or min), as Triton's argmax breaks ties."""
     best = x.max(1, keepdim=True).values if pick is max else x.min(1, keepdim=True).values
@@ -337,3 +376,17 @@ def test_loads_left_to_gathers_say_why():
     out = torch.zeros(20, 10)
     xnpu.run(lowered, a, out, 20, 10, 1, 20, grid=(2,))
     assert torch.equal(out, a.t())
+
+
+@pytest.mark.parametrize("name", ["fp16 GELU computed in f32", "bf16 GELU computed in f32"])
+def test_sixteen_bit_loops_take_a_whole_vector_and_pay_for_wide_values(name):
+    """A 16-bit loop computing in f32 takes 64 lanes (a whole 128-byte vector of its
+    data); its f32 values span two registers, so their ops, the conversions included,
+    cost twice a one-register op."""
+    _, _, lowered = run_case(name, "vec")
+    text = module_text(lowered)
+    assert "vector<64xf32>" in text and "vector<32x" not in text
+    machine = load_machine("edge-npu")
+    widening = next(op for op in lowered.walk() if isinstance(op, arith.ExtFOp)
+                    and isinstance(op.result.type, VectorType))  # fmt: skip
+    assert op_price(widening, machine)[0] == 2 * machine.vector["convert"]

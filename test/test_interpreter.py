@@ -225,3 +225,20 @@ def test_run_time_errors_are_short():
         xnpu.run(parse_ir(RECURRENCE), np.ones(8, np.float32), np.zeros(4, np.float32), 8, grid=1)
     assert not getattr(error.value, "__notes__", [])
     assert len(str(error.value)) < 300
+
+
+def test_bf16_is_held_as_f32_rounded_like_torch():
+    """Rounding to bf16 matches torch's: to nearest, ties to even, overflow to inf, NaN
+    kept (its sign is not compared), the sign of zero kept."""
+    import torch
+
+    from xnpu.interpreters.values import to_bfloat16
+
+    special = [1 + 2**-8, 1 + 3 * 2**-8, 3.4e38, float("nan"), float("inf"), -0.0]
+    x = torch.cat([torch.randn(10000) * 1e3, torch.tensor(special)])
+    got = torch.from_numpy(to_bfloat16(x.numpy()))
+    want = x.bfloat16().float()
+    assert torch.allclose(got, want, rtol=0, atol=0, equal_nan=True)
+    numbers = ~want.isnan()
+    assert torch.equal(got[numbers].signbit(), want[numbers].signbit())
+    assert to_bfloat16(np.float32(1 + 2**-8)) == np.float32(1.0)  # a tie: to even

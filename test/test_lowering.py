@@ -213,7 +213,7 @@ def test_bad_arguments_are_explained():
     x = torch.zeros(8)
     with pytest.raises(InterpreterError, match=r"takes 4 arguments \(.*\), got 3"):
         xnpu.run(module, x, x, x, grid=1)
-    with pytest.raises(InterpreterError, match=r"holds float64, but the kernel reads float32"):
+    with pytest.raises(InterpreterError, match=r"holds float64, but the kernel reads f32"):
         xnpu.run(module, x.double(), x, x, 8, grid=1)
     with pytest.raises(InterpreterError, match=r"pass an int"):
         xnpu.run(module, x, x, x, 8.5, grid=1)

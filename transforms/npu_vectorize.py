@@ -38,10 +38,10 @@ from xdsl.dialects.builtin import (
     FloatAttr,
     IndexType,
     IntegerAttr,
-    IntegerType,
     ModuleOp,
     UnitAttr,
     VectorType,
+    i1,
     i64,
 )
 from xdsl.dialects.vector import CombiningKindAttr
@@ -63,6 +63,7 @@ from xnpu.dialects.location import at_location
 from xnpu.machines import Machine
 from xnpu.transforms import check_lowered, check_option_types, pass_machine
 from xnpu.transforms.builders import Constants, constant_int
+from xnpu.transforms.op_costs import element_bytes
 from xnpu.transforms.remarks import add_remark
 
 SCALAR_TAIL = "npu.scalar_tail"
@@ -73,8 +74,7 @@ SELECT_OPS = arith_tensor.both_forms(arith_tensor.SelectOp)
 
 def vector_lanes(machine: Machine, element: Attribute) -> int:
     """Lanes of one machine vector for `element` (i1 masks count as bytes)."""
-    bits = element.bitwidth if isinstance(element, IntegerType | AnyFloat) else 64
-    return machine.vector_elements(max(bits // 8, 1))
+    return machine.vector_elements(element_bytes(element))
 
 
 def lanes_for(machine: Machine, element: Attribute, width: int | None) -> int:
@@ -203,16 +203,16 @@ def _is_address_offset(plan: VectorLoopPlan, op: Operation) -> bool:
 
 
 def _lanes(plan: VectorLoopPlan, machine: Machine, width: int | None) -> int:
+    """A whole machine vector of the loop's narrowest data: an f16 loop that computes in
+    f32 takes 64 lanes, its f32 values spanning two registers (op_costs prices each op
+    by the registers it spans). Masks and lane indices take the lanes of the data."""
     stored = [op.value for op in plan.loop.body.block.ops if isinstance(op, memref.StoreOp)]
     types = {v.type for v in (*plan.vectorized, *stored)}
-    elements = [
-        t
-        for t in types
-        if not (isinstance(t, IntegerType) and t.width.data == 1) and not isinstance(t, IndexType)
-    ]  # masks and lane indices take the lanes of the data
+    elements = [t for t in types if t != i1 and not isinstance(t, IndexType)]
     if not elements:
         return width or machine.vector_elements(4)
-    return min(lanes_for(machine, t, width) for t in elements)
+    narrowest = min(elements, key=element_bytes)
+    return lanes_for(machine, narrowest, width)
 
 
 # ------------------------------------------------------------------ the rewrites

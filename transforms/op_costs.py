@@ -7,8 +7,8 @@ counter charges these prices; the passes' profitability estimates read them too.
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import MemRefType, VectorType
-from xdsl.ir import Operation
+from xdsl.dialects.builtin import IndexType, MemRefType, VectorType, i1
+from xdsl.ir import Attribute, Operation
 
 from xnpu.dialects.spm import is_scratchpad
 from xnpu.machines import Machine
@@ -75,9 +75,38 @@ class UnpricedOp(ValueError):
     """An op the machine model cannot price."""
 
 
+def vector_registers(op: Operation, machine: Machine) -> int:
+    """Machine vectors the op's widest vector value spans: a vector<64xf32> (an f16
+    loop's values widened to f32) is two 128-byte registers, so its op is issued twice.
+    Masks are predicates and indices 32-bit addresses; a vector of masks alone is one."""
+    spans = [
+        -(-(value.type.element_count() * element_bytes(value.type.element_type))
+          // machine.core.vector_bytes)
+        for value in (*op.operands, *op.results)
+        if isinstance(value.type, VectorType) and value.type.element_type != i1
+    ]  # fmt: skip
+    return max(spans, default=1)
+
+
+def element_bytes(element: Attribute) -> int:
+    """Bytes of a vector element: an index is a 32-bit address on the NPU."""
+    if isinstance(element, IndexType):
+        return 4
+    return max(1, getattr(element, "bitwidth", 32) // 8)
+
+
 def op_price(op: Operation, machine: Machine) -> tuple[float, bool, int]:
     """(cycles, runs on the vector unit, DDR bytes it moves) for one execution."""
     is_vector = any(isinstance(v.type, VectorType) for v in (*op.operands, *op.results))
+    cycles, is_vector, nbytes = _one_register_price(op, machine, is_vector)
+    if is_vector:
+        cycles *= vector_registers(op, machine)
+    return cycles, is_vector, nbytes
+
+
+def _one_register_price(
+    op: Operation, machine: Machine, is_vector: bool
+) -> tuple[float, bool, int]:
     table = machine.vector if is_vector else machine.scalar
     if op.name in MEMORY_ACCESSES:
         kind = MEMORY_ACCESSES[op.name]
@@ -88,7 +117,7 @@ def op_price(op: Operation, machine: Machine) -> tuple[float, bool, int]:
         nbytes = 0
         if where == "ddr":
             element = buffer.type.element_type
-            lanes = value.type.get_num_elements() if isinstance(value.type, VectorType) else 1
+            lanes = value.type.element_count() if isinstance(value.type, VectorType) else 1
             nbytes = lanes * element.bitwidth // 8
         return table[f"{where}_{kind}"], is_vector, nbytes
     cost_class = COST_CLASS.get(op.name)
