@@ -220,3 +220,9 @@ def half_add(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
     mask = offs < n
     x = tl.load(x_ptr + offs, mask=mask)
     tl.store(out_ptr + offs, x + tl.load(y_ptr + offs, mask=mask), mask=mask)
+
+
+@triton.jit
+def masked_scalar_load(x_ptr, out_ptr, flag):
+    """A scalar load under a scalar mask: read only when the mask holds."""
+    tl.store(out_ptr, tl.load(x_ptr, mask=flag > 0, other=-1.0))

@@ -12,9 +12,14 @@ def every_other_lane(x_ptr, out_ptr, BLOCK: tl.constexpr):
 
 
 @triton.jit
-def masked_scalar_load(x_ptr, out_ptr, flag):
-    """A scalar load under a mask."""
-    tl.store(out_ptr, tl.load(x_ptr, mask=flag > 0, other=0.0))
+def bumped_pointers(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    """A loop that carries its pointers, bumping them each trip."""
+    acc = tl.zeros([BLOCK], tl.float32)
+    pointers = x_ptr + tl.arange(0, BLOCK)
+    for _ in range(0, n, BLOCK):
+        acc += tl.load(pointers)
+        pointers += BLOCK
+    tl.store(out_ptr + tl.arange(0, BLOCK), acc)
 
 
 @triton.jit

@@ -390,3 +390,14 @@ def test_sixteen_bit_loops_take_a_whole_vector_and_pay_for_wide_values(name):
     widening = next(op for op in lowered.walk() if isinstance(op, arith.ExtFOp)
                     and isinstance(op.result.type, VectorType))  # fmt: skip
     assert op_price(widening, machine)[0] == 2 * machine.vector["convert"]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_masked_scalar_load_reads_only_when_its_mask_holds(level):
+    """Masked off, it gives `other` and reads nothing: an empty tensor is fine."""
+    signature = {"x_ptr": "*fp32", "out_ptr": "*fp32", "flag": "i32"}
+    lowered = xnpu.lower(xnpu.from_triton(kernels.masked_scalar_load, signature, {}), level)
+    for x, flag, want in ((torch.tensor([5.0]), 1, 5.0), (torch.zeros(0), 0, -1.0)):
+        out = torch.tensor([9.0])
+        xnpu.run(lowered, x, out, flag, grid=1)
+        assert out.item() == want

@@ -152,9 +152,10 @@ LOWERING_REFUSALS = [
         r"cannot store under this mask: its mask is not a box .*'tt.store' at .*refused_kernels.py:\d+",
     ),
     (
-        "masked_scalar_load",
-        {"x_ptr": "*fp32", "out_ptr": "*fp32", "flag": "i32"},
-        r"this scalar form is not supported: 'tt.load' at ",
+        "bumped_pointers",
+        {"x_ptr": "*fp32", "out_ptr": "*fp32", "n": "i32"},
+        r"a loop that carries pointers is not supported: compute them from the induction "
+        r"variable instead .*'scf.for' at .*refused_kernels.py:\d+",
     ),
     (
         "chosen_pointer",
@@ -172,8 +173,7 @@ LOWERING_REFUSALS = [
 @pytest.mark.parametrize(("name", "signature", "message"), LOWERING_REFUSALS)
 def test_npu_lower_triton_names_what_it_refuses_and_where(name, signature, message):
     kernel = getattr(refused_kernels, name)
-    constexprs = {} if name == "masked_scalar_load" else {"BLOCK": 64}
-    module = xnpu.from_triton(kernel, signature, constexprs)
+    module = xnpu.from_triton(kernel, signature, {"BLOCK": 64})
     before = str(module)
     with pytest.raises(LoweringError, match=message):
         xnpu.lower(module)

@@ -183,11 +183,7 @@ class KernelEmitter(ScopedBuilder):
         elif isinstance(known, ScalarOp):
             self.emit_scalar_op(op)
         elif isinstance(known, ScalarLoad):
-            offset = self.poly_value(known.pointer.offset.start)
-            load = self.insert(
-                located(memref.LoadOp.get(self.args[known.pointer.base], [offset]), op)
-            )
-            self.scalars[op.results[0]] = load.res
+            self.scalars[op.results[0]] = self.emit_scalar_load(known)
         elif isinstance(known, LoadLeaf):
             self.emit_load(known)
         elif isinstance(op, tt.StoreOp):
@@ -274,6 +270,23 @@ class KernelEmitter(ScopedBuilder):
             return False
         viewed = viewed or isinstance(node, ViewNode)
         return any(self.reads_across_lanes(o, carried, viewed) for o in node.operands)
+
+    def emit_scalar_load(self, load: ScalarLoad) -> SSAValue:
+        """One element from DDR; under a mask, an scf.if that reads it only when the
+        mask holds and else gives `other` (zero without one)."""
+        op, pointer = load.op, load.pointer
+        offset = self.poly_value(pointer.offset.start)
+        read = located(memref.LoadOp.get(self.args[pointer.base], [offset]), op)
+        if op.mask is None:
+            return self.insert(read).res
+        otherwise = self.scalar(op.other) if op.other is not None else self.zero_of(read.res.type)
+        masked = scf.IfOp(
+            self.scalar(op.mask),
+            [read.res.type],
+            Region(Block([read, scf.YieldOp(read.res)])),
+            Region(Block([scf.YieldOp(otherwise)])),
+        )
+        return self.insert(located(masked, op)).results[0]
 
     def emit_scalar_op(self, op: Operation) -> None:
         if isinstance(op, tt.GetProgramIdOp):

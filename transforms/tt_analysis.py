@@ -265,10 +265,10 @@ class KernelAnalysis:
                 raise fail(op, "scalar pointer offsets must be integers")
             self.values[op.result] = Pointer(base.base, base.offset.plus(offset))
             return
-        if isinstance(op, tt.LoadOp | tt.SplatOp | tt.CallOp | tt.ExternElementwiseOp):
-            if isinstance(op, tt.LoadOp) and op.mask is None:
-                self.values[op.result] = ScalarLoad(op, self.pointer(op.ptr, op))
-                return
+        if isinstance(op, tt.LoadOp):
+            self.values[op.result] = ScalarLoad(op, self.pointer(op.ptr, op))
+            return
+        if isinstance(op, tt.SplatOp | tt.CallOp | tt.ExternElementwiseOp):
             raise fail(op, "this scalar form is not supported")
         if op.dialect_name() not in ("arith", "math") and not isinstance(
             op, tt.GetProgramIdOp | tt.GetNumProgramsOp

@@ -255,7 +255,8 @@ class ScalarOp:
 
 @dataclass(frozen=True)
 class ScalarLoad:
-    """A scalar `tt.load` from `pointer`."""
+    """A scalar `tt.load` from `pointer` (under the op's scalar mask, if it has one:
+    a masked-off load reads nothing and gives `other`, or zero)."""
 
     op: tt.LoadOp
     pointer: Pointer
