@@ -36,3 +36,14 @@ def reshaped(x_ptr, out_ptr, BLOCK: tl.constexpr):
     offs = tl.arange(0, BLOCK)
     x = tl.reshape(tl.load(x_ptr + offs), (BLOCK // 8, 8))
     tl.store(out_ptr + tl.arange(0, BLOCK // 8), tl.sum(x, axis=1))
+
+
+@triton.jit
+def load_under_if(x_ptr, out_ptr, flag, BLOCK: tl.constexpr):
+    """A load in a branch of an scf.if: both branches would run."""
+    offs = tl.arange(0, BLOCK)
+    if flag > 0:
+        x = tl.load(x_ptr + offs)
+    else:
+        x = tl.zeros([BLOCK], tl.float32)
+    tl.store(out_ptr + offs, x)

@@ -152,6 +152,12 @@ LOWERING_REFUSALS = [
         r"cannot store under this mask: its mask is not a box .*'tt.store' at .*refused_kernels.py:\d+",
     ),
     (
+        "load_under_if",
+        {"x_ptr": "*fp32", "out_ptr": "*fp32", "flag": "i32"},
+        r"an scf.if may only compute values: its branches are both computed, whatever the "
+        r"condition: 'tt.load' at .*refused_kernels.py:\d+",
+    ),
+    (
         "bumped_pointers",
         {"x_ptr": "*fp32", "out_ptr": "*fp32", "n": "i32"},
         r"a loop that carries pointers is not supported: compute them from the induction "

@@ -180,6 +180,10 @@ class KernelEmitter(ScopedBuilder):
         known = self.analysis.values.get(op.results[0]) if op.results else None
         if isinstance(op, scf.ForOp):
             self.emit_loop(op)
+        elif isinstance(op, scf.IfOp):  # its scalars (its tensors are selected lane by lane)
+            for region in op.regions:
+                for inner in list(region.block.ops)[:-1]:
+                    self.emit_op(inner)
         elif isinstance(known, ScalarOp):
             self.emit_scalar_op(op)
         elif isinstance(known, ScalarLoad):
@@ -928,9 +932,15 @@ class KernelEmitter(ScopedBuilder):
         block = op.regions[0].block
         body = list(block.ops)  # the combiner's ops, then its return
         count = len(block.args) // 2
+        outer = {  # scalars of the kernel the combiner uses (Inductor's welford: constants)
+            value: self.scalar(value)
+            for inner in body
+            for value in inner.operands
+            if value.owner is not block and value.owner not in body
+        }
 
         def general(accs: list[SSAValue], xs: list[SSAValue]) -> list[SSAValue]:
-            mapping = dict(zip(block.args, [*accs, *xs]))
+            mapping = outer | dict(zip(block.args, [*accs, *xs]))
             for inner in body[:-1]:
                 clone = inner.clone(value_mapper=mapping)
                 self.insert(clone)

@@ -202,6 +202,9 @@ class KernelAnalysis:
         if isinstance(op, scf.ForOp):
             self._analyze_loop(op)
             return
+        if isinstance(op, scf.IfOp):
+            self._analyze_if(op)
+            return
         if isinstance(op, tt.ReturnOp):
             if op.operands:
                 raise fail(op, "kernels return nothing")
@@ -251,6 +254,30 @@ class KernelAnalysis:
                 self._analyze(inner)
         for i in tensors:
             self.values[loop.results[i]] = self.add(CarriedLeaf(loop, i, in_body=False))
+
+    def _analyze_if(self, op: scf.IfOp) -> None:
+        """An scf.if on a scalar condition that yields tensors computed in its branches
+        (Inductor's `welford_reduce` on the first trip): both branches are computed and
+        each result selected lane by lane, as a small if is predicated. Branches that
+        load, store, loop or reduce are refused: they would run whatever the condition."""
+        if isinstance(op.cond.type, TensorType) or not all(
+            isinstance(r.type, TensorType) for r in op.results
+        ):
+            raise fail(op, "only an scf.if on a scalar condition that yields tensors is supported")
+        branches = [list(region.block.ops) for region in op.regions]
+        for inner in (inner for branch in branches for inner in branch[:-1]):
+            if isinstance(inner, tt.LoadOp | tt.StoreOp | tt.ReduceOp | tt.ScanOp) or inner.regions:
+                raise fail(
+                    inner,
+                    "an scf.if may only compute values: its branches are both computed, "
+                    "whatever the condition",
+                )
+            self._analyze(inner)
+        condition = self.node(op.cond, op)
+        for index, result in enumerate(op.results):
+            chosen = [self.node(branch[-1].operands[index], op) for branch in branches]
+            select = ComputeNode(op, [condition, *chosen], arith.SelectOp, result=index)
+            self.values[result] = self.add(select)
 
     def _sink(self, op: Operation, values: Sequence[SSAValue]) -> None:
         self.sink_inputs[op] = tuple(self.node(v, op) for v in values)

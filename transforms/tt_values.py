@@ -187,7 +187,9 @@ class LoadLeaf(Node):
 
 
 class ComputeNode(Node):
-    """An element-wise arith/math op (or a libdevice call) on its operand nodes."""
+    """An element-wise arith/math op (or a libdevice call) on its operand nodes; with an
+    `op_type` other than the op's own, that op computes `op`'s result `result` (a
+    pointer offset's addition, an scf.if's select)."""
 
     def __init__(
         self,
@@ -196,10 +198,11 @@ class ComputeNode(Node):
         op_type: type[Operation],
         element=None,
         expansion: Expansion | None = None,
+        result: int = 0,
     ):
         super().__init__(
-            tt.shape_of(op.results[0].type),
-            element or tt.element_of(op.results[0].type),
+            tt.shape_of(op.results[result].type),
+            element or tt.element_of(op.results[result].type),
             operands,
             invariant=all(o.invariant for o in operands),
         )
