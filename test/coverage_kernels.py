@@ -224,5 +224,7 @@ def half_add(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
 
 @triton.jit
 def masked_scalar_load(x_ptr, out_ptr, flag):
-    """A scalar load under a scalar mask: read only when the mask holds."""
+    """A scalar load and a scalar store under scalar masks: each touches memory only
+    when its mask holds."""
     tl.store(out_ptr, tl.load(x_ptr, mask=flag > 0, other=-1.0))
+    tl.store(out_ptr + 1, 7.0, mask=flag > 1)

@@ -393,11 +393,16 @@ def test_sixteen_bit_loops_take_a_whole_vector_and_pay_for_wide_values(name):
 
 
 @pytest.mark.parametrize("level", LEVELS)
-def test_a_masked_scalar_load_reads_only_when_its_mask_holds(level):
-    """Masked off, it gives `other` and reads nothing: an empty tensor is fine."""
+def test_masked_scalar_loads_and_stores_touch_memory_only_when_their_mask_holds(level):
+    """Masked off, a load gives `other` and reads nothing (an empty tensor is fine),
+    and a store leaves memory as it was."""
     signature = {"x_ptr": "*fp32", "out_ptr": "*fp32", "flag": "i32"}
     lowered = xnpu.lower(xnpu.from_triton(kernels.masked_scalar_load, signature, {}), level)
-    for x, flag, want in ((torch.tensor([5.0]), 1, 5.0), (torch.zeros(0), 0, -1.0)):
-        out = torch.tensor([9.0])
+    for x, flag, want in (
+        (torch.tensor([5.0]), 2, [5.0, 7.0]),
+        (torch.tensor([5.0]), 1, [5.0, 9.0]),
+        (torch.zeros(0), 0, [-1.0, 9.0]),
+    ):
+        out = torch.tensor([9.0, 9.0])
         xnpu.run(lowered, x, out, flag, grid=1)
-        assert out.item() == want
+        assert out.tolist() == want

@@ -778,10 +778,15 @@ class KernelEmitter(ScopedBuilder):
 
     def emit_store(self, plan: StorePlan) -> None:
         pointer, value = plan.pointer, plan.value
-        if plan.kind == "scalar":
+        if plan.kind == "scalar":  # under a mask, in an scf.if that stores when it holds
             target = self.poly_value(pointer.offset.start)
             scalar = self.value_at(value, [], {})
-            self.insert(memref.StoreOp.get(scalar, self.args[pointer.base], [target]))
+            store = located(memref.StoreOp.get(scalar, self.args[pointer.base], [target]), plan.op)
+            if plan.op.mask is None:
+                self.insert(store)
+            else:
+                body = Region(Block([store, scf.YieldOp()]))
+                self.insert(located(scf.IfOp(self.scalar(plan.op.mask), [], body), plan.op))
             return
         box = self.emitted_box(plan.box)
         self.prepare(value, box)
