@@ -88,6 +88,19 @@ class XnpuVectorFunctions(InterpreterFunctions):
         rounding = rounding_of(op.results[0].type)
         return (reduced if rounding is None else rounding(reduced),)
 
+    @impl(vector.ShuffleOp)
+    def run_shuffle(self, interpreter: Interpreter, op: vector.ShuffleOp, args):
+        """Lanes of both vectors, one after the other, picked by the mask."""
+        both = np.concatenate(np.broadcast_arrays(*args), axis=-1)
+        return (both[..., list(op.mask.get_values())],)
+
+    @impl(vector.ExtractOp)
+    def run_extract(self, interpreter: Interpreter, op: vector.ExtractOp, args):
+        """One lane at a constant position, as a scalar (one per loop lane in a batch)."""
+        (position,) = op.static_position.get_values()
+        lane = np.asarray(args[0])[..., position]
+        return (lane[()] if lane.ndim == 0 else lane,)
+
     @impl(vector.FMAOp)
     def run_fma(self, interpreter: Interpreter, op: vector.FMAOp, args):
         a, b, c = args

@@ -209,3 +209,33 @@ tt.func @k(%out: !tt.ptr<i32>) {
 }
 """
     _refused_text(text, r"only splat tensor constants are supported: 'arith.constant'")
+
+
+def test_npu_vectorize_checks_what_combined_freely_promises():
+    """A loop marked `npu.combined_freely` whose yields are not first-trip selects, or
+    whose combiner reads a load of its own, stays scalar and says why."""
+    source = """
+func.func @f(%n: index) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %z = arith.constant 0.0 : f32
+  %a = spm.alloc : memref<1024xf32, #spm.scratch>
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %z) -> (f32) {
+    %x = memref.load %a[%i] : memref<1024xf32, #spm.scratch>
+    %first = arith.cmpi eq, %i, %c0 : index
+    %y = memref.load %a[%c0] : memref<1024xf32, #spm.scratch>
+    %m = arith.maximumf %acc, %y : f32
+    %next = arith.select %first, %x, <combined> : f32
+    scf.yield <yielded> : f32
+  } {npu.combined_freely}
+  func.return %r : f32
+}
+"""
+    machine = load_machine("edge-npu")
+    for combined, yielded, reason in (
+        ("%m", "%m", "a loop-carried value is not combined as its loop's attribute says"),
+        ("%m", "%next", "the combiner reads more than the carried and fresh values: 'memref.load'"),
+    ):
+        text = source.replace("<combined>", combined).replace("<yielded>", yielded)
+        why = plan_vector_loop(_loop(parse_ir(text)), machine, None)
+        assert isinstance(why, str) and why.startswith(reason), why

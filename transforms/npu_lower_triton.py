@@ -47,6 +47,7 @@ from xdsl.dialects.builtin import (
     MemRefType,
     ModuleOp,
     TensorType,
+    UnitAttr,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
@@ -62,6 +63,7 @@ from xnpu.dialects import spm, tt
 from xnpu.dialects.location import at_location
 from xnpu.transforms import check_option_types
 from xnpu.transforms.builders import INDEX
+from xnpu.transforms.program_loop import COMBINED_FREELY
 from xnpu.transforms.remarks import add_remark
 from xnpu.transforms.scoped_builder import ScopedBuilder
 from xnpu.transforms.tt_analysis import KernelAnalysis, StorePlan, one_op_combiner, row_major
@@ -832,13 +834,30 @@ class KernelEmitter(ScopedBuilder):
                 layouts.append(TileLayout(buffer, row_major(result_shape, result_dims), full))
                 self.reduced[leaf] = layouts[-1]
 
+        cloned = one_op_combiner(op) is None
+
         def row(lanes: list[SSAValue]) -> None:
-            firsts = self.values_at(operands, lanes)
+            if cloned:  # from lane 0, its first trip taking its values as they are
+                zeros = [self.zero_of(operand.element) for operand in operands]
 
-            def step(accs, inner):
-                return combine(accs, self.values_at(operands, inner))
+                def first_or_combined(accs, inner):
+                    xs = self.values_at(operands, inner)
+                    first = self.insert(arith.CmpiOp(inner[axis], self.index(0), "eq"))
+                    combined = combine(accs, xs)
+                    return [
+                        self.insert(arith.SelectOp(first, x, c)).results[0]
+                        for x, c in zip(xs, combined)
+                    ]
 
-            totals = self.combine_along(axis, shape[axis], lanes, firsts, step)
+                totals = self.combine_along(axis, shape[axis], lanes, zeros, first_or_combined, 0)
+                totals[0].owner.attributes[COMBINED_FREELY] = UnitAttr()
+            else:
+
+                def step(accs, inner):
+                    return combine(accs, self.values_at(operands, inner))
+
+                firsts = self.values_at(operands, lanes)
+                totals = self.combine_along(axis, shape[axis], lanes, firsts, step)
             if layouts:
                 out_lanes = [lane for d, lane in enumerate(lanes) if d != axis]
                 for total, layout in zip(totals, layouts):
@@ -909,16 +928,16 @@ class KernelEmitter(ScopedBuilder):
     def values_at(self, nodes: Sequence[Node], lanes: list[SSAValue]) -> list[SSAValue]:
         return [self.value_at(node, lanes, {}) for node in nodes]
 
-    def combine_along(self, axis, extent, lanes, firsts, step) -> list[SSAValue]:
-        """The accumulators after lanes 1..extent-1 of `axis` (from `firsts` at lane 0),
-        each lane's new ones `step(accs, lanes)`."""
-        if extent == 1:
+    def combine_along(self, axis, extent, lanes, firsts, step, start: int = 1) -> list[SSAValue]:
+        """The accumulators after lanes start..extent-1 of `axis` (from `firsts`, lane
+        0's values when `start` is 1), each lane's new ones `step(accs, lanes)`."""
+        if extent == start:
             return firsts
         block = Block(arg_types=[INDEX, *(v.type for v in firsts)])
         block.args[0].name_hint = "r"
         for arg in block.args[1:]:
             arg.name_hint = "acc"
-        loop = scf.ForOp(self.index(1), self.index(extent), self.index(1), firsts, block)
+        loop = scf.ForOp(self.index(start), self.index(extent), self.index(1), firsts, block)
         self.insert(loop)
         with self.inside(loop):
             inner = list(lanes)

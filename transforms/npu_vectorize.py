@@ -34,6 +34,7 @@ from xdsl.context import Context
 from xdsl.dialects import arith, memref, scf, vector
 from xdsl.dialects.builtin import (
     AnyFloat,
+    DenseArrayBase,
     DenseIntOrFPElementsAttr,
     FloatAttr,
     IndexType,
@@ -64,6 +65,7 @@ from xnpu.machines import Machine
 from xnpu.transforms import check_lowered, check_option_types, pass_machine
 from xnpu.transforms.builders import Constants, constant_int
 from xnpu.transforms.op_costs import element_bytes
+from xnpu.transforms.program_loop import COMBINED_FREELY
 from xnpu.transforms.remarks import add_remark
 
 SCALAR_TAIL = "npu.scalar_tail"
@@ -95,6 +97,18 @@ def lanes_for(machine: Machine, element: Attribute, width: int | None) -> int:
 
 
 @dataclass
+class FreeCombination:
+    """A loop whose carried values combine in any order (`COMBINED_FREELY`): each
+    yields `select(first_trip, fresh, combined)`, `combined` computed from the carried
+    values and the fresh ones by `combiner` (body ops, in order)."""
+
+    first_trip: Operation
+    fresh: list[SSAValue]
+    combined: list[SSAValue]
+    combiner: list[Operation]
+
+
+@dataclass
 class VectorLoopPlan:
     """What vectorizing one innermost scf.for takes: which values become vectors,
     which ops move before the loop, the accumulators' combiners and the lanes."""
@@ -111,6 +125,8 @@ class VectorLoopPlan:
     """Addresses also used as data: each lane's own index, `broadcast(%i) + [0, 1, ...]`."""
     lane_indices: set[SSAValue] = field(default_factory=set)
     """Index values computed from ramps (a mask's `start + %i`): vectors of indices."""
+    freely: FreeCombination | None = None
+    """Carried values that combine in any order, lane-wise partials then a butterfly."""
 
     def inside(self, value: SSAValue) -> bool:
         owner = value.owner
@@ -135,7 +151,12 @@ def plan_vector_loop(loop: scf.ForOp, machine: Machine, width: int | None) -> Ve
         return "its step is not 1"
     plan.addresses.add(block.args[0])
     plan.vectorized.update(block.args[1:])
-    for index in range(len(loop.iter_args)):
+    if COMBINED_FREELY in loop.attributes:
+        freely = _free_combination(loop)
+        if isinstance(freely, str):
+            return freely
+        plan.freely = freely
+    for index in range(len(loop.iter_args) * (plan.freely is None)):
         combiner = accumulator_combiner(block, index)
         if combiner is None:
             return "a loop-carried value is not an accumulator"
@@ -154,10 +175,51 @@ def plan_vector_loop(loop: scf.ForOp, machine: Machine, width: int | None) -> Ve
     return plan
 
 
+def _free_combination(loop: scf.ForOp) -> FreeCombination | str:
+    """The shape `COMBINED_FREELY` promises, checked: every yield a select on the one
+    first-trip test `%i == <lb>`, its combined value computed by arith and math ops
+    from the carried values, the fresh ones and invariants."""
+    block = loop.body.block
+    not_free = "a loop-carried value is not combined as its loop's attribute says"
+    selects = [value.owner for value in block.last_op.operands]
+    if not all(isinstance(s, SELECT_OPS) for s in selects):
+        return not_free
+    tests = {s.operands[0].owner for s in selects}
+    if len(tests) != 1:
+        return not_free
+    (first_trip,) = tests
+    if not (
+        isinstance(first_trip, arith.CmpiOp)
+        and arith_tensor.predicate_name(first_trip) == "eq"
+        and tuple(first_trip.operands) == (block.args[0], loop.lb)
+    ):
+        return not_free
+    fresh = [s.operands[1] for s in selects]
+    combined = [s.operands[2] for s in selects]
+    sources = {*block.args[1:], *fresh}
+    needed: set[Operation] = set()
+    pending = list(combined)
+    while pending:
+        value = pending.pop()
+        owner = value.owner
+        if value in sources or not (owner is block or owner in block.ops):
+            continue
+        if owner is block or owner.dialect_name() not in ("arith", "math") or owner.regions:
+            what = "the index" if owner is block else f"'{owner.name}'"
+            return f"the combiner reads more than the carried and fresh values: {what}"
+        if owner not in needed:
+            needed.add(owner)
+            pending.extend(owner.operands)
+    combiner = [op for op in block.ops if op in needed]
+    return FreeCombination(first_trip, fresh, combined, combiner)
+
+
 def _classify(plan: VectorLoopPlan, op: Operation) -> str | None:
     """Records how `op` is vectorized in `plan`, or says why it cannot be."""
     if isinstance(op, scf.YieldOp):
         return None
+    if plan.freely is not None and op is plan.freely.first_trip:
+        return None  # a scalar test of the vector loop's own index
     if isinstance(op, memref.LoadOp | memref.StoreOp):
         *outer, last = op.indices
         if last not in plan.addresses or not all(plan.invariant(i) for i in outer):
@@ -322,7 +384,10 @@ class _LoopEmitter:
             rewriter.insert(clone, self.before)
             self.mapping.update(zip(op.results, clone.results))
         end, tail_empty = self.vector_end()
-        inits = [self.identity_vector(c) for c in plan.combiners]
+        if plan.freely is not None:  # the first trip takes its elements as they are
+            inits = [self.splat(v) for v in loop.iter_args]
+        else:
+            inits = [self.identity_vector(c) for c in plan.combiners]
         body = Block(arg_types=[IndexType(), *(v.type for v in inits)])
         self.mapping[block.args[0]] = body.args[0]
         self.mapping.update(zip(block.args[1:], body.args[1:]))
@@ -333,8 +398,12 @@ class _LoopEmitter:
         vector_loop = scf.ForOp(loop.lb, end, self.constants.index(plan.lanes), inits, Region(body))
         rewriter.insert(vector_loop, self.before)
 
-        totals = []
-        after = InsertPoint.after(vector_loop)
+        if plan.freely is not None:
+            totals = self.butterfly(list(vector_loop.results), body)
+            after = InsertPoint.after(totals[-1].owner)
+        else:
+            totals = []
+            after = InsertPoint.after(vector_loop)
         for index, combiner in enumerate(plan.combiners):
             reduction = vector.ReductionOp.build(
                 operands=[vector_loop.results[index], loop.iter_args[index]],
@@ -352,9 +421,44 @@ class _LoopEmitter:
         tail.attributes[SCALAR_TAIL] = UnitAttr()
         rewriter.replace(loop, tail)
 
+    def butterfly(self, partials: list[SSAValue], body: Block) -> list[SSAValue]:
+        """The lanes' partial values combined into lane 0, log2(lanes) steps of a
+        rotation by half the remaining lanes and the combiner (as built in the vector
+        body), then extracted: one scalar per carried value, after the vector loop."""
+        freely, lanes = self.plan.freely, self.plan.lanes
+        assert freely is not None
+        fresh = [self.mapping[v] for v in freely.fresh]
+        combiner = [self.mapping[op.results[0]].owner for op in freely.combiner]
+        combined = [self.mapping.get(v, v) for v in freely.combined]
+        self.after_loop = InsertPoint.after(partials[0].owner)
+        step = lanes // 2
+        while step:
+            rotation = DenseArrayBase.from_list(i64, [(k + step) % lanes for k in range(lanes)])
+            mapping = dict(zip(body.args[1:], partials))
+            for p, fresh_value in zip(partials, fresh):
+                shuffle = vector.ShuffleOp(p, p, rotation, result_type=p.type)
+                mapping[fresh_value] = self.emit_after_loop(shuffle)
+            for op in combiner:
+                clone = op.clone(value_mapper=mapping)
+                self.emit_after_loop(clone)
+                mapping.update(zip(op.results, clone.results))
+            partials = [mapping.get(v, v) for v in combined]
+            step //= 2
+        totals = [
+            self.emit_after_loop(vector.ExtractOp(p, [0], p.type.element_type)) for p in partials
+        ]
+        return totals
+
+    def emit_after_loop(self, op: Operation) -> SSAValue:
+        self.rewriter.insert(op, self.after_loop)
+        self.after_loop = InsertPoint.after(op)
+        return op.results[0]
+
     def vector_op(self, op: Operation) -> Operation:
         plan, mapping = self.plan, self.mapping
         get = lambda v: mapping.get(v, v)  # noqa: E731
+        if plan.freely is not None and op is plan.freely.first_trip:
+            return op.clone(value_mapper=mapping)
         if isinstance(op, memref.LoadOp):
             return vector.LoadOp(
                 get(op.memref), [get(i) for i in op.indices], self.vector_of(op.res.type)
@@ -367,7 +471,12 @@ class _LoopEmitter:
         operands = []
         for position, value in enumerate(op.operands):
             scalar_condition = isinstance(op, SELECT_OPS) and position == 0
-            if value in plan.vectorized or scalar_condition and plan.invariant(value):
+            first_trip = plan.freely is not None and value.owner is plan.freely.first_trip
+            if (
+                value in plan.vectorized
+                or scalar_condition
+                and (plan.invariant(value) or first_trip)
+            ):
                 operands.append(get(value))
             elif value in plan.ramps:
                 operands.append(self.ramp(value))

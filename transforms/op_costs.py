@@ -34,6 +34,8 @@ COST_CLASS: dict[str, str | tuple[str, ...]] = {
     **dict.fromkeys(["arith.cmpi", "arith.cmpf"], "compare"),
     **dict.fromkeys(["arith.select", "scf.if"], "select"),  # small ifs are predicated
     "vector.broadcast": "int_alu", "vector.reduction": "horizontal_reduce",
+    "vector.shuffle": "int_alu",  # a lane rotation (vror): one HVX permute
+    "vector.extract": "int_alu",  # a lane to a scalar register (vextract)
     "vector.fma": "fp_mul",
     **dict.fromkeys(
         ["arith.sitofp", "arith.uitofp", "arith.fptosi", "arith.fptoui", "arith.extf",

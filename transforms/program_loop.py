@@ -16,6 +16,11 @@ BLOCK_ELEMENTS = "npu.block_elements"
 """Attributes of a loop npu-tile re-cut: its tiles' allocated size, a program's block."""
 PROGRAMS_IN_TILE = "npu.programs_in_tile"
 """On the loop over the programs of a coarsened tile: how many it runs at most."""
+COMBINED_FREELY = "npu.combined_freely"
+"""On a loop npu-lower-triton emits for a tt.reduce whose combiner it clones (argmax,
+Welford): the values it carries may be combined in any grouping and order, as Triton's
+own tree reductions combine them, and each yields `select(%r == <lb>, x, combine(acc,
+x))`: its first trip takes its element as it is, so the loop needs no identity."""
 
 
 def program_loop(function: func.FuncOp) -> scf.ForOp | None:

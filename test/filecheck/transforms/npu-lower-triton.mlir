@@ -398,7 +398,9 @@ module {
 // -----
 
 // argmax: a reduction of values and indices together carries both; the combiner
-// (Triton's, with its tie-break on the smaller index) is cloned into the loop.
+// (Triton's, with its tie-break on the smaller index) is cloned into the loop, which
+// runs from lane 0, its first trip taking the lane's values as they are, and is marked
+// as combining in any order (for npu-vectorize).
 module {
   tt.func public @argmax(%arg0: !tt.ptr<f32>, %arg1: !tt.ptr<i32>) attributes {noinline = false} {
     %0 = tt.make_range {end = 64 : i32, start = 0 : i32} : tensor<64xi32>
@@ -422,12 +424,18 @@ module {
 }
 
 // CHECK-LABEL: func.func public @argmax(
-// CHECK:         %{{.*}}, %[[INDEX:.*]] = scf.for %r = %{{.*}} iter_args(%acc = %{{.*}}, %acc_1 = %{{.*}}) -> (f32, i32) {
-// CHECK:           %[[TIE:.*]] = arith.cmpi slt, %acc_1, %{{.*}} : i32
+// CHECK:         %{{.*}}, %[[INDEX:.*]] = scf.for %r = %[[C0:.*]] to %{{.*}} step %{{.*}} iter_args(%acc = %{{.*}}, %acc_1 = %{{.*}}) -> (f32, i32) {
+// CHECK-NEXT:      %[[X:.*]] = memref.load %in0[%r]
+// CHECK:           %[[XI:.*]] = arith.index_cast %{{.*}} : index to i32
+// CHECK-NEXT:      %[[FIRST:.*]] = arith.cmpi eq, %r, %[[C0]] : index
+// CHECK:           %[[TIE:.*]] = arith.cmpi slt, %acc_1, %[[XI]] : i32
 // CHECK:           %[[TAKE:.*]] = arith.ori %{{.*}}, %{{.*}} : i1
-// CHECK-NEXT:      %[[V:.*]] = arith.select %[[TAKE]], %acc, %{{.*}} : f32
-// CHECK-NEXT:      %[[I:.*]] = arith.select %[[TAKE]], %acc_1, %{{.*}} : i32
-// CHECK-NEXT:      scf.yield %[[V]], %[[I]] : f32, i32
+// CHECK-NEXT:      %[[V:.*]] = arith.select %[[TAKE]], %acc, %[[X]] : f32
+// CHECK-NEXT:      %[[I:.*]] = arith.select %[[TAKE]], %acc_1, %[[XI]] : i32
+// CHECK-NEXT:      %[[V1:.*]] = arith.select %[[FIRST]], %[[X]], %[[V]] : f32
+// CHECK-NEXT:      %[[I1:.*]] = arith.select %[[FIRST]], %[[XI]], %[[I]] : i32
+// CHECK-NEXT:      scf.yield %[[V1]], %[[I1]] : f32, i32
+// CHECK-NEXT:    } {npu.combined_freely}
 // CHECK:         memref.store %[[INDEX]], %arg1[%{{.*}}] : memref<?xi32>
 
 

@@ -337,3 +337,49 @@ func.func @tail(%n: index) {
 // CHECK-LABEL: func.func @tail(
 // CHECK-NOT:     vector.
 // CHECK:         func.return
+
+// -----
+
+// Carried values that combine in any order (npu-lower-triton's argmax): each lane
+// keeps a partial, the first trip taking its elements as they are (a scalar test of
+// the vector loop's index); then log2(32) rotations, each followed by the combiner,
+// bring every lane's partial into lane 0, which the scalar tail carries on.
+func.func @combined_freely(%n: index) -> (f32, i32) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %z = arith.constant 0.0 : f32
+  %zi = arith.constant 0 : i32
+  %a = spm.alloc : memref<1024xf32, #spm.scratch>
+  %v, %k = scf.for %i = %c0 to %n step %c1 iter_args(%best = %z, %at = %zi) -> (f32, i32) {
+    %x = memref.load %a[%i] : memref<1024xf32, #spm.scratch>
+    %xi = arith.index_cast %i : index to i32
+    %first = arith.cmpi eq, %i, %c0 : index
+    %gt = arith.cmpf ogt, %best, %x : f32
+    %keep_v = arith.select %gt, %best, %x : f32
+    %keep_i = arith.select %gt, %at, %xi : i32
+    %nv = arith.select %first, %x, %keep_v : f32
+    %ni = arith.select %first, %xi, %keep_i : i32
+    scf.yield %nv, %ni : f32, i32
+  } {npu.combined_freely}
+  func.return %v, %k : f32, i32
+}
+
+// CHECK-LABEL: func.func @combined_freely(
+// CHECK:         %[[V:.*]], %[[K:.*]] = scf.for %[[I:.*]] = %c0 to %{{.*}} step %{{.*}} iter_args(%[[BEST:.*]] = %{{.*}}, %[[AT:.*]] = %{{.*}}) -> (vector<32xf32>, vector<32xi32>) {
+// CHECK:           %[[X:.*]] = vector.load %a[%[[I]]]
+// CHECK:           %[[FIRST:.*]] = arith.cmpi eq, %[[I]], %c0 : index
+// CHECK-NEXT:      %[[GT:.*]] = arith.cmpf ogt, %[[BEST]], %[[X]] : vector<32xf32>
+// CHECK-NEXT:      %[[KEEP:.*]] = arith.select %[[GT]], %[[BEST]], %[[X]] : vector<32xi1>, vector<32xf32>
+// CHECK:           %[[NEW:.*]] = arith.select %[[FIRST]], %[[X]], %[[KEEP]] : vector<32xf32>
+// CHECK:         }
+// CHECK-NEXT:    %[[R16:.*]] = vector.shuffle %[[V]], %[[V]] [16, 17, {{.*}}, 14, 15] : vector<32xf32>, vector<32xf32>
+// CHECK-NEXT:    %[[R16I:.*]] = vector.shuffle %[[K]], %[[K]] [16, 17, {{.*}}, 14, 15] : vector<32xi32>, vector<32xi32>
+// CHECK-NEXT:    %[[GT16:.*]] = arith.cmpf ogt, %[[V]], %[[R16]] : vector<32xf32>
+// CHECK:         vector.shuffle %{{.*}} [8, 9, {{.*}}, 6, 7] : vector<32xf32>
+// CHECK:         vector.shuffle %{{.*}} [4, 5, {{.*}}, 2, 3] : vector<32xf32>
+// CHECK:         vector.shuffle %{{.*}} [2, 3, {{.*}}, 0, 1] : vector<32xf32>
+// CHECK:         vector.shuffle %{{.*}} [1, 2, {{.*}}, 31, 0] : vector<32xi32>
+// CHECK:         %[[TOTAL:.*]] = vector.extract %{{.*}}[0] : f32 from vector<32xf32>
+// CHECK-NEXT:    %[[INDEX:.*]] = vector.extract %{{.*}}[0] : i32 from vector<32xi32>
+// CHECK-NEXT:    %v, %k = scf.for %i = %{{.*}} to %n step %c1 iter_args(%best = %[[TOTAL]], %at = %[[INDEX]]) -> (f32, i32) {
+// CHECK:         } {npu.scalar_tail}
