@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from xdsl.dialects import arith
+from xdsl.dialects import arith, memref
 from xdsl.dialects.vector import CombiningKindFlag
 from xdsl.ir import Block, Operation
 
@@ -57,6 +57,23 @@ COMBINERS: dict[type[Operation], Combiner] = {
 
 UFUNC_BY_KIND: dict[str, np.ufunc] = {c.kind.value: c.ufunc for c in COMBINERS.values()}
 """`vector.reduction` kind -> the ufunc that reduces it."""
+
+
+def scan_combiner(body: Block, index: int) -> Operation | None:
+    """The combiner of loop-carried value `index` when it is a running value whose
+    every prefix the loop also stores (a scan: `%s = addf %acc, %x`, stored at `%i`
+    and yielded): the op of COMBINERS, using the accumulator once. None otherwise."""
+    acc = body.args[index + 1]
+    yielded = body.last_op.operands[index]
+    combiner = yielded.owner
+    if not isinstance(combiner, Operation) or type(combiner) not in COMBINERS:
+        return None
+    if acc not in combiner.operands or acc.uses.get_length() != 1:
+        return None
+    others = [use.operation for use in yielded.uses if use.operation is not body.last_op]
+    if not others or not all(isinstance(o, memref.StoreOp) and o.value is yielded for o in others):
+        return None
+    return combiner
 
 
 def accumulator_combiner(body: Block, index: int) -> Operation | None:

@@ -406,3 +406,21 @@ def test_masked_scalar_loads_and_stores_touch_memory_only_when_their_mask_holds(
         out = torch.tensor([9.0, 9.0])
         xnpu.run(lowered, x, out, flag, grid=1)
         assert out.tolist() == want
+
+
+@pytest.mark.parametrize(
+    "name", ["argmax, first index on ties", "argmax of a 2-D block along its rows", "cumsum",
+             "cumprod", "cumsum along the rows of a 2-D block"],
+)  # fmt: skip
+def test_argmax_and_scans_vectorize(name):
+    """argmax (lane-wise partials, then a butterfly) and forward scans (a log-step scan
+    of each vector) run on vectors: the only loop left scalar is the reversed cumsum
+    that `scans` also computes (it reads its lanes backwards)."""
+    _, vec, lowered = run_case(name, "vec")
+    _, scalar, _ = run_case(name, "scalar")
+    assert "vector.shuffle" in module_text(lowered)
+    left = [r for r in remarks_in(lowered) if "left scalar" in r]
+    backwards = "@scans: npu-vectorize: left scalar: an access is not at consecutive addresses"
+    assert len(left) == (CASES[name].kernel is kernels.scans)
+    assert all(r.startswith(backwards) for r in left)
+    assert vec.cycles * 4 < scalar.cycles

@@ -59,7 +59,7 @@ from xdsl.rewriter import InsertPoint
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import arith_tensor, spm
-from xnpu.dialects.combiners import COMBINERS, accumulator_combiner
+from xnpu.dialects.combiners import COMBINERS, accumulator_combiner, scan_combiner
 from xnpu.dialects.location import at_location
 from xnpu.machines import Machine
 from xnpu.transforms import check_lowered, check_option_types, pass_machine
@@ -127,6 +127,9 @@ class VectorLoopPlan:
     """Index values computed from ramps (a mask's `start + %i`): vectors of indices."""
     freely: FreeCombination | None = None
     """Carried values that combine in any order, lane-wise partials then a butterfly."""
+    scans: dict[int, Operation] = field(default_factory=dict)
+    """Carried values whose every prefix is stored (cumsum): their combiners, by index.
+    They stay scalars, each vector trip scanning its lanes in log2(lanes) steps."""
 
     def inside(self, value: SSAValue) -> bool:
         owner = value.owner
@@ -158,6 +161,11 @@ def plan_vector_loop(loop: scf.ForOp, machine: Machine, width: int | None) -> Ve
         plan.freely = freely
     for index in range(len(loop.iter_args) * (plan.freely is None)):
         combiner = accumulator_combiner(block, index)
+        if combiner is None and (scanned := scan_combiner(block, index)) is not None:
+            plan.scans[index] = scanned
+            plan.vectorized.discard(block.args[index + 1])  # the running value: a scalar
+            plan.vectorized.update(scanned.results)  # every prefix, lane by lane
+            continue
         if combiner is None:
             return "a loop-carried value is not an accumulator"
         if COMBINERS[type(combiner)].identity is None:
@@ -220,6 +228,8 @@ def _classify(plan: VectorLoopPlan, op: Operation) -> str | None:
         return None
     if plan.freely is not None and op is plan.freely.first_trip:
         return None  # a scalar test of the vector loop's own index
+    if op in plan.scans.values():
+        return None  # a scan of each vector's lanes (`_LoopEmitter.scan`)
     if isinstance(op, memref.LoadOp | memref.StoreOp):
         *outer, last = op.indices
         if last not in plan.addresses or not all(plan.invariant(i) for i in outer):
@@ -306,6 +316,8 @@ class _LoopEmitter:
         self.mapping: dict[SSAValue, SSAValue] = {}
         self.broadcasts: dict[SSAValue, SSAValue] = {}
         self.ramps: dict[SSAValue, SSAValue] = {}
+        self.scan_ends: dict[Operation, SSAValue] = {}
+        """A scan's combiner -> the running value after this vector (its last lane)."""
         self.lane_offsets: SSAValue | None = None
 
     def emit_before(self, op: Operation) -> SSAValue:
@@ -387,12 +399,20 @@ class _LoopEmitter:
         if plan.freely is not None:  # the first trip takes its elements as they are
             inits = [self.splat(v) for v in loop.iter_args]
         else:
-            inits = [self.identity_vector(c) for c in plan.combiners]
+            combiners = iter(plan.combiners)
+            inits = [
+                loop.iter_args[index]
+                if index in plan.scans
+                else self.identity_vector(next(combiners))
+                for index in range(len(loop.iter_args))
+            ]
         body = Block(arg_types=[IndexType(), *(v.type for v in inits)])
         self.mapping[block.args[0]] = body.args[0]
         self.mapping.update(zip(block.args[1:], body.args[1:]))
         for op in block.ops:
-            if op not in plan.hoisted:
+            if op in plan.scans.values():
+                self.scan(op, body)
+            elif op not in plan.hoisted:
                 body.add_op(new := self.vector_op(op))
                 self.mapping.update(zip(op.results, new.results))
         vector_loop = scf.ForOp(loop.lb, end, self.constants.index(plan.lanes), inits, Region(body))
@@ -404,7 +424,12 @@ class _LoopEmitter:
         else:
             totals = []
             after = InsertPoint.after(vector_loop)
-        for index, combiner in enumerate(plan.combiners):
+        combiners = iter(plan.combiners)
+        for index in range(len(plan.combiners) + len(plan.scans)):
+            if index in plan.scans:  # the running value after the last vector
+                totals.append(vector_loop.results[index])
+                continue
+            combiner = next(combiners)
             reduction = vector.ReductionOp.build(
                 operands=[vector_loop.results[index], loop.iter_args[index]],
                 result_types=[combiner.results[0].type],
@@ -420,6 +445,53 @@ class _LoopEmitter:
         tail = scf.ForOp(end, loop.ub, loop.step, totals, tail_body)
         tail.attributes[SCALAR_TAIL] = UnitAttr()
         rewriter.replace(loop, tail)
+
+    def scan(self, combiner: Operation, body: Block) -> None:
+        """The running value `acc` over one vector `x` of fresh elements: x's lanes
+        scanned in log2(lanes) steps (lane k combines lane k - step into itself, for
+        k >= step), then `acc` combined into every lane. Those are the prefixes the
+        loop stores; the new running value is the last lane.
+
+            %p = addf %acc, %x          ==>   %s1 = addf (x shifted by 1), %x; %v1 = select k >= 1, %s1, %x
+            memref.store %p, %out[%i]         ... steps 2, 4, 8, 16 ...
+            scf.yield %p                      %p = addf (broadcast %acc), %v16
+                                              vector.store %p, %out[%i]; yield (extract %p[31])
+        """
+        lanes, element = self.plan.lanes, combiner.results[0].type
+        acc = next(v for v in combiner.operands if v.owner is self.plan.loop.body.block)
+        (x,) = [v for v in combiner.operands if v is not acc]
+        scanned = self.mapping.get(x, x)
+        if x not in self.plan.vectorized:
+            scanned = self.splat(x)
+
+        def emit(op: Operation) -> SSAValue:
+            body.add_op(op)
+            return op.results[0]
+
+        step = 1
+        while step < lanes:
+            shift = DenseArrayBase.from_list(i64, [(k - step) % lanes for k in range(lanes)])
+            shifted = emit(vector.ShuffleOp(scanned, scanned, shift, result_type=scanned.type))
+            combined = emit(self.vector_form(combiner, {acc: shifted, x: scanned}))
+            taken = DenseIntOrFPElementsAttr.from_list(
+                VectorType(i1, [lanes]), [k >= step for k in range(lanes)]
+            )
+            mask = self.emit_before(arith.ConstantOp(taken))
+            select = arith_tensor.SelectOp.create(
+                operands=[mask, combined, scanned], result_types=[scanned.type]
+            )
+            scanned = emit(select)
+            step *= 2
+        running = self.mapping[acc]
+        carried = emit(vector.BroadcastOp(running, self.vector_of(element)))
+        prefixes = emit(self.vector_form(combiner, {acc: carried, x: scanned}))
+        self.mapping[combiner.results[0]] = prefixes
+        self.scan_ends[combiner] = emit(vector.ExtractOp(prefixes, [lanes - 1], element))
+
+    def vector_form(self, op: Operation, operands: dict[SSAValue, SSAValue]) -> Operation:
+        """`op` on vectors: its operands renamed through `operands`."""
+        renamed = [operands.get(v, v) for v in op.operands]
+        return arith_tensor.shaped_create(op, renamed, [self.vector_of(r.type) for r in op.results])
 
     def butterfly(self, partials: list[SSAValue], body: Block) -> list[SSAValue]:
         """The lanes' partial values combined into lane 0, log2(lanes) steps of a
@@ -466,7 +538,10 @@ class _LoopEmitter:
         if isinstance(op, memref.StoreOp):
             value = get(op.value) if op.value in plan.vectorized else self.splat(op.value)
             return vector.StoreOp(value, get(op.memref), [get(i) for i in op.indices])
-        if isinstance(op, scf.YieldOp) or op.results and op.results[0] in plan.addresses:
+        if isinstance(op, scf.YieldOp):
+            ends = {c.results[0]: end for c, end in self.scan_ends.items()}
+            return scf.YieldOp(*(ends.get(v, get(v)) for v in op.operands))
+        if op.results and op.results[0] in plan.addresses:
             return op.clone(value_mapper=mapping)
         operands = []
         for position, value in enumerate(op.operands):

@@ -383,3 +383,38 @@ func.func @combined_freely(%n: index) -> (f32, i32) {
 // CHECK-NEXT:    %[[INDEX:.*]] = vector.extract %{{.*}}[0] : i32 from vector<32xi32>
 // CHECK-NEXT:    %v, %k = scf.for %i = %{{.*}} to %n step %c1 iter_args(%best = %[[TOTAL]], %at = %[[INDEX]]) -> (f32, i32) {
 // CHECK:         } {npu.scalar_tail}
+
+// -----
+
+// A running value whose every prefix is stored (npu-lower-triton's cumsum): it stays a
+// scalar carried by the vector loop; each vector of fresh elements is scanned in
+// log2(32) steps (lane k takes lane k - step into itself where k >= step), the running
+// value is added to every lane, the prefixes are stored and the last lane runs on.
+func.func @scanned(%n: index, %first: f32) -> f32 {
+  %c1 = arith.constant 1 : index
+  %a = spm.alloc : memref<1024xf32, #spm.scratch>
+  %s = spm.alloc : memref<1024xf32, #spm.scratch>
+  %total = scf.for %i = %c1 to %n step %c1 iter_args(%acc = %first) -> (f32) {
+    %x = memref.load %a[%i] : memref<1024xf32, #spm.scratch>
+    %p = arith.addf %acc, %x : f32
+    memref.store %p, %s[%i] : memref<1024xf32, #spm.scratch>
+    scf.yield %p : f32
+  }
+  func.return %total : f32
+}
+
+// CHECK-LABEL: func.func @scanned(
+// CHECK:         %[[K1:.*]] = arith.constant dense<[false, true, true, {{.*}}]> : vector<32xi1>
+// CHECK:         %[[RUNNING:.*]] = scf.for %[[I:.*]] = %c1 to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %first) -> (f32) {
+// CHECK-NEXT:      %[[X:.*]] = vector.load %a[%[[I]]] : memref<1024xf32, #spm.scratch>, vector<32xf32>
+// CHECK-NEXT:      %[[SHIFT1:.*]] = vector.shuffle %[[X]], %[[X]] [31, 0, 1, {{.*}}, 29, 30] : vector<32xf32>, vector<32xf32>
+// CHECK-NEXT:      %[[SUM1:.*]] = arith.addf %[[SHIFT1]], %[[X]] : vector<32xf32>
+// CHECK-NEXT:      %[[STEP1:.*]] = arith.select %[[K1]], %[[SUM1]], %[[X]] : vector<32xi1>, vector<32xf32>
+// CHECK-COUNT-4:   vector.shuffle
+// CHECK:           %[[CARRY:.*]] = vector.broadcast %[[ACC]] : f32 to vector<32xf32>
+// CHECK-NEXT:      %[[PREFIXES:.*]] = arith.addf %[[CARRY]], %{{.*}} : vector<32xf32>
+// CHECK-NEXT:      %[[LAST:.*]] = vector.extract %[[PREFIXES]][31] : f32 from vector<32xf32>
+// CHECK-NEXT:      vector.store %[[PREFIXES]], %s[%[[I]]]
+// CHECK-NEXT:      scf.yield %[[LAST]] : f32
+// CHECK-NEXT:    }
+// CHECK-NEXT:    %total = scf.for %i = %{{.*}} to %n step %c1 iter_args(%acc = %[[RUNNING]]) -> (f32) {
