@@ -59,35 +59,36 @@ UFUNC_BY_KIND: dict[str, np.ufunc] = {c.kind.value: c.ufunc for c in COMBINERS.v
 """`vector.reduction` kind -> the ufunc that reduces it."""
 
 
-def scan_combiner(body: Block, index: int) -> Operation | None:
-    """The combiner of loop-carried value `index` when it is a running value whose
-    every prefix the loop also stores (a scan: `%s = addf %acc, %x`, stored at `%i`
-    and yielded): the op of COMBINERS, using the accumulator once. None otherwise."""
+def _running_combiner(body: Block, index: int) -> Operation | None:
+    """The op of COMBINERS the loop `body` yields for carried value `index` (block
+    arguments: the induction variable, then the carried values), using that value once."""
     acc = body.args[index + 1]
-    yielded = body.last_op.operands[index]
-    combiner = yielded.owner
+    combiner = body.last_op.operands[index].owner
     if not isinstance(combiner, Operation) or type(combiner) not in COMBINERS:
         return None
     if acc not in combiner.operands or acc.uses.get_length() != 1:
-        return None
-    others = [use.operation for use in yielded.uses if use.operation is not body.last_op]
-    if not others or not all(isinstance(o, memref.StoreOp) and o.value is yielded for o in others):
         return None
     return combiner
 
 
 def accumulator_combiner(body: Block, index: int) -> Operation | None:
-    """The combiner of loop-carried value `index` of a loop `body` (block arguments:
-    the induction variable, then the carried values): the op of COMBINERS that the
-    body yields for it, using the accumulator once and used by nothing but the yield.
-    None when the carried value is not such an accumulator."""
-    acc = body.args[index + 1]
-    yielded = body.last_op.operands[index]
-    combiner = yielded.owner
-    if not isinstance(combiner, Operation) or type(combiner) not in COMBINERS:
+    """The combiner of loop-carried value `index`, when it is an accumulator: its
+    running value is used by nothing but the yield. None otherwise."""
+    combiner = _running_combiner(body, index)
+    if combiner is None or combiner.results[0].uses.get_length() != 1:
         return None
-    if acc not in combiner.operands or acc.uses.get_length() != 1:
+    return combiner
+
+
+def scan_combiner(body: Block, index: int) -> Operation | None:
+    """The combiner of loop-carried value `index`, when it is a scan: the loop also
+    stores every running value (`%s = addf %acc, %x`, stored at `%i` and yielded).
+    None otherwise."""
+    combiner = _running_combiner(body, index)
+    if combiner is None:
         return None
-    if yielded.uses.get_length() != 1:
+    running = combiner.results[0]
+    others = [use.operation for use in running.uses if use.operation is not body.last_op]
+    if not others or not all(isinstance(o, memref.StoreOp) and o.value is running for o in others):
         return None
     return combiner
