@@ -27,8 +27,9 @@ in program order:
 * a loop the kernel runs becomes an index loop in the program loop, the tensors it
   carries kept in carry tiles (`emit_loop`).
 
-Values are emitted in explicit scopes (the entry block, the program loop, each loop
-body), and a value is reused only in the scope that emitted it or one nested in it.
+Values are emitted in explicit scopes (the entry block, the program loop, each kernel
+loop's body, each element loop's body), and a value is reused only in the scope that
+emitted it or one nested in it.
 """
 
 from __future__ import annotations
@@ -322,7 +323,8 @@ class KernelEmitter(ScopedBuilder):
         raise LoweringError(f"npu-lower-triton: internal error: no scalar for {value}")
 
     def poly_value(self, poly: Poly) -> SSAValue:
-        """A lane-invariant integer as an index computed once per program."""
+        """A lane-invariant integer as an index computed once per iteration (a program,
+        or a trip of a kernel loop)."""
         with self.iteration_level():
             return self.cached(("poly", poly.key), lambda: self._poly_value(poly))
 
@@ -683,7 +685,7 @@ class KernelEmitter(ScopedBuilder):
         return total if total is not None else self.index(0)
 
     def scalar_of(self, node: Node) -> SSAValue:
-        """An invariant node computed once per program, in the program scope."""
+        """An invariant node computed once per iteration, in the iteration's scope."""
         lanes = [self.index(0)] * len(node.shape)
         with self.iteration_level():
             return self.cached(("invariant", node), lambda: self.evaluate(node, lanes, {}))

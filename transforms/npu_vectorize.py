@@ -457,12 +457,15 @@ class _LoopEmitter:
             scf.yield %p                      %p = addf (broadcast %acc), %v16
                                               vector.store %p, %out[%i]; yield (extract %p[31])
         """
-        lanes, element = self.plan.lanes, combiner.results[0].type
-        acc = next(v for v in combiner.operands if v.owner is self.plan.loop.body.block)
-        (x,) = [v for v in combiner.operands if v is not acc]
-        scanned = self.mapping.get(x, x)
-        if x not in self.plan.vectorized:
-            scanned = self.splat(x)
+        plan = self.plan
+        lanes, element = plan.lanes, combiner.results[0].type
+        carried = plan.loop.body.block.args[1:]
+        acc = next(v for v in combiner.operands if v in carried)
+        x = combiner.operands[1] if combiner.operands[0] is acc else combiner.operands[0]
+        if x in plan.vectorized:
+            scanned = self.mapping[x]
+        else:  # a lane index (a cumsum of the indices) or an invariant
+            scanned = self.ramp(x) if x in plan.addresses else self.splat(x)
 
         def emit(op: Operation) -> SSAValue:
             body.add_op(op)
