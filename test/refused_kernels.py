@@ -47,3 +47,11 @@ def load_under_if(x_ptr, out_ptr, flag, BLOCK: tl.constexpr):
     else:
         x = tl.zeros([BLOCK], tl.float32)
     tl.store(out_ptr + offs, x)
+
+
+@triton.jit
+def store_under_if(x_ptr, out_ptr, flag, BLOCK: tl.constexpr):
+    """An scf.if that yields nothing: a conditional store."""
+    offs = tl.arange(0, BLOCK)
+    if flag > 0:
+        tl.store(out_ptr + offs, tl.load(x_ptr + offs))

@@ -158,6 +158,11 @@ LOWERING_REFUSALS = [
         r"condition: 'tt.load' at .*refused_kernels.py:\d+",
     ),
     (
+        "store_under_if",
+        {"x_ptr": "*fp32", "out_ptr": "*fp32", "flag": "i32"},
+        r"only an scf.if on a scalar condition that yields tensors is supported: 'scf.if' at ",
+    ),
+    (
         "bumped_pointers",
         {"x_ptr": "*fp32", "out_ptr": "*fp32", "n": "i32"},
         r"a loop that carries pointers is not supported: compute them from the induction "

@@ -260,8 +260,10 @@ class KernelAnalysis:
         (Inductor's `welford_reduce` on the first trip): both branches are computed and
         each result selected lane by lane, as a small if is predicated. Branches that
         load, store, loop or reduce are refused: they would run whatever the condition."""
-        if isinstance(op.cond.type, TensorType) or not all(
-            isinstance(r.type, TensorType) for r in op.results
+        if (
+            isinstance(op.cond.type, TensorType)
+            or not op.results
+            or not all(isinstance(r.type, TensorType) for r in op.results)
         ):
             raise fail(op, "only an scf.if on a scalar condition that yields tensors is supported")
         branches = [list(region.block.ops) for region in op.regions]
