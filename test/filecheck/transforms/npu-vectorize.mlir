@@ -418,3 +418,34 @@ func.func @scanned(%n: index, %first: f32) -> f32 {
 // CHECK-NEXT:      scf.yield %[[LAST]] : f32
 // CHECK-NEXT:    }
 // CHECK-NEXT:    %total = scf.for %i = %{{.*}} to %n step %c1 iter_args(%acc = %[[RUNNING]]) -> (f32) {
+
+// -----
+
+// fp16 GELU computed in f32: the loop takes a whole 128-byte vector of its f16 data,
+// 64 lanes, its f32 values spanning two registers (priced twice, the conversions too).
+func.func @half_gelu(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %half = arith.constant 0.5 : f32
+  %in = spm.alloc : memref<1024xf16, #spm.scratch>
+  %out = spm.alloc : memref<1024xf16, #spm.scratch>
+  scf.for %i = %c0 to %n step %c1 {
+    %h = memref.load %in[%i] : memref<1024xf16, #spm.scratch>
+    %x = arith.extf %h : f16 to f32
+    %e = math.erf %x : f32
+    %y = arith.mulf %e, %half : f32
+    %o = arith.truncf %y : f32 to f16
+    memref.store %o, %out[%i] : memref<1024xf16, #spm.scratch>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @half_gelu(
+// CHECK:         scf.for %[[I:.*]] = %c0 to %{{.*}} step %{{.*}} {
+// CHECK-NEXT:      %[[H:.*]] = vector.load %in[%[[I]]] : memref<1024xf16, #spm.scratch>, vector<64xf16>
+// CHECK-NEXT:      %[[X:.*]] = arith.extf %[[H]] : vector<64xf16> to vector<64xf32>
+// CHECK-NEXT:      %[[E:.*]] = math.erf %[[X]] : vector<64xf32>
+// CHECK-NEXT:      %[[Y:.*]] = arith.mulf %[[E]], %{{.*}} : vector<64xf32>
+// CHECK-NEXT:      %[[O:.*]] = arith.truncf %[[Y]] : vector<64xf32> to vector<64xf16>
+// CHECK-NEXT:      vector.store %[[O]], %out[%[[I]]] : memref<1024xf16, #spm.scratch>, vector<64xf16>
+// CHECK-NEXT:    }
