@@ -55,3 +55,11 @@ def store_under_if(x_ptr, out_ptr, flag, BLOCK: tl.constexpr):
     offs = tl.arange(0, BLOCK)
     if flag > 0:
         tl.store(out_ptr + offs, tl.load(x_ptr + offs))
+
+
+@triton.jit
+def matmul(a_ptr, b_ptr, c_ptr, BLOCK: tl.constexpr):
+    """tl.dot: a matrix unit xnpu does not model yet."""
+    r = tl.arange(0, BLOCK)
+    tile = r[:, None] * BLOCK + r[None, :]
+    tl.store(c_ptr + tile, tl.dot(tl.load(a_ptr + tile), tl.load(b_ptr + tile)))

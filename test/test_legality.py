@@ -10,7 +10,7 @@ from xdsl.dialects import scf
 
 import xnpu
 from xnpu.dialects import xnpu_context
-from xnpu.frontend.ttir import module_text
+from xnpu.frontend.ttir import TritonFrontendError, module_text
 from xnpu.kernels import corpus_kernel
 from xnpu.machines import load_machine
 from xnpu.transforms.npu_double_buffer import TileLoop, find_tile_loop
@@ -244,3 +244,14 @@ func.func @f(%n: index) -> f32 {
         text = source.replace("<combined>", combined).replace("<yielded>", yielded)
         why = plan_vector_loop(_loop(parse_ir(text)), machine, None)
         assert isinstance(why, str) and why.startswith(reason), why
+
+
+def test_tl_dot_is_named_where_it_is_written():
+    """A matrix product (tt.dot) is outside the subset xnpu reads: the error names the
+    op and the kernel's source line."""
+    signature = {"a_ptr": "*fp32", "b_ptr": "*fp32", "c_ptr": "*fp32"}
+    with pytest.raises(
+        TritonFrontendError,
+        match=r"(?s)Operation tt.dot is not registered.*refused_kernels.py:\d+",
+    ):
+        xnpu.from_triton(refused_kernels.matmul, signature, {"BLOCK": 16})
