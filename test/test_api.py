@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import textwrap
 
-import coverage_kernels
 import numpy as np
 import pytest
 import torch
@@ -16,7 +15,7 @@ from xdsl.utils.exceptions import PassFailedException
 import xnpu
 from xnpu.frontend.ttir import TritonFrontendError, parse_ttir
 from xnpu.interpreters.trace import InterpreterError
-from xnpu.kernels import corpus_kernel
+from xnpu.kernels import corpus_kernel, forms
 from xnpu.kernels.cases import make_case
 from xnpu.kernels.vector_add import vector_add
 from xnpu.machines import MachineError
@@ -122,7 +121,7 @@ def test_bf16_takes_bf16_tensors_and_float32_arrays_rounded():
     """A bf16 pointer takes a bf16 tensor (written back as bf16) or a float32 array
     (its values rounded to bf16 on the way in)."""
     signature = {"x_ptr": "*bf16", "y_ptr": "*bf16", "out_ptr": "*bf16", "n": "i32"}
-    module = xnpu.from_triton(coverage_kernels.half_add, signature, {"BLOCK": 64})
+    module = xnpu.from_triton(forms.half_add, signature, {"BLOCK": 64})
     x, y = torch.randn(100).bfloat16(), torch.randn(100).bfloat16()
     out = torch.zeros(100, dtype=torch.bfloat16)
     xnpu.run(module, x, y, out, 100, grid=2)

@@ -1,4 +1,7 @@
-"""Triton kernels in the forms real code is written in, beyond the corpus (test_coverage.py)."""
+"""Triton kernels in the forms real code is written in, beyond the corpus: runtime
+strides, tensor descriptors, two-sided masks, argmax, scans, loops inside kernels,
+16-bit floats. test/test_coverage.py checks each against PyTorch at every level;
+benchmarks/triton_forms.py measures them."""
 
 import triton
 import triton.language as tl
