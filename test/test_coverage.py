@@ -5,6 +5,7 @@ inside kernels, fp16 and bf16."""
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -435,3 +436,16 @@ def test_the_layer_norm_tutorial_vectorizes_its_loops():
     _, vec, lowered = run_case("layer norm looping over column chunks", "vec")
     left = [r for r in remarks_in(lowered) if "gathered" in r or "left scalar" in r]
     assert not left and vec.cycles * 5 < scalar.cycles
+
+
+def test_kernel_loops_are_double_buffered_across_their_trips():
+    """npu-double-buffer pipelines the layer-norm tutorial's three loops: each trip
+    starts the next chunk's DMA before computing on its own."""
+    _, report, lowered = run_case("layer norm looping over column chunks", "vec+mt+db")
+    moved = [
+        tuple(map(int, found.groups()))
+        for r in remarks_in(lowered)
+        if (found := re.search(r"pipelined over 2 buffers .*: (\d+) input and (\d+) output", r))
+    ]
+    assert sorted(moved) == [(1, 0), (1, 0), (3, 1)]  # x twice; x, w, b in and out back
+    assert report.dma_busy > 0
