@@ -12,13 +12,13 @@ def every_other_lane(x_ptr, out_ptr, BLOCK: tl.constexpr):
 
 
 @triton.jit
-def bumped_pointers(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
-    """A loop that carries its pointers, bumping them each trip."""
+def unevenly_bumped_pointers(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    """A loop that carries its pointers, moving them further each trip."""
     acc = tl.zeros([BLOCK], tl.float32)
     pointers = x_ptr + tl.arange(0, BLOCK)
-    for _ in range(0, n, BLOCK):
+    for off in range(0, n, BLOCK):
         acc += tl.load(pointers)
-        pointers += BLOCK
+        pointers += off
     tl.store(out_ptr + tl.arange(0, BLOCK), acc)
 
 

@@ -285,6 +285,38 @@ CASES.update(
 )
 
 
+def _doubled_columns(args):
+    x, rows, cols = args[0], args[2], args[3]
+    want = torch.zeros_like(x)
+    want[:rows, :cols] = x[:rows, :cols] * 2
+    return want
+
+
+CASES.update(
+    {
+        "pointers bumped each trip": Case(
+            kernels.bumped_sum,
+            ROW_ARGS | {"n": "i32"},
+            {"BLOCK": 64},
+            lambda g: [torch.randn(640, generator=g), torch.zeros(64), 640],
+            (1,),
+            1,
+            lambda a: a[0].reshape(10, 64).sum(0),
+            atol=1e-5,
+        ),
+        "row pointers bumped by a runtime stride": Case(
+            kernels.bumped_rows,
+            ROW_ARGS | {"n_rows": "i32", "n_cols": "i32", "stride": "i32"},
+            {"BLOCK": 64},
+            lambda g: [torch.randn(10, 70, generator=g), torch.zeros(10, 70), 10, 50, 70],
+            (1,),
+            1,
+            _doubled_columns,
+        ),
+    }
+)
+
+
 def _sixteen_bit_case(kernel, dtype: torch.dtype, type_name: str, reference, atol) -> Case:
     """A 16-bit kernel on 3000 elements: its pointers all of `type_name`."""
     pointers = ["x_ptr", "y_ptr", "out_ptr"] if kernel is kernels.half_add else ["x_ptr", "out_ptr"]

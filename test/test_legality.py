@@ -163,10 +163,10 @@ LOWERING_REFUSALS = [
         r"only an scf.if on a scalar condition that yields tensors is supported: 'scf.if' at ",
     ),
     (
-        "bumped_pointers",
+        "unevenly_bumped_pointers",
         {"x_ptr": "*fp32", "out_ptr": "*fp32", "n": "i32"},
-        r"a loop that carries pointers is not supported: compute them from the induction "
-        r"variable instead .*'scf.for' at .*refused_kernels.py:\d+",
+        r"a loop may carry a pointer only when each trip moves it by the same lane-invariant "
+        r"step \(x_ptrs \+= BLOCK\): 'scf.for' at .*refused_kernels.py:\d+",
     ),
     (
         "chosen_pointer",

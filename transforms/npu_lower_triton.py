@@ -47,7 +47,6 @@ from xdsl.dialects.builtin import (
     IntegerType,
     MemRefType,
     ModuleOp,
-    TensorType,
     UnitAttr,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
@@ -214,8 +213,8 @@ class KernelEmitter(ScopedBuilder):
         """
         body = loop.body.block
         values = self.analysis.values
-        tensors = [i for i, v in enumerate(loop.iter_args) if isinstance(v.type, TensorType)]
-        scalars = [i for i in range(len(loop.iter_args)) if i not in tensors]
+        kinds = self.analysis.loop_carries[loop]
+        tensors, scalars = kinds.tensors, kinds.scalars
         carries: dict[int, TileLayout] = {}
         for i, init in zip(tensors, self.analysis.sink_inputs[loop]):
             leaf = values[loop.results[i]]
@@ -231,9 +230,15 @@ class KernelEmitter(ScopedBuilder):
             new.name_hint = old.name_hint
         lowered = scf.ForOp(*bounds, [self.scalar(loop.iter_args[i]) for i in scalars], block)
         self.insert(lowered)
+        lb, _, step = bounds
         with self.iterating(lowered):
             self.remember(("index", body.args[0]), block.args[0])
             self.induction_variables[body.args[0]] = block.args[0]
+            if kinds.steps:  # a stepped pointer: the trips so far x its step
+                since = self.insert(arith.SubiOp(block.args[0], lb)).results[0]
+                trips = self.insert(arith.DivSIOp(since, step)).results[0]
+                for i, moved in kinds.steps.items():
+                    self.remember(("index", body.args[i + 1]), self.times(trips, moved))
             self.scalars.update((body.args[i + 1], arg) for i, arg in zip(scalars, block.args[1:]))
             for op in body.ops:
                 if isinstance(op, scf.YieldOp):
@@ -242,6 +247,17 @@ class KernelEmitter(ScopedBuilder):
                 else:
                     self.emit_op(op)
         self.scalars.update((loop.results[i], r) for i, r in zip(scalars, lowered.results))
+        if kinds.steps:  # after the loop: every trip's step
+            lb, ub, step = bounds
+            span = self.insert(arith.SubiOp(ub, lb)).results[0]
+            count = self.insert(arith.CeilDivSIOp(span, step)).results[0]
+            count = self.insert(arith.MaxSIOp(count, self.index(0))).results[0]
+            for i, moved in kinds.steps.items():
+                self.remember(("index", loop.results[i]), self.times(count, moved))
+
+    def times(self, count: SSAValue, step: Poly) -> SSAValue:
+        """`count * step` as an index (a stepped pointer's offset so far)."""
+        return self.insert(arith.MuliOp(count, self.poly_value(step))).results[0]
 
     def emit_next_carries(self, yield_op: scf.YieldOp, carries: dict[int, TileLayout]) -> None:
         """The yielded tensors written over their carry tiles, in place: per shape, one

@@ -31,7 +31,7 @@ any IR is built.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from xdsl.dialects import arith, scf
 from xdsl.dialects.builtin import (
@@ -154,6 +154,19 @@ def one_op_combiner(op: tt.ReduceOp) -> type[Operation] | None:
     return None
 
 
+@dataclass
+class LoopCarries:
+    """What a loop the kernel runs carries, by position: tensors (in carry tiles),
+    pointers moved by a step each trip (`steps`), scalars (the lowered loop's own).
+    In the body a stepped pointer's offset holds its block argument as a symbol, after
+    the loop its result: the emitter binds each to trips x step."""
+
+    tensors: list[int] = field(default_factory=list)
+    pointers: list[int] = field(default_factory=list)
+    scalars: list[int] = field(default_factory=list)
+    steps: dict[int, Poly] = field(default_factory=dict)
+
+
 # ------------------------------------------------------------------ the analysis
 
 
@@ -178,6 +191,7 @@ class KernelAnalysis:
         self.stores: dict[tt.StoreOp, StorePlan] = {}
         self.sink_inputs: dict[Operation, tuple[Node, ...]] = {}
         """The value a tt.store stores, the tensors a tt.reduce or tt.scan combines."""
+        self.loop_carries: dict[scf.ForOp, LoopCarries] = {}
         self.grid_axes = self._grid_axes()
         for op in kernel.body.block.ops:
             self._analyze(op)
@@ -232,28 +246,66 @@ class KernelAnalysis:
         self.values[op.results[0]] = self._analyze_tensor(op)
 
     def _analyze_loop(self, loop: scf.ForOp) -> None:
-        """A loop the kernel runs, analysed in place: a tensor it carries is read from a
-        carry tile (CarriedLeaf) that its initial value fills and its scf.yield
-        rewrites; scalars it carries stay the lowered loop's own."""
+        """A loop the kernel runs, analysed in place (see `LoopCarries`): a tensor it
+        carries is read from a carry tile (CarriedLeaf) that its initial value fills
+        and its scf.yield rewrites; a pointer it bumps by the same step each trip is
+        its initial pointer plus a per-trip symbol; scalars stay the loop's own."""
         body = loop.body.block
-        for value in loop.iter_args:
-            if isinstance(tt.element_of(value.type), tt.PointerType):
-                raise fail(
-                    loop,
-                    "a loop that carries pointers is not supported: compute them from the "
-                    "induction variable instead (x_ptr + off + tl.arange(...))",
-                )
-        tensors = [i for i, v in enumerate(loop.iter_args) if isinstance(v.type, TensorType)]
-        self._sink(loop, [loop.iter_args[i] for i in tensors])
-        for i in tensors:
+        carries = self.loop_carries[loop] = LoopCarries()
+        for i, (init, arg) in enumerate(zip(loop.iter_args, body.args[1:])):
+            if isinstance(tt.element_of(init.type), tt.PointerType):
+                start = self.pointer(init, loop)
+                if not isinstance(start.offset, Affine):
+                    raise fail(loop, "a carried pointer must start at an argument plus offsets")
+                bump = Affine.invariant(start.offset.shape, Poly.of(1, arg), start.offset.type)
+                self.values[arg] = Pointer(start.base, start.offset.plus(bump))
+                carries.pointers.append(i)
+            elif isinstance(init.type, TensorType):
+                carries.tensors.append(i)
+            else:
+                carries.scalars.append(i)
+        self._sink(loop, [loop.iter_args[i] for i in carries.tensors])
+        for i in carries.tensors:
             self.values[body.args[i + 1]] = self.add(CarriedLeaf(loop, i, in_body=True))
         for inner in body.ops:
             if isinstance(inner, scf.YieldOp):
-                self._sink(inner, [inner.operands[i] for i in tensors])
+                self._sink(inner, [inner.operands[i] for i in carries.tensors])
             else:
                 self._analyze(inner)
-        for i in tensors:
+        for i in carries.pointers:
+            carries.steps[i] = self._pointer_step(loop, i)
+            start = self.pointer(loop.iter_args[i], loop)
+            assert isinstance(start.offset, Affine)
+            after = Affine.invariant(
+                start.offset.shape, Poly.of(1, loop.results[i]), start.offset.type
+            )
+            self.values[loop.results[i]] = Pointer(start.base, start.offset.plus(after))
+        for i in carries.tensors:
             self.values[loop.results[i]] = self.add(CarriedLeaf(loop, i, in_body=False))
+
+    def _pointer_step(self, loop: scf.ForOp, i: int) -> Poly:
+        """What carried pointer `i` moves by each trip: the yield must be it plus the
+        same lane-invariant step every trip (`x_ptrs += BLOCK`)."""
+        body = loop.body.block
+        now = self.values[body.args[i + 1]]
+        yielded = self.values.get(body.last_op.operands[i])
+        refusal = (
+            "a loop may carry a pointer only when each trip moves it by the same "
+            "lane-invariant step (x_ptrs += BLOCK)"
+        )
+        if not isinstance(yielded, Pointer) or yielded.base is not now.base:
+            raise fail(loop, refusal)
+        if not isinstance(yielded.offset, Affine):
+            raise fail(loop, refusal)
+        step = yielded.offset.plus(now.offset.scaled(-1))
+        defined_in_loop = any(
+            loop.is_ancestor(v.owner if isinstance(v.owner, Operation) else v.owner.parent_op())
+            for _, monomial in step.start.terms
+            for v in monomial
+        )
+        if not step.uniform or defined_in_loop:
+            raise fail(loop, refusal)
+        return step.start
 
     def _analyze_if(self, op: scf.IfOp) -> None:
         """An scf.if on a scalar condition that yields tensors computed in its branches

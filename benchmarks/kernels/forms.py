@@ -231,3 +231,27 @@ def masked_scalar_load(x_ptr, out_ptr, flag):
     when its mask holds."""
     tl.store(out_ptr, tl.load(x_ptr, mask=flag > 0, other=-1.0))
     tl.store(out_ptr + 1, 7.0, mask=flag > 1)
+
+
+@triton.jit
+def bumped_sum(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    """Pointers carried by a loop and bumped each trip: lane j sums x[k * BLOCK + j]."""
+    acc = tl.zeros([BLOCK], tl.float32)
+    pointers = x_ptr + tl.arange(0, BLOCK)
+    for _ in range(0, n, BLOCK):
+        acc += tl.load(pointers)
+        pointers += BLOCK
+    tl.store(out_ptr + tl.arange(0, BLOCK), acc)
+
+
+@triton.jit
+def bumped_rows(x_ptr, out_ptr, n_rows, n_cols, stride, BLOCK: tl.constexpr):
+    """Scalar row pointers moved by a runtime stride each trip: out = 2 x, row by row."""
+    row_in = x_ptr
+    row_out = out_ptr
+    cols = tl.arange(0, BLOCK)
+    for _ in range(n_rows):
+        x = tl.load(row_in + cols, mask=cols < n_cols, other=0.0)
+        tl.store(row_out + cols, x * 2.0, mask=cols < n_cols)
+        row_in += stride
+        row_out += stride
