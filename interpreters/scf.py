@@ -142,6 +142,10 @@ class XnpuScfFunctions(InterpreterFunctions):
     @impl(scf.ForOp)
     def run_for(self, interpreter: Interpreter, op: scf.ForOp, args):
         lb, ub, step, *inits = args
+        if step <= 0:  # scf.for steps up: a kernel's `range(0, n, s)` with s <= 0 never ends
+            raise InterpreterError(
+                f"scf.for{at_location(op)} steps by {step}: a loop's step must be positive"
+            )
         trips = len(range(lb, ub, step))
         counter = counter_of(interpreter)
         counter.charge_loop(op, trips)

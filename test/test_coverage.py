@@ -16,6 +16,7 @@ from xdsl.dialects.builtin import VectorType
 
 import xnpu
 from xnpu.frontend.ttir import module_text
+from xnpu.interpreters.trace import InterpreterError
 from xnpu.kernels import forms as kernels
 from xnpu.machines import load_machine
 from xnpu.transforms.op_costs import op_price
@@ -481,3 +482,18 @@ def test_kernel_loops_are_double_buffered_across_their_trips():
     ]
     assert sorted(moved) == [(1, 0), (1, 0), (3, 1)]  # x twice; x, w, b in and out back
     assert report.dma_busy > 0
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_loop_step_that_is_not_positive_is_named(level):
+    """`range(0, n, step)` with a step of 0 or less never ends: the run says so, naming
+    the loop's source line, and leaves the output as it was."""
+    signature = {"x_ptr": "*fp32", "out_ptr": "*fp32", "n": "i32", "step": "i32"}
+    lowered = xnpu.lower(xnpu.from_triton(kernels.stepped_sum, signature, {"BLOCK": 64}), level)
+    x, out = torch.randn(640), torch.full((64,), 3.0)
+    for step in (0, -64):
+        with pytest.raises(InterpreterError, match=rf"scf.for at .*forms.py:\d+.* steps by {step}"):
+            xnpu.run(lowered, x, out, 640, step, grid=1)
+    assert torch.equal(out, torch.full((64,), 3.0))
+    xnpu.run(lowered, x, out, 640, 128, grid=1)
+    assert torch.allclose(out, x.reshape(5, 128)[:, :64].sum(0), atol=1e-5)

@@ -283,6 +283,7 @@ class Pipeliner:
 
         pipelined = scf.ForOp(loop.lb, loop.ub, loop.step, inits, Region(block))
         pipelined.attributes.update(loop.attributes)  # remarks and npu-tile's facts
+        pipelined.location = loop.location
         self.rewriter.replace(loop, pipelined, pipelined.results[:own])
         unwaited = list(pipelined.results[own + len(slot_init) :])
         if unwaited:

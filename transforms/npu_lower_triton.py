@@ -229,7 +229,7 @@ class KernelEmitter(ScopedBuilder):
         for new, old in zip(block.args, [body.args[0], *(body.args[i + 1] for i in scalars)]):
             new.name_hint = old.name_hint
         lowered = scf.ForOp(*bounds, [self.scalar(loop.iter_args[i]) for i in scalars], block)
-        self.insert(lowered)
+        self.insert(located(lowered, loop))
         lb, _, step = bounds
         with self.iterating(lowered):
             self.remember(("index", body.args[0]), block.args[0])

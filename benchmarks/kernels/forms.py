@@ -255,3 +255,12 @@ def bumped_rows(x_ptr, out_ptr, n_rows, n_cols, stride, BLOCK: tl.constexpr):
         tl.store(row_out + cols, x * 2.0, mask=cols < n_cols)
         row_in += stride
         row_out += stride
+
+
+@triton.jit
+def stepped_sum(x_ptr, out_ptr, n, step, BLOCK: tl.constexpr):
+    """A kernel loop whose step is an argument: lane j sums x[k * step + j]."""
+    acc = tl.zeros([BLOCK], tl.float32)
+    for off in range(0, n, step):
+        acc += tl.load(x_ptr + off + tl.arange(0, BLOCK))
+    tl.store(out_ptr + tl.arange(0, BLOCK), acc)
