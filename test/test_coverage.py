@@ -497,3 +497,19 @@ def test_a_loop_step_that_is_not_positive_is_named(level):
     assert torch.equal(out, torch.full((64,), 3.0))
     xnpu.run(lowered, x, out, 640, 128, grid=1)
     assert torch.allclose(out, x.reshape(5, 128)[:, :64].sum(0), atol=1e-5)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_carried_integer_and_mask_tensors(level):
+    """A loop carrying f32, i32 and i1 tensors (a per-lane argmax and an any())."""
+    signature = {"x_ptr": "*fp32", "best_ptr": "*fp32", "where_ptr": "*i32", "seen_ptr": "*i32"}
+    module = xnpu.from_triton(kernels.lane_argmax, signature | {"n": "i32"}, {"BLOCK": 32})
+    x = torch.randn(300, generator=torch.Generator().manual_seed(1)) * 1.5
+    chunks = torch.nn.functional.pad(x, (0, 20), value=-float("inf")).reshape(-1, 32)
+    best = torch.zeros(32)
+    where, seen = (torch.zeros(32, dtype=torch.int32) for _ in range(2))
+    xnpu.run(xnpu.lower(module, level), x, best, where, seen, 300, grid=1)
+    want_best, chunk = chunks.max(0)
+    assert torch.equal(best, want_best)
+    assert torch.equal(where, (chunk * 32 + torch.arange(32)).int())
+    assert torch.equal(seen, (chunks > 2.0).any(0).int())

@@ -264,3 +264,23 @@ def stepped_sum(x_ptr, out_ptr, n, step, BLOCK: tl.constexpr):
     for off in range(0, n, step):
         acc += tl.load(x_ptr + off + tl.arange(0, BLOCK))
     tl.store(out_ptr + tl.arange(0, BLOCK), acc)
+
+
+@triton.jit
+def lane_argmax(x_ptr, best_ptr, where_ptr, seen_ptr, n, BLOCK: tl.constexpr):
+    """Carried tensors of f32, i32 and i1: each lane's running max over the chunks, the
+    column it was found at, and whether any element passed 2."""
+    best = tl.full([BLOCK], -float("inf"), tl.float32)
+    where = tl.zeros([BLOCK], tl.int32)
+    seen = tl.zeros([BLOCK], tl.int1)
+    for off in range(0, n, BLOCK):
+        cols = off + tl.arange(0, BLOCK)
+        x = tl.load(x_ptr + cols, mask=cols < n, other=-float("inf"))
+        take = x > best
+        best = tl.where(take, x, best)
+        where = tl.where(take, cols, where)
+        seen = seen | (x > 2.0)
+    lanes = tl.arange(0, BLOCK)
+    tl.store(best_ptr + lanes, best)
+    tl.store(where_ptr + lanes, where)
+    tl.store(seen_ptr + lanes, seen.to(tl.int32))
