@@ -9,9 +9,11 @@ min, ...) is reduced with the matching numpy ufunc. Anything else (loops with co
 DMA, or other loop-carried values) runs iteration by iteration.
 
 Independence is checked on the IR, once per loop: the body holds only arith, math,
-memref loads/stores and such loops; it stores to no buffer it also loads from (DDR
-buffers may alias, so any DDR store and DDR load together count as a clash), and
-every nested loop's bounds are defined outside the outermost such loop.
+memref loads/stores and such loops; it stores to no buffer it also loads from, unless
+each iteration reads and writes only its own element of a scratchpad buffer (a carry
+tile updated in place); DDR buffers may alias, so any DDR store and DDR load together
+count as a clash; and every nested loop's bounds are defined outside the outermost
+such loop.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from xdsl.dialects import func, memref, scf, vector
+from xdsl.dialects import arith, func, memref, scf, vector
 from xdsl.dialects.builtin import VectorType
 from xdsl.interpreter import (
     Interpreter,
@@ -37,6 +39,7 @@ from xnpu.dialects.location import at_location
 from xnpu.dialects.spm import is_scratchpad
 from xnpu.interpreters.costs import counter_of
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
+from xnpu.transforms.builders import constant_int
 
 _ELEMENTWISE_DIALECTS = ("arith", "math", "vector")
 _LOADS = (memref.LoadOp, vector.LoadOp)
@@ -91,12 +94,47 @@ def plan_loop(loop: scf.ForOp, outer: Operation | None = None) -> LoopPlan:
             stored.add(_accessed(op))
         elif op.dialect_name() not in _ELEMENTWISE_DIALECTS or op.regions:
             return LoopPlan(False)
-    if loaded & stored:
+    if not all(_updated_in_place(head, buffer) for buffer in loaded & stored):
         return LoopPlan(False)
     ddr = lambda values: any(not is_scratchpad(v.type) for v in values)  # noqa: E731
     if ddr(loaded) and ddr(stored):
         return LoopPlan(False)
     return LoopPlan(True, depth, tuple(combiners))
+
+
+def _updated_in_place(loop: scf.ForOp, buffer: SSAValue) -> bool:
+    """Whether each iteration of the nest `loop` heads reads and writes only its own
+    element of a scratchpad `buffer` (a carry tile's `%t[i] = %t[i] + x`): every access
+    at one index, the innermost loop's index, or `outer * C + inner` with the inner
+    loop inside [0, C)."""
+    if not is_scratchpad(buffer.type):
+        return False
+    accesses = [
+        op for op in loop.walk()
+        if isinstance(op, _LOADS + _STORES) and _accessed(op) is buffer
+    ]  # fmt: skip
+    indices = {tuple(op.indices) for op in accesses}
+    if len(indices) != 1:
+        return False
+    (*outer, index), inner = indices.pop(), accesses[0].parent_op()
+    if outer or not isinstance(inner, scf.ForOp):
+        return False
+    if inner is loop:
+        return index is loop.body.block.args[0]
+    if inner.parent_op() is not loop or not isinstance(index.owner, arith.AddiOp):
+        return False
+    row, column = index.owner.operands
+    if column is not inner.body.block.args[0]:
+        row, column = column, row
+    scaled = row.owner
+    lb, ub = constant_int(inner.lb), constant_int(inner.ub)
+    return (
+        column is inner.body.block.args[0]
+        and isinstance(scaled, arith.MuliOp)
+        and loop.body.block.args[0] in scaled.operands
+        and lb is not None and ub is not None and lb >= 0
+        and any(constant_int(v) is not None and constant_int(v) >= ub for v in scaled.operands)
+    )  # fmt: skip
 
 
 def _defined_inside(value: SSAValue, op: Operation) -> bool:

@@ -10,6 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 from ir_helpers import parse_ir
+from xdsl.dialects import scf
 
 import xnpu
 from xnpu.interpreters.trace import InterpreterError
@@ -242,3 +243,48 @@ def test_bf16_is_held_as_f32_rounded_like_torch():
     numbers = ~want.isnan()
     assert torch.equal(got[numbers].signbit(), want[numbers].signbit())
     assert to_bfloat16(np.float32(1 + 2**-8)) == np.float32(1.0)  # a tie: to even
+
+
+IN_PLACE = """
+func.func @in_place(%out: memref<?xf32>, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c8 = arith.constant 8 : index
+  %one = arith.constant 1.0 : f32
+  %t = spm.alloc : memref<32xf32, #spm.scratch>
+  scf.for %r = %c0 to %c4 step %c1 {
+    scf.for %i = %c0 to %c4 step %c1 {
+      scf.for %j = %c0 to %c8 step %c1 {
+        %row = arith.muli %i, %c8 : index
+        %at = arith.addi %row, %j : index
+        %v = memref.load %t[<index>] : memref<32xf32, #spm.scratch>
+        %w = arith.addf %v, %one : f32
+        memref.store %w, %t[<index>] : memref<32xf32, #spm.scratch>
+      }
+    }
+  }
+  spm.copy %t[%c0] to %out[%c0] count %c8 : memref<32xf32, #spm.scratch> to memref<?xf32>
+  func.return
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("index", "batched", "want"),
+    [("%at", True, [4.0] * 8), ("%j", False, [16.0] * 8), ("%c0", False, [128.0] + [0.0] * 7)],
+)
+def test_a_tile_updated_in_place_runs_at_once_only_when_each_trip_owns_its_element(
+    index, batched, want
+):
+    """`%t[i * 8 + j] += 1` touches one element a trip: the nest runs on index arrays.
+    `%t[j] += 1` and `%t[0] += 1` revisit elements, so they run trip by trip, and each
+    element counts every visit."""
+    from xnpu.interpreters.scf import plan_loop
+
+    module = parse_ir(IN_PLACE.replace("<index>", index))
+    rows = [op for op in module.walk() if isinstance(op, scf.ForOp)][1]
+    assert plan_loop(rows).vectorized is batched
+    out = np.zeros(8, np.float32)
+    xnpu.run(module, out, grid=1)
+    assert out.tolist() == want
