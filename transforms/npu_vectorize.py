@@ -319,6 +319,8 @@ class _LoopEmitter:
         self.scan_ends: dict[Operation, SSAValue] = {}
         """A scan's combiner -> the running value after this vector (its last lane)."""
         self.lane_offsets: SSAValue | None = None
+        self.after_loop = InsertPoint.after(plan.loop)
+        """Where the butterfly's ops go, after the vector loop, one after another."""
 
     def emit_before(self, op: Operation) -> SSAValue:
         self.rewriter.insert(op, self.before)
@@ -485,9 +487,8 @@ class _LoopEmitter:
             )
             scanned = emit(select)
             step *= 2
-        running = self.mapping[acc]
-        carried = emit(vector.BroadcastOp(running, self.vector_of(element)))
-        prefixes = emit(self.vector_form(combiner, {acc: carried, x: scanned}))
+        running = emit(vector.BroadcastOp(self.mapping[acc], self.vector_of(element)))
+        prefixes = emit(self.vector_form(combiner, {acc: running, x: scanned}))
         self.mapping[combiner.results[0]] = prefixes
         self.scan_ends[combiner] = emit(vector.ExtractOp(prefixes, [lanes - 1], element))
 
@@ -505,7 +506,7 @@ class _LoopEmitter:
         fresh = [self.mapping[v] for v in freely.fresh]
         combiner = [self.mapping[op.results[0]].owner for op in freely.combiner]
         combined = [self.mapping.get(v, v) for v in freely.combined]
-        self.after_loop = InsertPoint.after(partials[0].owner)
+        self.after_loop = InsertPoint.after(partials[0].owner)  # the vector loop
         step = lanes // 2
         while step:
             rotation = DenseArrayBase.from_list(i64, [(k + step) % lanes for k in range(lanes)])
