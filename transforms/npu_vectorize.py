@@ -10,8 +10,10 @@ npu-vectorize: element loops step by the vector width (design.md §3, Vec).
                                                    {npu.scalar_tail}
 
 An innermost element loop is vectorized when every scratchpad access in it is at
-`%i` or `%i + <invariant>`, every other op is element-wise arith or math, and every
-loop-carried value is an accumulator with an associative combiner. Loop-invariant
+`%i` or `%i + <invariant>` (or, for a load from a buffer the loop does not write, at
+invariant indices: it moves before the loop, like any invariant), every other op is
+element-wise arith or math, and every loop-carried value is an accumulator with an
+associative combiner. Loop-invariant
 scalars become `vector.broadcast`s before the loop. An accumulator becomes a vector of
 partial results that starts at the combiner's identity and ends in one
 `vector.reduction` into the scalar accumulator, which the scalar tail then carries on.
@@ -232,6 +234,9 @@ def _classify(plan: VectorLoopPlan, op: Operation) -> str | None:
         return None  # a scan of each vector's lanes (`_LoopEmitter.scan`)
     if isinstance(op, memref.LoadOp | memref.StoreOp):
         *outer, last = op.indices
+        if isinstance(op, memref.LoadOp) and _invariant_load(plan, op):
+            plan.hoisted.append(op)  # one element for every lane (a row's max, broadcast)
+            return None
         if last not in plan.addresses or not all(plan.invariant(i) for i in outer):
             return "an access is not at consecutive addresses"
         if isinstance(op, memref.LoadOp):
@@ -263,6 +268,19 @@ def _classify(plan: VectorLoopPlan, op: Operation) -> str | None:
         plan.lane_indices.update(r for r in op.results if isinstance(r.type, IndexType))
     plan.vectorized.update(op.results)
     return None
+
+
+def _invariant_load(plan: VectorLoopPlan, load: memref.LoadOp) -> bool:
+    """A scratchpad load at invariant indices from a buffer the loop does not write:
+    the same element every trip, loaded once before the loop."""
+    return all(plan.invariant(i) for i in load.indices) and not any(
+        isinstance(op, memref.StoreOp | vector.StoreOp) and _written(op) is load.memref
+        for op in plan.loop.walk()
+    )
+
+
+def _written(store: Operation) -> SSAValue:
+    return store.memref if isinstance(store, memref.StoreOp) else store.base
 
 
 def _is_address_offset(plan: VectorLoopPlan, op: Operation) -> bool:

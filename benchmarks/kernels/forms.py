@@ -284,3 +284,27 @@ def lane_argmax(x_ptr, best_ptr, where_ptr, seen_ptr, n, BLOCK: tl.constexpr):
     tl.store(best_ptr + lanes, best)
     tl.store(where_ptr + lanes, where)
     tl.store(seen_ptr + lanes, seen.to(tl.int32))
+
+
+@triton.jit
+def rows_online_softmax(x_ptr, out_ptr, n_rows, n_cols, BM: tl.constexpr, BN: tl.constexpr):
+    """Online softmax of a block of rows (flash attention's row statistics): the running
+    max and sum of each row carried as tensors, updated from row reductions of each
+    chunk and read back through broadcasts."""
+    rows = tl.program_id(0) * BM + tl.arange(0, BM)
+    rmask = rows < n_rows
+    m = tl.full([BM], -float("inf"), tl.float32)
+    total = tl.zeros([BM], tl.float32)
+    for off in range(0, n_cols, BN):
+        cols = off + tl.arange(0, BN)
+        mask = rmask[:, None] & (cols[None, :] < n_cols)
+        x = tl.load(x_ptr + rows[:, None] * n_cols + cols[None, :], mask=mask, other=-float("inf"))
+        m_new = tl.maximum(m, tl.max(x, axis=1))
+        total = total * tl.exp(m - m_new) + tl.sum(tl.exp(x - m_new[:, None]), axis=1)
+        m = m_new
+    for off in range(0, n_cols, BN):
+        cols = off + tl.arange(0, BN)
+        mask = rmask[:, None] & (cols[None, :] < n_cols)
+        x = tl.load(x_ptr + rows[:, None] * n_cols + cols[None, :], mask=mask, other=-float("inf"))
+        y = tl.exp(x - m[:, None]) / total[:, None]
+        tl.store(out_ptr + rows[:, None] * n_cols + cols[None, :], y, mask=mask)

@@ -449,3 +449,31 @@ func.func @half_gelu(%n: index) {
 // CHECK-NEXT:      %[[O:.*]] = arith.truncf %[[Y]] : vector<64xf32> to vector<64xf16>
 // CHECK-NEXT:      vector.store %[[O]], %out[%[[I]]] : memref<1024xf16, #spm.scratch>, vector<64xf16>
 // CHECK-NEXT:    }
+
+// -----
+
+// A load at invariant indices from a buffer the loop does not write (a row's max read
+// through a broadcast) is the same element every trip: it moves before the loop and is
+// broadcast, like any invariant.
+func.func @row_statistic(%n: index, %row: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %x = spm.alloc : memref<1024xf32, #spm.scratch>
+  %max = spm.alloc : memref<4xf32, #spm.scratch>
+  %y = spm.alloc : memref<1024xf32, #spm.scratch>
+  scf.for %i = %c0 to %n step %c1 {
+    %v = memref.load %x[%i] : memref<1024xf32, #spm.scratch>
+    %m = memref.load %max[%row] : memref<4xf32, #spm.scratch>
+    %d = arith.subf %v, %m : f32
+    %e = math.exp %d : f32
+    memref.store %e, %y[%i] : memref<1024xf32, #spm.scratch>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @row_statistic(
+// CHECK:         %[[M:.*]] = memref.load %max[%row] : memref<4xf32, #spm.scratch>
+// CHECK-NEXT:    %[[MV:.*]] = vector.broadcast %[[M]] : f32 to vector<32xf32>
+// CHECK:         scf.for %[[I:.*]] = %c0 to %{{.*}} step %{{.*}} {
+// CHECK-NEXT:      %[[V:.*]] = vector.load %x[%[[I]]] : memref<1024xf32, #spm.scratch>, vector<32xf32>
+// CHECK-NEXT:      %[[D:.*]] = arith.subf %[[V]], %[[MV]] : vector<32xf32>
