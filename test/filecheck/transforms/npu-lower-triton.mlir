@@ -506,3 +506,41 @@ module {
 // CHECK-NEXT:        memref.store %[[FINAL]], %out0[%[[K]]]
 // CHECK-NEXT:      }
 // CHECK:           memref.store %[[TOTAL]], %total_ptr[%{{.*}}] : memref<?xf32>
+
+
+// -----
+
+// An scf.if on a scalar condition that yields a computed tensor: both branches are
+// computed lane by lane and the condition selects, as a small if is predicated.
+module {
+  tt.func public @chosen(%x_ptr: !tt.ptr<f32>, %out_ptr: !tt.ptr<f32>, %flag: i32) attributes {noinline = false} {
+    %cst = arith.constant dense<1.000000e+00> : tensor<64xf32>
+    %cst_1 = arith.constant dense<2.000000e+00> : tensor<64xf32>
+    %c0_i32 = arith.constant 0 : i32
+    %offs = tt.make_range {end = 64 : i32, start = 0 : i32} : tensor<64xi32>
+    %x = tt.splat %x_ptr : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %x_1 = tt.addptr %x, %offs : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    %x_2 = tt.load %x_1 : tensor<64x!tt.ptr<f32>>
+    %0 = arith.cmpi sgt, %flag, %c0_i32 : i32
+    %1 = scf.if %0 -> (tensor<64xf32>) {
+      %y = arith.mulf %x_2, %cst_1 : tensor<64xf32>
+      scf.yield %y : tensor<64xf32>
+    } else {
+      %y_1 = arith.addf %x_2, %cst : tensor<64xf32>
+      scf.yield %y_1 : tensor<64xf32>
+    }
+    %2 = tt.splat %out_ptr : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %3 = tt.addptr %2, %offs : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    tt.store %3, %1 : tensor<64x!tt.ptr<f32>>
+    tt.return
+  }
+}
+
+// CHECK-LABEL: func.func public @chosen(
+// CHECK:         %[[COND:.*]] = arith.cmpi sgt, %flag, %c0_i32 : i32
+// CHECK-NEXT:    scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-NEXT:      %[[X:.*]] = memref.load %in0[%[[I]]]
+// CHECK-NEXT:      %[[THEN:.*]] = arith.mulf %[[X]], %{{.*}} : f32
+// CHECK-NEXT:      %[[ELSE:.*]] = arith.addf %[[X]], %{{.*}} : f32
+// CHECK-NEXT:      %[[Y:.*]] = arith.select %[[COND]], %[[THEN]], %[[ELSE]] : f32
+// CHECK-NEXT:      memref.store %[[Y]], %out0[%[[I]]]
