@@ -282,9 +282,16 @@ class KernelEmitter(ScopedBuilder):
         for shape, fills in by_shape.items():
             self.fill_tiles(fills, self.emitted_box(self.analysis.masks.full_box(shape)))
 
-    def reads_across_lanes(self, node: Node, carried: set[Node], viewed: bool = False) -> bool:
+    def reads_across_lanes(
+        self, node: Node, carried: set[Node], viewed: bool = False, seen: set | None = None
+    ) -> bool:
         """Whether `node`, computed lane by lane, reads one of `carried` at another
-        lane: through a view, where no tile or per-iteration value comes between."""
+        lane: through a view, where no tile or per-iteration value comes between.
+        Each node is visited once per way of reaching it (through a view or not)."""
+        seen = set() if seen is None else seen
+        if (node, viewed) in seen:
+            return False
+        seen.add((node, viewed))
         if node in carried:
             return viewed and not node.invariant
         if node.invariant or self.tile_of(node) is not None:
@@ -292,7 +299,7 @@ class KernelEmitter(ScopedBuilder):
         if node in self.analysis.materialized or node in self.load_tiles:
             return False
         viewed = viewed or isinstance(node, ViewNode)
-        return any(self.reads_across_lanes(o, carried, viewed) for o in node.operands)
+        return any(self.reads_across_lanes(o, carried, viewed, seen) for o in node.operands)
 
     def emit_scalar_load(self, load: ScalarLoad) -> SSAValue:
         """One element from DDR; under a mask, an scf.if that reads it only when the

@@ -31,6 +31,7 @@ Core-driven `spm.copy`s become vector copies: `{width = <lanes>}`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from xdsl.context import Context
 from xdsl.dialects import arith, memref, scf, vector
@@ -132,6 +133,15 @@ class VectorLoopPlan:
     scans: dict[int, Operation] = field(default_factory=dict)
     """Carried values whose every prefix is stored (cumsum): their combiners, by index.
     They stay scalars, each vector trip scanning its lanes in log2(lanes) steps."""
+
+    @cached_property
+    def written(self) -> set[SSAValue]:
+        """The buffers the loop stores to."""
+        return {
+            op.memref if isinstance(op, memref.StoreOp) else op.base
+            for op in self.loop.walk()
+            if isinstance(op, memref.StoreOp | vector.StoreOp)
+        }
 
     def inside(self, value: SSAValue) -> bool:
         owner = value.owner
@@ -273,14 +283,7 @@ def _classify(plan: VectorLoopPlan, op: Operation) -> str | None:
 def _invariant_load(plan: VectorLoopPlan, load: memref.LoadOp) -> bool:
     """A scratchpad load at invariant indices from a buffer the loop does not write:
     the same element every trip, loaded once before the loop."""
-    return all(plan.invariant(i) for i in load.indices) and not any(
-        isinstance(op, memref.StoreOp | vector.StoreOp) and _written(op) is load.memref
-        for op in plan.loop.walk()
-    )
-
-
-def _written(store: Operation) -> SSAValue:
-    return store.memref if isinstance(store, memref.StoreOp) else store.base
+    return all(plan.invariant(i) for i in load.indices) and load.memref not in plan.written
 
 
 def _is_address_offset(plan: VectorLoopPlan, op: Operation) -> bool:
