@@ -1,0 +1,142 @@
+"""
+`torch.compile(fn, backend="xnpu")`: Inductor's Triton kernels run on the simulated NPU.
+
+The backend (registered through torch's `torch_dynamo_backends` entry point) has
+Inductor compile the graph with its CPU-Triton code generator. Inductor asks Triton
+for the backend named "cpu": while an xnpu-compiled graph compiles or runs, that name
+is xnpu's (a separately installed triton-cpu is set aside meanwhile and put back
+after). Each call then launches its kernels through xnpu's Triton driver:
+
+    compiled = torch.compile(fn, backend="xnpu", options={"level": "vec+mt"})
+    y = compiled(x)                  # what eager PyTorch returns
+    print(xnpu.last_report())        # every kernel with its cycles, the total, ATen's ops
+
+A kernel xnpu cannot lower runs on the host (Triton's interpreter) with a warning
+naming it and why; operators Inductor leaves to ATen (matmul...) are listed as such.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import unittest.mock
+from collections.abc import Iterator
+
+import triton.backends
+from torch.utils._python_dispatch import TorchDispatchMode
+from triton.backends import Backend
+from triton.backends.compiler import GPUTarget
+from triton.runtime import driver
+
+from xnpu.triton.compiler import XnpuBackend
+from xnpu.triton.driver import XnpuDriver
+from xnpu.triton.launch import (
+    Session,
+    launching,
+    session,
+    set_last_report,
+    simulated_benchmark,
+)
+from xnpu.triton.options import check_known
+
+INDUCTOR_TARGET = "cpu"
+"""The Triton backend name Inductor's CPU-Triton code asks for."""
+
+
+class InductorBackend(XnpuBackend):
+    """xnpu's compiler under the name Inductor's CPU-Triton path asks for."""
+
+    @staticmethod
+    def supports_target(target: GPUTarget) -> bool:
+        return target.backend == INDUCTOR_TARGET
+
+
+class InductorDriver(XnpuDriver):
+    """xnpu's driver under the name Inductor's CPU-Triton path asks for."""
+
+    target_name = INDUCTOR_TARGET
+
+
+@contextlib.contextmanager
+def providing_cpu_backend() -> Iterator[None]:
+    """Triton's "cpu" backend, and the active driver, are xnpu's while inside; the ones
+    before are put back after."""
+    backends = triton.backends.backends
+    previous_backend = backends.get(INDUCTOR_TARGET)
+    previous_driver = driver._active  # pyright: ignore[reportPrivateUsage]
+    backends[INDUCTOR_TARGET] = Backend(compiler=InductorBackend, driver=InductorDriver)
+    if not isinstance(previous_driver, InductorDriver):
+        driver.set_active(InductorDriver())  # Inductor asks the active driver for its target
+    try:
+        yield
+    finally:
+        if previous_backend is None:
+            backends.pop(INDUCTOR_TARGET, None)
+        else:
+            backends[INDUCTOR_TARGET] = previous_backend
+        driver._active = previous_driver  # pyright: ignore[reportPrivateUsage]
+
+
+_BOOKKEEPING = frozenset({"empty", "empty_strided", "empty_like", "detach", "alias", "lift_fresh"})
+
+
+class HostOperators(TorchDispatchMode):
+    """Records the ATen operators a compiled graph runs outside xnpu's launches (what
+    Inductor left to ATen), but allocations and views."""
+
+    def __init__(self, recorded: Session):
+        super().__init__()
+        self.recorded = recorded
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        if not launching() and not func.is_view and name not in _BOOKKEEPING:
+            self.recorded.host_ops.append(f"aten.{name}")
+        return func(*args, **(kwargs or {}))
+
+
+class SimulatedBenchmarker:
+    """Inductor's benchmarker while an xnpu-compiled graph runs: each trial launch is
+    timed by the machine model (and left out of the call's report), so Inductor's
+    autotuner picks the configuration the simulated NPU runs fastest."""
+
+    @staticmethod
+    def benchmark(fn, device=None, **kwargs) -> float:
+        return simulated_benchmark(fn)
+
+
+_INDUCTOR_CONFIG = {
+    "cpu_backend": "triton",
+    "compile_threads": 1,  # the "cpu" backend is xnpu's in this process only
+    "fx_graph_cache": False,
+    "fx_graph_remote_cache": False,
+    "autotune_local_cache": False,  # Inductor's autotuning picks by simulated time here
+    "autotune_remote_cache": False,
+}
+
+
+def xnpu_backend(graph_module, example_inputs, options: dict | None = None, **unused):
+    """The torch.compile backend: Inductor's CPU-Triton code, run on xnpu's NPU.
+    `options` are a launch's (level, machine, contexts, ..., or the reference
+    compiler's switches) and apply to every kernel of the graph."""
+    from torch._inductor import config as inductor_config
+    from torch._inductor.compile_fx import compile_fx
+    from torch._inductor.runtime import triton_heuristics
+
+    options = dict(options or {})
+    check_known(options, 'torch.compile(..., backend="xnpu", options=...)')
+    with providing_cpu_backend(), inductor_config.patch(_INDUCTOR_CONFIG):
+        compiled = compile_fx(graph_module, example_inputs)
+
+    def call(*args):
+        with (
+            providing_cpu_backend(),
+            inductor_config.patch(_INDUCTOR_CONFIG),
+            session(fallback_to_host=True, **options) as recorded,
+            unittest.mock.patch.object(triton_heuristics, "benchmarker", SimulatedBenchmarker),
+        ):
+            with HostOperators(recorded):
+                result = compiled(*args)
+        set_last_report(recorded)
+        return result
+
+    return call

@@ -1,0 +1,267 @@
+"""
+Launches on the simulated NPU: what xnpu's Triton driver does with
+`kernel[grid](...)`, the sessions that collect their reports, and `last_report`.
+
+A launch lowers the kernel's TTIR at its level and options (once: the lowering is kept
+on the compiled kernel, by level, options, machine and program count), runs it on the
+arguments in place, and records its report with every session open around it:
+
+    with xnpu.session(level="vec+mt") as launches:       # options for every launch inside
+        add_kernel[grid](x, y, out, n, BLOCK=1024)
+        add_kernel[grid](x, y, out, n, BLOCK=1024, contexts=2)   # a launch's own win
+    print(launches)                                       # each launch's cycles, and the total
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields
+
+from xdsl.utils.exceptions import DiagnosticException
+
+from xnpu.frontend.ttir import TritonFrontendError, parse_ttir
+from xnpu.interpreters.report import Report
+from xnpu.interpreters.runner import entry_function, grid_rank, run
+from xnpu.transforms.pipelines import lower, mechanisms_of
+from xnpu.triton.compiler import XnpuOptions
+from xnpu.triton.options import LAUNCH_KEYWORDS, LaunchSettings, Layer, check_known, resolve
+
+
+class LaunchError(Exception):
+    """A kernel that xnpu cannot lower or run for a launch, named with the reason."""
+
+
+@dataclass
+class Launch:
+    """One kernel launch: where it ran, with what, and its report (None when the
+    kernel fell back to the host)."""
+
+    kernel: str
+    grid: tuple[int, ...]
+    level: str
+    report: Report | None
+    fallback: str | None = None
+    """Why the kernel ran on the host (Triton's interpreter), untimed."""
+
+    @property
+    def cycles(self) -> float:
+        return self.report.cycles if self.report is not None else 0.0
+
+
+@dataclass
+class Session:
+    """The launches made while a session was open, and the options it gives them."""
+
+    options: dict[str, object] = field(default_factory=dict)
+    launches: list[Launch] = field(default_factory=list)
+    fallback_to_host: bool = False
+    """Run a kernel xnpu cannot lower on the host with a warning instead of failing
+    (torch.compile's kernels: Inductor's, not the user's)."""
+    isolated: bool = False
+    """Keeps its launches from the sessions around it (a benchmark's trial launches)."""
+    host_ops: list[str] = field(default_factory=list)
+    """Operators that ran on the host, outside any Triton kernel (ATen's matmul...)."""
+
+    @property
+    def cycles(self) -> float:
+        """The launches' cycles, one after the other on the NPU."""
+        return sum(launch.cycles for launch in self.launches)
+
+    @property
+    def microseconds(self) -> float:
+        return sum(
+            launch.report.microseconds for launch in self.launches if launch.report is not None
+        )
+
+    def __str__(self) -> str:
+        lines = [f"{'kernel':<40} {'grid':>10} {'level':>10} {'cycles':>14} {'µs':>12}"]
+        for launch in self.launches:
+            grid = "x".join(map(str, launch.grid))
+            if launch.report is None:
+                lines.append(f"{launch.kernel:<40} {grid:>10} {'host':>10} {'-':>14} {'-':>12}")
+                lines.append(f"  fell back to the host: {launch.fallback}")
+            else:
+                lines.append(
+                    f"{launch.kernel:<40} {grid:>10} {launch.level:>10} "
+                    f"{launch.report.cycles:>14,.0f} {launch.report.microseconds:>12,.2f}"
+                )
+        for op in self.host_ops:
+            lines.append(f"{op:<40} {'':>10} {'ATen':>10} {'-':>14} {'-':>12}")
+        lines.append(
+            f"{'total (NPU kernels, one after another)':<62} {self.cycles:>14,.0f} "
+            f"{self.microseconds:>12,.2f}"
+        )
+        if self.host_ops:
+            lines.append(
+                f"  {len(self.host_ops)} operator(s) ran on ATen (the host), untimed: "
+                f"{', '.join(sorted(set(self.host_ops)))}"
+            )
+        return "\n".join(lines)
+
+
+_SESSIONS: list[Session] = []
+_LAST: list[Report | Session] = []
+_LAUNCHING: list[str] = []
+"""The kernel being launched, while it is."""
+
+
+def launching() -> bool:
+    """Whether a launch is under way (its own tensor work is not the caller's)."""
+    return bool(_LAUNCHING)
+
+
+def last_report() -> Report | Session | None:
+    """The report of the last launch (a Report), or of the last call of a function
+    compiled with torch.compile(backend="xnpu") (a Session of its launches)."""
+    return _LAST[-1] if _LAST else None
+
+
+def set_last_report(report: Report | Session) -> None:
+    _LAST[:] = [report]
+
+
+@contextlib.contextmanager
+def session(
+    fallback_to_host: bool = False, isolated: bool = False, **options
+) -> Iterator[Session]:
+    """Options for every launch inside (launch keywords override them), and the
+    reports of those launches, collected in the `Session` it yields."""
+    check_known(options, "xnpu.session")
+    opened = Session(dict(options), fallback_to_host=fallback_to_host, isolated=isolated)
+    _SESSIONS.append(opened)
+    try:
+        yield opened
+    finally:
+        _SESSIONS.remove(opened)
+
+
+def _launch_keywords(metadata) -> dict[str, object]:
+    """The xnpu and reference keywords a launch gave (compiled into its metadata)."""
+    defaults = {f.name: f.default for f in fields(XnpuOptions)}
+    given = {}
+    for name in LAUNCH_KEYWORDS:
+        value = getattr(metadata, name, None)
+        if value is not None and value != defaults[name]:
+            given[name] = value
+    return given
+
+
+def _settings(kernel: str, metadata) -> LaunchSettings:
+    keywords = _launch_keywords(metadata)
+    check_known(keywords, f"launch of {kernel}")
+    layers = [Layer(s.options, "xnpu.session") for s in _SESSIONS]
+    return resolve([*layers, Layer(keywords, f"launch of {kernel}")])
+
+
+def _kernel_arguments(src, args: tuple) -> list:
+    """The arguments the TTIR function takes: those Triton did not make constexpr."""
+    signature = getattr(src, "signature", None)
+    if signature is None:  # an IR source: every argument is the kernel's
+        return list(args)
+    kinds = list(signature.values())
+    if len(kinds) != len(args):
+        raise LaunchError(f"expected {len(kinds)} arguments, got {len(args)}")
+    if any(isinstance(kind, tuple) for kind in kinds):
+        raise LaunchError("tuple arguments are not supported by xnpu")
+    return [arg for kind, arg in zip(kinds, args) if kind != "constexpr"]
+
+
+def _grid(kernel: str, module, grid: tuple[int, int, int]) -> tuple[int, ...]:
+    rank = grid_rank(entry_function(module))
+    kept, dropped = grid[: max(rank, 1)], grid[max(rank, 1) :]
+    if any(g != 1 for g in dropped):
+        raise LaunchError(
+            f"{kernel} reads program ids of {rank} axis(es) but is launched on grid {grid}: "
+            "launch the axes it does not read with size 1"
+        )
+    return kept
+
+
+class Launcher:
+    """What Triton calls to launch a compiled kernel (the driver's `launcher_cls`)."""
+
+    def __init__(self, src, metadata):
+        self.src = src
+        self.metadata = metadata
+        self.name = metadata.name
+
+    def _lowered(self, binary, settings: LaunchSettings, programs: int):
+        """The kernel lowered for `settings`, made once per level, options, machine and
+        (for MT, whose profitability model weighs it) program count."""
+        options = dict(settings.pass_options)
+        if "mt" in mechanisms_of(settings.level):
+            options["programs"] = programs
+        key = (*settings.key(), options.get("programs"))
+        if key not in binary.lowered:
+            if binary.module is None:
+                binary.module = parse_ttir(binary.ttir, f"<ttir of {self.name}>")
+            binary.lowered[key] = lower(binary.module, settings.level, settings.machine, **options)
+        return binary.lowered[key]
+
+    def __call__(self, grid_x, grid_y, grid_z, stream, binary, packed_metadata,
+                 launch_metadata, enter_hook, exit_hook, *args):  # fmt: skip
+        if enter_hook is not None:
+            enter_hook(launch_metadata)
+        _LAUNCHING.append(self.name)
+        try:
+            self._record(self._launch((int(grid_x), int(grid_y), int(grid_z)), binary, args))
+        finally:
+            _LAUNCHING.pop()
+        if exit_hook is not None:
+            exit_hook(launch_metadata)
+
+    def _launch(self, grid: tuple[int, int, int], binary, args: tuple) -> Launch:
+        settings = _settings(self.name, self.metadata)
+        arguments = _kernel_arguments(self.src, args)
+        try:
+            module = self._lowered(binary, settings, math.prod(grid))
+        except (TritonFrontendError, DiagnosticException) as error:
+            reason = str(error).strip()
+            if not any(s.fallback_to_host for s in _SESSIONS):
+                raise LaunchError(f"xnpu cannot lower {self.name}: {reason}") from None
+            return self._run_on_host(grid, args, reason)
+        grid = _grid(self.name, module, grid)
+        report = run(module, *arguments, grid=grid, machine=settings.machine)
+        return Launch(self.name, grid, settings.level, report)
+
+    def _run_on_host(self, grid, args, reason: str) -> Launch:
+        """Inductor's kernel run by Triton's interpreter on the host, with a warning."""
+        from triton.runtime.interpreter import InterpretedFunction
+
+        warnings.warn(
+            f"xnpu cannot lower {self.name}, so it ran on the host (Triton's interpreter, "
+            f"untimed): {reason.splitlines()[0]}",
+            stacklevel=2,
+        )
+        function = self.src.fn
+        names = list(function.arg_names)
+        positional = [a for n, a in zip(names, args) if n not in self.src.constants]
+        constexprs = {names[path[0]]: v for path, v in self.src.constants.items()}
+        InterpretedFunction(function.fn)[grid](*positional, **constexprs)
+        return Launch(self.name, grid, "host", None, fallback=reason.splitlines()[0])
+
+    @staticmethod
+    def _record(launch: Launch) -> None:
+        for opened in reversed(_SESSIONS):
+            opened.launches.append(launch)
+            if opened.isolated:
+                return
+        if launch.report is not None:
+            set_last_report(launch.report)
+
+
+def simulated_benchmark(kernel_call, quantiles=None, **kwargs):
+    """The benchmarker of xnpu's driver (and Inductor's, under torch.compile): the
+    simulated time (ms) of the launches one call makes, so that autotuners pick
+    configurations by the machine model. A call that ran on the host scores inf."""
+    with session(isolated=True) as launches:
+        kernel_call()
+    if any(launch.report is None for launch in launches.launches):
+        return float("inf") if quantiles is None else [float("inf")] * len(quantiles)
+    milliseconds = launches.microseconds / 1000
+    if quantiles is not None:
+        return [milliseconds] * len(quantiles)
+    return milliseconds
