@@ -93,14 +93,25 @@ def _is_torch_tensor(value) -> bool:
     return torch is not None and isinstance(value, torch.Tensor)
 
 
+def _addressed_span(tensor, position: int, name: str):
+    """A pointer argument is its first element's address: the kernel reaches elements
+    by its own offsets. A strided tensor (a column slice, an expanded view) is passed
+    as the flat run of memory from its first to its last element, as Triton sees it."""
+    if tensor.is_contiguous():
+        return tensor
+    if any(stride < 0 for stride in tensor.stride()):
+        raise InterpreterError(f"argument {position} ({name}) has a negative stride")
+    extent = 1 + sum((size - 1) * stride for size, stride in zip(tensor.shape, tensor.stride()))
+    return tensor.as_strided((extent if tensor.numel() else 0,), (1,))
+
+
 def _as_buffer(value, type: MemRefType, position: int, name: str) -> np.ndarray:
     if _is_torch_tensor(value):
         if value.device.type != "cpu":
             raise InterpreterError(
                 f"argument {position} ({name}) is on {value.device}; xnpu runs on CPU tensors"
             )
-        if not value.is_contiguous():
-            raise InterpreterError(f"argument {position} ({name}) must be contiguous")
+        value = _addressed_span(value, position, name)
         torch = sys.modules["torch"]
         if value.dtype == torch.bfloat16 and isinstance(type.element_type, BFloat16Type):
             return value.detach().view(torch.int16).numpy().reshape(-1)  # its bits

@@ -8,6 +8,10 @@ this package: a `compiler` module and a `driver` module).
     print(xnpu.last_report())
 """
 
+# Triton first: importing it finds its backends, this package's modules among them, and
+# they must not be half-imported then (as they would be if one of them imported Triton).
+import triton  # noqa: F401, I001
+
 from xnpu.triton.driver import XnpuDriver as Driver
 
 __all__ = ["Driver"]

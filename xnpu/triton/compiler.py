@@ -13,10 +13,12 @@ the torch.compile backend provides it).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import sys
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 from triton.backends.compiler import BaseBackend, GPUTarget
 
@@ -131,6 +133,11 @@ def _as_xnpu_binary(module, metadata: dict) -> bytes:
     return text.encode()
 
 
+@functools.cache
+def _stages_hash() -> str:
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
 class XnpuBackend(BaseBackend):
     """Compiles Triton kernels for xnpu's simulated NPU: TTIR, kept as text."""
 
@@ -141,12 +148,20 @@ class XnpuBackend(BaseBackend):
         return target.backend == TARGET_NAME
 
     def hash(self) -> str:
-        return f"xnpu-{self.target}"
+        # Triton's disk cache keys on this: a change to these stages makes new entries
+        return f"xnpu-{_stages_hash()}-{self.target}"
 
     def parse_options(self, options: dict) -> XnpuOptions:
         caller = sys._getframe(1)
         if caller.f_code.co_name == "_pack_args":  # a launch: kernel[grid](..., **keywords)
             _check_launch_keywords(options, caller.f_locals.get("self"))
+        machine = options.get("machine")
+        if machine is not None and not isinstance(machine, str):
+            raise LaunchOptionError(
+                f"the launch keyword machine takes a machine's name or a machine file's path "
+                f"(Triton stores launch keywords as text), not {type(machine).__name__}; "
+                "a Machine object goes to xnpu.session(machine=...)"
+            )
         known = {f.name for f in fields(XnpuOptions)}
         given = {k: v for k, v in options.items() if k in known and v is not None}
         for name in ("supported_fp8_dtypes", "allowed_dot_input_precisions", "extern_libs"):

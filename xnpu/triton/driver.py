@@ -27,13 +27,23 @@ class XnpuBinary:
     module: object = None
 
 
+_LOADED: dict[tuple[str, bytes | str], XnpuBinary] = {}
+"""Each compiled kernel's binary, by name and TTIR: Triton loads a kernel on every launch
+(its module stays None, so that no driver is asked to unload it), this keeps one."""
+
+
 class XnpuUtils:
     """What Triton's CompiledKernel asks of a driver's utils."""
 
     @staticmethod
-    def load_binary(name, kernel: bytes, shared, device):
-        text = kernel.decode() if isinstance(kernel, bytes) else kernel
-        return None, XnpuBinary(name, text), 0, 0, 1 << 30
+    def load_binary(name, kernel: bytes | str, shared, device):
+        key = (name, kernel)
+        if key not in _LOADED:
+            _LOADED[key] = XnpuBinary(
+                name, kernel.decode() if isinstance(kernel, bytes) else kernel
+            )
+        # (module, function, registers, spills, threads)
+        return None, _LOADED[key], 0, 0, 1 << 30
 
     @staticmethod
     def get_device_properties(device) -> dict:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import unittest.mock
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
@@ -82,7 +83,8 @@ class Session:
             grid = "x".join(map(str, launch.grid))
             if launch.report is None:
                 lines.append(f"{launch.kernel:<40} {grid:>10} {'host':>10} {'-':>14} {'-':>12}")
-                lines.append(f"  fell back to the host: {launch.fallback}")
+                reason = "\n    ".join(str(launch.fallback).splitlines())
+                lines.append(f"  ran on the host, untimed: xnpu cannot lower it:\n    {reason}")
             else:
                 lines.append(
                     f"{launch.kernel:<40} {grid:>10} {launch.level:>10} "
@@ -105,7 +107,7 @@ class Session:
 _SESSIONS: list[Session] = []
 _LAST: list[Report | Session] = []
 _LAUNCHING: list[str] = []
-"""The kernel being launched, while it is."""
+"""The kernel being launched (or "benchmark": a trial), while it is."""
 
 
 def launching() -> bool:
@@ -124,9 +126,7 @@ def set_last_report(report: Report | Session) -> None:
 
 
 @contextlib.contextmanager
-def session(
-    fallback_to_host: bool = False, isolated: bool = False, **options
-) -> Iterator[Session]:
+def session(fallback_to_host: bool = False, isolated: bool = False, **options) -> Iterator[Session]:
     """Options for every launch inside (launch keywords override them), and the
     reports of those launches, collected in the `Session` it yields."""
     check_known(options, "xnpu.session")
@@ -230,18 +230,17 @@ class Launcher:
     def _run_on_host(self, grid, args, reason: str) -> Launch:
         """Inductor's kernel run by Triton's interpreter on the host, with a warning."""
         from triton.runtime.interpreter import InterpretedFunction
+        from triton.runtime.jit import JITFunction
 
         warnings.warn(
             f"xnpu cannot lower {self.name}, so it ran on the host (Triton's interpreter, "
-            f"untimed): {reason.splitlines()[0]}",
+            f"untimed):\n{reason}",
             stacklevel=2,
         )
-        function = self.src.fn
-        names = list(function.arg_names)
-        positional = [a for n, a in zip(names, args) if n not in self.src.constants]
-        constexprs = {names[path[0]]: v for path, v in self.src.constants.items()}
-        InterpretedFunction(function.fn)[grid](*positional, **constexprs)
-        return Launch(self.name, grid, "host", None, fallback=reason.splitlines()[0])
+        # the kernel's @triton.jit helpers (Inductor's sort, welford...) run as Python too
+        with unittest.mock.patch.object(JITFunction, "__call__", _call_interpreted):
+            InterpretedFunction(self.src.fn.fn)[grid](*args)  # every parameter's value, in order
+        return Launch(self.name, grid, "host", None, fallback=reason)
 
     @staticmethod
     def _record(launch: Launch) -> None:
@@ -253,12 +252,23 @@ class Launcher:
             set_last_report(launch.report)
 
 
+def _call_interpreted(jit_function, *args, **kwargs):
+    """A @triton.jit helper called from a kernel Triton's interpreter runs."""
+    from triton.runtime.interpreter import InterpretedFunction
+
+    return InterpretedFunction(jit_function.fn)(*args, **kwargs)
+
+
 def simulated_benchmark(kernel_call, quantiles=None, **kwargs):
     """The benchmarker of xnpu's driver (and Inductor's, under torch.compile): the
     simulated time (ms) of the launches one call makes, so that autotuners pick
     configurations by the machine model. A call that ran on the host scores inf."""
-    with session(isolated=True) as launches:
-        kernel_call()
+    _LAUNCHING.append("benchmark")  # the trial's own tensor work (cloned arguments)
+    try:
+        with session(isolated=True) as launches:
+            kernel_call()
+    finally:
+        _LAUNCHING.pop()
     if any(launch.report is None for launch in launches.launches):
         return float("inf") if quantiles is None else [float("inf")] * len(quantiles)
     milliseconds = launches.microseconds / 1000

@@ -1,0 +1,138 @@
+"""`torch.compile(fn, backend="xnpu")`: Inductor's CPU-Triton kernels run on the
+simulated NPU and return what eager PyTorch returns; the report lists every kernel
+with its cycles, ATen's operators, and kernels that fell back to the host."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+import triton.backends
+from triton.runtime import driver
+
+import xnpu
+from xnpu.triton.launch import Session
+
+GENERATOR = torch.Generator().manual_seed(0)
+X = torch.randn(16, 384, generator=GENERATOR)
+W = torch.randn(384, generator=GENERATOR)
+B = torch.randn(384, generator=GENERATOR)
+R = torch.randn(16, 384, generator=GENERATOR)
+
+
+def _rms_norm(x, w):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * w
+
+
+def _block(x, w, b, residual):
+    """layer norm -> GELU -> residual add: a transformer block's pointwise part."""
+    return F.gelu(F.layer_norm(x, (x.shape[-1],), w, b)) + residual
+
+
+CASES = {
+    "gelu": (F.gelu, (X,)),
+    "silu": (F.silu, (X,)),
+    "add_broadcast": (lambda x, w: x + w, (X, W)),
+    "mul_broadcast": (lambda x, c: x * c, (X, X[:, :1])),
+    "softmax": (lambda x: torch.softmax(x, -1), (X,)),
+    "layer_norm": (lambda x, w, b: F.layer_norm(x, (x.shape[-1],), w, b), (X, W, B)),
+    "rms_norm": (_rms_norm, (X, W)),
+    "block": (_block, (X, W, B, R)),
+}
+
+
+def _compiled_call(function, args, **options) -> tuple[torch.Tensor, Session]:
+    torch._dynamo.reset()
+    compiled = torch.compile(function, backend="xnpu", options=options or None)
+    result = compiled(*args)
+    report = xnpu.last_report()
+    assert isinstance(report, Session)
+    return result, report
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_compiled_functions_return_what_eager_returns(name):
+    function, args = CASES[name]
+    result, report = _compiled_call(function, args)
+    torch.testing.assert_close(result, function(*args), rtol=1e-4, atol=1e-4)
+    assert report.launches and all(launch.report is not None for launch in report.launches)
+    assert report.cycles == sum(launch.report.cycles for launch in report.launches) > 0
+    assert report.host_ops == []
+    assert all(launch.kernel.startswith("triton_") for launch in report.launches)
+
+
+def test_the_report_lists_each_kernel_and_the_total():
+    _, report = _compiled_call(_block, CASES["block"][1], level="vec")
+    table = str(report)
+    assert all(launch.kernel in table for launch in report.launches)
+    assert f"{report.cycles:,.0f}" in table.splitlines()[-1]
+    assert {launch.level for launch in report.launches} == {"vec"}
+
+
+def test_options_choose_the_level_and_the_ladder_orders_the_kernels():
+    cycles = {}
+    for level in ("scalar", "vec+mt+db"):
+        result, report = _compiled_call(F.gelu, (X,), level=level)
+        torch.testing.assert_close(result, F.gelu(X))
+        cycles[level] = report.cycles
+    assert cycles["scalar"] > 5 * cycles["vec+mt+db"]
+
+
+def test_the_reference_compilers_switches_pass_through_options():
+    _, report = _compiled_call(F.silu, (X,), enableMultiThreading=True)
+    assert {launch.level for launch in report.launches} == {"vec+mt"}
+
+
+def test_matmul_goes_to_aten_and_the_report_says_so():
+    a, b = torch.randn(32, 64, generator=GENERATOR), torch.randn(64, 16, generator=GENERATOR)
+    result, report = _compiled_call(lambda a, b: torch.relu(a @ b), (a, b))
+    torch.testing.assert_close(result, torch.relu(a @ b))
+    assert report.host_ops == ["aten.mm"]
+    assert "aten.mm" in str(report) and "ATen" in str(report)
+
+
+def test_a_kernel_xnpu_cannot_lower_falls_back_to_the_host_with_a_warning():
+    values, index = torch.randn(32, generator=GENERATOR), torch.arange(32) % 8
+
+    def index_add(values, index):  # Inductor checks the indices with tt.assert
+        return torch.zeros(8).index_add(0, index, values)
+
+    with pytest.warns(
+        UserWarning, match=r"(?s)xnpu cannot lower triton_\w+, so it ran on the host.*tt\.assert"
+    ):
+        result, report = _compiled_call(index_add, (values, index))
+    torch.testing.assert_close(result, index_add(values, index))
+    fallen = [launch for launch in report.launches if launch.report is None]
+    assert len(fallen) == 1 and "tt.assert" in fallen[0].fallback
+    assert "ran on the host" in str(report)
+
+
+def test_bad_options_are_named():
+    torch._dynamo.reset()
+    compiled = torch.compile(F.gelu, backend="xnpu", options={"levle": "vec"})
+    with pytest.raises(Exception, match="unknown option 'levle'"):
+        compiled(X)
+
+
+def test_triton_and_the_active_driver_are_as_before_after_a_call():
+    before_driver = driver._active
+    before = dict(triton.backends.backends)
+    _compiled_call(F.gelu, (X,))
+    assert driver._active is before_driver
+    assert triton.backends.backends == before and "cpu" not in before
+
+
+def test_a_cpu_backend_installed_before_is_set_aside_and_put_back(monkeypatch):
+    stand_in = triton.backends.backends["xnpu"]
+    monkeypatch.setitem(triton.backends.backends, "cpu", stand_in)
+    result, _ = _compiled_call(F.gelu, (X,))
+    torch.testing.assert_close(result, F.gelu(X))
+    assert triton.backends.backends["cpu"] is stand_in
+
+
+def test_a_session_around_a_compiled_call_gives_options_and_collects_its_launches():
+    torch._dynamo.reset()
+    compiled = torch.compile(F.silu, backend="xnpu")
+    with xnpu.session(level="vec") as outer:
+        result = compiled(X)
+    torch.testing.assert_close(result, F.silu(X))
+    assert outer.launches and {launch.level for launch in outer.launches} == {"vec"}
+    assert xnpu.last_report().launches == outer.launches

@@ -1,0 +1,222 @@
+"""xnpu's Triton driver: `kernel[grid](...)` runs on the simulated NPU, in place, with
+the same cycles as `xnpu.run` of the same lowering; launch keywords (xnpu's and the
+reference compiler's), sessions, the compile caches, and staying inactive unless set."""
+
+import math
+import warnings
+
+import pytest
+import torch
+import triton
+import triton.language as tl
+from triton.backends.compiler import GPUTarget
+from triton.compiler.compiler import make_backend
+from triton.runtime import driver
+
+import xnpu
+import xnpu.triton.launch as launch_module
+from xnpu.kernels import corpus, corpus_kernel
+from xnpu.kernels.cases import TEST_SIZES, make_case
+from xnpu.kernels.vector_add import vector_add
+from xnpu.machines import load_machine
+from xnpu.transforms.pipelines import LEVELS, mechanisms_of
+from xnpu.triton.compiler import LaunchOptionError, XnpuBackend, keywords
+from xnpu.triton.driver import XnpuDriver
+from xnpu.triton.launch import LaunchError
+from xnpu.triton.options import PASS_OPTIONS
+
+
+@pytest.fixture
+def xnpu_driver():
+    """xnpu's driver active for one test, and whatever was active before put back."""
+    previous = driver._active
+    driver.set_active(xnpu.triton.Driver())
+    yield
+    driver._active = previous
+
+
+def _vectors(n: int = 3000):
+    generator = torch.Generator().manual_seed(0)
+    x, y = torch.randn(n, generator=generator), torch.randn(n, generator=generator)
+    return x, y, torch.empty(n)
+
+
+@pytest.mark.parametrize("name", [k.name for k in corpus()])
+def test_every_corpus_kernel_matches_pytorch_and_xnpu_run_at_every_level(xnpu_driver, name):
+    kernel = corpus_kernel(name)
+    module = kernel.to_tt()
+    size = TEST_SIZES[name][-1]
+    for level in LEVELS:
+        launched = make_case(name, size)
+        kernel.kernel[launched.grid](*launched.args, **kernel.constexprs, level=level)
+        assert launched.mismatches() == [], level
+        report = xnpu.last_report()
+        direct = make_case(name, size)
+        options = {"programs": math.prod(direct.grid)} if "mt" in mechanisms_of(level) else {}
+        lowered = xnpu.lower(module, level, **options)
+        assert report.cycles == xnpu.run(lowered, *direct.args, grid=direct.grid).cycles, level
+
+
+def test_a_launch_defaults_to_every_mechanism_and_reports(xnpu_driver):
+    x, y, out = _vectors()
+    vector_add[(3,)](x, y, out, 3000, BLOCK_SIZE=1024)
+    assert torch.equal(out, x + y)
+    report = xnpu.last_report()
+    assert report.kernel == "vector_add" and report.grid == (3,) and report.cycles > 0
+    assert any("npu-double-buffer" in remark for remark in report.remarks)
+
+
+def test_a_second_launch_neither_recompiles_nor_lowers_again(xnpu_driver, monkeypatch):
+    @triton.jit
+    def add_once(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):  # seen by no other test
+        offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        mask = offsets < n
+        x, y = tl.load(x_ptr + offsets, mask=mask), tl.load(y_ptr + offsets, mask=mask)
+        tl.store(out_ptr + offsets, x + y, mask=mask)
+
+    lowerings = []
+    real_lower = launch_module.lower
+    monkeypatch.setattr(
+        launch_module, "lower", lambda *a, **k: lowerings.append(a[1]) or real_lower(*a, **k)
+    )
+    x, y, out = _vectors()
+    for _ in range(2):
+        add_once[(3,)](x, y, out, 3000, BLOCK=1024, level="vec")
+    assert len(add_once.device_caches[0][0]) == 1 and lowerings == ["vec"]
+    for level in ("vec+mt", "scalar", "vec+mt"):  # a session's level: one Triton compile
+        with xnpu.session(level=level):
+            add_once[(3,)](x, y, out, 3000, BLOCK=1024)
+    assert len(add_once.device_caches[0][0]) == 2  # Triton's key: with and without level=
+    assert lowerings == ["vec", "vec+mt", "scalar"]
+    assert torch.equal(out, x + y)
+
+
+def test_sessions_collect_launches_and_launch_keywords_win(xnpu_driver):
+    x, y, out = _vectors()
+    with xnpu.session(level="scalar") as outer:
+        vector_add[(3,)](x, y, out, 3000, BLOCK_SIZE=1024)
+        with xnpu.session(level="vec") as inner:
+            vector_add[(3,)](x, y, out, 3000, BLOCK_SIZE=1024)
+            vector_add[(3,)](x, y, out, 3000, BLOCK_SIZE=1024, level="vec+mt")
+    assert [launch.level for launch in outer.launches] == ["scalar", "vec", "vec+mt"]
+    assert [launch.level for launch in inner.launches] == ["vec", "vec+mt"]
+    assert outer.cycles == sum(launch.report.cycles for launch in outer.launches)
+    assert outer.launches[0].cycles > 10 * outer.launches[1].cycles  # scalar against vec
+    table = str(outer)
+    assert table.count("vector_add") == 3 and "total" in table
+
+
+@pytest.mark.parametrize(
+    ("switches", "level", "buffers"),
+    [
+        ({}, "vec+mt+db", None),  # xnpu's default: every mechanism
+        ({"enableVectorization": False}, "scalar", None),
+        ({"enableMultiThreading": True}, "vec+mt", None),
+        ({"enableMultiThreading": True, "enableDoubleBuffering": True}, "vec+mt+db", None),
+        ({"enableHexagonmemCopyToDMA": True}, "vec+db", 1),
+        ({"enableVectorization": False, "enableDoubleBuffering": True}, "db", None),
+    ],
+)
+def test_the_reference_compilers_keywords_select_the_level(xnpu_driver, switches, level, buffers):
+    x, y, out = _vectors()
+    with xnpu.session() as launches:
+        vector_add[(3,)](x, y, out, 3000, BLOCK_SIZE=1024, **switches)
+    assert torch.equal(out, x + y)
+    assert launches.launches[0].level == level
+    if buffers is not None:
+        assert any(f"over {buffers} buffer" in r for r in launches.launches[0].report.remarks)
+
+
+def test_reference_keywords_without_counterpart_warn(xnpu_driver):
+    x, y, out = _vectors()
+    with pytest.warns(UserWarning, match="enableVTCMTiling=False has no xnpu counterpart"):
+        vector_add[(3,)](x, y, out, 3000, BLOCK_SIZE=1024, enableVTCMTiling=False)
+    assert torch.equal(out, x + y)
+
+
+@pytest.mark.parametrize(
+    ("keywords", "message"),
+    [
+        ({"levle": "vec"}, r"unknown launch keyword 'levle'; xnpu's are level, machine"),
+        ({"level": "vec", "enableMultiThreading": True}, "both name the level"),
+        ({"enableMultiThreading": "yes"}, "enableMultiThreading takes True or False"),
+        ({"level": "fast"}, "unknown level 'fast'"),
+        ({"machine": "no-such-npu"}, "no-such-npu"),
+        ({"contexts": 2.5}, "option contexts must be"),
+        ({"level": "vec", "writeback": "sync"}, "writeback is for db"),
+        ({"machine": load_machine("edge-npu")}, r"a Machine object goes to xnpu.session"),
+    ],
+)
+def test_bad_launch_keywords_are_named_and_leave_the_output(xnpu_driver, keywords, message):
+    x, y, out = _vectors()
+    before = out.clone()
+    with pytest.raises(LaunchOptionError, match=message):
+        vector_add[(3,)](x, y, out, 3000, BLOCK_SIZE=1024, **keywords)
+    assert torch.equal(out, before) or torch.isnan(before).any()
+
+
+def test_a_session_takes_a_machine_object(xnpu_driver):
+    x, y, out = _vectors()
+    with xnpu.session(machine=load_machine("edge-npu"), level="vec") as launches:
+        vector_add[(3,)](x, y, out, 3000, BLOCK_SIZE=1024)
+    vector_add[(3,)](x, y, out, 3000, BLOCK_SIZE=1024, machine="edge-npu", level="vec")
+    assert launches.launches[0].cycles == xnpu.last_report().cycles
+
+
+def test_bad_session_options_are_named():
+    with pytest.raises(LaunchOptionError, match="xnpu.session: unknown option 'level_'"):
+        with xnpu.session(level_="vec"):
+            pass
+
+
+@triton.jit
+def _dot_kernel(a_ptr, b_ptr, c_ptr, N: tl.constexpr):
+    rows = tl.arange(0, N)[:, None] * N + tl.arange(0, N)[None, :]
+    tl.store(c_ptr + rows, tl.dot(tl.load(a_ptr + rows), tl.load(b_ptr + rows)))
+
+
+def test_a_kernel_xnpu_cannot_lower_is_named_with_the_reason(xnpu_driver):
+    a, b, c = torch.randn(16, 16), torch.randn(16, 16), torch.zeros(16, 16)
+    with pytest.raises(
+        LaunchError, match=r"(?s)xnpu cannot lower _dot_kernel: .*tt\.dot is not registered"
+    ):
+        _dot_kernel[(1,)](a, b, c, N=16)
+    assert torch.equal(c, torch.zeros(16, 16))
+
+
+def test_triton_autotune_picks_by_simulated_time(xnpu_driver):
+    @triton.autotune(
+        configs=[triton.Config({"BLOCK": 16}), triton.Config({"BLOCK": 1024})], key=["n"]
+    )
+    @triton.jit
+    def scale(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+        offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        mask = offsets < n
+        tl.store(out_ptr + offsets, tl.load(x_ptr + offsets, mask=mask) * 2.0, mask=mask)
+
+    x, out = torch.randn(4096), torch.empty(4096)
+    with xnpu.session(level="vec") as launches:
+        scale[lambda meta: (triton.cdiv(4096, meta["BLOCK"]),)](x, out, 4096)
+    assert torch.equal(out, x * 2)
+    assert scale.best_config.kwargs == {"BLOCK": 1024}
+    assert len(launches.launches) == 1  # the trials are not the caller's launches
+
+
+def test_the_driver_stays_inactive_unless_set():
+    assert not XnpuDriver.is_active()  # Triton never picks it by itself
+    assert "xnpu" in triton.backends.backends
+    assert not XnpuBackend.supports_target(GPUTarget("cuda", 80, 32))
+    assert not XnpuBackend.supports_target(GPUTarget("cpu", 0, 1))
+    assert type(make_backend(GPUTarget("cuda", 80, 32))).__name__ == "CUDABackend"
+
+
+def test_xnpus_launch_keywords_are_its_pipelines_options():
+    assert sorted(keywords("xnpu")) == sorted(["level", "machine", *PASS_OPTIONS])
+
+
+def test_the_launch_record_keeps_warnings_quiet_for_plain_launches(xnpu_driver):
+    x, y, out = _vectors()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        vector_add[(3,)](x, y, out, 3000, BLOCK_SIZE=1024, level="vec+mt", contexts=2)
+    assert torch.equal(out, x + y)
