@@ -78,24 +78,28 @@ class Session:
         )
 
     def __str__(self) -> str:
-        lines = [f"{'kernel':<40} {'grid':>10} {'level':>10} {'cycles':>14} {'µs':>12}"]
+        names = [launch.kernel for launch in self.launches] + self.host_ops
+        width = max([40, *map(len, names)])
+
+        def row(name: str, grid: str, where: str, cycles: str, microseconds: str) -> str:
+            return f"{name:<{width}} {grid:>10} {where:>10} {cycles:>14} {microseconds:>12}"
+
+        lines = [row("kernel", "grid", "level", "cycles", "µs")]
         for launch in self.launches:
             grid = "x".join(map(str, launch.grid))
             if launch.report is None:
-                lines.append(f"{launch.kernel:<40} {grid:>10} {'host':>10} {'-':>14} {'-':>12}")
+                lines.append(row(launch.kernel, grid, "host", "-", "-"))
                 reason = "\n    ".join(str(launch.fallback).splitlines())
                 lines.append(f"  ran on the host, untimed: xnpu cannot lower it:\n    {reason}")
             else:
+                report = launch.report
                 lines.append(
-                    f"{launch.kernel:<40} {grid:>10} {launch.level:>10} "
-                    f"{launch.report.cycles:>14,.0f} {launch.report.microseconds:>12,.2f}"
-                )
-        for op in self.host_ops:
-            lines.append(f"{op:<40} {'':>10} {'ATen':>10} {'-':>14} {'-':>12}")
-        lines.append(
-            f"{'total (NPU kernels, one after another)':<62} {self.cycles:>14,.0f} "
-            f"{self.microseconds:>12,.2f}"
-        )
+                    row(launch.kernel, grid, launch.level, f"{report.cycles:,.0f}",
+                        f"{report.microseconds:,.2f}")
+                )  # fmt: skip
+        lines += [row(op, "", "ATen", "-", "-") for op in self.host_ops]
+        total = "total (NPU kernels, one after another)"
+        lines.append(row(total, "", "", f"{self.cycles:,.0f}", f"{self.microseconds:,.2f}"))
         if self.host_ops:
             lines.append(
                 f"  {len(self.host_ops)} operator(s) ran on ATen (the host), untimed: "
