@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+from pathlib import Path
 
 import kernels_2d
 import numpy as np
@@ -43,15 +45,37 @@ def lowered(name: str, level: str, options: tuple = ()):
     return xnpu.lower(corpus_kernel(name).to_tt(), level, **dict(options))
 
 
+GOLDEN_CYCLES = Path(__file__).parent / "golden_cycles.json"
+"""Every corpus kernel's cycles at every variant and test size, as the model gave them
+when last updated: a change that is not meant to move the model (a faster interpreter,
+a refactoring) must leave each one exactly as it was. After a change that is meant to,
+regenerate them: XNPU_UPDATE_GOLDEN=1 pytest test/test_mechanisms.py -k corpus_kernel"""
+
+UPDATING_GOLDEN = os.environ.get("XNPU_UPDATE_GOLDEN") == "1"
+
+
+@pytest.fixture(scope="module")
+def golden_cycles():
+    cycles = json.loads(GOLDEN_CYCLES.read_text()) if GOLDEN_CYCLES.exists() else {}
+    yield cycles
+    if UPDATING_GOLDEN:
+        GOLDEN_CYCLES.write_text(json.dumps(cycles, indent=1, sort_keys=True) + "\n")
+
+
 @pytest.mark.parametrize(("level", "options"), VARIANTS)
 @pytest.mark.parametrize("name", corpus_names())
-def test_every_corpus_kernel_at_every_level_matches_pytorch(name, level, options):
+def test_every_corpus_kernel_at_every_level_matches_pytorch(name, level, options, golden_cycles):
     module = lowered(name, level, options)
     module.verify()
     for size in TEST_SIZES[name]:
         case = make_case(name, size)
-        xnpu.run(module, *case.args, grid=case.grid)
+        cycles = xnpu.run(module, *case.args, grid=case.grid).cycles
         assert case.mismatches() == [], (name, level, options, size)
+        key = f"{name} {level} {dict(options)} {size}"
+        if UPDATING_GOLDEN:
+            golden_cycles[key] = cycles
+        else:
+            assert cycles == golden_cycles.get(key), (key, "cycles moved: see GOLDEN_CYCLES")
 
 
 # Sizes around the block (1024 or 256 lanes) and around the context count.
