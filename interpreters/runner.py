@@ -19,12 +19,12 @@ import numpy as np
 from xdsl.dialects import func
 from xdsl.dialects.builtin import BFloat16Type, IndexType, IntegerType, MemRefType, ModuleOp
 from xdsl.interpreter import Interpreter
-from xdsl.interpreters.func import FuncFunctions
 from xdsl.utils.exceptions import VerifyException
 
 from xnpu.dialects import tt
 from xnpu.interpreters.arith import XnpuArithFunctions
 from xnpu.interpreters.costs import CycleCounter
+from xnpu.interpreters.func import XnpuFuncFunctions
 from xnpu.interpreters.hwctx import XnpuHwctxFunctions
 from xnpu.interpreters.math import XnpuMathFunctions
 from xnpu.interpreters.memref import XnpuMemRefFunctions
@@ -42,8 +42,8 @@ from xnpu.transforms.remarks import remarks_in
 
 def register_xnpu_functions(interpreter: Interpreter, state: ExecutionState) -> None:
     """xnpu's functions for every dialect the lowering emits (over xDSL's own)."""
-    interpreter.register_implementations(FuncFunctions(), override=True)
     for functions in (
+        XnpuFuncFunctions(),
         XnpuArithFunctions(),
         XnpuMathFunctions(),
         XnpuMemRefFunctions(state),

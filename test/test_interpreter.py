@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -288,3 +289,47 @@ def test_a_tile_updated_in_place_runs_at_once_only_when_each_trip_owns_its_eleme
     out = np.zeros(8, np.float32)
     xnpu.run(module, out, grid=1)
     assert out.tolist() == want
+
+
+def test_erf_is_the_correctly_rounded_float32_erf():
+    """numpy has no erf; xnpu's own (interpreters/math.py) gives float32's correctly
+    rounded erf everywhere, signs, zeros, infinities and NaN included."""
+    import math
+
+    from xnpu.interpreters.math import _erf
+
+    x = np.concatenate(
+        [
+            np.linspace(-7, 7, 300_001),
+            np.random.default_rng(0).normal(0, 2, 100_000),
+            [0.0, -0.0, 1.0, -1.0, 6.0, 5.9999995, np.inf, -np.inf, np.nan, 1e-30, -1e-30],
+        ]
+    ).astype(np.float32)
+    want = np.array([math.erf(float(v)) for v in x]).astype(np.float32)
+    got = _erf(x)
+    assert got.dtype == np.float32
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.signbit(_erf(np.array([-0.0], np.float32)))[0]
+    assert _erf(np.float32(0.5)) == np.float32(math.erf(0.5))
+
+
+def test_running_a_kernel_on_numpy_arrays_imports_neither_torch_nor_xdsls_interpreters():
+    """torch takes about 1.4 s to import and xDSL's interpreter package a quarter of a
+    second: a numpy run (GELU calls erf) must load neither."""
+    script = """
+import sys
+import numpy as np
+import xnpu
+from xnpu.kernels.gelu import CONSTEXPRS, SIGNATURE, gelu
+module = xnpu.lower(xnpu.from_triton(gelu, SIGNATURE, CONSTEXPRS), "vec")
+x = np.linspace(-4, 4, 4096, dtype=np.float32)
+out = np.zeros_like(x)
+xnpu.run(module, x, out, 4096, grid=4)
+assert abs(out[-1] - 4.0) < 1e-3, out[-1]
+print(sorted(m for m in sys.modules if m == "torch" or m.startswith("xdsl.interpreters")))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
