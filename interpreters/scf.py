@@ -58,6 +58,12 @@ class LoopPlan:
     """Nesting depth of the vectorizable nest this loop heads (itself included)."""
     combiners: tuple[Operation, ...] = ()
     """Per iter_arg: the op `acc' = op(acc, x)` that the yield returns."""
+    bounds_slice: tuple[Operation, ...] = ()
+    """The ops of this loop's body that compute its nested loops' bounds from its
+    induction variable (a tile's programs: each program's elements start at its own
+    offset), in body order; empty when every nested bound is defined outside."""
+    varying: tuple[scf.ForOp, ...] = ()
+    """The nested loops whose bounds the slice computes."""
 
 
 def plan_loop(loop: scf.ForOp, outer: Operation | None = None) -> LoopPlan:
@@ -72,12 +78,19 @@ def plan_loop(loop: scf.ForOp, outer: Operation | None = None) -> LoopPlan:
     loaded: set[SSAValue] = set()
     stored: set[SSAValue] = set()
     depth = 1
+    slice_ops: set[Operation] = set()
+    varying: list[scf.ForOp] = []
     for op in block.ops:
         if isinstance(op, scf.YieldOp):
             continue
         if isinstance(op, scf.ForOp):
-            if any(_defined_inside(v, head) for v in (op.lb, op.ub, op.step)):
-                return LoopPlan(False)
+            bounds = (op.lb, op.ub, op.step)
+            if any(_defined_inside(v, head) for v in bounds):
+                computed = _bounds_slice(loop, bounds) if outer is None else None
+                if computed is None:
+                    return LoopPlan(False)
+                slice_ops |= computed
+                varying.append(op)
             inner = plan_loop(op, head)
             if not inner.vectorized:
                 return LoopPlan(False)
@@ -99,7 +112,32 @@ def plan_loop(loop: scf.ForOp, outer: Operation | None = None) -> LoopPlan:
     ddr = lambda values: any(not is_scratchpad(v.type) for v in values)  # noqa: E731
     if ddr(loaded) and ddr(stored):
         return LoopPlan(False)
-    return LoopPlan(True, depth, tuple(combiners))
+    in_order = tuple(op for op in block.ops if op in slice_ops)
+    return LoopPlan(True, depth, tuple(combiners), in_order, tuple(varying))
+
+
+def _bounds_slice(loop: scf.ForOp, bounds) -> set[Operation] | None:
+    """The ops of `loop`'s body that compute `bounds` from its induction variable and
+    values defined outside it (integer arith only), or None when something else does."""
+    found: set[Operation] = set()
+    pending = list(bounds)
+    while pending:
+        value = pending.pop()
+        if value is loop.body.block.args[0] or not _defined_inside(value, loop):
+            continue
+        owner = value.owner
+        if (
+            not isinstance(owner, Operation)
+            or owner.parent_block() is not loop.body.block
+            or owner.dialect_name() != "arith"
+            or owner.regions
+            or isinstance(owner.results[0].type, VectorType)
+        ):
+            return None
+        if owner not in found:
+            found.add(owner)
+            pending.extend(owner.operands)
+    return found
 
 
 def _updated_in_place(loop: scf.ForOp, buffer: SSAValue) -> bool:
@@ -180,23 +218,83 @@ class XnpuScfFunctions(InterpreterFunctions):
     @impl(scf.ForOp)
     def run_for(self, interpreter: Interpreter, op: scf.ForOp, args):
         lb, ub, step, *inits = args
+        if self.axis is not None:  # nested in a loop run on arrays
+            return self._run_nested_on_arrays(interpreter, op, lb, ub, step, inits)
         if step <= 0:  # scf.for steps up: a kernel's `range(0, n, s)` with s <= 0 never ends
             raise InterpreterError(
                 f"scf.for{at_location(op)} steps by {step}: a loop's step must be positive"
             )
         trips = len(range(lb, ub, step))
-        counter = counter_of(interpreter)
-        counter.charge_loop(op, trips)
-        if self.axis is not None:
-            return self._run_on_arrays(interpreter, op, lb, ub, step, inits, trips)
+        counter_of(interpreter).charge_loop(op, trips)
         plan = self.plan(op)
-        if plan.vectorized and trips > 0:
-            self.axis, self.rank = -1, plan.depth
-            try:
-                return self._run_on_arrays(interpreter, op, lb, ub, step, inits, trips)
-            finally:
-                self.axis, self.rank = None, 0
-        return self._run_in_sequence(interpreter, op, lb, ub, step, inits)
+        if not plan.vectorized or trips == 0:
+            return self._run_in_sequence(interpreter, op, lb, ub, step, inits)
+        self.axis, self.rank = -1, plan.depth
+        try:
+            units = self._program_units(op, lb, ub, step)
+            values = tuple(inits)
+            for group in self._alike_iterations(interpreter, op, plan, lb, ub, step):
+                shape = [1] * self.rank
+                shape[0] = len(group)
+                iv = (lb + step * group).reshape(shape)
+                group_units = None if units is None else (units + group).reshape(shape)
+                values = self._run_on_arrays(interpreter, op, iv, len(group), values, group_units)
+            return values
+        finally:
+            self.axis, self.rank = None, 0
+
+    def _alike_iterations(self, interpreter, op: scf.ForOp, plan: LoopPlan, lb, ub, step):
+        """The iterations of `op` (as trip numbers) in groups whose nested loops run the
+        same numbers of trips: one group unless the plan's bounds slice says otherwise
+        (a tile's last program, cut short by the mask, is a group of its own)."""
+        trips = len(range(lb, ub, step))
+        every = np.arange(trips, dtype=np.int64)
+        if not plan.bounds_slice:
+            return [every]
+        state = self.state
+        saved_scale = state.scale
+        state.scale = 0  # the slice runs again, charged, in the groups' own runs
+        interpreter.push_scope("bounds")
+        try:
+            interpreter.set_values(((op.body.block.args[0], lb + step * every),))
+            for inner in plan.bounds_slice:
+                results = interpreter.run_op(inner, interpreter.get_values(inner.operands))
+                interpreter.set_values(zip(inner.results, results))
+            counts = []
+            for nested in plan.varying:
+                nested_lb, nested_ub, nested_step = (
+                    np.broadcast_to(v, every.shape)
+                    for v in interpreter.get_values((nested.lb, nested.ub, nested.step))
+                )  # fmt: skip
+                if (nested_step <= 0).any():
+                    raise InterpreterError(
+                        f"scf.for{at_location(nested)} steps by {int(nested_step.min())}: a "
+                        "loop's step must be positive"
+                    )
+                counts.append(np.maximum(0, -((nested_lb - nested_ub) // nested_step)))
+        finally:
+            interpreter.pop_scope()
+            state.scale = saved_scale
+        _, which = np.unique(np.stack(counts, axis=1), axis=0, return_inverse=True)
+        which = which.reshape(-1)
+        return [every[which == group] for group in range(int(which.max()) + 1)]
+
+    def _run_nested_on_arrays(self, interpreter, op: scf.ForOp, lb, ub, step, inits):
+        """A loop nested in one run on arrays, on its own axis. Its bounds may vary along
+        the outer axes (per program), as long as its trip count does not."""
+        trip_counts = np.maximum(0, -((np.asarray(lb) - ub) // step))
+        trips = int(np.max(trip_counts, initial=0))
+        if np.any(np.asarray(step) <= 0) or np.any(trip_counts != trips):
+            raise InterpreterError(
+                f"scf.for{at_location(op)} runs on arrays with bounds that differ in trip "
+                "count or do not step up"
+            )
+        counter_of(interpreter).charge_loop(op, trips)
+        axis = self.axis + 1
+        shape = [1] * self.rank
+        shape[axis] = trips
+        iv = np.asarray(lb) + np.asarray(step) * np.arange(trips, dtype=np.int64).reshape(shape)
+        return self._run_on_arrays(interpreter, op, iv, trips, tuple(inits))
 
     def _run_in_sequence(self, interpreter, op: scf.ForOp, lb, ub, step, values):
         block = op.body.block
@@ -233,24 +331,22 @@ class XnpuScfFunctions(InterpreterFunctions):
         state.release_to(mark)
         return values
 
-    def _run_on_arrays(self, interpreter, op: scf.ForOp, lb, ub, step, inits, trips):
+    def _run_on_arrays(self, interpreter, op: scf.ForOp, iv, trips: int, inits, units=None):
+        """The body once, on `iv`: the induction variable's values along the loop's own
+        axis (self.axis + 1), charged `trips` times."""
         if trips == 0:
             return tuple(inits)
         plan = self.plan(op)
         outer_axis = self.axis
         axis = outer_axis + 1
-        shape = [1] * self.rank
-        shape[axis] = trips
-        iv = np.arange(lb, ub, step, dtype=np.int64).reshape(shape)
         block = op.body.block
         skipped = set(plan.combiners)
         state = self.state
         saved_scale, saved_unit = state.scale, state.unit
         state.scale *= trips
         self.axis = axis
-        units = self._program_units(op, lb, ub, step) if outer_axis == -1 else None
         if units is not None:
-            state.unit = units + np.arange(trips).reshape(shape)
+            state.unit = units
         interpreter.push_scope("for")
         try:
             interpreter.set_values(zip(block.args, (iv, *inits)))
