@@ -275,7 +275,10 @@ class XnpuScfFunctions(InterpreterFunctions):
         finally:
             interpreter.pop_scope()
             state.scale = saved_scale
-        _, which = np.unique(np.stack(counts, axis=1), axis=0, return_inverse=True)
+        keys = np.stack(counts, axis=1)
+        if (keys == keys[0]).all():  # the usual case: no program is cut short
+            return [every]
+        _, which = np.unique(keys, axis=0, return_inverse=True)
         which = which.reshape(-1)
         return [every[which == group] for group in range(int(which.max()) + 1)]
 
