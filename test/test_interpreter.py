@@ -291,6 +291,41 @@ def test_a_tile_updated_in_place_runs_at_once_only_when_each_trip_owns_its_eleme
     assert out.tolist() == want
 
 
+@pytest.mark.parametrize("level", ["scalar", "vec", "vec+mt+db"])
+@pytest.mark.parametrize(("block", "elements"), [(16, 1000), (1024, 5000), (64, 4096)])
+def test_a_tiles_programs_run_at_once_as_they_would_one_by_one(level, block, elements, monkeypatch):
+    """A tile's program loop (each program's elements start at its own offset) runs on
+    arrays, its programs grouped by their nested trip counts (the masked last program
+    is a group of its own): the output and the cycles are those of running the programs
+    one by one."""
+    from xnpu.interpreters import scf as scf_functions
+    from xnpu.kernels import corpus_kernel
+
+    kernel = corpus_kernel("gelu")
+    constexprs = kernel.constexprs | {"BLOCK_SIZE": block}
+    module = xnpu.lower(xnpu.from_triton(kernel.kernel, kernel.signature, constexprs), level)
+    programs = [op for op in module.walk() if "npu.programs_in_tile" in op.attributes]
+    assert programs and all(scf_functions.plan_loop(op).bounds_slice for op in programs)
+    x = np.random.default_rng(0).standard_normal(elements).astype(np.float32)
+    grid = (elements + block - 1) // block
+
+    def run():
+        out = np.zeros_like(x)
+        return out, xnpu.run(module, x, out, elements, grid=grid).cycles
+
+    batched, batched_cycles = run()
+    real_plan = scf_functions.plan_loop
+
+    def one_by_one(loop, outer=None):
+        plan = real_plan(loop, outer)
+        return scf_functions.LoopPlan(False) if plan.bounds_slice else plan
+
+    monkeypatch.setattr(scf_functions, "plan_loop", one_by_one)
+    sequential, sequential_cycles = run()
+    assert np.array_equal(batched, sequential)
+    assert batched_cycles == sequential_cycles
+
+
 def test_erf_is_the_correctly_rounded_float32_erf():
     """numpy has no erf; xnpu's own (interpreters/math.py) gives float32's correctly
     rounded erf everywhere, signs, zeros, infinities and NaN included."""
