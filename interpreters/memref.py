@@ -54,6 +54,26 @@ def check_race(
     state.note_access(op, buffer, ref, flat, writes, ddr)
 
 
+def contiguous_start(state: ExecutionState, ref, buffer, indices, lanes: int, writes: bool):
+    """Where an access of `lanes` elements at each of its index arrays' places starts
+    when, taken in loop order, it covers one contiguous, in-bounds run of a 1-D buffer
+    that no race check watches (a tile's elements or vectors, program after program):
+    then it is a slice, not a gather or a scatter."""
+    if len(indices) != 1 or buffer.ndim != 1 or not isinstance(indices[0], np.ndarray):
+        return None
+    index = indices[0]
+    if index.size == 0:
+        return None
+    start = int(index.flat[0])
+    if start < 0 or start + index.size * lanes > buffer.shape[0]:
+        return None
+    ddr = not is_scratchpad(ref.type)
+    if id(buffer) in state.in_flight or state.watches(buffer, ddr, writes):
+        return None
+    runs = np.arange(start, start + index.size * lanes, lanes).reshape(index.shape)
+    return start if np.array_equal(index, runs) else None
+
+
 @register_impls
 class XnpuMemRefFunctions(InterpreterFunctions):
     def __init__(self, state: ExecutionState):
@@ -62,6 +82,10 @@ class XnpuMemRefFunctions(InterpreterFunctions):
     @impl(memref.LoadOp)
     def run_load(self, interpreter: Interpreter, op: memref.LoadOp, args):
         buffer, *indices = args
+        start = contiguous_start(self.state, op.memref, buffer, indices, 1, writes=False)
+        if start is not None:
+            run = buffer[start : start + indices[0].size]
+            return (run.reshape(indices[0].shape).copy(),)  # a value, not a view
         check_bounds(op, buffer, op.memref, indices)
         check_race(self.state, op, buffer, op.memref, indices, writes=False)
         if len(indices) == 1:
@@ -71,6 +95,11 @@ class XnpuMemRefFunctions(InterpreterFunctions):
     @impl(memref.StoreOp)
     def run_store(self, interpreter: Interpreter, op: memref.StoreOp, args):
         value, buffer, *indices = args
+        start = contiguous_start(self.state, op.memref, buffer, indices, 1, writes=True)
+        if start is not None:
+            shape = indices[0].shape
+            buffer[start : start + indices[0].size] = np.broadcast_to(value, shape).reshape(-1)
+            return ()
         check_bounds(op, buffer, op.memref, indices)
         check_race(self.state, op, buffer, op.memref, indices, writes=True)
         if any(isinstance(i, np.ndarray) for i in indices) or isinstance(value, np.ndarray):

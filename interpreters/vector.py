@@ -9,7 +9,7 @@ from xdsl.dialects.builtin import VectorType
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 
 from xnpu.dialects.combiners import UFUNC_BY_KIND
-from xnpu.interpreters.memref import check_bounds, check_race
+from xnpu.interpreters.memref import check_bounds, check_race, contiguous_start
 from xnpu.interpreters.trace import ExecutionState
 from xnpu.interpreters.values import numpy_dtype, rounding_of
 
@@ -51,6 +51,10 @@ class XnpuVectorFunctions(InterpreterFunctions):
     def run_load(self, interpreter: Interpreter, op: vector.LoadOp, args):
         buffer, *indices = args
         lanes = lanes_of(op.result.type)
+        start = contiguous_start(self.state, op.base, buffer, indices, lanes, writes=False)
+        if start is not None:
+            run = buffer[start : start + indices[0].size * lanes]
+            return (run.reshape((*indices[0].shape, lanes)).copy(),)  # a value, not a view
         check_bounds(op, buffer, op.base, indices)
         check_bounds(op, buffer, op.base, _last_lane(indices, lanes))
         where = _lane_indices(indices, lanes)
@@ -61,6 +65,13 @@ class XnpuVectorFunctions(InterpreterFunctions):
     def run_store(self, interpreter: Interpreter, op: vector.StoreOp, args):
         value, buffer, *indices = args
         lanes = lanes_of(op.vector.type)
+        start = contiguous_start(self.state, op.base, buffer, indices, lanes, writes=True)
+        if start is not None:
+            shape = (*indices[0].shape, lanes)
+            buffer[start : start + indices[0].size * lanes] = np.broadcast_to(value, shape).reshape(
+                -1
+            )
+            return ()
         check_bounds(op, buffer, op.base, indices)
         check_bounds(op, buffer, op.base, _last_lane(indices, lanes))
         where = _lane_indices(indices, lanes)
