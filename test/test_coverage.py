@@ -318,6 +318,28 @@ CASES.update(
 )
 
 
+CASES["a row stored, then read back"] = Case(
+    kernels.stored_then_read_back,
+    ROW_ARGS | {"n_cols": "i32"},
+    {"BLOCK": 256},
+    lambda g: [torch.randn(12, 200, generator=g), torch.full((12, 200), -5.0), 200],
+    (12,),
+    1,
+    lambda a: a[0] * 2 + 1,
+)
+
+
+CASES["a row stored, then read back by a later loop"] = Case(
+    kernels.read_back_in_a_later_loop,
+    ROW_ARGS | {"n_cols": "i32"},
+    {"BLOCK": 64},
+    lambda g: [torch.randn(12, 200, generator=g), torch.full((12, 200), -5.0), 200],
+    (12,),
+    1,
+    lambda a: a[0] * 2 + 1,
+)
+
+
 CASES["online softmax of a block of rows"] = Case(
     kernels.rows_online_softmax,
     MATRIX,
@@ -495,6 +517,26 @@ def test_kernel_loops_are_double_buffered_across_their_trips():
     ]
     assert sorted(moved) == [(1, 0), (1, 0), (3, 1)]  # x twice; x, w, b in and out back
     assert report.dma_busy > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "because"),
+    [
+        ("a row stored, then read back", "which the programs also write"),
+        ("a row stored, then read back by a later loop", "also writes the DDR buffer it reads"),
+    ],
+)
+def test_a_ddr_buffer_read_back_after_its_own_store_keeps_its_order(name, because):
+    """Programs that read back what they stored share no tile (a tile's copies in come
+    before its copies out), and DMA neither prefetches such a buffer nor writes it back
+    asynchronously: the remarks say so, and every variant gives 2 x + 1."""
+    for options in ({}, {"buffers": 1}, {"writeback": "sync"}):
+        lowered = xnpu.lower(tt_module(name), "vec+mt+db", **options)
+        args = CASES[name].inputs(torch.Generator().manual_seed(0))
+        xnpu.run(lowered, *args, grid=(12,))
+        assert torch.allclose(args[1], args[0] * 2 + 1), options
+        remark = " ".join(remarks_in(lowered))
+        assert because in remark, remark
 
 
 @pytest.mark.parametrize("level", LEVELS)

@@ -524,7 +524,9 @@ class _LoopEmitter:
         body), then extracted: one scalar per carried value, after the vector loop."""
         freely, lanes = self.plan.freely, self.plan.lanes
         assert freely is not None
-        fresh = [self.mapping[v] for v in freely.fresh]
+        # a fresh value defined outside the loop (Welford's m2 of one element, 0.0) is
+        # its broadcast in the vector body
+        fresh = [self.mapping[v] if v in self.mapping else self.splat(v) for v in freely.fresh]
         combiner = [self.mapping[op.results[0]].owner for op in freely.combiner]
         combined = [self.mapping.get(v, v) for v in freely.combined]
         self.after_loop = InsertPoint.after(partials[0].owner)  # the vector loop

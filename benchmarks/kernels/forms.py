@@ -308,3 +308,32 @@ def rows_online_softmax(x_ptr, out_ptr, n_rows, n_cols, BM: tl.constexpr, BN: tl
         x = tl.load(x_ptr + rows[:, None] * n_cols + cols[None, :], mask=mask, other=-float("inf"))
         y = tl.exp(x - m[:, None]) / total[:, None]
         tl.store(out_ptr + rows[:, None] * n_cols + cols[None, :], y, mask=mask)
+
+
+@triton.jit
+def stored_then_read_back(x_ptr, out_ptr, n_cols, BLOCK: tl.constexpr):
+    """A row stored, then read back from DDR and stored again: out = 2 x + 1."""
+    row = tl.program_id(0)
+    cols = tl.arange(0, BLOCK)
+    mask = cols < n_cols
+    x = tl.load(x_ptr + row * n_cols + cols, mask=mask, other=0.0)
+    tl.store(out_ptr + row * n_cols + cols, x * 2.0, mask=mask)
+    back = tl.load(out_ptr + row * n_cols + cols, mask=mask, other=0.0)
+    tl.store(out_ptr + row * n_cols + cols, back + 1.0, mask=mask)
+
+
+@triton.jit
+def read_back_in_a_later_loop(x_ptr, out_ptr, n_cols, BLOCK: tl.constexpr):
+    """Inductor's in_out_ptr, as its looped softmax keeps exp(x - max): a row stored
+    chunk by chunk, then read back and stored again by a second loop: out = 2 x + 1."""
+    row = tl.program_id(0)
+    for start in range(0, n_cols, BLOCK):
+        cols = start + tl.arange(0, BLOCK)
+        mask = cols < n_cols
+        x = tl.load(x_ptr + row * n_cols + cols, mask=mask, other=0.0)
+        tl.store(out_ptr + row * n_cols + cols, x * 2.0, mask=mask)
+    for start in range(0, n_cols, BLOCK):
+        cols = start + tl.arange(0, BLOCK)
+        mask = cols < n_cols
+        back = tl.load(out_ptr + row * n_cols + cols, mask=mask, other=0.0)
+        tl.store(out_ptr + row * n_cols + cols, back + 1.0, mask=mask)

@@ -242,8 +242,15 @@ class Launcher:
             stacklevel=2,
         )
         # the kernel's @triton.jit helpers (Inductor's sort, welford...) run as Python too
-        with unittest.mock.patch.object(JITFunction, "__call__", _call_interpreted):
-            InterpretedFunction(self.src.fn.fn)[grid](*args)  # every parameter's value, in order
+        try:
+            with unittest.mock.patch.object(JITFunction, "__call__", _call_interpreted):
+                InterpretedFunction(self.src.fn.fn)[grid](*args)  # every parameter, in order
+        except Exception as error:  # Triton's interpreter raises what its ops raise
+            raise LaunchError(
+                f"xnpu cannot lower {self.name} ({reason.splitlines()[0]}), and Triton's "
+                f"interpreter could not run it on the host either: {type(error).__name__}: "
+                f"{error}"
+            ) from None
         return Launch(self.name, grid, "host", None, fallback=reason)
 
     @staticmethod
