@@ -139,16 +139,20 @@ def find_tile_loop(loop: scf.ForOp) -> TileLoop | str | None:
     read = {c.dst.owner for c in found.inputs}
     found.left += [(c, both) for c in found.outputs if c.src.owner in read]
     found.outputs = [c for c in found.outputs if c.src.owner not in read]
-    # a DDR buffer the loop both reads and writes (Inductor's in_out_ptr: a row stored,
-    # then read back): a prefetch would read it before the loop's own write, and an
-    # async write-back would still be writing it when it is read
-    ddr_read = {c.src for c in copies if c.to_scratchpad}
-    ddr_written = {c.dst for c in copies if not c.to_scratchpad}
-    in_out = "the loop also writes the DDR buffer it reads, and DMA would reorder the two"
-    found.left += [(c, in_out) for c in found.inputs if c.src in ddr_written]
-    found.inputs = [c for c in found.inputs if c.src not in ddr_written]
-    found.left += [(c, in_out) for c in found.outputs if c.dst in ddr_read]
-    found.outputs = [c for c in found.outputs if c.dst not in ddr_read]
+    # a DDR buffer an iteration reads after writing it (Inductor's in_out_ptr: a row
+    # stored, then read back): a prefetch would read it before that write, and an async
+    # write-back would still be writing it when it is read
+    read_back = (
+        "it reads back a DDR buffer the iteration wrote before, and DMA would reorder the two"
+    )
+    ordered: set[spm.CopyOp] = set()
+    for position, copy in enumerate(copies):
+        if copy.to_scratchpad:
+            writers = [c for c in copies[:position] if not c.to_scratchpad and c.dst is copy.src]
+            ordered.update([copy, *writers] if writers else [])
+    found.left += [(c, read_back) for c in (*found.inputs, *found.outputs) if c in ordered]
+    found.inputs = [c for c in found.inputs if c not in ordered]
+    found.outputs = [c for c in found.outputs if c not in ordered]
     if not found.inputs and not found.outputs:
         return "no copy of a tile can become DMA: " + "; ".join(
             f"{copy.name}{at_location(copy)}: {why}" for copy, why in found.left

@@ -383,27 +383,26 @@ def coarsening_refusal(plan: TilePlan) -> str | None:
 
 
 def read_back_refusal(plan: TilePlan) -> str | None:
-    """Why the programs cannot share a tile when a program reads a DDR buffer it also
-    writes (a row stored, then read back): a tile's copies in come before its copies
-    out, so the read would come before the write. None when no program does."""
-    ops = list(plan.loop.walk())
-    written = {
-        (op.dst if isinstance(op, spm.CopyOp) else op.memref): op
-        for op in ops
-        if (isinstance(op, spm.CopyOp) and not op.to_scratchpad)
-        or (isinstance(op, memref.StoreOp) and not spm.is_scratchpad(op.memref.type))
-    }
-    for op in ops:
+    """Why the programs cannot share a tile when a program reads a DDR buffer after
+    writing it (a row stored, then read back): a tile's copies in come before its
+    copies out, so the read would come before the write. None when no program does
+    (reading a buffer and then writing it back, in place, is fine)."""
+    written: dict[SSAValue, Operation] = {}
+    for op in plan.loop.body.walk():
         read = op.src if isinstance(op, spm.CopyOp) and op.to_scratchpad else None
         if isinstance(op, memref.LoadOp) and not spm.is_scratchpad(op.memref.type):
             read = op.memref
         if read is not None and read in written:
             writer = written[read]
             return (
-                f"{op.name}{at_location(op)} reads %{read.name_hint or '?'}, which the programs also "
-                f"write ({writer.name}{at_location(writer)}): in a shared tile every read "
-                "would come before every write"
+                f"{op.name}{at_location(op)} reads back %{read.name_hint or '?'}, which the "
+                f"program wrote before ({writer.name}{at_location(writer)}): in a shared tile "
+                "every read would come before every write"
             )
+        if isinstance(op, spm.CopyOp) and not op.to_scratchpad:
+            written.setdefault(op.dst, op)
+        elif isinstance(op, memref.StoreOp) and not spm.is_scratchpad(op.memref.type):
+            written.setdefault(op.memref, op)
     return None
 
 

@@ -335,3 +335,43 @@ func.func @buffer_in_the_loop(%x: memref<?xf32>, %n: index) {
 // CHECK-LABEL: func.func @buffer_in_the_loop(
 // CHECK-NOT:     spm.dma
 // CHECK:         } {npu.remarks = ["npu-double-buffer: not pipelined: no copy of a tile can become DMA: spm.copy: its buffer is allocated in the loop"]}
+
+// -----
+
+// An iteration that reads back a DDR buffer it wrote (Inductor's in_out_ptr: a row
+// stored, then read back) keeps those two copies in order, as core copies: a prefetch
+// would read the buffer before the write, an async write-back would still be writing
+// it when it is read. The loop's other copies are pipelined.
+func.func @reads_back_what_it_wrote(%x: memref<?xf32>, %y: memref<?xf32>, %z: memref<?xf32>, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %a = spm.alloc : memref<64xf32, #spm.scratch>
+  %b = spm.alloc : memref<64xf32, #spm.scratch>
+  %c = spm.alloc : memref<64xf32, #spm.scratch>
+  %d = spm.alloc : memref<64xf32, #spm.scratch>
+  scf.for %pid = %c0 to %grid step %c1 {
+    %off = arith.muli %pid, %c64 : index
+    spm.copy %y[%off] to %a[%c0] count %c64 : memref<?xf32> to memref<64xf32, #spm.scratch>
+    scf.for %i = %c0 to %c64 step %c1 {
+      %v = memref.load %a[%i] : memref<64xf32, #spm.scratch>
+      memref.store %v, %b[%i] : memref<64xf32, #spm.scratch>
+    }
+    spm.copy %b[%c0] to %x[%off] count %c64 : memref<64xf32, #spm.scratch> to memref<?xf32>
+    spm.copy %x[%off] to %c[%c0] count %c64 : memref<?xf32> to memref<64xf32, #spm.scratch>
+    scf.for %i = %c0 to %c64 step %c1 {
+      %v = memref.load %c[%i] : memref<64xf32, #spm.scratch>
+      memref.store %v, %d[%i] : memref<64xf32, #spm.scratch>
+    }
+    spm.copy %d[%c0] to %z[%off] count %c64 : memref<64xf32, #spm.scratch> to memref<?xf32>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @reads_back_what_it_wrote(
+// CHECK:         scf.for %pid = %c0 to %grid step %c1 iter_args(
+// CHECK:           spm.dma_start %y[%{{.*}}] to %{{.*}}[%c0] count %c64
+// CHECK:           spm.copy %b[%c0] to %x[%[[AT:.*]]] count %c64
+// CHECK-NEXT:      spm.copy %x[%[[AT]]] to %c[%c0] count %c64
+// CHECK:           spm.dma_start %{{.*}}[%c0] to %z[%[[AT]]] count %c64
+// CHECK:         } {npu.remarks = ["npu-double-buffer: pipelined over 2 buffers (async write-back): 1 input and 1 output copies become DMA; spm.copy stays a core copy: it reads back a DDR buffer the iteration wrote before, and DMA would reorder the two; spm.copy stays a core copy: it reads back a DDR buffer the iteration wrote before, and DMA would reorder the two"]}
