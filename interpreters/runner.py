@@ -13,6 +13,7 @@ first.
 from __future__ import annotations
 
 import sys
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -244,6 +245,24 @@ def _write_back(entry: func.FuncOp, callers: dict[int, np.ndarray], values: list
             np.copyto(original, written[i])
 
 
+_VERIFIED: weakref.WeakKeyDictionary[ModuleOp, tuple[int, int]] = weakref.WeakKeyDictionary()
+"""Modules an earlier run verified, with what they held then: (ops, attributes)."""
+
+
+def _verify(module: ModuleOp) -> None:
+    """Verifies `module`, once: again only when its ops or their attributes have
+    changed in number since (a module run many times is verified on its first run)."""
+    ops = list(module.walk())
+    held = (len(ops), sum(len(op.attributes) + len(op.properties) for op in ops))
+    if _VERIFIED.get(module) == held:
+        return
+    try:
+        module.verify()
+    except VerifyException as error:
+        raise InterpreterError(f"the module does not verify: {error}") from None
+    _VERIFIED[module] = held
+
+
 def run(
     module: ModuleOp,
     *args,
@@ -258,10 +277,7 @@ def run(
     machine_model = load_machine(machine)
     if any(isinstance(op, tt.FuncOp) for op in module.body.block.ops):
         module = lower(module, "scalar", machine=machine_model)
-    try:
-        module.verify()
-    except VerifyException as error:
-        raise InterpreterError(f"the module does not verify: {error}") from None
+    _verify(module)
     entry = entry_function(module, function)
     values = bind_arguments(entry, args, grid)
     callers = {i: v for i, v in enumerate(values) if isinstance(v, np.ndarray)}

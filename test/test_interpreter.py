@@ -368,3 +368,22 @@ print(sorted(m for m in sys.modules if m == "torch" or m.startswith("xdsl.interp
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_module_is_verified_again_once_it_changes():
+    """xnpu.run verifies a module on its first run, and again after its ops change: a
+    module broken between two runs is named, not run."""
+    from xdsl.dialects import arith as xdsl_arith
+
+    from xnpu.kernels import corpus_kernel
+
+    kernel = corpus_kernel("vector_add")
+    module = xnpu.lower(kernel.to_tt(), "scalar")
+    x = np.ones(1024, np.float32)
+    out = np.zeros(1024, np.float32)
+    xnpu.run(module, x, x, out, 1024, grid=1)
+    assert out[0] == 2.0
+    constant = next(op for op in module.walk() if isinstance(op, xdsl_arith.ConstantOp))
+    constant.detach()  # its users now use a value defined nowhere before them
+    with pytest.raises(InterpreterError, match="the module does not verify"):
+        xnpu.run(module, x, x, out, 1024, grid=1)
