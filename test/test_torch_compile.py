@@ -143,3 +143,10 @@ def test_a_session_around_a_compiled_call_gives_options_and_collects_its_launche
     torch.testing.assert_close(result, F.silu(X))
     assert outer.launches and {launch.level for launch in outer.launches} == {"vec"}
     assert xnpu.last_report().launches == outer.launches
+
+
+def test_torch_compiles_mode_is_named_as_having_no_effect():
+    torch._dynamo.reset()
+    with pytest.warns(UserWarning, match=r"mode='max-autotune'\) has no effect"):
+        result = torch.compile(F.gelu, backend="xnpu", mode="max-autotune")(X)
+    torch.testing.assert_close(result, F.gelu(X))

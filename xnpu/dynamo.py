@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import unittest.mock
+import warnings
 from collections.abc import Iterator
 
 import triton.backends
@@ -114,14 +115,23 @@ _INDUCTOR_CONFIG = {
 }
 
 
-def xnpu_backend(graph_module, example_inputs, options: dict | None = None, **unused):
+def xnpu_backend(
+    graph_module, example_inputs, options: dict | None = None, mode: str | None = None
+):
     """The torch.compile backend: Inductor's CPU-Triton code, run on xnpu's NPU.
     `options` are a launch's (level, machine, contexts, ..., or the reference
-    compiler's switches) and apply to every kernel of the graph."""
+    compiler's switches) and apply to every kernel of the graph. torch.compile's `mode`
+    has no effect here (the options choose the pipeline), and a warning says so."""
     from torch._inductor import config as inductor_config
     from torch._inductor.compile_fx import compile_fx
     from torch._inductor.runtime import triton_heuristics
 
+    if mode is not None:
+        warnings.warn(
+            f'torch.compile(mode={mode!r}) has no effect with backend="xnpu": pass xnpu\'s '
+            "options (level, contexts, ...) as options=",
+            stacklevel=2,
+        )
     options = dict(options or {})
     check_known(options, 'torch.compile(..., backend="xnpu", options=...)')
     with providing_cpu_backend(), inductor_config.patch(_INDUCTOR_CONFIG):
