@@ -318,25 +318,22 @@ CASES.update(
 )
 
 
-CASES["a row stored, then read back"] = Case(
-    kernels.stored_then_read_back,
-    ROW_ARGS | {"n_cols": "i32"},
-    {"BLOCK": 256},
-    lambda g: [torch.randn(12, 200, generator=g), torch.full((12, 200), -5.0), 200],
-    (12,),
-    1,
-    lambda a: a[0] * 2 + 1,
-)
+def _read_back_case(kernel, block: int) -> Case:
+    """12 rows of 200 stored as 2 x, then read back and stored as 2 x + 1."""
+    return Case(
+        kernel,
+        ROW_ARGS | {"n_cols": "i32"},
+        {"BLOCK": block},
+        lambda g: [torch.randn(12, 200, generator=g), torch.full((12, 200), -5.0), 200],
+        (12,),
+        1,
+        lambda a: a[0] * 2 + 1,
+    )
 
 
-CASES["a row stored, then read back by a later loop"] = Case(
-    kernels.read_back_in_a_later_loop,
-    ROW_ARGS | {"n_cols": "i32"},
-    {"BLOCK": 64},
-    lambda g: [torch.randn(12, 200, generator=g), torch.full((12, 200), -5.0), 200],
-    (12,),
-    1,
-    lambda a: a[0] * 2 + 1,
+CASES["a row stored, then read back"] = _read_back_case(kernels.stored_then_read_back, 256)
+CASES["a row stored, then read back by a later loop"] = _read_back_case(
+    kernels.read_back_in_a_later_loop, 64
 )
 
 
