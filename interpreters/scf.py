@@ -175,6 +175,21 @@ def _updated_in_place(loop: scf.ForOp, buffer: SSAValue) -> bool:
     )  # fmt: skip
 
 
+def _check_steps_up(loop: scf.ForOp, step) -> None:
+    """scf.for steps up: a kernel's `range(0, n, s)` with s <= 0 never ends."""
+    lowest = int(np.min(step))
+    if lowest <= 0:
+        raise InterpreterError(
+            f"scf.for{at_location(loop)} steps by {lowest}: a loop's step must be positive"
+        )
+
+
+def _trip_counts(lb, ub, step):
+    """How many trips scf.for makes from `lb` to `ub` by a positive `step` (elementwise
+    on arrays)."""
+    return np.maximum(0, -((lb - ub) // step))
+
+
 def _defined_inside(value: SSAValue, op: Operation) -> bool:
     """Whether `value` is defined by `op`, in its regions, or is one of their block
     arguments."""
@@ -220,10 +235,7 @@ class XnpuScfFunctions(InterpreterFunctions):
         lb, ub, step, *inits = args
         if self.axis is not None:  # nested in a loop run on arrays
             return self._run_nested_on_arrays(interpreter, op, lb, ub, step, inits)
-        if step <= 0:  # scf.for steps up: a kernel's `range(0, n, s)` with s <= 0 never ends
-            raise InterpreterError(
-                f"scf.for{at_location(op)} steps by {step}: a loop's step must be positive"
-            )
+        _check_steps_up(op, step)
         trips = len(range(lb, ub, step))
         counter_of(interpreter).charge_loop(op, trips)
         plan = self.plan(op)
@@ -266,12 +278,8 @@ class XnpuScfFunctions(InterpreterFunctions):
                     np.broadcast_to(v, every.shape)
                     for v in interpreter.get_values((nested.lb, nested.ub, nested.step))
                 )  # fmt: skip
-                if (nested_step <= 0).any():
-                    raise InterpreterError(
-                        f"scf.for{at_location(nested)} steps by {int(nested_step.min())}: a "
-                        "loop's step must be positive"
-                    )
-                counts.append(np.maximum(0, -((nested_lb - nested_ub) // nested_step)))
+                _check_steps_up(nested, nested_step)
+                counts.append(_trip_counts(nested_lb, nested_ub, nested_step))
         finally:
             interpreter.pop_scope()
             state.scale = saved_scale
@@ -285,7 +293,7 @@ class XnpuScfFunctions(InterpreterFunctions):
     def _run_nested_on_arrays(self, interpreter, op: scf.ForOp, lb, ub, step, inits):
         """A loop nested in one run on arrays, on its own axis. Its bounds may vary along
         the outer axes (per program), as long as its trip count does not."""
-        trip_counts = np.maximum(0, -((np.asarray(lb) - ub) // step))
+        trip_counts = _trip_counts(np.asarray(lb), ub, step)
         trips = int(np.max(trip_counts, initial=0))
         if np.any(np.asarray(step) <= 0) or np.any(trip_counts != trips):
             raise InterpreterError(

@@ -29,6 +29,11 @@ BINARY_EXT = "xttir"
 """The last stage's file suffix: TTIR after Triton's passes, as xnpu reads it."""
 
 
+def _reference(default: bool) -> dict:
+    """A reference-compiler keyword's field metadata: its default in hexagon-mlir."""
+    return {"keyword": "reference", "reference_default": default}
+
+
 @dataclass(frozen=True)
 class XnpuOptions:
     """Triton's compile options this backend reads, plus the launch keywords of xnpu
@@ -65,13 +70,14 @@ class XnpuOptions:
     schedule: str | None = field(default=None, metadata={"keyword": "xnpu"})
     budget: int | None = field(default=None, metadata={"keyword": "xnpu"})
     decide: str | None = field(default=None, metadata={"keyword": "xnpu"})
-    # the reference compiler's (hexagon-mlir's) launch keywords
-    enableVectorization: bool | None = field(default=None, metadata={"keyword": "reference"})
-    enableMultiThreading: bool | None = field(default=None, metadata={"keyword": "reference"})
-    enableDoubleBuffering: bool | None = field(default=None, metadata={"keyword": "reference"})
-    enableVTCMTiling: bool | None = field(default=None, metadata={"keyword": "reference"})
-    enableConvertToHexagonmem: bool | None = field(default=None, metadata={"keyword": "reference"})
-    enableHexagonmemCopyToDMA: bool | None = field(default=None, metadata={"keyword": "reference"})
+    # the reference compiler's (hexagon-mlir's) launch keywords, with its own defaults
+    # (HexagonOptions in its Triton backend), which apply when any of them is given
+    enableVectorization: bool | None = field(default=None, metadata=_reference(True))
+    enableMultiThreading: bool | None = field(default=None, metadata=_reference(False))
+    enableDoubleBuffering: bool | None = field(default=None, metadata=_reference(False))
+    enableVTCMTiling: bool | None = field(default=None, metadata=_reference(True))
+    enableConvertToHexagonmem: bool | None = field(default=None, metadata=_reference(True))
+    enableHexagonmemCopyToDMA: bool | None = field(default=None, metadata=_reference(False))
 
     def hash(self) -> str:
         key = "_".join(f"{f.name}-{getattr(self, f.name)}" for f in fields(self))

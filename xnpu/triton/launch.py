@@ -19,7 +19,7 @@ import math
 import unittest.mock
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from xdsl.utils.exceptions import DiagnosticException
 
@@ -27,7 +27,6 @@ from xnpu.frontend.ttir import TritonFrontendError, parse_ttir
 from xnpu.interpreters.report import Report
 from xnpu.interpreters.runner import entry_function, grid_rank, run
 from xnpu.transforms.pipelines import lower, mechanisms_of
-from xnpu.triton.compiler import XnpuOptions
 from xnpu.triton.options import LAUNCH_KEYWORDS, LaunchSettings, Layer, check_known, resolve
 
 
@@ -143,14 +142,10 @@ def session(fallback_to_host: bool = False, isolated: bool = False, **options) -
 
 
 def _launch_keywords(metadata) -> dict[str, object]:
-    """The xnpu and reference keywords a launch gave (compiled into its metadata)."""
-    defaults = {f.name: f.default for f in fields(XnpuOptions)}
-    given = {}
-    for name in LAUNCH_KEYWORDS:
-        value = getattr(metadata, name, None)
-        if value is not None and value != defaults[name]:
-            given[name] = value
-    return given
+    """The xnpu and reference keywords a launch gave (compiled into its metadata; a
+    keyword not given is None there)."""
+    values = {name: getattr(metadata, name, None) for name in LAUNCH_KEYWORDS}
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def _settings(kernel: str, metadata) -> LaunchSettings:

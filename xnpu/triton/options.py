@@ -21,14 +21,14 @@ from __future__ import annotations
 import inspect
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.machines import Machine, MachineError, load_machine
 from xnpu.transforms import check_option_types
 from xnpu.transforms.pipelines import OPTION_MECHANISM, mechanisms_of, passes_for
-from xnpu.triton.compiler import LaunchOptionError
+from xnpu.triton.compiler import LaunchOptionError, XnpuOptions
 
 DEFAULT_LEVEL = "vec+mt+db"
 """The level of a launch that names none: every mechanism, as a compiler would."""
@@ -41,15 +41,12 @@ PASS_OPTIONS = tuple(
 XNPU_KEYWORDS = ("level", "machine", *PASS_OPTIONS)
 
 REFERENCE_KEYWORDS: dict[str, bool] = {
-    "enableVectorization": True,
-    "enableMultiThreading": False,
-    "enableDoubleBuffering": False,
-    "enableHexagonmemCopyToDMA": False,
-    "enableVTCMTiling": True,
-    "enableConvertToHexagonmem": True,
+    f.name: f.metadata["reference_default"]
+    for f in fields(XnpuOptions)
+    if f.metadata.get("keyword") == "reference"
 }
-"""hexagon-mlir's launch keywords that xnpu reads, with hexagon-mlir's defaults
-(HexagonOptions in its Triton backend)."""
+"""hexagon-mlir's launch keywords that xnpu reads, with hexagon-mlir's defaults (the
+fields of XnpuOptions, which Triton needs to accept them at launch)."""
 
 REFERENCE_MECHANISM = {"enableVectorization": "vec", "enableMultiThreading": "mt",
                        "enableDoubleBuffering": "db", "enableHexagonmemCopyToDMA": "db"}  # fmt: skip
