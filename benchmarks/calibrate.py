@@ -1,15 +1,24 @@
 """
-Fits the default machine model's unpublished parameters to the paper's figures and
-prints the residuals.
+Fits the machine model's free parameters jointly to every published figure of both
+papers, and says how far the fit can be trusted.
 
-    python benchmarks/calibrate.py [--machine edge-npu] [--write]
+    python benchmarks/calibrate.py [--machine edge-npu] [--write] [--no-loo] [--quiet]
 
-Each fitted parameter is pinned by the one published figure it moves most (FITTED);
-the fit is a Newton iteration on the logarithms, every parameter stepping on its own
-figure with a secant slope, and never leaving its physical range. Every other value
-of the machine file (public figures, estimates nothing here constrains) stays as it
-is. `--write` puts the fitted values into the machine file, whose comments say what
-each is fitted to; the model itself has no per-kernel or per-level term.
+* Parameters. A value the machine file marks `# fitted in LOW..HIGH: why` is free within
+  that range (its public source is on the line); a value marked `# fitted as KEY` moves
+  with KEY (one physical quantity priced in two places). Every other value stays.
+* Figures. Every published figure (bench/published.py) except the speedups that are
+  ratios of two published times: those are no measurement of their own.
+* Fit. Least squares on log(simulated / published), bounded (scipy's trust-region
+  reflective method), from the values in the file. A parameter that moves no figure is
+  "not constrained by the figures" and keeps its value.
+* Report. Each figure's residual; the degrees of freedom (figures - free parameters);
+  each parameter's uncertainty from the Jacobian at the optimum, or "not constrained";
+  the parameters that end at a bound; and each figure's leave-one-figure-out
+  prediction: the figure predicted by a fit that did not see it (a derived speedup by a
+  fit that saw neither of its times).
+
+`--write` puts the fitted values into the machine file, keeping every comment.
 """
 
 from __future__ import annotations
@@ -22,111 +31,279 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+from scipy.optimize import least_squares
+
 from xnpu.bench.measure import BenchError
-from xnpu.bench.output import Progress, table
+from xnpu.bench.output import table
 from xnpu.bench.paper import compare, render, simulate
-from xnpu.bench.published import FIGURES, Figure
+from xnpu.bench.published import FIGURES, TOLERANCE, Figure, derived_from, independent, runs_needed
 from xnpu.machines import Machine, MachineError, load_machine
 
+LOO_LIMIT = 0.25
+"""A leave-one-out prediction further off than this is reported as a miss."""
 
-def _figure(kernel: str, level: str) -> Figure:
-    return next(f for f in FIGURES if (f.kernel, f.level, f.over) == (kernel, level, None))
+OUT_OF_REACH = 3.0
+"""The residual (a factor e^3) of parameter values no machine file could hold, so the
+fit turns back from them."""
+
+AT_BOUND = 1.02
+"""A fitted value within 2% of an end of its range has ended at that bound."""
+
+NO_EFFECT = 0.01
+"""A parameter that moves no figure by 1% of its own relative change is not
+constrained by the figures."""
 
 
 @dataclass(frozen=True)
-class Fitted:
+class Parameter:
     key: str
-    """The parameter, as section.name in the machine file."""
-    figure: Figure
-    """The published figure that pins it."""
+    """The value in the machine file, as section.name."""
     low: float
     high: float
-    """Its physically meaningful range."""
-    decimals: int
+    why: str
+    """The comment that sources the range."""
+    tied: tuple[str, ...] = ()
+    """Other values that are the same quantity and move with it."""
 
 
-FITTED = (
-    # a scalar load in a streaming loop: at best an L2 hit, at worst a full DDR miss
-    Fitted("scalar.ddr_load", _figure("vector_add", "scalar"), 2, 300, 0),
-    # one context's vector load from DDR, same range
-    Fitted("vector.ddr_load", _figure("vector_add", "vec"), 2, 300, 0),
-    # what the cores' own loads and stores sustain: at most DDR's bandwidth
-    Fitted("ddr.core_bytes_per_cycle", _figure("vector_add", "vec+mt"), 0.5, 40, 2),
-    # what DDR sustains for every transfer at once: from a tenth of the DMA engine's
-    # ~40 GB/s peak up to it (tiles of 64 KiB leave per-descriptor setup no figure)
-    Fitted("ddr.bytes_per_cycle", _figure("vector_add", "vec+mt+db"), 2, 40, 2),
-    # erf on one vector: from a short polynomial to 32 lanes of a scalar routine
-    Fitted("vector.erf", _figure("gelu", "vec"), 4, 1000, 0),
-)
+FITTED_RANGE = re.compile(r"fitted in ([0-9.e+]+)\.\.([0-9.e+]+):\s*(.*)")
+FITTED_AS = re.compile(r"fitted as ([a-z_]+\.[a-z_]+)")
 
 
-def residuals(machine: Machine, progress: Progress | None = None) -> tuple[dict, list[float]]:
-    """Simulated µs of every run, and log(simulated / published) per fitted parameter."""
-    microseconds = simulate(machine, progress)
-    return microseconds, [
-        math.log(f.figure.simulated(microseconds) / f.figure.value) for f in FITTED
-    ]
-
-
-def fit(machine: Machine, rounds: int = 12, quiet: bool = False) -> tuple[Machine, int]:
-    """The machine with FITTED moved to reproduce their figures; and the evaluations used."""
-    values = [max(machine.value(f.key), f.low) for f in FITTED]
-    logs = [math.log(max(v, 1e-9)) for v in values]
-    bounds = [(math.log(max(f.low, 1e-9)), math.log(f.high)) for f in FITTED]
-
-    integral = [isinstance(machine.value(f.key), int) for f in FITTED]
-
-    def at(log_values) -> Machine:
-        return machine.with_values({
-            f.key: round(math.exp(x)) if whole else math.exp(x)
-            for f, x, whole in zip(FITTED, log_values, integral)
-        })  # fmt: skip
-
-    def note(text: str) -> None:
-        if not quiet:
-            print(text, file=sys.stderr, flush=True)
-
-    _, current = residuals(at(logs))
-    evaluations = 1
-    slopes = []
-    for i, f in enumerate(FITTED):  # d log(figure) / d log(parameter), one parameter at a time
-        nudged = list(logs)
-        nudged[i] += 0.1
-        _, moved = residuals(at(nudged))
-        evaluations += 1
-        slopes.append((moved[i] - current[i]) / 0.1)
-        note(f"  slope of {f.figure.name} in {f.key}: {slopes[-1]:+.3f}")
-        if abs(slopes[-1]) < 0.02:
-            raise BenchError(
-                f"{f.key} does not move {f.figure.name} from {values[i]:g}: nothing to fit it by"
+def fitted_parameters(path: Path) -> list[Parameter]:
+    """The free parameters the machine file declares (see the module docstring)."""
+    found: dict[str, Parameter] = {}
+    tied: dict[str, list[str]] = {}
+    section = None
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        header = re.match(r"\s*\[(\w+)\]", line)
+        if header:
+            section = header.group(1)
+            continue
+        assignment = re.match(r"\s*(\w+)\s*=\s*[^#]+#\s*(.*)$", line)
+        if not assignment or "fitted" not in assignment.group(2).split(":")[0]:
+            continue
+        key, comment = f"{section}.{assignment.group(1)}", assignment.group(2)
+        if match := FITTED_RANGE.match(comment):
+            low, high = float(match.group(1)), float(match.group(2))
+            if not 0 < low < high:
+                raise MachineError(f"{path}:{number}: {key}: the range {low:g}..{high:g} is empty")
+            found[key] = Parameter(key, low, high, match.group(3))
+        elif match := FITTED_AS.match(comment):
+            tied.setdefault(match.group(1), []).append(key)
+        else:
+            raise MachineError(
+                f"{path}:{number}: {key} says it is fitted but gives no range: write "
+                f"'# fitted in LOW..HIGH: source' or '# fitted as section.name'"
             )
-    frozen = [False] * len(FITTED)
-    for round_ in range(rounds):
-        worst = max((abs(r) for r, done in zip(current, frozen) if not done), default=0.0)
-        note(f"  round {round_}: worst residual of the parameters still moving {100 * worst:.2f}%")
-        if worst < 0.002:
-            break
-        previous_logs, previous = list(logs), list(current)
-        for i in range(len(FITTED)):
-            if not frozen[i]:
-                step = max(-1.0, min(1.0, -current[i] / slopes[i]))
-                logs[i] = min(max(logs[i] + step, bounds[i][0]), bounds[i][1])
-        _, current = residuals(at(logs))
-        evaluations += 1
-        for i, f in enumerate(FITTED):
-            moved = logs[i] - previous_logs[i]
-            if frozen[i] or abs(moved) < 0.005:  # too small a move to measure a slope by
+    for leader, followers in tied.items():
+        if leader not in found:
+            raise MachineError(f"{path}: {', '.join(followers)} fitted as {leader}, not fitted")
+        p = found[leader]
+        found[leader] = Parameter(p.key, p.low, p.high, p.why, tuple(followers))
+    return list(found.values())
+
+
+class Model:
+    """The figures as functions of the free parameters' logarithms."""
+
+    def __init__(self, machine: Machine, parameters: list[Parameter], quiet: bool = False):
+        self.machine = machine
+        self.parameters = parameters
+        self.start = np.array([math.log(machine.value(p.key)) for p in parameters])
+        self.quiet = quiet
+        self.evaluations = 0
+        self.cache: dict[tuple, dict] = {}
+
+    def machine_at(self, logs) -> Machine:
+        values = {}
+        for p, x in zip(self.parameters, logs):
+            whole = isinstance(self.machine.value(p.key), int)
+            value = round(math.exp(x)) if whole else float(math.exp(x))
+            values.update(dict.fromkeys((p.key, *p.tied), value))
+        return self.machine.with_values(values)
+
+    def microseconds(self, logs) -> dict:
+        key = tuple(np.round(logs, 12))
+        if key not in self.cache:
+            self.evaluations += 1
+            self.cache[key] = simulate(self.machine_at(logs), runs=runs_needed())
+        return self.cache[key]
+
+    def residuals(self, logs, figures: list[Figure]) -> np.ndarray:
+        try:
+            times = self.microseconds(logs)
+        except MachineError:  # values the machine file could not hold (core path > DDR)
+            return np.full(len(figures), OUT_OF_REACH)
+        found = np.array([math.log(f.simulated(times) / f.value) for f in figures])
+        if not self.quiet:
+            worst = np.max(np.abs(found)) if len(found) else 0.0
+            print(
+                f"  evaluation {self.evaluations}: worst residual {100 * worst:.1f}%",
+                file=sys.stderr,
+                flush=True,
+            )
+        return found
+
+    def fit(self, figures: list[Figure], free: list[int], start=None, evaluations: int = 40):
+        """The logs of all parameters with `free` fitted to `figures` (from `start`),
+        and the Jacobian at the optimum (figures x free)."""
+        logs = np.array(self.start if start is None else start, dtype=float)
+
+        def residuals(x):
+            trial = logs.copy()
+            trial[free] = x
+            return self.residuals(trial, figures)
+
+        low = np.array([math.log(self.parameters[i].low) for i in free])
+        high = np.array([math.log(self.parameters[i].high) for i in free])
+        x0 = np.clip(logs[free], low + 1e-6, high - 1e-6)
+        result = least_squares(
+            residuals, x0, bounds=(low, high), diff_step=0.03, x_scale=1.0, xtol=1e-3,
+            ftol=1e-3, method="trf", max_nfev=evaluations,
+        )  # fmt: skip
+        logs[free] = result.x
+        return logs, result.jac
+
+    def moves(self, logs, figures: list[Figure], step: float = 0.1) -> np.ndarray:
+        """How far each parameter moves each figure: d log(figure) / d log(parameter),
+        by forward differences (figures x parameters)."""
+        base = self.residuals(logs, figures)
+        columns = []
+        for i in range(len(self.parameters)):
+            nudged = logs.copy()
+            nudged[i] += step
+            columns.append((self.residuals(nudged, figures) - base) / step)
+        return np.array(columns).T
+
+
+@dataclass
+class Calibration:
+    parameters: list[Parameter]
+    before: Machine
+    fitted: Machine
+    figures: list[Figure]
+    """The figures fitted (the independent ones)."""
+    constrained: list[bool]
+    uncertainty: list[float]
+    """One standard deviation of each parameter's log (nan: not constrained)."""
+    leave_one_out: dict[str, float]
+    """Figure name -> the value a fit without it predicts."""
+    microseconds: dict
+    evaluations: int
+
+
+def calibrate(machine: Machine, loo: bool = True, quiet: bool = False) -> Calibration:
+    parameters = fitted_parameters(Path(machine.source))
+    if not parameters:
+        raise BenchError(f"{machine.source} marks no value as fitted: nothing to calibrate")
+    model = Model(machine, parameters, quiet)
+    figures = independent()
+    moves = np.abs(model.moves(model.start, figures)).max(axis=0)
+    constrained = [bool(m >= NO_EFFECT) for m in moves]
+    free = [i for i, c in enumerate(constrained) if c]
+    logs, jacobian = model.fit(figures, free)
+    dof = len(figures) - len(free)
+    residuals = model.residuals(logs, figures)
+    variance = float(residuals @ residuals) / dof if dof > 0 else float("nan")
+    covariance = variance * np.linalg.pinv(jacobian.T @ jacobian)
+    uncertainty = [float("nan")] * len(parameters)
+    for column, i in enumerate(free):
+        uncertainty[i] = float(math.sqrt(max(covariance[column, column], 0.0)))
+    predictions = {}
+    if loo:
+        for figure in FIGURES:
+            left_out = [figure, *(derived_from(figure) or ())]
+            seen = [f for f in figures if f not in left_out]
+            if len(seen) == len(figures):  # a figure the fit never sees: its prediction
+                predictions[figure.name] = figure.simulated(model.microseconds(logs))
                 continue
-            secant = (current[i] - previous[i]) / moved
-            if abs(secant) < 0.02:  # past a kink: the parameter no longer moves its figure
-                note(
-                    f"  {f.key} stopped moving {f.figure.name}; kept at {math.exp(previous_logs[i]):g}"
-                )
-                logs[i], frozen[i] = previous_logs[i], True
-            elif secant * slopes[i] > 0:
-                slopes[i] = secant
-    fitted = {f.key: round(math.exp(x), f.decimals or None) for f, x in zip(FITTED, logs)}
-    return machine.with_values(fitted), evaluations
+            fitted_logs, _ = model.fit(seen, free, start=logs, evaluations=25)
+            predictions[figure.name] = figure.simulated(model.microseconds(fitted_logs))
+    return Calibration(
+        parameters, machine, model.machine_at(logs), figures, constrained, uncertainty,
+        predictions, model.microseconds(logs), model.evaluations,
+    )  # fmt: skip
+
+
+def _uncertainty(sigma: float) -> str:
+    if math.isnan(sigma):
+        return "not constrained by the figures"
+    return f"x/÷ {math.exp(sigma):.2f}" if sigma < 0.7 else "barely constrained (x/÷ > 2)"
+
+
+def report(c: Calibration) -> str:
+    lines = []
+    free = sum(c.constrained)
+    rows = []
+    for p, constrained, sigma in zip(c.parameters, c.constrained, c.uncertainty):
+        value = c.fitted.value(p.key)
+        edge = value <= p.low * AT_BOUND or value >= p.high / AT_BOUND
+        if not constrained:
+            fitted, spread = f"{value:g} (kept)", "not constrained by the figures"
+        elif edge:
+            fitted, spread = f"{value:.4g} (at its bound)", "none: held by its bound"
+        else:
+            fitted, spread = f"{value:.4g}", _uncertainty(sigma)
+        rows.append([
+            p.key + "".join(f" = {t}" for t in p.tied), f"{c.before.value(p.key):g}",
+            fitted, spread, f"{p.low:g}..{p.high:g}",
+        ])  # fmt: skip
+    lines.append(table(["parameter", "was", "fitted", "uncertainty (1 sd)", "range"], rows))
+    lines.append(
+        f"{len(c.figures)} independent figures (of {len(FIGURES)}: "
+        f"{len(FIGURES) - len(c.figures)} are ratios of published times), {free} free "
+        f"parameters: {len(c.figures) - free} degrees of freedom"
+    )
+    if c.leave_one_out:
+        lines += ["", _loo_table(c)]
+    lines += ["", _tension(c), "", render(compare(c.microseconds, c.fitted))]
+    return "\n".join(lines)
+
+
+def _loo_table(c: Calibration) -> str:
+    rows, misses = [], []
+    for figure in FIGURES:
+        fitted = figure.simulated(c.microseconds)
+        predicted = c.leave_one_out[figure.name]
+        error = predicted / figure.value - 1
+        if abs(error) > LOO_LIMIT:
+            misses.append(figure.name)
+        unit = "x" if figure.over else ""
+        rows.append([
+            figure.name, f"{figure.value:,.4g}{unit}", f"{fitted:,.4g}{unit}",
+            f"{100 * (fitted / figure.value - 1):+.1f}%", f"{predicted:,.4g}{unit}",
+            f"{100 * error:+.1f}%" + (" MISS" if abs(error) > LOO_LIMIT else ""),
+        ])  # fmt: skip
+    header = ["figure", "published", "fitted", "residual", "left out: predicted", "error"]
+    verdict = (
+        f"every leave-one-out prediction within ±{100 * LOO_LIMIT:.0f}%"
+        if not misses
+        else f"outside ±{100 * LOO_LIMIT:.0f}% when left out: {'; '.join(misses)}"
+    )
+    return "\n".join(["leave-one-figure-out:", table(header, rows), verdict])
+
+
+def _tension(c: Calibration) -> str:
+    """Quantities two papers both published, side by side with the fit."""
+    by_quantity: dict[tuple, list[Figure]] = {}
+    for f in FIGURES:
+        by_quantity.setdefault((f.kernel, f.level, f.over, f.elements), []).append(f)
+    lines = []
+    for same in by_quantity.values():
+        if len({f.source for f in same}) < 2:
+            continue
+        fitted = same[0].simulated(c.microseconds)
+        told = ", ".join(
+            f"{f.source} {f.value:g} ({100 * (fitted / f.value - 1):+.1f}%)" for f in same
+        )
+        spread = max(f.value for f in same) / min(f.value for f in same) - 1
+        lines.append(
+            f"tension: {same[0].name} is published twice, {100 * spread:.0f}% apart; "
+            f"the fit gives {fitted:.3g}: {told}"
+        )
+    return "\n".join(lines)
 
 
 def write_values(path: Path, values: dict[str, float]) -> None:
@@ -156,46 +333,44 @@ def write_values(path: Path, values: dict[str, float]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.strip().splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.strip().splitlines()[4:]),
+    )
     parser.add_argument(
         "--machine", default="edge-npu", help="machine name or .toml path (default edge-npu)"
     )
     parser.add_argument(
         "--write", action="store_true", help="write the fitted values into the machine file"
     )
+    parser.add_argument(
+        "--no-loo", action="store_true", help="skip the leave-one-out fits (one fit per figure)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args()
     start = time.perf_counter()
     try:
         machine = load_machine(args.machine)
-        print(
-            f"fitting {len(FITTED)} parameters of {machine.source} to {len(FIGURES)} published figures"
-        )
-        fitted, evaluations = fit(machine, quiet=args.quiet)
-        microseconds, _ = residuals(fitted)
+        result = calibrate(machine, loo=not args.no_loo, quiet=args.quiet)
     except (BenchError, MachineError) as error:
         raise SystemExit(f"calibrate: {error}") from None
-    rows = []
-    for f in FITTED:
-        value = fitted.value(f.key)
-        at_bound = " (at its bound)" if value <= f.low or value >= f.high else ""
-        rows.append(
-            [
-                f.key,
-                f"{machine.value(f.key):g}",
-                f"{value:g}{at_bound}",
-                f"{f.low:g}..{f.high:g}",
-                f.figure.name,
-            ]
-        )
-    print(table(["parameter", "was", "fitted", "physical range", "pinned by"], rows))
-    print()
-    print(render(compare(microseconds, fitted)))
+    print(
+        f"fitting {machine.source}: {len(result.parameters)} parameters to "
+        f"{len(FIGURES)} published figures (tolerance ±{100 * TOLERANCE:.0f}%)"
+    )
+    print(report(result))
     if args.write:
-        write_values(Path(machine.source), {f.key: fitted.value(f.key) for f in FITTED})
+        values = {}
+        for p, constrained in zip(result.parameters, result.constrained):
+            if constrained:
+                value = result.fitted.value(p.key)
+                values.update(dict.fromkeys((p.key, *p.tied), round(value, 3)))
+        write_values(Path(machine.source), values)
         print(f"wrote the fitted values into {machine.source}")
     print(
-        f"{evaluations + 1} evaluations of the ladder; wall time {time.perf_counter() - start:.1f} s"
+        f"{result.evaluations} evaluations of the published runs; "
+        f"wall time {time.perf_counter() - start:.0f} s"
     )
 
 

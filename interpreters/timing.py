@@ -10,10 +10,11 @@ shared resources.
   faster than the cores' path to DDR (`ddr.core_bytes_per_cycle`, shared by every
   context) or its turn on DDR allow.
 * A DMA start queues on the earliest free DMA engine. The engine works through its
-  queue in order: each descriptor first takes `setup_cycles` (fetching it and the
-  first bytes' latency), then the bytes move once DDR is free for them, at the
-  engine's bandwidth or DDR's, whichever is lower. The context goes on at once. A wait blocks the context until the
-  named transfers end.
+  queue in order: a descriptor takes `setup_cycles` (fetching it and the first bytes'
+  latency), which overlaps the transfer before it when the descriptor was queued in
+  time (descriptors are chained), then its bytes move once DDR is free for them, at
+  the engine's bandwidth or DDR's, whichever is lower. The context goes on at once.
+  A wait blocks the context until the named transfers end.
 * DDR bandwidth is one resource: DMA transfers and core copies take turns on it.
 * An hwctx.parallel forks its contexts (`fork_cycles`), which start together, and
   joins when the last one ends (`join_cycles`); the forking context waits meanwhile.
@@ -205,12 +206,15 @@ class Replay:
             case DmaStart():
                 dma = self.machine.dma
                 engine = min(range(len(self.dma_free)), key=self.dma_free.__getitem__)
-                start = max(now, self.dma_free[engine])
                 setup = segment.descriptors * dma.setup_cycles
-                moving, ddr_end = self.ddr.turn(start + setup, segment.nbytes)
+                # the engine fetches a queued descriptor while it moves the one before
+                moving, ddr_end = self.ddr.turn(
+                    max(now + setup, self.dma_free[engine]), segment.nbytes
+                )
+                start = moving - setup
                 end = max(moving + segment.nbytes / dma.bytes_per_cycle, ddr_end)
+                self.timeline.dma_busy += end - max(start, self.dma_free[engine])
                 self.dma_free[engine] = self.done[segment.id] = end
-                self.timeline.dma_busy += end - start
                 self.timeline.dma_bytes += segment.nbytes
                 track = f"dma {engine}"
                 name = "dma in" if segment.to_scratchpad else "dma out"

@@ -24,11 +24,13 @@ DEFAULT_MACHINE = "edge-npu"
 OP_COST_KEYS = (
     "int_alu", "int_mul", "int_div", "fp_add", "fp_mul", "fp_div", "fp_minmax",
     "compare", "select", "convert", "spm_load", "spm_store", "ddr_load", "ddr_store",
-    "loop_iteration", "exp", "log", "erf", "tanh", "rsqrt", "sqrt", "sin", "cos", "pow",
+    "loop_iteration",
 )  # fmt: skip
-"""The cost classes every machine prices, for scalar and for vector operations."""
+"""The cost classes every machine prices, for scalar and for vector operations (math
+functions cost the ops their approximation evaluates: transforms/op_costs.py)."""
 
 VECTOR_ONLY_COST_KEYS = ("horizontal_reduce",)
+SCALAR_ONLY_COST_KEYS = ("half_convert",)
 
 
 class MachineError(ValueError):
@@ -262,7 +264,7 @@ def load_machine(machine: str | Path | Machine = DEFAULT_MACHINE) -> Machine:
         name=data["name"],
         description=data["description"],
         clock_mhz=_number(where, "clock_mhz", data["clock_mhz"], float),
-        scalar=_costs(f"{where} [scalar]", data["scalar"], OP_COST_KEYS),
+        scalar=_costs(f"{where} [scalar]", data["scalar"], OP_COST_KEYS + SCALAR_ONLY_COST_KEYS),
         vector=_costs(f"{where} [vector]", data["vector"], OP_COST_KEYS + VECTOR_ONLY_COST_KEYS),
         source=where,
         **sections,

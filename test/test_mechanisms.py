@@ -209,9 +209,10 @@ def cycles(name: str, size, level: str, **options) -> float:
 
 @pytest.mark.parametrize("name", ["vector_add", "gelu"])
 def test_the_ladder_falls_rung_by_rung(name):
-    scalar, vec, mt, db = (cycles(name, 64 * 1024, level) for level in LEVELS)
+    """At the published size: MT's fork costs more than it saves on smaller ones."""
+    scalar, vec, mt, db = (cycles(name, 1 << 20, level) for level in LEVELS)
     assert scalar > vec > mt >= db
-    assert cycles(name, 64 * 1024, "vec+mt+db", writeback="sync") >= db
+    assert cycles(name, 1 << 20, "vec+mt+db", writeback="sync") >= db
 
 
 def test_multithreading_loses_on_one_program():

@@ -3,7 +3,7 @@
 import pytest
 
 from xnpu.interpreters.timing import replay
-from xnpu.interpreters.trace import ContextTrace, Copy, DmaStart, DmaWait, Parallel
+from xnpu.interpreters.trace import Compute, ContextTrace, Copy, DmaStart, DmaWait, Parallel
 from xnpu.machines import load_machine
 
 MACHINE = load_machine().with_values({
@@ -33,16 +33,30 @@ def test_core_copies_of_all_contexts_share_the_cores_path_to_ddr():
     assert timeline.cycles == pytest.approx(1000 + 2048 + 300)  # fork, both copies, join
 
 
-def test_a_dma_engine_spends_the_setup_of_each_descriptor_in_turn():
-    def start(i: int, descriptors: int = 1) -> DmaStart:
-        return DmaStart(op=None, id=i, nbytes=4000, descriptors=descriptors, to_scratchpad=True)
+def _dma_start(i: int, descriptors: int = 1) -> DmaStart:
+    return DmaStart(op=None, id=i, nbytes=4000, descriptors=descriptors, to_scratchpad=True)
 
+
+def test_a_dma_engine_fetches_a_queued_descriptor_while_it_moves_the_one_before():
     trace = ContextTrace(
-        0, "main", [start(0), start(1, descriptors=2), DmaWait(op=None, ids=(0, 1))]
+        0, "main", [_dma_start(0), _dma_start(1, descriptors=2), DmaWait(op=None, ids=(0, 1))]
     )
     timeline = replay([trace], MACHINE)
-    # 100 setup + 100 moving, then 2 x 100 setup + 100 moving: the engine is busy throughout
-    assert timeline.cycles == pytest.approx(200 + 300)
-    assert timeline.dma_busy == pytest.approx(500)
+    # 100 setup, then 100 moving; the second's 2 x 100 setup runs from 0 too (it was
+    # queued at once), so its bytes move as soon as the engine is free, at 200
+    assert timeline.cycles == pytest.approx(300)
+    assert timeline.dma_busy == pytest.approx(300)
     names = [e.name for e in timeline.events if e.track == "dma 0"]
     assert names == ["dma setup", "dma in", "dma setup", "dma in"]
+
+
+def test_a_descriptor_queued_late_pays_its_setup_after_it_is_queued():
+    trace = ContextTrace(
+        0, "main",
+        [_dma_start(0), Compute(scalar_cycles=250, vector_cycles=0),
+         _dma_start(1, descriptors=2), DmaWait(op=None, ids=(0, 1))],
+    )  # fmt: skip
+    timeline = replay([trace], MACHINE)
+    # the first is done at 200; the second, queued at 250, sets up until 450, moves to 550
+    assert timeline.cycles == pytest.approx(550)
+    assert timeline.dma_busy == pytest.approx(200 + 300)

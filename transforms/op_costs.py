@@ -7,7 +7,7 @@ counter charges these prices; the passes' profitability estimates read them too.
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import IndexType, MemRefType, VectorType, i1
+from xdsl.dialects.builtin import BFloat16Type, Float16Type, IndexType, MemRefType, VectorType, i1
 from xdsl.ir import Attribute, Operation
 
 from xnpu.dialects.spm import is_scratchpad
@@ -15,7 +15,62 @@ from xnpu.machines import Machine
 
 FREE = "free"
 
-COST_CLASS: dict[str, str | tuple[str, ...]] = {
+APPROXIMATIONS: dict[str, dict[str, int]] = {
+    # exp: clamp, scale by log2(e) and round, a two-constant range reduction, a degree-6
+    # polynomial, and 2^k built in the exponent bits
+    "exp": {"fp_mul": 9, "fp_add": 8, "fp_minmax": 3, "convert": 1, "int_alu": 2},
+    # log: split exponent and mantissa in the bits, fold the mantissa to [sqrt(1/2),
+    # sqrt(2)), a degree-8 polynomial, and k * ln(2) added back
+    "log": {"fp_mul": 11, "fp_add": 11, "int_alu": 4, "convert": 1, "compare": 2, "select": 2},
+    # erf: three intervals of |x| each with a rational P3/Q3 (the interval's coefficients
+    # picked by selects), one divide, the offset, the clamp to 1 and the sign
+    "erf": {"fp_mul": 6, "fp_add": 7, "fp_div": 1, "compare": 4, "select": 18, "fp_minmax": 2},
+    # tanh: clamp, an odd rational P7/Q6 in x^2, one divide
+    "tanh": {"fp_mul": 8, "fp_add": 7, "fp_div": 1, "fp_minmax": 3, "compare": 1, "select": 1},
+    # rsqrt: an exponent-halving first guess and two Newton steps
+    "rsqrt": {"fp_mul": 6, "fp_add": 2, "int_alu": 2, "compare": 1, "select": 1},
+    # sqrt: x * rsqrt(x), zero kept as zero
+    "sqrt": {"fp_mul": 7, "fp_add": 2, "int_alu": 2, "compare": 2, "select": 2},
+    # sin, cos: reduction by pi/2 (round, two-constant), an odd or even polynomial of
+    # degree 7, the quadrant's sign and swap
+    "sin": {"fp_mul": 8, "fp_add": 6, "fp_minmax": 1, "convert": 1, "int_alu": 2,
+            "compare": 2, "select": 4},
+    # pow: exp(y * log(x)) and the sign and special cases of x
+    "pow": {"fp_mul": 21, "fp_add": 19, "fp_minmax": 3, "convert": 2, "int_alu": 6,
+            "compare": 4, "select": 4},
+}  # fmt: skip
+"""The ops a math function becomes (estimate): what a polynomial approximation, such as
+MLIR's math-polynomial-approximation rewrites or a libm routine, evaluates per element,
+by cost class. Scalar and vector code evaluate the same sequence; its price is the sum
+of the machine's own op costs, so a math function has no cost parameter of its own."""
+APPROXIMATIONS["cos"] = APPROXIMATIONS["sin"]
+
+MATH_FUNCTIONS: dict[str, tuple[str, ...]] = {
+    "math.exp": ("exp",), "math.exp2": ("exp",), "math.expm1": ("exp", "fp_add"),
+    "math.log": ("log",), "math.log2": ("log", "fp_mul"), "math.log10": ("log", "fp_mul"),
+    "math.log1p": ("log", "fp_add"), "math.erf": ("erf",), "math.tanh": ("tanh",),
+    "math.rsqrt": ("rsqrt",), "math.sqrt": ("sqrt",), "math.sin": ("sin",),
+    "math.cos": ("cos",), "math.powf": ("pow",), "math.cbrt": ("pow",),
+    # functions with no approximation of their own cost what they are computed from
+    "math.tan": ("sin", "cos", "fp_div"), "math.atan": ("sin", "fp_div", "select"),
+    "math.asin": ("sin", "sqrt", "fp_div"), "math.acos": ("sin", "sqrt", "fp_div"),
+    "math.atan2": ("sin", "fp_div", "select"), "math.sinh": ("exp", "fp_div", "fp_add"),
+    "math.cosh": ("exp", "fp_div", "fp_add"), "math.asinh": ("log", "sqrt", "fp_mul", "fp_add"),
+    "math.acosh": ("log", "sqrt", "fp_mul", "fp_add"), "math.atanh": ("log", "fp_div", "fp_add"),
+}  # fmt: skip
+"""Math op -> the approximations (APPROXIMATIONS) and single ops it is evaluated by."""
+
+
+def _sequence(parts: tuple[str, ...]) -> dict[str, int]:
+    """Op counts by cost class of approximations and single ops evaluated one after another."""
+    counts: dict[str, int] = {}
+    for part in parts:
+        for cost_class, count in APPROXIMATIONS.get(part, {part: 1}).items():
+            counts[cost_class] = counts.get(cost_class, 0) + count
+    return counts
+
+
+COST_CLASS: dict[str, str | dict[str, int]] = {
     **dict.fromkeys(
         ["arith.addi", "arith.subi", "arith.andi", "arith.ori", "arith.xori",
          "arith.shli", "arith.shrsi", "arith.shrui", "arith.maxsi", "arith.minsi",
@@ -42,28 +97,16 @@ COST_CLASS: dict[str, str | tuple[str, ...]] = {
          "arith.truncf", "arith.extsi", "arith.extui", "arith.trunci"],
         "convert"),
     "arith.bitcast": "int_alu",  # the same register read as another type
-    "math.exp": "exp", "math.exp2": "exp", "math.expm1": "exp", "math.log": "log",
-    "math.log2": "log", "math.log10": "log", "math.log1p": "log", "math.erf": "erf",
-    "math.tanh": "tanh", "math.rsqrt": "rsqrt", "math.sqrt": "sqrt", "math.sin": "sin",
-    "math.cos": "cos", "math.powf": "pow", "math.cbrt": "pow",
+    **{name: _sequence(parts) for name, parts in MATH_FUNCTIONS.items()},
     "math.trunc": "fp_minmax", "math.round": "fp_minmax", "math.roundeven": "fp_minmax",
-    # functions with no class of their own cost what they are computed from
-    "math.tan": ("sin", "cos", "fp_div"),
-    "math.atan": ("sin",),  # a range reduction and an odd polynomial, as sin
-    "math.asin": ("sin", "sqrt", "fp_div"), "math.acos": ("sin", "sqrt", "fp_div"),
-    "math.atan2": ("sin", "fp_div", "select"),
-    "math.sinh": ("exp", "fp_div", "fp_add"), "math.cosh": ("exp", "fp_div", "fp_add"),
-    "math.asinh": ("log", "sqrt", "fp_mul", "fp_add"),
-    "math.acosh": ("log", "sqrt", "fp_mul", "fp_add"),
-    "math.atanh": ("log", "fp_div", "fp_add"),
     # free: folded into addressing, immediates, or priced as a whole elsewhere
     **dict.fromkeys(
         ["arith.constant", "arith.index_cast", "scf.yield", "scf.for", "func.return",
          "func.call", "spm.alloc", "spm.copy", "spm.dma_start", "spm.dma_wait",
          "spm.completed", "hwctx.parallel", "hwctx.yield", "hwctx.barrier"], FREE),
 }  # fmt: skip
-"""Op name -> cost class of the machine tables ("free" costs nothing), or the classes
-whose costs add up to its own."""
+"""Op name -> cost class of the machine tables ("free" costs nothing), or the counts of
+the classes whose costs add up to its own (a math function's approximation)."""
 
 
 MEMORY_ACCESSES = {
@@ -130,6 +173,29 @@ def _one_register_price(
         )
     if cost_class == FREE:
         return 0.0, False, 0
-    if isinstance(cost_class, tuple):
-        return sum(table[part] for part in cost_class), is_vector, 0
-    return table[cost_class], is_vector, 0
+    if isinstance(cost_class, dict):
+        cycles = sum(table[c] * n for c, n in cost_class.items())
+    else:
+        cycles = table[cost_class]
+    if not is_vector and _half_values(op):
+        if cost_class == "convert":  # to or from half precision: the routine itself
+            cycles = table["half_convert"]
+        elif op.name in HALF_WIDENED:
+            cycles += table["half_convert"] * _half_values(op)
+    return cycles, is_vector, 0
+
+
+HALF_WIDENED = frozenset(
+    name for name, cost_class in COST_CLASS.items()
+    if isinstance(cost_class, dict) or cost_class.startswith("fp_")
+    or name in ("arith.cmpf", "arith.select")
+)  # fmt: skip
+"""Scalar ops that compute in floating point: the scalar core has single and double
+precision only (half precision is HVX's), so on fp16 or bf16 values each one widens its
+half operands and narrows its half result, a `half_convert` each."""
+
+
+def _half_values(op: Operation) -> int:
+    return sum(
+        isinstance(value.type, Float16Type | BFloat16Type) for value in (*op.operands, *op.results)
+    )

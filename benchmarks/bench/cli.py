@@ -327,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     if written:
         print(f"wrote {', '.join(written)}", file=sys.stderr)
     print(f"wall time {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    if args.command == "paper" and not all(r["within_tolerance"] for r in result["rows"]):
+    if args.command == "paper" and paper.failed(result):
         return 1
     return 0
 

@@ -25,7 +25,15 @@ from xnpu.kernels import CorpusKernel, corpus_kernel
 from xnpu.kernels.cases import Case, make_case, polynomial_case
 from xnpu.machines import Machine
 
-ELEMENTWISE = ("vector_add", "gelu", "polynomial", "inductor/gelu", "inductor/silu")
+ELEMENTWISE = (
+    "vector_add",
+    "gelu",
+    "gelu_tanh",
+    "gelu_tanh_fp16",
+    "polynomial",
+    "inductor/gelu",
+    "inductor/silu",
+)
 ROW_KERNELS = ("softmax", "layer_norm", "rms_norm")
 FIXED_SHAPE = ("inductor/add_broadcast", "inductor/softmax", "inductor/layer_norm",
                "inductor/rms_norm")  # fmt: skip

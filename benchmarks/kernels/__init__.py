@@ -15,7 +15,16 @@ from xdsl.dialects.builtin import ModuleOp
 
 from xnpu.frontend.triton import from_triton
 
-HAND_WRITTEN = ("vector_add", "gelu", "softmax", "layer_norm", "rms_norm", "polynomial")
+HAND_WRITTEN = (
+    "vector_add",
+    "gelu",
+    "gelu_tanh",
+    "gelu_tanh_fp16",
+    "softmax",
+    "layer_norm",
+    "rms_norm",
+    "polynomial",
+)
 INDUCTOR = ("gelu", "silu", "add_broadcast", "softmax", "layer_norm", "rms_norm")
 
 
