@@ -16,7 +16,8 @@ papers, and says how far the fit can be trusted.
   each parameter's uncertainty from the Jacobian at the optimum, or "not constrained";
   the parameters that end at a bound; and each figure's leave-one-figure-out
   prediction: the figure predicted by a fit that did not see it (a derived speedup by a
-  fit that saw neither of its times).
+  fit that saw neither of its times), in which a parameter only the left-out figure
+  moved takes the middle of its sourced range.
 
 `--write` puts the fitted values into the machine file, keeping every comment.
 """
@@ -215,11 +216,19 @@ def calibrate(machine: Machine, loo: bool = True, quiet: bool = False) -> Calibr
     if loo:
         for figure in FIGURES:
             left_out = [figure, *(derived_from(figure) or ())]
-            seen = [f for f in figures if f not in left_out]
-            if len(seen) == len(figures):  # a figure the fit never sees: its prediction
-                predictions[figure.name] = figure.simulated(model.microseconds(logs))
-                continue
-            fitted_logs, _ = model.fit(seen, free, start=logs, evaluations=25)
+            seen = [i for i, f in enumerate(figures) if f not in left_out]
+            # a parameter only the left-out figures move falls back to what its sources
+            # alone say, the middle of its range: the fit must not remember it
+            still = [
+                i for column, i in enumerate(free)
+                if np.abs(jacobian[seen, column]).max(initial=0.0) >= NO_EFFECT
+            ]  # fmt: skip
+            start = logs.copy()
+            for i in set(free) - set(still):
+                start[i] = math.log(math.sqrt(parameters[i].low * parameters[i].high))
+            fitted_logs = start
+            if still and (len(seen) < len(figures) or still != free):
+                fitted_logs, _ = model.fit([figures[i] for i in seen], still, start, evaluations=25)
             predictions[figure.name] = figure.simulated(model.microseconds(fitted_logs))
     return Calibration(
         parameters, machine, model.machine_at(logs), figures, constrained, uncertainty,

@@ -326,3 +326,43 @@ def test_bench_kernels_scale_and_fixed_shape_ones_do_not():
     assert bench_kernel("gelu", "reference").case(3 << 20, 0).grid == (3,)  # BLOCK at most 1M
     with pytest.raises(BenchError, match="runs grid style only"):
         bench_kernel("inductor/layer_norm", "reference")
+
+
+def test_the_joint_fit_recovers_known_values_and_says_what_no_figure_constrains(monkeypatch):
+    """calibrate() on a stand-in for the simulator whose times are known functions of
+    the parameters: it finds the values that reproduce the figures, keeps a parameter
+    that moves no figure, and its leave-one-out fit cannot predict a figure that alone
+    constrains its parameter."""
+    calibrate = _calibrate_module()
+    machine = load_machine()
+    truth = {"ddr.bytes_per_cycle": 6.0, "scalar.fp_add": 5.0, "vector.fp_add": 8.0}
+    depends_on = {  # run -> (parameter, exponent): the stand-in simulator's law
+        "vector_add": ("ddr.bytes_per_cycle", -1.0),
+        "gelu_tanh": ("vector.fp_add", 1.0),
+        "gelu_tanh_fp16": ("scalar.fp_add", 1.0),
+    }
+    base = _times_matching_the_figures()
+
+    def stand_in(m, progress=None, runs=None):
+        times = {}
+        for run in runs:
+            key, power = depends_on[run[0]]
+            moved = (m.value(key) / truth[key]) ** power if "scalar" not in run[1] else 1.0
+            times[run] = base[run] * (moved if run[0] != "gelu_tanh_fp16" else 1 / moved)
+        return times
+
+    monkeypatch.setattr(calibrate, "simulate", stand_in)
+    result = calibrate.calibrate(machine, loo=True, quiet=True)
+    by_key = {p.key: (p, c) for p, c in zip(result.parameters, result.constrained)}
+    for key, value in truth.items():
+        assert by_key[key][1], key
+        assert result.fitted.value(key) == pytest.approx(value, rel=0.03), key
+    assert not by_key["threads.fork_cycles"][1]  # no figure moves it: kept as it was
+    assert result.fitted.value("threads.fork_cycles") == machine.value("threads.fork_cycles")
+    # gelu_tanh_fp16's speedup alone sees scalar.fp_add: left out, scalar.fp_add takes
+    # the middle of its range (1..6), so the figure is not predicted
+    fp16 = next(f for f in FIGURES if f.kernel == "gelu_tanh_fp16")
+    vadd = next(f for f in FIGURES if f.runs[0] == ("vector_add", "vec", 1 << 20) and not f.over)
+    assert abs(result.leave_one_out[vadd.name] / vadd.value - 1) < 0.01  # three others see ddr
+    assert abs(result.leave_one_out[fp16.name] / fp16.value - 1) > 0.2
+    assert "not constrained by the figures" in calibrate.report(result)
