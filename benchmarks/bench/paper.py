@@ -96,13 +96,14 @@ def plot(result: dict, path) -> None:
     """Relative error of each figure, with the tolerance band."""
     plt = pyplot()
     rows = result["rows"]
-    figure, axes = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.5))
+    figure, axes = plt.subplots(figsize=(11, 0.45 * len(rows) + 1.5))
     errors = [100 * r["relative_error"] for r in rows]
     colors = ["tab:green" if r["within_tolerance"] else "tab:red" for r in rows]
     axes.barh(range(len(rows)), errors, color=colors)
     band = 100 * result["tolerance"]
     axes.axvspan(-band, band, color="0.9", zorder=0)
-    axes.set_yticks(range(len(rows)), [r["figure"] for r in rows], fontsize=8)
+    labels = [f"{r['figure']} ({r['source']})" for r in rows]  # two papers, one quantity
+    axes.set_yticks(range(len(rows)), labels, fontsize=8)
     axes.invert_yaxis()
     axes.axvline(0, color="black", linewidth=0.8)
     axes.set_xlabel("simulated vs published (%)")
