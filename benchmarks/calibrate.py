@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import multiprocessing
+import os
 import re
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,31 +109,91 @@ def fitted_parameters(path: Path) -> list[Parameter]:
     return list(found.values())
 
 
-class Model:
-    """The figures as functions of the free parameters' logarithms."""
+def _values_at(machine: Machine, keys: list[tuple[str, ...]], logs) -> dict[str, float]:
+    """Machine values for the parameters' logs (each key group takes one value)."""
+    values = {}
+    for group, x in zip(keys, logs):
+        whole = isinstance(machine.value(group[0]), int)
+        values.update(dict.fromkeys(group, round(math.exp(x)) if whole else float(math.exp(x))))
+    return values
 
-    def __init__(self, machine: Machine, parameters: list[Parameter], quiet: bool = False):
+
+def _simulated_in_worker(source: str, keys: list[tuple[str, ...]], logs) -> dict | None:
+    """One evaluation in a worker process (None: values no machine file could hold)."""
+    machine = load_machine(source)
+    try:
+        return simulate(machine.with_values(_values_at(machine, keys, logs)))
+    except MachineError:
+        return None
+
+
+class Model:
+    """The figures as functions of the free parameters' logarithms; with `jobs` > 1,
+    the evaluations a finite-difference Jacobian needs run side by side in as many
+    processes."""
+
+    def __init__(
+        self, machine: Machine, parameters: list[Parameter], quiet: bool = False, jobs: int = 1
+    ):
         self.machine = machine
         self.parameters = parameters
+        self.keys = [(p.key, *p.tied) for p in parameters]
         self.start = np.array([math.log(machine.value(p.key)) for p in parameters])
         self.quiet = quiet
         self.evaluations = 0
-        self.cache: dict[tuple, dict] = {}
+        self.cache: dict[tuple, dict | None] = {}
+        self.pool = (
+            ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+            if jobs > 1
+            else None
+        )
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
 
     def machine_at(self, logs) -> Machine:
-        values = {}
-        for p, x in zip(self.parameters, logs):
-            whole = isinstance(self.machine.value(p.key), int)
-            value = round(math.exp(x)) if whole else float(math.exp(x))
-            values.update(dict.fromkeys((p.key, *p.tied), value))
-        return self.machine.with_values(values)
+        return self.machine.with_values(_values_at(self.machine, self.keys, logs))
+
+    @staticmethod
+    def _key(logs) -> tuple:
+        return tuple(np.round(logs, 12))
+
+    def prefetch(self, points) -> None:
+        """Evaluates the points not evaluated yet, side by side when there is a pool."""
+        missing = list({self._key(p): p for p in points if self._key(p) not in self.cache}.items())
+        if self.pool is None or len(missing) < 2:
+            return
+        futures = [
+            self.pool.submit(_simulated_in_worker, self.machine.source, self.keys, logs)
+            for _, logs in missing
+        ]
+        for (key, _), future in zip(missing, futures):
+            self.cache[key] = future.result()
+            self.evaluations += 1
 
     def microseconds(self, logs) -> dict:
-        key = tuple(np.round(logs, 12))
+        key = self._key(logs)
         if key not in self.cache:
             self.evaluations += 1
-            self.cache[key] = simulate(self.machine_at(logs), runs=runs_needed())
+            try:
+                self.cache[key] = simulate(self.machine_at(logs), runs=runs_needed())
+            except MachineError:
+                self.cache[key] = None
+        if self.cache[key] is None:
+            raise MachineError(f"{self.machine.source}: values no machine file can hold")
         return self.cache[key]
+
+    def jacobian(self, logs, figures: list[Figure], free: list[int], step: float = 0.03):
+        """d residual / d log(parameter) of the `free` parameters, forward differences."""
+        nudged = []
+        for i in free:
+            point = logs.copy()
+            point[i] += step
+            nudged.append(point)
+        self.prefetch([logs, *nudged])
+        base = self.residuals(logs, figures)
+        return np.array([(self.residuals(p, figures) - base) / step for p in nudged]).T
 
     def residuals(self, logs, figures: list[Figure]) -> np.ndarray:
         try:
@@ -152,31 +215,26 @@ class Model:
         and the Jacobian at the optimum (figures x free)."""
         logs = np.array(self.start if start is None else start, dtype=float)
 
-        def residuals(x):
+        def at(x):
             trial = logs.copy()
             trial[free] = x
-            return self.residuals(trial, figures)
+            return trial
 
         low = np.array([math.log(self.parameters[i].low) for i in free])
         high = np.array([math.log(self.parameters[i].high) for i in free])
         x0 = np.clip(logs[free], low + 1e-6, high - 1e-6)
         result = least_squares(
-            residuals, x0, bounds=(low, high), diff_step=0.03, x_scale=1.0, xtol=1e-3,
-            ftol=1e-3, method="trf", max_nfev=evaluations,
+            lambda x: self.residuals(at(x), figures), x0,
+            jac=lambda x: self.jacobian(at(x), figures, free), bounds=(low, high),
+            x_scale=1.0, xtol=1e-3, ftol=1e-3, method="trf", max_nfev=evaluations,
         )  # fmt: skip
         logs[free] = result.x
         return logs, result.jac
 
-    def moves(self, logs, figures: list[Figure], step: float = 0.1) -> np.ndarray:
-        """How far each parameter moves each figure: d log(figure) / d log(parameter),
-        by forward differences (figures x parameters)."""
-        base = self.residuals(logs, figures)
-        columns = []
-        for i in range(len(self.parameters)):
-            nudged = logs.copy()
-            nudged[i] += step
-            columns.append((self.residuals(nudged, figures) - base) / step)
-        return np.array(columns).T
+    def moves(self, logs, figures: list[Figure]) -> np.ndarray:
+        """How far each parameter moves each figure, d log(figure) / d log(parameter)
+        for a 10% step (figures x parameters)."""
+        return self.jacobian(logs, figures, list(range(len(self.parameters))), step=0.1)
 
 
 @dataclass
@@ -195,11 +253,21 @@ class Calibration:
     evaluations: int
 
 
-def calibrate(machine: Machine, loo: bool = True, quiet: bool = False) -> Calibration:
+def calibrate(
+    machine: Machine, loo: bool = True, quiet: bool = False, jobs: int = 1
+) -> Calibration:
     parameters = fitted_parameters(Path(machine.source))
     if not parameters:
         raise BenchError(f"{machine.source} marks no value as fitted: nothing to calibrate")
-    model = Model(machine, parameters, quiet)
+    model = Model(machine, parameters, quiet, jobs)
+    try:
+        return _calibrate(model, loo)
+    finally:
+        model.close()
+
+
+def _calibrate(model: Model, loo: bool) -> Calibration:
+    machine, parameters = model.machine, model.parameters
     figures = independent()
     moves = np.abs(model.moves(model.start, figures)).max(axis=0)
     constrained = [bool(m >= NO_EFFECT) for m in moves]
@@ -356,12 +424,20 @@ def main() -> None:
     parser.add_argument(
         "--no-loo", action="store_true", help="skip the leave-one-out fits (one fit per figure)"
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes evaluating a Jacobian's points side by side (default: one per core)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args()
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     start = time.perf_counter()
     try:
         machine = load_machine(args.machine)
-        result = calibrate(machine, loo=not args.no_loo, quiet=args.quiet)
+        result = calibrate(machine, loo=not args.no_loo, quiet=args.quiet, jobs=args.jobs)
     except (BenchError, MachineError) as error:
         raise SystemExit(f"calibrate: {error}") from None
     print(
