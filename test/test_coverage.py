@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import pytest
 import torch
-from xdsl.dialects import arith
-from xdsl.dialects.builtin import VectorType
+from xdsl.dialects import arith, math
+from xdsl.dialects import vector as vector_dialect
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, VectorType, f16, f32, i1
 
 import xnpu
 from xnpu.frontend.ttir import module_text
@@ -560,3 +561,21 @@ def test_carried_integer_and_mask_tensors(level):
     assert torch.equal(best, want_best)
     assert torch.equal(where, (chunk * 32 + torch.arange(32)).int())
     assert torch.equal(seen, (chunks > 2.0).any(0).int())
+
+
+def test_scalar_half_precision_pays_a_conversion_per_half_value():
+    """The scalar core computes in f32 only: an fp16 op widens each half operand and
+    narrows its half result; a select moves bits and a vector op is native fp16."""
+    machine = load_machine("edge-npu")
+    scalar, vector = machine.scalar, machine.vector
+    h = arith.ConstantOp(FloatAttr(1.0, f16))
+    f = arith.ConstantOp(FloatAttr(1.0, f32))
+    flag = arith.ConstantOp(IntegerAttr(1, i1))
+    assert op_price(arith.AddfOp(h, h), machine)[0] == scalar["fp_add"] + 3 * scalar["half_convert"]
+    assert op_price(arith.AddfOp(f, f), machine)[0] == scalar["fp_add"]
+    assert op_price(arith.ExtFOp(h, f32), machine)[0] == scalar["half_convert"]
+    assert op_price(arith.SelectOp(flag, h, h), machine)[0] == scalar["select"]
+    exp = op_price(math.ExpOp(h), machine)[0]
+    assert exp == op_price(math.ExpOp(f), machine)[0] + 2 * scalar["half_convert"]
+    v = vector_dialect.BroadcastOp(h, VectorType(f16, [64]))
+    assert op_price(arith.AddfOp(v, v), machine)[0] == vector["fp_add"]
