@@ -189,8 +189,8 @@ HALF_WIDENED = frozenset(
     name for name, cost_class in COST_CLASS.items()
     if isinstance(cost_class, dict) or cost_class.startswith("fp_") or name == "arith.cmpf"
 )  # fmt: skip
-"""Scalar ops that compute in floating point: the scalar core has single and double
-precision only (half precision is HVX's), so on fp16 or bf16 values each one widens its
+"""Scalar ops that compute in floating point: the scalar core's floating point is single
+precision only (Hexagon PRM, "Data processing"; half precision is HVX's), so on fp16 or bf16 values each one widens its
 half operands and narrows its half result, a `half_convert` each. (A select moves bits:
 it needs none.)"""
 
