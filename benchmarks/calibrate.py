@@ -41,7 +41,7 @@ from scipy.optimize import least_squares
 from xnpu.bench.measure import BenchError
 from xnpu.bench.output import table
 from xnpu.bench.paper import compare, render, simulate
-from xnpu.bench.published import FIGURES, TOLERANCE, Figure, derived_from, independent, runs_needed
+from xnpu.bench.published import FIGURES, TOLERANCE, Figure, derived_from, independent
 from xnpu.machines import Machine, MachineError, load_machine
 
 LOO_LIMIT = 0.25
@@ -177,7 +177,7 @@ class Model:
         if key not in self.cache:
             self.evaluations += 1
             try:
-                self.cache[key] = simulate(self.machine_at(logs), runs=runs_needed())
+                self.cache[key] = simulate(self.machine_at(logs))
             except MachineError:
                 self.cache[key] = None
         if self.cache[key] is None:

@@ -345,7 +345,7 @@ def test_the_joint_fit_recovers_known_values_and_says_what_no_figure_constrains(
 
     def stand_in(m, progress=None, runs=None):
         times = {}
-        for run in runs:
+        for run in runs or runs_needed():
             key, power = depends_on[run[0]]
             moved = (m.value(key) / truth[key]) ** power if "scalar" not in run[1] else 1.0
             times[run] = base[run] * (moved if run[0] != "gelu_tanh_fp16" else 1 / moved)

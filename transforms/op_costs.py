@@ -177,11 +177,11 @@ def _one_register_price(
         cycles = sum(table[c] * n for c, n in cost_class.items())
     else:
         cycles = table[cost_class]
-    if not is_vector and _half_values(op):
-        if cost_class == "convert":  # to or from half precision: the routine itself
-            cycles = table["half_convert"]
-        elif op.name in HALF_WIDENED:
-            cycles += table["half_convert"] * _half_values(op)
+    halves = 0 if is_vector else _half_values(op)
+    if halves and cost_class == "convert":  # to or from half precision: the routine itself
+        cycles = table["half_convert"]
+    elif halves and op.name in HALF_WIDENED:
+        cycles += table["half_convert"] * halves
     return cycles, is_vector, 0
 
 

@@ -39,8 +39,8 @@ class Case:
         problems = []
         for position, want in self.expected.items():
             got = self.args[position]
-            resolution = torch.finfo(want.dtype).eps if want.dtype.is_floating_point else 0.0
-            tolerance = max(rtol, resolution) if want.dtype.itemsize < 4 else rtol
+            half = want.dtype in (torch.float16, torch.bfloat16)
+            tolerance = max(rtol, torch.finfo(want.dtype).eps) if half else rtol
             if not torch.allclose(got, want, rtol=tolerance, atol=atol, equal_nan=True):
                 error = (got - want).abs().nan_to_num(float("inf"))
                 error[got.isnan() & want.isnan()] = 0  # NaN where PyTorch has NaN is right
