@@ -181,6 +181,13 @@ class XnpuArithFunctions(InterpreterFunctions):
             fn = self.compiled[op] = self._compile(op)
         return fn
 
+    def direct(self, op: Operation) -> Callable | None:
+        """`op`'s values from its operands' values, for compiled blocks (blocks.py)."""
+        if type(op) not in _BINARY_OPS:
+            return None
+        kernel = self.kernel(op)
+        return lambda inputs: (kernel(*inputs),)
+
     def _compile(self, op: Operation) -> Callable:
         fn = self._compile_exact(op)
         rounding = rounding_of(op.results[0].type)
@@ -250,7 +257,9 @@ def _register(op_type: type[Operation], implementation: Callable) -> None:
     setattr(XnpuArithFunctions, name, impl(op_type)(implementation))
 
 
-for _op_type in [*INTEGER_OPS, *FLOAT_OPS, *CMPI_OPS, *CMPF_OPS, *CAST_OPS]:
+_BINARY_OPS = frozenset([*INTEGER_OPS, *FLOAT_OPS, *CMPI_OPS, *CMPF_OPS, *CAST_OPS])
+"""The ops whose implementation is their kernel (`_binary`), casts included."""
+for _op_type in _BINARY_OPS:
     _register(_op_type, _binary)
 for _op_type in arith_tensor.both_forms(arith_tensor.SelectOp):
     _register(_op_type, XnpuArithFunctions.run_select)

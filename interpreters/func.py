@@ -10,21 +10,19 @@ from xdsl.dialects import func
 from xdsl.interpreter import (
     Interpreter,
     InterpreterFunctions,
-    ReturnedValues,
     impl,
     impl_callable,
-    impl_terminator,
     register_impls,
 )
 
+from xnpu.interpreters.blocks import Blocks
 from xnpu.interpreters.trace import InterpreterError
 
 
 @register_impls
 class XnpuFuncFunctions(InterpreterFunctions):
-    @impl_terminator(func.ReturnOp)
-    def run_return(self, interpreter: Interpreter, op: func.ReturnOp, args):
-        return ReturnedValues(args), ()
+    def __init__(self, blocks: Blocks):
+        self.blocks = blocks
 
     @impl(func.CallOp)
     def run_call(self, interpreter: Interpreter, op: func.CallOp, args):
@@ -34,4 +32,4 @@ class XnpuFuncFunctions(InterpreterFunctions):
     def call_func(self, interpreter: Interpreter, op: func.FuncOp, args):
         if not op.body.blocks:
             raise InterpreterError(f"@{op.sym_name.data} is a declaration, with no body to run")
-        return interpreter.run_ssacfg_region(op.body, args, op.sym_name.data)
+        return self.blocks.run_region(op.body, args, op)

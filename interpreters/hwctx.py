@@ -6,21 +6,21 @@ from __future__ import annotations
 from xdsl.interpreter import (
     Interpreter,
     InterpreterFunctions,
-    ReturnedValues,
     impl,
-    impl_terminator,
     register_impls,
 )
 
 from xnpu.dialects import hwctx
 from xnpu.dialects.location import at_location
+from xnpu.interpreters.blocks import Blocks
 from xnpu.interpreters.trace import ExecutionState, InterpreterError, Parallel
 
 
 @register_impls
 class XnpuHwctxFunctions(InterpreterFunctions):
-    def __init__(self, state: ExecutionState):
+    def __init__(self, state: ExecutionState, blocks: Blocks):
         self.state = state
+        self.blocks = blocks
 
     @impl(hwctx.ParallelOp)
     def run_parallel(self, interpreter: Interpreter, op: hwctx.ParallelOp, args):
@@ -45,7 +45,7 @@ class XnpuHwctxFunctions(InterpreterFunctions):
                 state.current = state.new_trace(f"context {context}")
                 state.unit = state.context_unit = state.ledger.new_units(1, state.current.label)
                 children.append(state.current.context)
-                interpreter.run_ssacfg_region(op.body, (context,), "hwctx.parallel")
+                self.blocks.run_region(op.body, (context,), op)
                 state.flush()
                 state.check_all_waited(f"context {context} of hwctx.parallel{at_location(op)}")
         finally:
@@ -55,10 +55,6 @@ class XnpuHwctxFunctions(InterpreterFunctions):
         state.release_to(mark)
         state.record(Parallel(op, tuple(children)))
         return ()
-
-    @impl_terminator(hwctx.YieldOp)
-    def run_yield(self, interpreter: Interpreter, op: hwctx.YieldOp, args):
-        return ReturnedValues(()), ()
 
     @impl(hwctx.BarrierOp)
     def run_barrier(self, interpreter: Interpreter, op: hwctx.BarrierOp, args):

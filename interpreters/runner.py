@@ -17,13 +17,14 @@ import weakref
 from collections.abc import Sequence
 
 import numpy as np
-from xdsl.dialects import func
+from xdsl.dialects import func, memref, vector
 from xdsl.dialects.builtin import BFloat16Type, IndexType, IntegerType, MemRefType, ModuleOp
 from xdsl.interpreter import Interpreter
 from xdsl.utils.exceptions import VerifyException
 
-from xnpu.dialects import tt
+from xnpu.dialects import spm, tt
 from xnpu.interpreters.arith import XnpuArithFunctions
+from xnpu.interpreters.blocks import CompiledBlocks, DispatchedBlocks
 from xnpu.interpreters.costs import CycleCounter
 from xnpu.interpreters.func import XnpuFuncFunctions
 from xnpu.interpreters.hwctx import XnpuHwctxFunctions
@@ -41,25 +42,28 @@ from xnpu.transforms.pipelines import lower
 from xnpu.transforms.remarks import remarks_in
 
 
-def register_xnpu_functions(interpreter: Interpreter, state: ExecutionState) -> None:
-    """xnpu's functions for every dialect the lowering emits (over xDSL's own)."""
+def make_interpreter(
+    module: ModuleOp, state: ExecutionState, reference: bool = False
+) -> Interpreter:
+    """xDSL's Interpreter, counting cycles into `state`, with xnpu's functions for every
+    dialect the lowering emits; their blocks run compiled (blocks.py), or, for the
+    `reference`, op by op through xDSL's own dispatch."""
+    counter = CycleCounter(state)
+    interpreter = Interpreter(module, listeners=(counter,))
+    blocks = DispatchedBlocks(interpreter) if reference else CompiledBlocks(interpreter, counter)
     for functions in (
-        XnpuFuncFunctions(),
+        XnpuFuncFunctions(blocks),
         XnpuArithFunctions(),
         XnpuMathFunctions(),
         XnpuMemRefFunctions(state),
-        XnpuScfFunctions(state),
+        XnpuScfFunctions(state, blocks),
         XnpuSpmFunctions(state),
         XnpuVectorFunctions(state),
-        XnpuHwctxFunctions(state),
+        XnpuHwctxFunctions(state, blocks),
     ):
         interpreter.register_implementations(functions, override=True)
-
-
-def make_interpreter(module: ModuleOp, state: ExecutionState) -> Interpreter:
-    """xDSL's Interpreter, counting cycles into `state`, with xnpu's functions."""
-    interpreter = Interpreter(module, listeners=(CycleCounter(state),))
-    register_xnpu_functions(interpreter, state)
+        if isinstance(blocks, CompiledBlocks):
+            blocks.implement(functions)
     return interpreter
 
 
@@ -212,14 +216,29 @@ def bind_arguments(function: func.FuncOp, args: Sequence, grid: Sequence[int]) -
     return values + sizes
 
 
-def _working_copy(memory: np.ndarray, type: MemRefType) -> np.ndarray:
+def _only_read(function: func.FuncOp, position: int) -> bool:
+    """Whether the kernel only reads pointer argument `position`: every use loads from
+    it or is the source of a copy or DMA (a store, or any use the interpreter cannot
+    see through, may write it)."""
+    return all(
+        use.index == 0 and isinstance(use.operation, memref.LoadOp | vector.LoadOp | spm.TransferOp)
+        for use in function.args[position].uses
+    )
+
+
+def _working_copy(memory: np.ndarray, type: MemRefType, only_read: bool) -> np.ndarray:
     """What the run reads and writes for a caller's array: a copy, so that a failing
-    run changes nothing. bf16 is held as float32: a bf16 tensor's bits are widened, a
+    run changes nothing; an array the kernel only reads is not copied but seen through
+    a read-only view. bf16 is held as float32: a bf16 tensor's bits are widened, a
     float32 array for a bf16 pointer is rounded to bf16."""
     if isinstance(type.element_type, BFloat16Type):
         if memory.dtype == np.int16:
             return (memory.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
         return to_bfloat16(memory)
+    if only_read:
+        view = memory.view()
+        view.flags.writeable = False
+        return view
     return memory.copy()
 
 
@@ -269,8 +288,11 @@ def run(
     grid: int | Sequence[int],
     machine: str | Machine = "edge-npu",
     function: str | None = None,
+    reference: bool = False,
 ) -> Report:
-    """Runs the kernel in `module` on `args` over `grid` programs; returns the report."""
+    """Runs the kernel in `module` on `args` over `grid` programs; returns the report.
+    `reference` runs every op through xDSL's own interpreter dispatch instead of
+    xnpu's compiled blocks: slower, the same values and cycles (tests hold them so)."""
     if not isinstance(module, ModuleOp):
         raise InterpreterError(f"run takes a module (builtin.module), not {type(module).__name__}")
     grid = _grid(grid)
@@ -280,12 +302,13 @@ def run(
     _verify(module)
     entry = entry_function(module, function)
     values = bind_arguments(entry, args, grid)
-    callers = {i: v for i, v in enumerate(values) if isinstance(v, np.ndarray)}
+    arrays = {i: v for i, v in enumerate(values) if isinstance(v, np.ndarray)}
     types = entry.function_type.inputs.data
-    for i, buffer in callers.items():  # the run works on copies: a failure changes nothing
-        values[i] = _working_copy(buffer, types[i])
+    for i, buffer in arrays.items():  # the run works on copies: a failure changes nothing
+        values[i] = _working_copy(buffer, types[i], _only_read(entry, i))
+    callers = {i: v for i, v in arrays.items() if not _only_read(entry, i)}
     state = ExecutionState(machine_model)
-    interpreter = make_interpreter(module, state)
+    interpreter = make_interpreter(module, state, reference)
     with np.errstate(all="ignore"):
         try:
             interpreter.call_op(entry, tuple(values))

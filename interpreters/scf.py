@@ -19,24 +19,19 @@ such loop.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from xdsl.dialects import arith, func, memref, scf, vector
 from xdsl.dialects.builtin import VectorType
-from xdsl.interpreter import (
-    Interpreter,
-    InterpreterFunctions,
-    ReturnedValues,
-    impl,
-    impl_terminator,
-    register_impls,
-)
+from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 from xdsl.ir import Block, Operation, SSAValue
 
 from xnpu.dialects import hwctx
 from xnpu.dialects.combiners import COMBINERS, accumulator_combiner
 from xnpu.dialects.location import at_location
 from xnpu.dialects.spm import is_scratchpad
+from xnpu.interpreters.blocks import Blocks
 from xnpu.interpreters.costs import counter_of
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
 from xnpu.transforms.builders import constant_int
@@ -64,6 +59,19 @@ class LoopPlan:
     offset), in body order; empty when every nested bound is defined outside."""
     varying: tuple[scf.ForOp, ...] = ()
     """The nested loops whose bounds the slice computes."""
+
+    @cached_property
+    def accumulated(self) -> tuple[SSAValue, ...]:
+        """Per iter_arg: the value its combiner folds into it (the `x`)."""
+        return tuple(
+            next(v for v in combiner.operands if v is not combiner.parent_block().args[i + 1])
+            for i, combiner in enumerate(self.combiners)
+        )
+
+    @cached_property
+    def varying_bounds(self) -> tuple[SSAValue, ...]:
+        """Lower bound, upper bound and step of each of the `varying` loops."""
+        return tuple(v for loop in self.varying for v in (loop.lb, loop.ub, loop.step))
 
 
 def plan_loop(loop: scf.ForOp, outer: Operation | None = None) -> LoopPlan:
@@ -177,7 +185,7 @@ def _updated_in_place(loop: scf.ForOp, buffer: SSAValue) -> bool:
 
 def _check_steps_up(loop: scf.ForOp, step) -> None:
     """scf.for steps up: a kernel's `range(0, n, s)` with s <= 0 never ends."""
-    lowest = int(np.min(step))
+    lowest = step if isinstance(step, int) else int(np.min(step))
     if lowest <= 0:
         raise InterpreterError(
             f"scf.for{at_location(loop)} steps by {lowest}: a loop's step must be positive"
@@ -204,8 +212,9 @@ def _defined_inside(value: SSAValue, op: Operation) -> bool:
 
 @register_impls
 class XnpuScfFunctions(InterpreterFunctions):
-    def __init__(self, state: ExecutionState):
+    def __init__(self, state: ExecutionState, blocks: Blocks):
         self.state = state
+        self.blocks = blocks
         self.plans: dict[scf.ForOp, LoopPlan] = {}
         self.outermost: dict[scf.ForOp, bool] = {}
         self.axis: int | None = None  # the axis of the loop running on arrays, if any
@@ -266,23 +275,21 @@ class XnpuScfFunctions(InterpreterFunctions):
         state = self.state
         saved_scale = state.scale
         state.scale = 0  # the slice runs again, charged, in the groups' own runs
-        interpreter.push_scope("bounds")
         try:
-            interpreter.set_values(((op.body.block.args[0], lb + step * every),))
-            for inner in plan.bounds_slice:
-                results = interpreter.run_op(inner, interpreter.get_values(inner.operands))
-                interpreter.set_values(zip(inner.results, results))
-            counts = []
-            for nested in plan.varying:
-                nested_lb, nested_ub, nested_step = (
-                    np.broadcast_to(v, every.shape)
-                    for v in interpreter.get_values((nested.lb, nested.ub, nested.step))
-                )  # fmt: skip
-                _check_steps_up(nested, nested_step)
-                counts.append(_trip_counts(nested_lb, nested_ub, nested_step))
+            bounds = self.blocks.run_ops(
+                plan.bounds_slice,
+                ((op.body.block.args[0], lb + step * every),),
+                plan.varying_bounds,
+            )
         finally:
-            interpreter.pop_scope()
             state.scale = saved_scale
+        counts = []
+        for index, nested in enumerate(plan.varying):
+            nested_lb, nested_ub, nested_step = (
+                np.broadcast_to(v, every.shape) for v in bounds[3 * index : 3 * index + 3]
+            )
+            _check_steps_up(nested, nested_step)
+            counts.append(_trip_counts(nested_lb, nested_ub, nested_step))
         keys = np.stack(counts, axis=1)
         if (keys == keys[0]).all():  # the usual case: no program is cut short
             return [every]
@@ -309,7 +316,6 @@ class XnpuScfFunctions(InterpreterFunctions):
 
     def _run_in_sequence(self, interpreter, op: scf.ForOp, lb, ub, step, values):
         block = op.body.block
-        body = list(block.ops)
         state = self.state
         units = self._program_units(op, lb, ub, step)
         outside = state.unit
@@ -317,7 +323,7 @@ class XnpuScfFunctions(InterpreterFunctions):
             for n, i in enumerate(range(lb, ub, step)):
                 if units is not None:
                     state.unit = units + n
-                values = self._run_iteration(interpreter, block, body, i, values)
+                values = self._run_iteration(block, i, values)
         finally:
             state.unit = outside
         return tuple(values)
@@ -329,16 +335,10 @@ class XnpuScfFunctions(InterpreterFunctions):
         trips = len(range(lb, ub, step))
         return self.state.ledger.new_units(trips, self.state.current.label, op, lb, step)
 
-    def _run_iteration(self, interpreter, block: Block, body: list[Operation], i, values):
+    def _run_iteration(self, block: Block, i, values):
         state = self.state
         mark = len(state.live_buffers)
-        interpreter.push_scope("for")
-        interpreter.set_values(zip(block.args, (i, *values)))
-        for inner in body[:-1]:
-            results = interpreter.run_op(inner, interpreter.get_values(inner.operands))
-            interpreter.set_values(zip(inner.results, results))
-        values = interpreter.get_values(body[-1].operands)
-        interpreter.pop_scope()
+        values = self.blocks.run(block, (i, *values))
         state.release_to(mark)
         return values
 
@@ -351,30 +351,19 @@ class XnpuScfFunctions(InterpreterFunctions):
         outer_axis = self.axis
         axis = outer_axis + 1
         block = op.body.block
-        skipped = set(plan.combiners)
         state = self.state
         saved_scale, saved_unit = state.scale, state.unit
         state.scale *= trips
         self.axis = axis
         if units is not None:
             state.unit = units
-        interpreter.push_scope("for")
         try:
-            interpreter.set_values(zip(block.args, (iv, *inits)))
-            for inner in block.ops:
-                if inner in skipped or isinstance(inner, scf.YieldOp):
-                    continue
-                results = interpreter.run_op(inner, interpreter.get_values(inner.operands))
-                interpreter.set_values(zip(inner.results, results))
+            values = self.blocks.run(block, (iv, *inits), plan.accumulated, plan.combiners)
             results = []
-            for index, combiner in enumerate(plan.combiners):
-                acc = block.args[index + 1]
-                x = next(v for v in combiner.operands if v is not acc)
-                value = interpreter.get_values((x,))[0]
+            for index, (combiner, value) in enumerate(zip(plan.combiners, values)):
                 counter_of(interpreter).charge(combiner, 1)
                 results.append(self._reduce(combiner, inits[index], value, iv, axis))
         finally:
-            interpreter.pop_scope()
             state.scale, state.unit = saved_scale, saved_unit
             self.axis = outer_axis
         return tuple(results)
@@ -398,8 +387,4 @@ class XnpuScfFunctions(InterpreterFunctions):
         region = op.true_region if condition else op.false_region
         if not region.blocks:
             return ()
-        return interpreter.run_ssacfg_region(region, (), "scf.if")
-
-    @impl_terminator(scf.YieldOp)
-    def run_yield(self, interpreter: Interpreter, op: scf.YieldOp, args):
-        return ReturnedValues(args), ()
+        return self.blocks.run_region(region, (), op)

@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
+from xdsl.ir import SSAValue
 
 from xnpu.dialects import spm
 from xnpu.dialects.location import at_location
@@ -19,19 +22,41 @@ def _box_indices(offset: int, count: int, rows: int, stride: int) -> np.ndarray 
     return (offset + np.arange(rows)[:, None] * stride + np.arange(count)).reshape(-1)
 
 
-def scratchpad_span(op: spm.TransferOp, args) -> tuple[np.ndarray, int, int]:
+@dataclass(frozen=True)
+class TransferFacts:
+    """What an spm.copy or spm.dma_start moves, read off its IR once."""
+
+    op: spm.TransferOp
+    src: SSAValue
+    dst: SSAValue
+    to_scratchpad: bool
+    element_bytes: int
+
+    @staticmethod
+    def of(op: spm.TransferOp) -> TransferFacts:
+        return TransferFacts(
+            op, op.src, op.dst, op.to_scratchpad, element_bytes(op.src.type.element_type)
+        )
+
+    @property
+    def scratchpad_side(self) -> SSAValue:
+        return self.dst if self.to_scratchpad else self.src
+
+
+def scratchpad_span(transfer: TransferFacts, args) -> tuple[np.ndarray, int, int]:
     """The scratchpad buffer a transfer touches and the first and last element."""
     src, src_offset, dst, dst_offset, count, *box = args
     rows, src_stride, dst_stride = box if box else (1, count, count)
-    if op.to_scratchpad:
+    if transfer.to_scratchpad:
         return dst, dst_offset, dst_offset + (rows - 1) * dst_stride + count - 1
     return src, src_offset, src_offset + (rows - 1) * src_stride + count - 1
 
 
-def move(op: spm.TransferOp, args, state: ExecutionState) -> tuple[int, int]:
+def move(transfer: TransferFacts, args, state: ExecutionState) -> tuple[int, int]:
     """Moves the box an spm.copy or spm.dma_start names, after checking it against
     other programs' and contexts' accesses (ExecutionState.note_access); returns
     (count, rows), the box's shape (0, 0 when it is empty)."""
+    op = transfer.op
     src, src_offset, dst, dst_offset, count, *box = args
     rows, src_stride, dst_stride = box if box else (1, count, count)
     if count < 0 or rows < 0:
@@ -39,8 +64,8 @@ def move(op: spm.TransferOp, args, state: ExecutionState) -> tuple[int, int]:
     if count == 0 or rows == 0:
         return 0, 0
     for buffer, offset, stride, value in (
-        (src, src_offset, src_stride, op.src),
-        (dst, dst_offset, dst_stride, op.dst),
+        (src, src_offset, src_stride, transfer.src),
+        (dst, dst_offset, dst_stride, transfer.dst),
     ):
         last = offset + (rows - 1) * stride + count - 1
         if offset < 0 or last >= buffer.shape[0] or stride < 0:
@@ -51,11 +76,11 @@ def move(op: spm.TransferOp, args, state: ExecutionState) -> tuple[int, int]:
             )
     src_elements = _box_indices(src_offset, count, rows, src_stride)
     dst_elements = _box_indices(dst_offset, count, rows, dst_stride)
-    to_ddr = not op.to_scratchpad
-    if state.watches(src, ddr=op.to_scratchpad, writes=False):
-        state.note_access(op, src, op.src, src_elements, writes=False, ddr=op.to_scratchpad)
-    if state.watches(dst, ddr=to_ddr, writes=True):
-        state.note_access(op, dst, op.dst, dst_elements, writes=True, ddr=to_ddr)
+    to_scratchpad = transfer.to_scratchpad
+    if state.watches(src, ddr=to_scratchpad, writes=False):
+        state.note_access(op, src, transfer.src, src_elements, writes=False, ddr=to_scratchpad)
+    if state.watches(dst, ddr=not to_scratchpad, writes=True):
+        state.note_access(op, dst, transfer.dst, dst_elements, writes=True, ddr=not to_scratchpad)
     dst[dst_elements] = src[src_elements]
     return count, rows
 
@@ -68,6 +93,7 @@ COMPLETED = -1
 class XnpuSpmFunctions(InterpreterFunctions):
     def __init__(self, state: ExecutionState):
         self.state = state
+        self.transfers: dict[spm.TransferOp, TransferFacts] = {}
 
     @impl(spm.AllocOp)
     def run_alloc(self, interpreter: Interpreter, op: spm.AllocOp, args):
@@ -76,31 +102,41 @@ class XnpuSpmFunctions(InterpreterFunctions):
         self.state.allocate(op, buffer)
         return (buffer,)
 
+    def facts(self, op: spm.TransferOp) -> TransferFacts:
+        found = self.transfers.get(op)
+        if found is None:
+            found = self.transfers[op] = TransferFacts.of(op)
+        return found
+
     @impl(spm.CopyOp)
     def run_copy(self, interpreter: Interpreter, op: spm.CopyOp, args):
-        count, rows = move(op, args, self.state)
+        transfer = self.facts(op)
+        count, rows = move(transfer, args, self.state)
         if count and self.state.in_flight:
-            buffer, low, high = scratchpad_span(op, args)
-            self.state.check_access(op, buffer, op.scratchpad_side, low, high, op.to_scratchpad)
+            buffer, low, high = scratchpad_span(transfer, args)
+            self.state.check_access(
+                op, buffer, transfer.scratchpad_side, low, high, transfer.to_scratchpad
+            )
         width = op.elements_per_access
         accesses = rows * -(-count // width)  # load/store pairs, a row at a time
-        nbytes = count * rows * element_bytes(op.src.type.element_type)
-        self.state.record(Copy(op, nbytes, accesses, op.to_scratchpad, vector=width > 1))
+        nbytes = count * rows * transfer.element_bytes
+        self.state.record(Copy(op, nbytes, accesses, transfer.to_scratchpad, vector=width > 1))
         return ()
 
     @impl(spm.DmaStartOp)
     def run_dma_start(self, interpreter: Interpreter, op: spm.DmaStartOp, args):
-        count, rows = move(op, args, self.state)
+        transfer = self.facts(op)
+        count, rows = move(transfer, args, self.state)
         if not count:
             return (COMPLETED,)
-        buffer, low, high = scratchpad_span(op, args)
+        buffer, low, high = scratchpad_span(transfer, args)
         token = self.state.start_transfer(
-            op, buffer, op.scratchpad_side, low, high, op.to_scratchpad
+            op, buffer, transfer.scratchpad_side, low, high, transfer.to_scratchpad
         )
-        nbytes = count * rows * element_bytes(op.src.type.element_type)
+        nbytes = count * rows * transfer.element_bytes
         limit = self.state.machine.dma.max_descriptor_bytes
         descriptors = max(1, -(-nbytes // limit))
-        self.state.record(DmaStart(op, token, nbytes, descriptors, op.to_scratchpad))
+        self.state.record(DmaStart(op, token, nbytes, descriptors, transfer.to_scratchpad))
         return (token,)
 
     @impl(spm.DmaWaitOp)

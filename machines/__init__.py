@@ -10,6 +10,7 @@ a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import functools
 import math
 import tomllib
 from collections.abc import Mapping
@@ -248,11 +249,17 @@ def load_machine(machine: str | Path | Machine = DEFAULT_MACHINE) -> Machine:
             f"no machine model {str(machine)!r} (looked for {path}); "
             f"available: {', '.join(available_machines())}"
         )
+    return _parsed(str(path), path.read_text())
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(where: str, text: str) -> Machine:
+    """The Machine a file's text describes (kept: runs load their machine each time,
+    and a Machine is immutable; an edited file is parsed afresh)."""
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise MachineError(f"{path}: {error}") from None
-    where = str(path)
+        raise MachineError(f"{where}: {error}") from None
     _check_keys(where, data, set(_TOP_LEVEL) | set(_SECTIONS) | {"scalar", "vector"})
     for key, kind in _TOP_LEVEL.items():
         if kind is str and not isinstance(data[key], str):
