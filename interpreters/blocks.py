@@ -77,6 +77,9 @@ class Blocks:
         """Binds `bindings`, runs `ops` in order, returns the values of `results`."""
         raise NotImplementedError
 
+    def forget_values(self) -> None:
+        """Lets go of the values of the run that ended."""
+
     def run_region(self, region: Region, args: Sequence[Any], op: Operation) -> tuple:
         """The values `op`'s single-block `region` yields, run on `args`."""
         return self.run(_single_block(region, op), args)
@@ -118,6 +121,9 @@ class CompiledBlocks(Blocks):
         self.values: list[Any] = []
         self.programs: dict[tuple, tuple] = {}
         self.implementations: dict[type[Operation], tuple] = {}
+
+    def forget_values(self) -> None:
+        self.values = [None] * len(self.values)
 
     def implement(self, functions: InterpreterFunctions) -> None:
         """Takes the op implementations of `functions`, as the interpreter registers

@@ -13,58 +13,21 @@ first.
 from __future__ import annotations
 
 import sys
-import weakref
 from collections.abc import Sequence
 
 import numpy as np
 from xdsl.dialects import func, memref, vector
 from xdsl.dialects.builtin import BFloat16Type, IndexType, IntegerType, MemRefType, ModuleOp
-from xdsl.interpreter import Interpreter
-from xdsl.utils.exceptions import VerifyException
 
 from xnpu.dialects import spm, tt
-from xnpu.interpreters.arith import XnpuArithFunctions
-from xnpu.interpreters.blocks import CompiledBlocks, DispatchedBlocks
-from xnpu.interpreters.costs import CycleCounter
-from xnpu.interpreters.func import XnpuFuncFunctions
-from xnpu.interpreters.hwctx import XnpuHwctxFunctions
-from xnpu.interpreters.math import XnpuMathFunctions
-from xnpu.interpreters.memref import XnpuMemRefFunctions
+from xnpu.interpreters.prepared import prepare
 from xnpu.interpreters.report import Report
-from xnpu.interpreters.scf import XnpuScfFunctions
-from xnpu.interpreters.spm import XnpuSpmFunctions
 from xnpu.interpreters.timing import replay
-from xnpu.interpreters.trace import ExecutionState, InterpreterError
+from xnpu.interpreters.trace import InterpreterError
 from xnpu.interpreters.values import UnsupportedType, numpy_dtype, to_bfloat16
-from xnpu.interpreters.vector import XnpuVectorFunctions
 from xnpu.machines import Machine, load_machine
 from xnpu.transforms.pipelines import lower
 from xnpu.transforms.remarks import remarks_in
-
-
-def make_interpreter(
-    module: ModuleOp, state: ExecutionState, reference: bool = False
-) -> Interpreter:
-    """xDSL's Interpreter, counting cycles into `state`, with xnpu's functions for every
-    dialect the lowering emits; their blocks run compiled (blocks.py), or, for the
-    `reference`, op by op through xDSL's own dispatch."""
-    counter = CycleCounter(state)
-    interpreter = Interpreter(module, listeners=(counter,))
-    blocks = DispatchedBlocks(interpreter) if reference else CompiledBlocks(interpreter, counter)
-    for functions in (
-        XnpuFuncFunctions(blocks),
-        XnpuArithFunctions(),
-        XnpuMathFunctions(),
-        XnpuMemRefFunctions(state),
-        XnpuScfFunctions(state, blocks),
-        XnpuSpmFunctions(state),
-        XnpuVectorFunctions(state),
-        XnpuHwctxFunctions(state, blocks),
-    ):
-        interpreter.register_implementations(functions, override=True)
-        if isinstance(blocks, CompiledBlocks):
-            blocks.implement(functions)
-    return interpreter
 
 
 def entry_function(module: ModuleOp, name: str | None = None) -> func.FuncOp:
@@ -264,24 +227,6 @@ def _write_back(entry: func.FuncOp, callers: dict[int, np.ndarray], values: list
             np.copyto(original, written[i])
 
 
-_VERIFIED: weakref.WeakKeyDictionary[ModuleOp, tuple[int, int]] = weakref.WeakKeyDictionary()
-"""Modules an earlier run verified, with what they held then: (ops, attributes)."""
-
-
-def _verify(module: ModuleOp) -> None:
-    """Verifies `module`, once: again only when its ops or their attributes have
-    changed in number since (a module run many times is verified on its first run)."""
-    ops = list(module.walk())
-    held = (len(ops), sum(len(op.attributes) + len(op.properties) for op in ops))
-    if _VERIFIED.get(module) == held:
-        return
-    try:
-        module.verify()
-    except VerifyException as error:
-        raise InterpreterError(f"the module does not verify: {error}") from None
-    _VERIFIED[module] = held
-
-
 def run(
     module: ModuleOp,
     *args,
@@ -299,7 +244,7 @@ def run(
     machine_model = load_machine(machine)
     if any(isinstance(op, tt.FuncOp) for op in module.body.block.ops):
         module = lower(module, "scalar", machine=machine_model)
-    _verify(module)
+    prepared = prepare(module, machine_model, reference)
     entry = entry_function(module, function)
     values = bind_arguments(entry, args, grid)
     arrays = {i: v for i, v in enumerate(values) if isinstance(v, np.ndarray)}
@@ -307,17 +252,16 @@ def run(
     for i, buffer in arrays.items():  # the run works on copies: a failure changes nothing
         values[i] = _working_copy(buffer, types[i], _only_read(entry, i))
     callers = {i: v for i, v in arrays.items() if not _only_read(entry, i)}
-    state = ExecutionState(machine_model)
-    interpreter = make_interpreter(module, state, reference)
-    with np.errstate(all="ignore"):
+    with prepared.running() as (interpreter, state), np.errstate(all="ignore"):
         try:
             interpreter.call_op(entry, tuple(values))
         except InterpreterError as error:  # it names the op: drop xDSL's dumps of the module
             error.__notes__ = []
             raise
-    state.check_all_waited(f"@{entry.sym_name.data}")
-    state.flush()
-    timeline = replay(state.traces, machine_model)
+        state.check_all_waited(f"@{entry.sym_name.data}")
+        state.flush()
+        traces = state.traces
+    timeline = replay(traces, machine_model)
     _write_back(entry, callers, values)
     return Report(
         kernel=entry.sym_name.data,

@@ -116,6 +116,10 @@ class ExecutionState:
 
     def __init__(self, machine: Machine):
         self.machine = machine
+        self.reset()
+
+    def reset(self) -> None:
+        """The state before a run (the functions that share it run the next one)."""
         self.traces: list[ContextTrace] = [ContextTrace(0, "main")]
         self.current = self.traces[0]
         self.scale = 1

@@ -385,3 +385,48 @@ def test_a_module_is_verified_again_once_it_changes():
     constant.detach()  # its users now use a value defined nowhere before them
     with pytest.raises(InterpreterError, match="the module does not verify"):
         xnpu.run(module, x, x, out, 1024, grid=1)
+
+
+def test_a_module_run_again_reuses_what_it_compiled_until_it_changes():
+    """A second run of an unchanged module reuses its prepared interpreter (blocks,
+    plans, prices); a module changed in place between runs, here one operand
+    replaced, is prepared anew and runs as it now reads."""
+    from xdsl.dialects import arith as xdsl_arith
+
+    from xnpu.interpreters import prepared
+    from xnpu.kernels import corpus_kernel
+
+    module = xnpu.lower(corpus_kernel("vector_add").to_tt(), "vec")
+    x, y = np.arange(2048, dtype=np.float32), np.full(2048, 3, np.float32)
+    first, second = np.zeros_like(x), np.zeros_like(x)
+    report = xnpu.run(module, x, y, first, 2048, grid=2)
+    kept = prepared.prepare(module, load_machine())
+    assert xnpu.run(module, x, y, second, 2048, grid=2).cycles == report.cycles
+    assert prepared.prepare(module, load_machine()) is kept
+    assert np.array_equal(first, x + 3) and np.array_equal(second, x + 3)
+
+    add = next(op for op in module.walk() if isinstance(op, xdsl_arith.AddfOp))
+    add.operands[1] = add.operands[0]  # out = x + x, with the same ops and attributes
+    changed = np.zeros_like(x)
+    xnpu.run(module, x, y, changed, 2048, grid=2)
+    assert prepared.prepare(module, load_machine()) is not kept
+    assert np.array_equal(changed, x + x)
+
+
+def test_a_failed_run_leaves_the_next_run_of_its_module_as_a_first_one():
+    """A run that fails midway (a bad launch here) does not leak its state into the
+    next run of the same module: values, traces and cycles are those of a fresh run."""
+    from xnpu.kernels import corpus_kernel
+
+    module = xnpu.lower(corpus_kernel("vector_add").to_tt(), "vec+mt+db")
+    x = np.ones(4096, np.float32)
+    out = np.zeros(4096, np.float32)
+    fresh = xnpu.run(xnpu.lower(corpus_kernel("vector_add").to_tt(), "vec+mt+db"),
+                     x, x, out, 4096, grid=4)  # fmt: skip
+    out[:] = 0
+    with pytest.raises(InterpreterError, match="out-of-bounds"):
+        xnpu.run(module, x, x, out, 8192, grid=8)  # elements past the end of the arrays
+    assert not out.any()  # untouched by the failed run
+    again = xnpu.run(module, x, x, out, 4096, grid=4)
+    assert again.cycles == fresh.cycles and again.contexts == fresh.contexts
+    assert np.array_equal(out, x + x)

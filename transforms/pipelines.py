@@ -25,6 +25,7 @@ from xnpu.transforms.npu_lower_triton import NpuLowerTritonPass
 from xnpu.transforms.npu_multithread import NpuMultithreadPass
 from xnpu.transforms.npu_tile import NpuTilePass
 from xnpu.transforms.npu_vectorize import NpuVectorizePass
+from xnpu.transforms.verified import verify_once
 
 LEVELS = ("scalar", "vec", "vec+mt", "vec+mt+db")
 """The rungs of the ablation ladder, bottom first."""
@@ -111,5 +112,5 @@ def lower(
     context = xnpu_context()
     for module_pass in passes_for(level, machine_model, **options):
         module_pass.apply(context, lowered)
-    lowered.verify()
+    verify_once(lowered)
     return lowered
