@@ -168,7 +168,6 @@ def _cast(op: Operation) -> Callable:
     return lambda x: x.astype(dtype) if _is_array(x) else dtype.type(x)
 
 
-@register_impls
 class XnpuArithFunctions(InterpreterFunctions):
     """arith for xnpu: scalars and index arrays alike (registered over xDSL's own)."""
 
@@ -263,4 +262,4 @@ for _op_type in _BINARY_OPS:
     _register(_op_type, _binary)
 for _op_type in arith_tensor.both_forms(arith_tensor.SelectOp):
     _register(_op_type, XnpuArithFunctions.run_select)
-register_impls(XnpuArithFunctions)
+register_impls(XnpuArithFunctions)  # once its implementations are all set

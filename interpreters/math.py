@@ -121,7 +121,6 @@ BINARY: dict[type, Callable] = {
 }
 
 
-@register_impls
 class XnpuMathFunctions(InterpreterFunctions):
     """The math functions the lowering emits, on scalars and arrays."""
 
@@ -137,4 +136,4 @@ def _run(function: Callable):
 
 for _op_type, _function in (UNARY | BINARY).items():
     setattr(XnpuMathFunctions, f"run_{_op_type.__name__}", impl(_op_type)(_run(_function)))
-register_impls(XnpuMathFunctions)
+register_impls(XnpuMathFunctions)  # once its implementations are all set

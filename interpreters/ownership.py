@@ -54,6 +54,57 @@ class UnitRange:
         return f"{self.context}, iteration {iteration} of {self.loop.name}{at_location(self.loop)}"
 
 
+class Runs:
+    """One buffer's records while every claim on it is a slice of one unit (a tile's
+    DMA, a program's contiguous store): sorted, disjoint runs of elements
+    [start, stop), each with one record. Any other access, or more than `LIMIT` runs,
+    turns them into one record per element (`dense`), -1 for none: a ledger of a 64M
+    element output costs a few runs instead of 256 MB."""
+
+    LIMIT = 1 << 16
+
+    def __init__(self, size: int):
+        self.size = size
+        self.starts: list[int] = []
+        self.stops: list[int] = []
+        self.records: list[int] = []
+
+    @staticmethod
+    def takes(elements: Elements, units: Units) -> bool:
+        return isinstance(units, int) and isinstance(elements, slice) and elements.step in (None, 1)
+
+    def overlapping(self, start: int, stop: int) -> range:
+        """The indices of the runs that share an element with [start, stop)."""
+        if start >= stop:
+            return range(0)
+        return range(bisect.bisect_right(self.stops, start), bisect.bisect_left(self.starts, stop))
+
+    def claim(self, start: int, stop: int, record: int) -> None:
+        if start >= stop:
+            return
+        runs = self.overlapping(start, stop)
+        starts, stops, records = [start], [stop], [record]
+        if runs:
+            first, last = runs[0], runs[-1]
+            if self.starts[first] < start:  # what is left of the first run
+                starts.insert(0, self.starts[first])
+                stops.insert(0, start)
+                records.insert(0, self.records[first])
+            if self.stops[last] > stop:  # and of the last
+                starts.append(stop)
+                stops.append(self.stops[last])
+                records.append(self.records[last])
+        self.starts[runs.start : runs.stop] = starts
+        self.stops[runs.start : runs.stop] = stops
+        self.records[runs.start : runs.stop] = records
+
+    def dense(self) -> np.ndarray:
+        entries = np.full(self.size, -1, np.int32)
+        for start, stop, record in zip(self.starts, self.stops, self.records):
+            entries[start:stop] = record
+        return entries
+
+
 class Ledger:
     """Per watched buffer, the record of each element's last writer (and reader);
     a record is one (unit, op) pair."""
@@ -64,9 +115,9 @@ class Ledger:
         self.record_ops: list[Operation] = []
         self.record_units = np.zeros(0, np.int64)
         self._record_of: dict[tuple[int, Operation], int] = {}
-        self.writers: dict[int, np.ndarray] = {}
+        self.writers: dict[int, np.ndarray | Runs] = {}
         """id(buffer) -> the record of each element's last write, -1 for none."""
-        self.readers: dict[int, np.ndarray] = {}
+        self.readers: dict[int, np.ndarray | Runs] = {}
         """id(buffer) -> the record of each element's last read (shared scratchpad)."""
 
     def new_units(
@@ -98,9 +149,11 @@ class Ledger:
         """The first element of `elements` whose entry in `table` is another unit's
         record, as (element, unit of the access, that record, how many such elements);
         None if there is none."""
-        entries = table.get(id(buffer))
+        entries = self._entries(table, buffer, elements, units)
         if entries is None:
             return None
+        if isinstance(entries, Runs):
+            return self._find_in_runs(entries, elements, units)
         flat, units = _aligned(elements, units)
         previous = entries[flat]
         known = previous >= 0
@@ -137,9 +190,15 @@ class Ledger:
         op: Operation,
     ) -> None:
         """Records (unit, op) as the last access to `elements` in `table`."""
-        entries = table.get(id(buffer))
+        entries = self._entries(table, buffer, elements, units)
         if entries is None:
-            entries = table[id(buffer)] = np.full(buffer.size, -1, np.int32)
+            fresh = Runs(buffer.size) if Runs.takes(elements, units) else None
+            entries = table[id(buffer)] = fresh or np.full(buffer.size, -1, np.int32)
+        if isinstance(entries, Runs):
+            entries.claim(*elements.indices(entries.size)[:2], self._record(units, op))
+            if len(entries.starts) > Runs.LIMIT:
+                table[id(buffer)] = entries.dense()
+            return
         flat, units = _aligned(elements, units)
         if isinstance(units, int):
             entries[flat] = self._record(units, op)
@@ -147,6 +206,28 @@ class Ledger:
             distinct, inverse = np.unique(units, return_inverse=True)
             records = np.array([self._record(int(u), op) for u in distinct], np.int32)
             entries[flat] = records[inverse.reshape(-1)]
+
+    @staticmethod
+    def _entries(table, buffer: np.ndarray, elements: Elements, units: Units):
+        """`buffer`'s records in `table` (None if it has none), as runs while the access
+        is one they can take, else one per element from now on."""
+        entries = table.get(id(buffer))
+        if isinstance(entries, Runs) and not Runs.takes(elements, units):
+            entries = table[id(buffer)] = entries.dense()
+        return entries
+
+    def _find_in_runs(self, runs: Runs, elements: slice, unit: int):
+        start, stop, _ = elements.indices(runs.size)
+        found, count = None, 0
+        for index in runs.overlapping(start, stop):
+            record = runs.records[index]
+            if self.record_units[record] == unit:
+                continue
+            low, high = max(runs.starts[index], start), min(runs.stops[index], stop)
+            if found is None:
+                found = (low, unit, record)
+            count += high - low
+        return None if found is None else (*found, count)
 
     def _record(self, unit: int, op: Operation) -> int:
         record = self._record_of.get((unit, op))

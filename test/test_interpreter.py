@@ -10,6 +10,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ir_helpers import parse_ir
 from xdsl.dialects import scf
 
@@ -430,3 +432,34 @@ def test_a_failed_run_leaves_the_next_run_of_its_module_as_a_first_one():
     again = xnpu.run(module, x, x, out, 4096, grid=4)
     assert again.cycles == fresh.cycles and again.contexts == fresh.contexts
     assert np.array_equal(out, x + x)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 63), st.integers(0, 24), st.integers(0, 3), st.booleans()),
+        min_size=1,
+        max_size=30,
+    )
+)
+def test_a_ledger_kept_as_runs_finds_what_one_record_per_element_finds(accesses):
+    """The ledger keeps a buffer's writers as runs of elements while each claim is a
+    slice of one unit, and one record per element otherwise: after any mix of claims,
+    slices and gathers alike, both find the same first race, unit and count."""
+    from xdsl.dialects.test import TestOp
+
+    from xnpu.interpreters.ownership import Ledger
+
+    buffer = np.zeros(64, np.float32)
+    op = TestOp()
+    runs, dense = Ledger(), Ledger()
+    units = runs.new_units(4, "main")
+    assert dense.new_units(4, "main") == units
+    for start, count, unit, as_gather in accesses:
+        stop = min(start + count, 64)
+        elements = np.arange(start, stop) if as_gather else slice(start, stop)
+        found = runs.find(runs.writers, buffer, elements, units + unit)
+        expected = dense.find(dense.writers, buffer, elements, units + unit)
+        assert found == expected
+        runs.claim(runs.writers, buffer, elements, units + unit, op)
+        dense.claim(dense.writers, buffer, np.arange(start, stop), units + unit, op)  # dense
