@@ -606,7 +606,10 @@ def _splat_value(value: Attribute) -> int | float | None:
     """The one value of a splat dense constant (NaN splats too: NaN != NaN), else None."""
     if not isinstance(value, DenseIntOrFPElementsAttr):
         return None
-    values = value.get_values()
+    raw, count = value.data.data, len(value)
+    if count and raw == raw[: len(raw) // count] * count:  # one value's bytes, repeated
+        return next(value.iter_values())
+    values = value.get_values()  # -0.0 beside 0.0, or NaNs of other payloads
     first = values[0]
     if all(v == first or (v != v and first != first) for v in values):
         return first
