@@ -68,6 +68,10 @@ def make_interpreter(
 
 @dataclass
 class Prepared:
+    """`module`'s interpreter for `machine`, with what its functions compiled so far;
+    `fingerprint` is the module's when it was prepared, `busy` while a run uses it (a
+    run that finds it busy, from another thread, prepares its own)."""
+
     module: ModuleOp
     machine: Machine
     reference: bool

@@ -174,6 +174,28 @@ def test_xnpu_run_prints_the_report(tmp_path):
     assert np.allclose(saved["out_ptr"], expected, atol=1e-5)
 
 
+def test_xnpu_run_reference_runs_through_xdsls_dispatch_to_the_same_report(tmp_path, capsys):
+    """`xnpu-run --reference` runs every op through xDSL's own Interpreter.run_op: the
+    same cycles and the same saved arrays as xnpu's compiled blocks."""
+    import json
+
+    from xnpu.frontend.ttir import module_text
+    from xnpu.kernels import corpus_kernel
+    from xnpu.run_cli import main
+
+    lowered = tmp_path / "gelu.mlir"
+    lowered.write_text(module_text(xnpu.lower(corpus_kernel("gelu").to_tt(), "vec+mt+db")))
+    reports, saved = [], []
+    for extra in ([], ["--reference"]):
+        out = tmp_path / f"out{len(extra)}.npz"
+        argv = [str(lowered), "--args", "randn:5000,zeros:5000,5000", "--grid", "5", "--json"]
+        assert main([*argv, "--save", str(out), *extra]) == 0
+        reports.append(json.loads(capsys.readouterr().out))
+        saved.append(np.load(out)["out_ptr"])
+    assert reports[0]["cycles"] == reports[1]["cycles"] and reports[0]["cycles"] > 0
+    assert saved[0].tobytes() == saved[1].tobytes()
+
+
 def test_xnpu_run_errors_are_one_line(tmp_path):
     source = tmp_path / "k.mlir"
     source.write_text(RECURRENCE)

@@ -133,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
+        "--reference",
+        action="store_true",
+        help="run every op through xDSL's own interpreter dispatch instead of xnpu's "
+        "compiled blocks: slower, and the same values and cycles (to check the fast path)",
+    )
+    parser.add_argument(
         "--remarks",
         action="store_true",
         help="print what the passes did, and what they left alone and why",
@@ -184,7 +190,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             make_argument(spec, parameter, rng, position)
             for position, (spec, parameter) in enumerate(zip(specs, entry.args))
         ]
-        report = run(module, *arguments, grid=grid, machine=machine, function=entry.sym_name.data)
+        report = run(
+            module,
+            *arguments,
+            grid=grid,
+            machine=machine,
+            function=entry.sym_name.data,
+            reference=args.reference,
+        )
         if args.trace:
             write_file(args.trace, report.save_trace)
         if args.save:
