@@ -7,13 +7,13 @@ prices (costs.py) and numpy kernels (arith.py). A module run again on the same m
 reuses all of it, and only the ExecutionState starts afresh. A module changed since
 (its fingerprint, transforms/verified.py) is prepared anew.
 
-    prepared = prepare(module, machine)     # verifies the module, unless done before
-    with prepared.running() as (interpreter, state):
-        interpreter.call_op(entry, args)
+    with prepared(module, machine) as ready:     # verifies the module, unless done before
+        ready.interpreter.call_op(entry, args)  # and counts into ready.state
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,7 +70,7 @@ def make_interpreter(
 class Prepared:
     """`module`'s interpreter for `machine`, with what its functions compiled so far;
     `fingerprint` is the module's when it was prepared, `busy` while a run uses it (a
-    run that finds it busy, from another thread, prepares its own)."""
+    run that finds it busy, in another thread, prepares its own)."""
 
     module: ModuleOp
     machine: Machine
@@ -81,47 +81,51 @@ class Prepared:
     blocks: Blocks
     busy: bool = field(default=False)
 
-    @contextmanager
-    def running(self) -> Iterator[tuple[Interpreter, ExecutionState]]:
-        """The interpreter and its state for one run; afterwards the run's values and
-        state are let go (a report keeps what it needs)."""
-        self.busy = True
-        try:
-            yield self.interpreter, self.state
-        finally:
-            self.blocks.forget_values()
-            self.state.reset()
-            self.busy = False
+    def serves(self, module: ModuleOp, fingerprint: int, machine: Machine, reference: bool):
+        return (
+            self.module is module
+            and self.fingerprint == fingerprint
+            and self.machine is machine
+            and self.reference == reference
+            and not self.busy
+        )
 
 
 _KEPT: OrderedDict[int, Prepared] = OrderedDict()
+_CLAIMING = threading.Lock()
 
 
-def prepare(module: ModuleOp, machine: Machine, reference: bool = False) -> Prepared:
-    """`module` ready to run on `machine`: the one kept from its last run if it is
-    unchanged and not running, else made afresh (and verified, unless unchanged since
-    its last verification)."""
+@contextmanager
+def prepared(module: ModuleOp, machine: Machine, reference: bool = False) -> Iterator[Prepared]:
+    """`module` ready to run on `machine`, for one run: the one kept from its last run
+    if it is unchanged and not running, else made afresh (and verified, unless
+    unchanged since its last verification). Afterwards the run's values and state
+    are let go (a report keeps what it needs)."""
     try:
         current = verify_once(module)
     except VerifyException as error:
         raise InterpreterError(f"the module does not verify: {error}") from None
-    kept = _KEPT.get(id(module))
-    if (
-        kept is not None
-        and kept.module is module
-        and kept.fingerprint == current
-        and kept.machine is machine
-        and kept.reference == reference
-        and not kept.busy
-    ):
-        _KEPT.move_to_end(id(module))
-        return kept
-    state = ExecutionState(machine)
-    interpreter, blocks = make_interpreter(module, state, reference)
-    prepared = Prepared(module, machine, reference, current, state, interpreter, blocks)
-    if kept is None or not kept.busy:
-        _KEPT[id(module)] = prepared
-        _KEPT.move_to_end(id(module))
-        while len(_KEPT) > KEPT:
-            _KEPT.popitem(last=False)
-    return prepared
+    with _CLAIMING:
+        kept = _KEPT.get(id(module))
+        claimed = (
+            kept if kept is not None and kept.serves(module, current, machine, reference) else None
+        )
+        if claimed is not None:
+            claimed.busy = True
+            _KEPT.move_to_end(id(module))
+    if claimed is None:
+        state = ExecutionState(machine)
+        interpreter, blocks = make_interpreter(module, state, reference)
+        claimed = Prepared(module, machine, reference, current, state, interpreter, blocks, True)
+        with _CLAIMING:
+            if kept is None or not kept.busy:
+                _KEPT[id(module)] = claimed
+                _KEPT.move_to_end(id(module))
+                while len(_KEPT) > KEPT:
+                    _KEPT.popitem(last=False)
+    try:
+        yield claimed
+    finally:
+        claimed.blocks.forget_values()
+        claimed.state.reset()
+        claimed.busy = False

@@ -20,7 +20,7 @@ from xdsl.dialects import func, memref, vector
 from xdsl.dialects.builtin import BFloat16Type, IndexType, IntegerType, MemRefType, ModuleOp
 
 from xnpu.dialects import spm, tt
-from xnpu.interpreters.prepared import prepare
+from xnpu.interpreters.prepared import prepared
 from xnpu.interpreters.report import Report
 from xnpu.interpreters.timing import replay
 from xnpu.interpreters.trace import InterpreterError
@@ -244,23 +244,23 @@ def run(
     machine_model = load_machine(machine)
     if any(isinstance(op, tt.FuncOp) for op in module.body.block.ops):
         module = lower(module, "scalar", machine=machine_model)
-    prepared = prepare(module, machine_model, reference)
-    entry = entry_function(module, function)
-    values = bind_arguments(entry, args, grid)
-    arrays = {i: v for i, v in enumerate(values) if isinstance(v, np.ndarray)}
-    types = entry.function_type.inputs.data
-    for i, buffer in arrays.items():  # the run works on copies: a failure changes nothing
-        values[i] = _working_copy(buffer, types[i], _only_read(entry, i))
-    callers = {i: v for i, v in arrays.items() if not _only_read(entry, i)}
-    with prepared.running() as (interpreter, state), np.errstate(all="ignore"):
-        try:
-            interpreter.call_op(entry, tuple(values))
-        except InterpreterError as error:  # it names the op: drop xDSL's dumps of the module
-            error.__notes__ = []
-            raise
-        state.check_all_waited(f"@{entry.sym_name.data}")
-        state.flush()
-        traces = state.traces
+    with prepared(module, machine_model, reference) as ready:
+        entry = entry_function(module, function)
+        values = bind_arguments(entry, args, grid)
+        arrays = {i: v for i, v in enumerate(values) if isinstance(v, np.ndarray)}
+        types = entry.function_type.inputs.data
+        for i, buffer in arrays.items():  # the run works on copies: a failure changes nothing
+            values[i] = _working_copy(buffer, types[i], _only_read(entry, i))
+        callers = {i: v for i, v in arrays.items() if not _only_read(entry, i)}
+        with np.errstate(all="ignore"):
+            try:
+                ready.interpreter.call_op(entry, tuple(values))
+            except InterpreterError as error:  # it names the op: drop xDSL's module dumps
+                error.__notes__ = []
+                raise
+        ready.state.check_all_waited(f"@{entry.sym_name.data}")
+        ready.state.flush()
+        traces = ready.state.traces
     timeline = replay(traces, machine_model)
     _write_back(entry, callers, values)
     return Report(

@@ -417,23 +417,27 @@ def test_a_module_run_again_reuses_what_it_compiled_until_it_changes():
     replaced, is prepared anew and runs as it now reads."""
     from xdsl.dialects import arith as xdsl_arith
 
-    from xnpu.interpreters import prepared
+    from xnpu.interpreters.prepared import prepared
     from xnpu.kernels import corpus_kernel
 
     module = xnpu.lower(corpus_kernel("vector_add").to_tt(), "vec")
     x, y = np.arange(2048, dtype=np.float32), np.full(2048, 3, np.float32)
     first, second = np.zeros_like(x), np.zeros_like(x)
     report = xnpu.run(module, x, y, first, 2048, grid=2)
-    kept = prepared.prepare(module, load_machine())
+    with prepared(module, load_machine()) as kept:
+        with prepared(module, load_machine()) as concurrent:  # kept is busy: a fresh one
+            assert concurrent is not kept
     assert xnpu.run(module, x, y, second, 2048, grid=2).cycles == report.cycles
-    assert prepared.prepare(module, load_machine()) is kept
+    with prepared(module, load_machine()) as again:
+        assert again is kept
     assert np.array_equal(first, x + 3) and np.array_equal(second, x + 3)
 
     add = next(op for op in module.walk() if isinstance(op, xdsl_arith.AddfOp))
     add.operands[1] = add.operands[0]  # out = x + x, with the same ops and attributes
     changed = np.zeros_like(x)
     xnpu.run(module, x, y, changed, 2048, grid=2)
-    assert prepared.prepare(module, load_machine()) is not kept
+    with prepared(module, load_machine()) as afresh:
+        assert afresh is not kept
     assert np.array_equal(changed, x + x)
 
 
