@@ -127,7 +127,8 @@ class CompiledBlocks(Blocks):
 
     def implement(self, functions: InterpreterFunctions) -> None:
         """Takes the op implementations of `functions`, as the interpreter registers
-        them (xDSL's `register_impls` table)."""
+        them: the table xDSL's `register_impls` builds, which `Interpreter.
+        register_implementations` reads through the same classmethod."""
         for op_type, implementation in type(functions)._impls():
             self.implementations[op_type] = (implementation, functions)
 
