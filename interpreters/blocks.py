@@ -77,6 +77,10 @@ class Blocks:
         """Binds `bindings`, runs `ops` in order, returns the values of `results`."""
         raise NotImplementedError
 
+    def implement(self, functions: InterpreterFunctions) -> None:
+        """Takes the op implementations of `functions` (what compiled blocks call;
+        dispatched blocks leave finding them to the interpreter)."""
+
     def forget_values(self) -> None:
         """Lets go of the values of the run that ended."""
 

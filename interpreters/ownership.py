@@ -192,8 +192,11 @@ class Ledger:
         """Records (unit, op) as the last access to `elements` in `table`."""
         entries = self._entries(table, buffer, elements, units)
         if entries is None:
-            fresh = Runs(buffer.size) if Runs.takes(elements, units) else None
-            entries = table[id(buffer)] = fresh or np.full(buffer.size, -1, np.int32)
+            entries = table[id(buffer)] = (
+                Runs(buffer.size)
+                if Runs.takes(elements, units)
+                else np.full(buffer.size, -1, np.int32)
+            )
         if isinstance(entries, Runs):
             entries.claim(*elements.indices(entries.size)[:2], self._record(units, op))
             if len(entries.starts) > Runs.LIMIT:

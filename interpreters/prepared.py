@@ -61,8 +61,7 @@ def make_interpreter(
         XnpuHwctxFunctions(state, blocks),
     ):
         interpreter.register_implementations(functions, override=True)
-        if isinstance(blocks, CompiledBlocks):
-            blocks.implement(functions)
+        blocks.implement(functions)
     return interpreter, blocks
 
 

@@ -248,10 +248,11 @@ def run(
         entry = entry_function(module, function)
         values = bind_arguments(entry, args, grid)
         arrays = {i: v for i, v in enumerate(values) if isinstance(v, np.ndarray)}
+        only_read = {i for i in arrays if _only_read(entry, i)}
         types = entry.function_type.inputs.data
         for i, buffer in arrays.items():  # the run works on copies: a failure changes nothing
-            values[i] = _working_copy(buffer, types[i], _only_read(entry, i))
-        callers = {i: v for i, v in arrays.items() if not _only_read(entry, i)}
+            values[i] = _working_copy(buffer, types[i], i in only_read)
+        callers = {i: v for i, v in arrays.items() if i not in only_read}
         with np.errstate(all="ignore"):
             try:
                 ready.interpreter.call_op(entry, tuple(values))
