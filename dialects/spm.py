@@ -20,7 +20,7 @@ ends; their total, rounded to the machine's granule, must fit the scratchpad (se
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from xdsl.dialects.arith import ConstantOp
 from xdsl.dialects.builtin import IndexType, IntegerAttr, MemRefType
@@ -153,6 +153,48 @@ class TransferOp(IRDLOperation):
         return self.rows is not None
 
     @property
+    def ddr_offset(self) -> SSAValue:
+        return self.src_offset if self.to_scratchpad else self.dst_offset
+
+    @property
+    def scratchpad_offset(self) -> SSAValue:
+        return self.dst_offset if self.to_scratchpad else self.src_offset
+
+    def remade(
+        self,
+        mapping: Mapping[SSAValue, SSAValue] | None = None,
+        kind: type[TransferOp] | None = None,
+        **named: SSAValue | tuple[SSAValue, SSAValue, SSAValue] | None,
+    ) -> TransferOp:
+        """This transfer as a new op of `kind` (its own by default): every operand
+        renamed through `mapping`, those `named` (src, src_offset, dst, dst_offset,
+        count, ddr_offset, scratchpad_offset, box) replaced. Operands are replaced by
+        their role, never by their value: the two offsets are often one SSA value."""
+        get = (lambda v: v) if mapping is None else (lambda v: mapping.get(v, v))
+        unknown = set(named) - {*_TRANSFER_ROLES, "ddr_offset", "scratchpad_offset", "box"}
+        if unknown:
+            raise ValueError(f"remade: no operand role {', '.join(sorted(unknown))}")
+        sides = ("src_offset", "dst_offset") if self.to_scratchpad else ("dst_offset", "src_offset")
+        for role, side in zip(("ddr_offset", "scratchpad_offset"), sides):
+            if role in named:
+                named[side] = named.pop(role)
+        operands = {role: named.get(role, get(getattr(self, role))) for role in _TRANSFER_ROLES}
+        box = (self.rows, self.src_stride, self.dst_stride)
+        box = (
+            named["box"] if "box" in named else None if self.rows is None else tuple(map(get, box))
+        )
+        kind = kind or type(self)
+        properties = {k: v for k, v in self.properties.items() if k != "operandSegmentSizes"}
+        if kind is not type(self):
+            properties = {
+                k: v for k, v in properties.items() if k in kind.get_irdl_definition().properties
+            }
+        remade = kind(*operands.values(), box, properties=properties)
+        remade.attributes.update(self.attributes)
+        remade.location = self.location
+        return remade
+
+    @property
     def scratchpad_side(self) -> SSAValue:
         return self.dst if is_scratchpad(self.dst.type) else self.src
 
@@ -201,6 +243,9 @@ class TransferOp(IRDLOperation):
                 f"{capacity} elements ({spm_type})"
             )
 
+
+_TRANSFER_ROLES = ("src", "src_offset", "dst", "dst_offset", "count")
+"""A transfer's single operands, in order; the box (rows, src_stride, dst_stride) follows."""
 
 _TRANSFER_FORMAT = (
     "$src `[` $src_offset `]` `to` $dst `[` $dst_offset `]` `count` $count "

@@ -99,3 +99,17 @@ def column_sum(x_ptr, out_ptr, n_rows, n_cols, BLOCK_M: tl.constexpr, BLOCK_N: t
     x = tl.load(x_ptr + rows * n_cols + cols, mask=mask, other=0.0)
     out = tl.program_id(0) * BLOCK_N + tl.arange(0, BLOCK_N)
     tl.store(out_ptr + out, tl.sum(x, axis=0), mask=out < n_cols)
+
+
+@triton.jit
+def whole_block_add(x_ptr, y_ptr, out_ptr, BLOCK: tl.constexpr):
+    """Reference style with no program_id term: one program holds the whole tensor."""
+    offs = tl.arange(0, BLOCK)
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs) + tl.load(y_ptr + offs))
+
+
+@triton.jit
+def whole_block_add_2d(x_ptr, y_ptr, out_ptr, R: tl.constexpr, C: tl.constexpr):
+    """The 2-D twin: rows x columns of a C-wide matrix, no program_id term."""
+    offs = tl.arange(0, R)[:, None] * C + tl.arange(0, C)[None, :]
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs) + tl.load(y_ptr + offs))

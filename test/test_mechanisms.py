@@ -397,20 +397,23 @@ def test_the_planted_edits_leave_a_valid_module():
     [
         (
             same_range_in_every_context,
-            r"race: spm.dma_start \(context 1, iteration 0 of scf.for\) writes element 0 "
-            r"\(and 32,767 more\) of %out_ptr, which spm.dma_start \(context 0, iteration 0 of scf.for\) wrote: "
+            r"race: spm.dma_start at \S+gelu.py:\d+:\d+ \(context 1, iteration 0 of scf.for\) writes element 0 "
+            r"\(and 32,767 more\) of %out_ptr, which spm.dma_start at \S+gelu.py:\d+:\d+ \(context 0, "
+            r"iteration 0 of scf.for\) wrote: "
             r"programs have no order between them",
         ),
         (
             every_write_back_to_element_0,
-            r"race: spm.dma_start \(context 0, iteration 1 of scf.for\) writes element 0 "
-            r"\(and 32,767 more\) of %out_ptr, which spm.dma_start \(context 0, iteration 0 of scf.for\) wrote",
+            r"race: spm.dma_start at \S+gelu.py:\d+:\d+ \(context 0, iteration 1 of scf.for\) writes element 0 "
+            r"\(and 32,767 more\) of %out_ptr, which spm.dma_start at \S+gelu.py:\d+:\d+ \(context 0, "
+            r"iteration 0 of scf.for\) wrote",
         ),
         (
             tiles_shared_by_the_contexts,
-            r"race: spm.dma_start \(context 1\) writes element 0 \(and 32,767 more\) of %in0, which "
-            r"spm.dma_start \(context 0\) wrote: the contexts of an hwctx.parallel have no "
-            r"order between them; give each context its own buffer",
+            r"race: spm.dma_start at \S+gelu.py:\d+:\d+ \('x'\) \(context 1\) writes element 0 \(and 32,767 "
+            r"more\) of %in0, which spm.dma_start at \S+gelu.py:\d+:\d+ \('x'\) \(context 0\) wrote: "
+            r"the contexts of an hwctx.parallel have no order between them; give each context its own "
+            r"buffer",
         ),
     ],
 )

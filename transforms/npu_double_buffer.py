@@ -372,19 +372,9 @@ class Pipeliner:
 
     @staticmethod
     def as_dma(copy: spm.CopyOp, mapping: dict[SSAValue, SSAValue]) -> spm.DmaStartOp:
-        """The DMA start doing `copy`, its operands renamed through `mapping`."""
-        get = lambda v: mapping.get(v, v)  # noqa: E731
-        rows = None
-        if copy.rows is not None:
-            rows = (get(copy.rows), get(copy.src_stride), get(copy.dst_stride))
-        return spm.DmaStartOp(
-            get(copy.src),
-            get(copy.src_offset),
-            get(copy.dst),
-            get(copy.dst_offset),
-            get(copy.count),
-            rows=rows,
-        )
+        """The DMA start doing `copy`, its operands renamed through `mapping`, its
+        source location kept (an out-of-bounds transfer names the kernel's line)."""
+        return copy.remade(mapping, kind=spm.DmaStartOp)
 
 
 def _emit(ops: list[Operation], op: Operation) -> SSAValue:

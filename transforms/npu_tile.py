@@ -623,13 +623,12 @@ class StripMineLoop(RewritePattern):
             skip = first
         moved = emitter.once(("moved", ddr_offset, skip), lambda: arith.AddiOp(
             mapper.get(ddr_offset, ddr_offset), skip).result)  # fmt: skip
-        clone = copy.clone(value_mapper=mapper)
-        clone.operands = [
-            count if operand is rows else moved if operand is ddr_offset else
-            mapper.get(operand, operand)
-            for operand in copy.operands
-        ]  # fmt: skip
-        emitter.block.add_op(clone)
+        if copy.is_2d:
+            box = (count, mapper.get(copy.src_stride, copy.src_stride),
+                   mapper.get(copy.dst_stride, copy.dst_stride))  # fmt: skip
+            emitter.block.add_op(copy.remade(mapper, ddr_offset=moved, box=box))
+        else:
+            emitter.block.add_op(copy.remade(mapper, ddr_offset=moved, count=count))
 
     def element_loop_part(self, loop, mapper, emitter, first, tile, zero) -> None:
         bounds = [
@@ -743,14 +742,7 @@ class CoarsenLoop(RewritePattern):
                 count = emitter.clamp(arith.SubiOp(values[1], values[0]).result, zero, span)
             else:
                 count = arith.MuliOp(programs, b).result
-        offsets = (
-            (values[0], copy.dst_offset) if copy.to_scratchpad else (copy.src_offset, values[0])
-        )
-        union = spm.CopyOp(copy.src, offsets[0], copy.dst, offsets[1], count, box,
-                           properties={k: v for k, v in copy.properties.items()
-                                       if k != "operandSegmentSizes"})  # fmt: skip
-        union.attributes.update(copy.attributes)
-        emitter.block.add_op(union)
+        emitter.block.add_op(copy.remade(mapper, ddr_offset=values[0], count=count, box=box))
 
     def ddr_step(self, ddr_offset, at_first, first, emitter) -> SSAValue:
         """Elements from one program's part of `copy` to the next's: a constant, or

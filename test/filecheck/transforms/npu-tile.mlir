@@ -310,3 +310,28 @@ func.func @rows(%x: memref<?xf32>, %y: memref<?xf32>, %stride: index, %n: index,
 // CHECK-NEXT:          %v = memref.load %in[%at] : memref<1024xf32, #spm.scratch>
 // CHECK:           spm.copy %out[%c0] to %y[%[[AT]]] count %c64 rows %[[PART]] strides %c64, %stride : memref<1024xf32, #spm.scratch> to memref<?xf32>
 // CHECK-NEXT:    } {npu.tile_elements = 1024 : index, npu.block_elements = 2048 : index, npu.remarks = ["npu-tile: blocks of 32 rows strip-mined into tiles of at most 16"]}
+
+// -----
+
+// A block at a constant offset (no program_id term): the DDR offset and the tile's
+// first element are one SSA value, %c0. Each tile's part moves from DDR element
+// %t0 into the tile's first element, never into element %t0 of the tile.
+func.func @same_offset_value(%x: memref<?xf32>, %y: memref<?xf32>, %grid: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4096 = arith.constant 4096 : index
+  %in = spm.alloc : memref<4096xf32, #spm.scratch>
+  scf.for %pid = %c0 to %grid step %c1 {
+    spm.copy %x[%c0] to %in[%c0] count %c4096 : memref<?xf32> to memref<4096xf32, #spm.scratch>
+    spm.copy %in[%c0] to %y[%c0] count %c4096 : memref<4096xf32, #spm.scratch> to memref<?xf32>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @same_offset_value(
+// CHECK:         scf.for
+// CHECK:           %[[T0:.*]] = arith.muli %{{.*}}, %{{.*}} : index
+// CHECK:           %[[PART:.*]] = arith.minsi %{{.*}}, %{{.*}} : index
+// CHECK-NEXT:      %[[AT:.*]] = arith.addi %c0, %[[T0]] : index
+// CHECK-NEXT:      spm.copy %x[%[[AT]]] to %in[%c0] count %[[PART]]
+// CHECK-NEXT:      spm.copy %in[%c0] to %y[%[[AT]]] count %[[PART]]
