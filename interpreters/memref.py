@@ -11,7 +11,7 @@ from xdsl.ir import Operation, SSAValue
 from xnpu.dialects.location import at_location
 from xnpu.dialects.spm import is_scratchpad
 from xnpu.interpreters.trace import ExecutionState, InterpreterError
-from xnpu.interpreters.values import describe
+from xnpu.interpreters.values import describe, out_of_bounds_blame
 
 
 def check_bounds(op: Operation, buffer: np.ndarray, ref: SSAValue, indices) -> None:
@@ -27,7 +27,7 @@ def check_bounds(op: Operation, buffer: np.ndarray, ref: SSAValue, indices) -> N
         if bad is not None:
             raise InterpreterError(
                 f"out-of-bounds {op.name}{at_location(op)}: index {bad} of {describe(ref)} "
-                f"({ref.type}), whose valid indices are 0 to {size - 1}"
+                f"({ref.type}), whose valid indices are 0 to {size - 1}{out_of_bounds_blame(ref)}"
             )
 
 

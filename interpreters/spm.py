@@ -12,7 +12,7 @@ from xdsl.ir import SSAValue
 from xnpu.dialects import spm
 from xnpu.dialects.location import at_location
 from xnpu.interpreters.trace import Copy, DmaStart, DmaWait, ExecutionState, InterpreterError
-from xnpu.interpreters.values import describe, numpy_dtype
+from xnpu.interpreters.values import describe, numpy_dtype, out_of_bounds_blame
 from xnpu.transforms.op_costs import element_bytes
 
 
@@ -72,7 +72,7 @@ def move(transfer: TransferFacts, args, state: ExecutionState) -> tuple[int, int
             raise InterpreterError(
                 f"out-of-bounds {op.name}{at_location(op)}: elements {offset} to {last} "
                 f"({rows} x {count}, stride {stride}) of {describe(value)} ({value.type}), "
-                f"whose valid indices are 0 to {buffer.shape[0] - 1}"
+                f"whose valid indices are 0 to {buffer.shape[0] - 1}{out_of_bounds_blame(value)}"
             )
     src_elements = _box_indices(src_offset, count, rows, src_stride)
     dst_elements = _box_indices(dst_offset, count, rows, dst_stride)

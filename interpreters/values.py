@@ -17,6 +17,8 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, SSAValue
 
+from xnpu.dialects.spm import is_scratchpad
+
 
 class UnsupportedType(TypeError):
     """A type the interpreter has no numpy dtype for (fp8...)."""
@@ -80,3 +82,14 @@ def wrap(value, width: int):
 
 def describe(value: SSAValue) -> str:
     return f"%{value.name_hint}" if value.name_hint else f"a {value.type} value"
+
+
+def out_of_bounds_blame(buffer: SSAValue) -> str:
+    """What an out-of-bounds access of `buffer` says about whose fault it is: a
+    scratchpad tile is the compiler's, never the kernel's."""
+    if is_scratchpad(buffer.type):
+        return (
+            "; the tile is xnpu's own (the kernel's masks cannot reach it), so this is a "
+            "compiler bug: please report it with the kernel"
+        )
+    return ""
