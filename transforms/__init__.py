@@ -1,6 +1,6 @@
 """xnpu's passes, one a file named after the pass, and the checks they share."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import fields
 from importlib import import_module
 
@@ -89,19 +89,29 @@ def check_scratchpad_fits(
             _check_function_fits(function, machine, pass_name, remedy, error)
 
 
-def _check_function_fits(
-    function: func.FuncOp, machine: Machine, pass_name: str, remedy: str, error: type[Exception]
-) -> None:
+def scratchpad_problem(
+    function: func.FuncOp, machine: Machine, copies_of: Mapping[spm.AllocOp, int] | None = None
+) -> str | None:
+    """What the buffers of `function`, one set per context of the hwctx.parallel
+    regions they live in (and `copies_of` an alloc times over: what a pass would make
+    of it), take beyond the machine's scratchpad; None when they fit. A pass asks it
+    before a rewrite to decline what would not fit, after one to fail."""
     buffers = []
     for alloc in function.walk():
         if isinstance(alloc, spm.AllocOp):
-            copies, region = 1, alloc.parent_op()
+            copies, region = (copies_of or {}).get(alloc, 1), alloc.parent_op()
             while region is not None:
                 if isinstance(region, hwctx.ParallelOp):
                     copies *= region.context_count
                 region = region.parent_op()
             buffers.append((alloc, copies))
-    problem = spm.scratchpad_overflow(buffers, machine)
+    return spm.scratchpad_overflow(buffers, machine)
+
+
+def _check_function_fits(
+    function: func.FuncOp, machine: Machine, pass_name: str, remedy: str, error: type[Exception]
+) -> None:
+    problem = scratchpad_problem(function, machine)
     if problem is not None:
         raise error(
             f"{pass_name}: the scratchpad buffers of @{function.sym_name.data} take {problem}; {remedy}"

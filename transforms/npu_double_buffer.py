@@ -34,7 +34,8 @@ which it keeps carrying, before its own). With `buffers=N`:
   only written are never prefetched, and other scratchpad buffers (temporaries) stay
   single.
 
-The pass fails when the buffers no longer fit the scratchpad.
+A loop whose tiles, `buffers` of each, would not fit the scratchpad is left
+synchronous, and its remark says so.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from xdsl.context import Context
-from xdsl.dialects import arith, scf
+from xdsl.dialects import arith, func, scf
 from xdsl.dialects.builtin import IndexType, ModuleOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
@@ -60,7 +61,13 @@ from xdsl.utils.exceptions import PassFailedException
 from xnpu.dialects import spm
 from xnpu.dialects.location import at_location
 from xnpu.machines import Machine
-from xnpu.transforms import check_lowered, check_option_types, check_scratchpad_fits, pass_machine
+from xnpu.transforms import (
+    check_lowered,
+    check_option_types,
+    check_scratchpad_fits,
+    pass_machine,
+    scratchpad_problem,
+)
 from xnpu.transforms.builders import Constants, constant_int
 from xnpu.transforms.remarks import add_remark
 
@@ -426,11 +433,22 @@ class NpuDoubleBufferPass(ModulePass):
             )
         machine = pass_machine(self.name, self.machine)
         tile_loops = {}
+        copies: dict[spm.AllocOp, int] = {}  # what the accepted loops make of their tiles
         for loop in op.walk():
             found = find_tile_loop(loop) if isinstance(loop, scf.ForOp) else None
             if isinstance(found, str):
                 add_remark(loop, self.name, f"not pipelined: {found}")
             elif found is not None:
+                function = loop.parent_op()
+                while not isinstance(function, func.FuncOp):
+                    function = function.parent_op()
+                more = {**copies, **{tile: self.buffers for tile in found.tiles}}
+                too_big = scratchpad_problem(function, machine, more)
+                if too_big:
+                    add_remark(loop, self.name, f"not pipelined: {self.buffers} buffers of "
+                               f"each tile would take {too_big}")  # fmt: skip
+                    continue
+                copies = more
                 tile_loops[loop] = found
                 add_remark(loop, self.name, self._describe(found))
         pattern = PipelineTileLoop(tile_loops, self.buffers, self.writeback)

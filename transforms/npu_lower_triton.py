@@ -433,7 +433,9 @@ class KernelEmitter(ScopedBuilder):
 
     def _emit_bound(self, box: BoundBox) -> EmittedBox:
         """The lanes l of [0, extent) with `start + step * l < limit` (upper) or
-        `>= limit` (lower), as the end or the first of that range."""
+        `>= limit` (lower), as the end or the first of that range. With a negative
+        step (lanes reversed) the bound flips: `start - s * l < b` holds from lane
+        ceil((start - b + 1) / s) on, `>= b` up to it."""
         if isinstance(box.limit, Poly):
             bound = self.poly_value(box.limit)
         else:
@@ -441,14 +443,18 @@ class KernelEmitter(ScopedBuilder):
         if box.inclusive != box.lower:  # `<= b` is `< b + 1`, `> b` is `>= b + 1`
             bound = self.insert(arith.AddiOp(bound, self.index(1))).results[0]
         start = self.poly_value(box.start)
-        room = self.insert(arith.SubiOp(bound, start)).results[0]
-        if box.step != 1:
-            room = self.insert(arith.CeilDivSIOp(room, self.index(box.step))).results[0]
+        if box.step > 0:
+            room = self.insert(arith.SubiOp(bound, start)).results[0]
+        else:
+            room = self.insert(arith.SubiOp(start, bound)).results[0]
+            room = self.insert(arith.AddiOp(room, self.index(1))).results[0]
+        if abs(box.step) != 1:
+            room = self.insert(arith.CeilDivSIOp(room, self.index(abs(box.step)))).results[0]
         room = self.insert(arith.MaxSIOp(room, self.index(0))).results[0]
         lane = self.insert(arith.MinSIOp(room, self.index(box.shape[box.dim]))).results[0]
         firsts: list[SSAValue | None] = [None] * len(box.shape)
         ends: list[SSAValue | None] = [None] * len(box.shape)
-        (firsts if box.lower else ends)[box.dim] = lane
+        (firsts if box.lower == (box.step > 0) else ends)[box.dim] = lane
         return EmittedBox(box, tuple(firsts), tuple(ends), ())
 
     def ranges(self, box: EmittedBox, dims: Sequence[int]) -> list[tuple[SSAValue, SSAValue]]:

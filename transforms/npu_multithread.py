@@ -16,8 +16,9 @@ programs). `schedule=block` gives each context a contiguous range of programs (t
 first ones get one more when the count does not divide); `schedule=cyclic` gives
 context c the programs c, c + N, c + 2N, ... Contexts with no programs (grids smaller
 than N) fork and join with nothing to do. Scratchpad buffers used only inside the loop
-move into the region, so each context has its own; the pass fails when N copies of
-them do not fit the scratchpad.
+move into the region, so each context has its own; where N copies of them would not
+fit the scratchpad, the model keeps the loop on one context (saying so), and
+`decide=always` fails.
 
 Whether a loop is distributed is decided by a profitability estimate (`decide=model`):
 its body priced by the machine's op costs, times its trip count for the launch's
@@ -53,6 +54,7 @@ from xnpu.transforms import (
     check_option_types,
     check_scratchpad_fits,
     pass_machine,
+    scratchpad_problem,
 )
 from xnpu.transforms.builders import constant_int
 from xnpu.transforms.npu_vectorize import SCALAR_TAIL
@@ -295,12 +297,19 @@ class NpuMultithreadPass(ModulePass):
             if loop is None:
                 continue
             estimate = profitability(loop, machine, contexts, self.programs)
-            if self.decide == "always" or (self.decide == "model" and estimate.pays):
+            copies = {alloc: contexts for alloc in private_buffers(loop)}
+            too_big = scratchpad_problem(function, machine, copies)
+            if self.decide == "model" and estimate.pays and too_big:
+                remark = (
+                    f"kept on one context (model): a set of tiles per context would take "
+                    f"{too_big} (the estimate alone would fork: {estimate.describe()})"
+                )
+            elif self.decide == "always" or (self.decide == "model" and estimate.pays):
                 chosen.append(loop)
-                verdict = f"on {contexts} contexts ({self.decide})"
+                remark = f"on {contexts} contexts ({self.decide}): {estimate.describe()}"
             else:
-                verdict = f"kept on one context ({self.decide})"
-            add_remark(loop, self.name, f"{verdict}: {estimate.describe()}")
+                remark = f"kept on one context ({self.decide}): {estimate.describe()}"
+            add_remark(loop, self.name, remark)
         pattern = DistributeProgramLoop(contexts, self.schedule, chosen)
         PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)
         check_scratchpad_fits(op, machine, self.name, "use fewer contexts or a smaller BLOCK")

@@ -49,7 +49,8 @@ class ConditionBox(Box):
 
 class BoundBox(Box):
     """`start + step * lane < limit` (or `<=`) along `dim`, within `extent` lanes; with
-    `lower`, `>` (or `>=`): the lanes from the first that passes."""
+    `lower`, `>` (or `>=`): the lanes from the first that passes. A negative step
+    (reversed lanes) turns an upper bound on the offsets into a lower one on the lanes."""
 
     def __init__(
         self,
@@ -154,7 +155,7 @@ def _bound_box(mask: ComputeNode, shape) -> BoundBox | None:
         return None
     d = varying[0]
     step = affine.lanes[d].constant
-    if step is None or step <= 0:
+    if not step:
         return None
     limit = rhs.affine.start if isinstance(rhs, AffineLeaf) else rhs
     lower = predicate[1:] in ("gt", "ge")

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 DTYPES = ("fp32", "fp16", "bf16", "i32")
 TL_DTYPE = {"fp32": "tl.float32", "fp16": "tl.float16", "bf16": "tl.bfloat16", "i32": "tl.int32"}
@@ -47,8 +47,6 @@ class Buffer:
     dtype: str
     elements: int
     written: bool
-    fill: str = "normal"
-    """normal, positive, small ints: the values the inputs are drawn from."""
 
 
 @dataclass
@@ -123,10 +121,10 @@ class _Kernel:
         self.scalars[name] = value
         return name
 
-    def widened(self, value: str, indent: int = 1) -> str:
+    def widened(self, value: str, dtype: str | None = None, indent: int = 1) -> str:
         """A loaded bf16 value widened to fp32, as Inductor's kernels do: Triton's
         interpreter, the oracle, cannot compute in bf16 (it works on the bits)."""
-        if self.dtype != "bf16":
+        if (dtype or self.dtype) != "bf16":
             return value
         return self.src.let("w", f"{value}.to(tl.float32)", indent)
 
@@ -289,7 +287,7 @@ def _map(k: _Kernel) -> tuple[tuple[int, ...], int]:
     k.features["mask"] = "none" if not needs_mask else f"{rank}-D" if rank > 1 else "one-sided"
     k.features["size"] = _size_class(math.prod(d.size for d in dims), dims)
 
-    def access(prefix: str, dtype: str, written: bool, dims_used=None, fill="normal", **how):
+    def access(prefix: str, dtype: str, written: bool, dims_used=None, **how):
         """A pointer's offsets over the block (or over `dims_used` of it), its mask and
         the buffer it needs."""
         used = list(range(rank)) if dims_used is None else dims_used
@@ -311,49 +309,63 @@ def _map(k: _Kernel) -> tuple[tuple[int, ...], int]:
         for key in how:
             if key != "runtime_stride" or len(used) > 1:
                 k.features[f"offsets:{key}"] = "yes"
+        tighter = how.get("tighter", 0)
         for (position, d), stride in zip(enumerate(used), strides):
             at = lanes[position] if not window else f"({lanes[position]} - {window})"
             if window:
                 bounds.append(f"({at} >= 0)")
-            if needs_mask or window:
-                bounds.append(f"({at} < {dims[d].bound})")
+            if needs_mask or window or tighter:
+                bound = f"({dims[d].bound} - {tighter})" if tighter else dims[d].bound
+                bounds.append(f"({at} < {bound})")
             if stride == 1:
                 terms.append(at)
             elif position < len(used) - 1 and how.get("runtime_stride"):
                 terms.append(f"{at} * {k.scalar(src.fresh('stride'), 'i32', stride)}")
             else:
                 terms.append(f"{at} * {stride}")
-        buffer = Buffer(dtype, shift + extent, written, fill)
+        buffer = Buffer(dtype, shift + extent, written)
         pointer = k.pointer(prefix, buffer)
         offsets = " + ".join(terms) + (f" + {shift}" if shift else "")
         mask = " & ".join(bounds) if bounds else None
         return f"{pointer} + {offsets}", mask
 
-    def load(dims_used=None, other=None, fill="normal", exact=False) -> str:
+    def how_to_reach(storing: bool = False) -> dict:
+        """How an access reaches its elements beyond the block's own offsets."""
         how = {}
-        if not exact:
-            roll = rng.random()
-            if roll < 0.15 and reversed_dims:
-                how["reversed"] = True
-            elif roll < 0.3:
-                how["shift"] = rng.choice((1, 3, 17, 64))
-            elif roll < 0.42:
-                how["window"] = rng.choice((1, 2, 5))
-            if rng.random() < 0.15:
-                how["inner_stride"] = rng.choice((2, 3))
-            if rng.random() < 0.3:
-                how["pad"] = rng.choice((1, 8, 32))
-            if rng.random() < 0.4:
-                how["runtime_stride"] = True
-        pointer, mask = access("x", k.dtype, False, dims_used, fill, **how)
+        roll = rng.random()
+        if roll < 0.15 and reversed_dims:
+            how["reversed"] = True
+        elif roll < 0.3:
+            how["shift"] = rng.choice((1, 3, 17, 64))
+        elif roll < 0.42:
+            how["window"] = rng.choice((1, 2, 5))
+        elif roll < 0.5 and not storing:
+            how["tighter"] = rng.choice((1, 3))
+        if rng.random() < 0.15:
+            how["inner_stride"] = rng.choice((2, 3))
+        if rng.random() < 0.3:
+            how["pad"] = rng.choice((1, 8, 32))
+        if rng.random() < 0.4:
+            how["runtime_stride"] = True
+        return how
+
+    accesses: list[tuple[str, str | None, str]] = []
+    """Each full load's pointer, mask and buffer: one may be stored back in place."""
+
+    def load(dims_used=None, other=None, exact=False, dtype=None) -> str:
+        dtype = dtype or k.dtype
+        how = {} if exact else how_to_reach()
+        pointer, mask = access("x", dtype, False, dims_used, **how)
+        if dims_used is None:
+            accesses.append((pointer, mask, list(k.buffers)[-1]))
         if mask is None:
-            return k.widened(src.let("x", f"tl.load({pointer})"))
+            return k.widened(src.let("x", f"tl.load({pointer})"), dtype)
         if other is None:
-            other = "0" if k.dtype == "i32" else "0.0"
+            other = "0" if dtype == "i32" else "0.0"
             if rng.random() < 0.5:
-                other = "2" if k.dtype == "i32" else "-1.5"
+                other = "2" if dtype == "i32" else "-1.5"
         k.features["other="] = "yes"
-        return k.widened(src.let("x", f"tl.load({pointer}, mask={mask}, other={other})"))
+        return k.widened(src.let("x", f"tl.load({pointer}, mask={mask}, other={other})"), dtype)
 
     leaves = [load() for _ in range(rng.randint(1, 3))]
     if rank > 1 and rng.random() < 0.3:
@@ -367,6 +379,18 @@ def _map(k: _Kernel) -> tuple[tuple[int, ...], int]:
             at = f" + {pids[0]} * {_programs_on(dims, 1)} + {pids[1]}"
         leaves.append(k.widened(src.let("s", f"tl.load({scale}{at})")))
         k.features["scalar load"] = "yes"
+    if k.dtype != "i32" and rng.random() < 0.2:
+        leaves.append(load(dtype=rng.choice([t for t in ("fp32", "fp16", "bf16") if t != k.dtype])))
+        k.features["mixed dtypes"] = "yes"
+    if rng.random() < 0.2:  # the element's index, as a value
+        d = rng.randrange(rank)
+        as_value = "" if k.dtype == "i32" else f".to({TL_DTYPE[k.dtype]})"
+        leaves.append(src.let("v", f"{index[d]}{as_value}"))
+        k.features["index as value"] = "yes"
+    if grid_axes and rng.random() < 0.15:
+        as_value = "" if k.dtype == "i32" else f".to({TL_DTYPE[k.dtype]})"
+        leaves.append(src.let("v", f"({pids[rng.choice(grid_axes)]} + 0){as_value}"))
+        k.features["program_id as value"] = "yes"
     if rng.random() < 0.3:
         value = rng.choice((-3, 2, 5)) if k.dtype == "i32" else rng.choice((0.5, -1.25, 3.0))
         leaves.append(k.scalar("alpha", "i32" if k.dtype == "i32" else "fp32", value))
@@ -375,7 +399,15 @@ def _map(k: _Kernel) -> tuple[tuple[int, ...], int]:
     reduced = 0
     if rng.random() < 0.35:
         expression, reduced = _reduction(k, dims, ranges, needs_mask, load, expression)
-    pointer, mask = access("out", k.dtype, True)
+    in_place = [a for a in accesses if k.buffers[a[2]].dtype == k.dtype]
+    if in_place and rng.random() < 0.12:
+        pointer, mask, buffer = in_place[0]
+        k.buffers[buffer] = replace(k.buffers[buffer], written=True)
+        k.features["store"] = "in place"
+    else:
+        how = how_to_reach(storing=True)
+        pointer, mask = access("out", k.dtype, True, **how)
+        k.features["store"] = "shifted or strided" if how else "straight"
     value = f"({expression}).to({TL_DTYPE[k.dtype]})"
     src.line(f"tl.store({pointer}, {value}" + (f", mask={mask})" if mask else ")"))
     grid = tuple(_programs_on(dims, axis) for axis in range(max(grid_axes, default=0) + 1))

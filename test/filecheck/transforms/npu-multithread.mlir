@@ -8,7 +8,8 @@
 // RUN: not xdsl-opt %s -p 'npu-multithread{contexts=0}' 2>&1 | filecheck %s --check-prefix=NONE
 // RUN: not xdsl-opt %s -p 'npu-multithread{contexts=7}' 2>&1 | filecheck %s --check-prefix=MANY
 // RUN: not xdsl-opt %s -p 'npu-multithread{schedule=dynamic}' 2>&1 | filecheck %s --check-prefix=SCHEDULE
-// RUN: not xdsl-opt %s -p 'npu-multithread{contexts=6}' 2>&1 | filecheck %s --check-prefix=SIX
+// RUN: xdsl-opt --split-input-file %s -p 'npu-multithread{contexts=6}' | filecheck %s --check-prefix=SIX
+// RUN: not xdsl-opt %s -p 'npu-multithread{contexts=6 decide=always}' 2>&1 | filecheck %s --check-prefix=SIXFORCED
 
 // The profitability model: a launch of one program is one iteration, which no second
 // context can share; decide=always forks anyway.
@@ -22,7 +23,10 @@
 // NONE:     npu-multithread: contexts must be between 1 and the 6 hardware threads of machine 'edge-npu', got 0
 // MANY:     npu-multithread: contexts must be between 1 and the 6 hardware threads of machine 'edge-npu', got 7
 // SCHEDULE: npu-multithread: unknown schedule 'dynamic'; use one of block, cyclic
-// SIX:      npu-multithread: the scratchpad buffers of @big take 9437184 bytes (in 2048-byte granules), more than the 8388608 of machine 'edge-npu': %tile (memref<393216xf32, #spm.scratch>, 1572864 bytes) x 6; use fewer contexts or a smaller BLOCK
+// SIX-LABEL: func.func @big(
+// SIX-NOT:     hwctx.parallel
+// SIX:         } {npu.remarks = ["npu-multithread: kept on one context (model): a set of tiles per context would take 9437184 bytes (in 2048-byte granules), more than the 8388608 of machine 'edge-npu': %tile (memref<393216xf32, #spm.scratch>, 1572864 bytes) x 6 (the estimate alone would fork: {{.*}})"]}
+// SIXFORCED:   npu-multithread: the scratchpad buffers of @big take 9437184 bytes (in 2048-byte granules), more than the 8388608 of machine 'edge-npu': %tile (memref<393216xf32, #spm.scratch>, 1572864 bytes) x 6; use fewer contexts or a smaller BLOCK
 
 // Block schedule: context c runs programs [c * share, (c + 1) * share) clipped to the
 // grid, share = ceil(grid / 4); the tile the loop uses alone moves into the region,
