@@ -27,6 +27,7 @@ from math import prod
 from typing import ClassVar
 
 from xdsl.dialects.builtin import (
+    AnyFloat,
     ArrayAttr,
     BoolAttr,
     DictionaryAttr,
@@ -892,6 +893,77 @@ class ScanReturnOp(IRDLOperation):
     assembly_format = "$result attr-dict `:` type($result)"
 
 
+# ------------------------------------------------------------------- conversions
+
+ROUNDINGS = ("rtne",)
+"""The rounding modes xnpu computes (Triton also prints `rtz`, which it does not)."""
+
+
+@irdl_op_definition
+class FpToFpOp(IRDLOperation):
+    """
+    `tt.fp_to_fp %x, rounding = rtne : tensor<8xf16> -> tensor<8xbf16>`: a float
+    conversion Triton does not express in `arith` (fp16 <-> bf16, and float8); a
+    narrowing one names its rounding, a widening one none.
+    """
+
+    name = "tt.fp_to_fp"
+
+    src = operand_def()
+    rounding = opt_prop_def(StringAttr)
+    result = result_def()
+
+    traits = traits_def(Pure())
+
+    def __init__(self, src: SSAValue, result_type: Attribute, rounding: str | None = None):
+        properties = {} if rounding is None else {"rounding": StringAttr(rounding)}
+        super().__init__(operands=[src], result_types=[result_type], properties=properties)
+
+    def verify_(self) -> None:
+        _require(
+            shape_of(self.src.type) == shape_of(self.result.type),
+            f"operand {self.src.type} and result {self.result.type} differ in shape",
+        )
+        source, target = element_of(self.src.type), element_of(self.result.type)
+        for element in (source, target):
+            _require(isinstance(element, AnyFloat), f"converts floats, not {element}")
+        if self.rounding is not None:
+            _require(
+                self.rounding.data in ROUNDINGS,
+                f"rounding = {self.rounding.data} is not supported (xnpu rounds "
+                f"{', '.join(ROUNDINGS)})",
+            )
+        elif target.bitwidth < source.bitwidth:
+            _require(False, f"narrowing {source} to {target} needs a rounding mode")
+
+    @classmethod
+    def parse(cls, parser: Parser) -> FpToFpOp:
+        unresolved = parser.parse_unresolved_operand()
+        rounding = None
+        if parser.parse_optional_punctuation(","):
+            parser.parse_keyword("rounding")
+            parser.parse_punctuation("=")
+            rounding = parser.parse_identifier(" (a rounding mode, e.g. rtne)")
+        extra = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        src = parser.resolve_operand(unresolved, parser.parse_type())
+        parser.parse_punctuation("->")
+        op = cls(src, parser.parse_type(), rounding)
+        op.attributes |= extra
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_operand(self.src)
+        if self.rounding is not None:
+            printer.print_string(f", rounding = {self.rounding.data}")
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.src.type)
+        printer.print_string(" -> ")
+        printer.print_attribute(self.result.type)
+
+
 # ----------------------------------------------------------------- external calls
 
 
@@ -944,6 +1016,7 @@ TT = Dialect(
         ReduceReturnOp,
         ScanOp,
         ScanReturnOp,
+        FpToFpOp,
         ExternElementwiseOp,
     ],
     [PointerType, CachePolicyAttr],

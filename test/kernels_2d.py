@@ -113,3 +113,42 @@ def whole_block_add_2d(x_ptr, y_ptr, out_ptr, R: tl.constexpr, C: tl.constexpr):
     """The 2-D twin: rows x columns of a C-wide matrix, no program_id term."""
     offs = tl.arange(0, R)[:, None] * C + tl.arange(0, C)[None, :]
     tl.store(out_ptr + offs, tl.load(x_ptr + offs) + tl.load(y_ptr + offs))
+
+
+@triton.jit
+def reversed_store(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    """Stores on reversed lanes under a mask on them: out[i] = x[i] + 1 for i < n."""
+    back = BLOCK - 1 - tl.arange(0, BLOCK)
+    tl.store(out_ptr + back, tl.load(x_ptr + back, mask=back < n) + 1.0, mask=back < n)
+
+
+@triton.jit
+def row_shift(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    """out[i] = x[i] - max(x[0..n)): one program reduces its whole block, so npu-tile
+    cannot cut it; at 2^20 elements a context's set of tiles fills half the scratchpad."""
+    offs = tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + offs, mask=offs < n, other=float("-inf"))
+    tl.store(out_ptr + offs, x - tl.max(x, axis=0), mask=offs < n)
+
+
+@triton.jit
+def half_to_brain(x_ptr, out_ptr, first_ptr, BLOCK: tl.constexpr):
+    """fp16 to bf16 (`tt.fp_to_fp`): a block, and its first element as a scalar."""
+    offs = tl.arange(0, BLOCK)
+    tl.store(out_ptr + offs, tl.load(x_ptr + offs).to(tl.bfloat16))
+    tl.store(first_ptr, tl.load(x_ptr).to(tl.bfloat16))
+
+
+@triton.jit
+def sums_then_scaled(x_ptr, sum_ptr, out_ptr, BR: tl.constexpr, BC: tl.constexpr):
+    """Row sums stored, then the rows read again and scaled: an output tile is written
+    before the program's last input arrives."""
+    rows = tl.program_id(0) * BR + tl.arange(0, BR)
+    acc = tl.zeros((BR, BC), tl.float32)
+    for start in range(0, BC, BC):
+        acc += tl.load(x_ptr + rows[:, None] * BC + start + tl.arange(0, BC)[None, :])
+    total = tl.sum(acc, axis=1)
+    tl.store(sum_ptr + rows, total)
+    for start in range(0, BC, BC):
+        offs = rows[:, None] * BC + start + tl.arange(0, BC)[None, :]
+        tl.store(out_ptr + offs, tl.load(x_ptr + offs) / total[:, None])

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from xdsl.dialects import arith, math
 from xdsl.dialects.builtin import (
     AnyFloat,
+    Float32Type,
     FloatAttr,
     IntegerAttr,
     IntegerType,
@@ -260,3 +261,23 @@ def libdevice_expansion(symbol: str) -> Expansion | None:
     if name[-1:] in ("f", "d") and name[:-1] in LIBDEVICE:
         return LIBDEVICE[name[:-1]]
     return None
+
+
+def float_conversion(source: AnyFloat, target: AnyFloat) -> Expansion:
+    """`tt.fp_to_fp` from `source` to `target` (rounding to nearest even) as arith
+    casts: through f32 when neither side is f32 (fp16 <-> bf16 has no one cast)."""
+    f32 = Float32Type()
+
+    def expand(emit: Emit, operands: Sequence[SSAValue]) -> SSAValue:
+        (value,) = operands
+        if source == target:
+            return value
+        if source.bitwidth < 32 and source != f32:
+            value = emit(arith.ExtFOp(value, f32))
+        if target == f32:
+            return value
+        if target.bitwidth > 32:
+            return emit(arith.ExtFOp(value, target))
+        return emit(arith.TruncFOp(value, target))
+
+    return expand

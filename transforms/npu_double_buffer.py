@@ -287,7 +287,12 @@ class Pipeliner:
                 arrived = spm.DmaWaitOp(start.token)
                 self.rewriter.replace(copy, [start, arrived], [])
         if output_free is not None and count == 1 and inputs:
-            self.rewriter.insert(output_free, InsertPoint.after(arrived))
+            # one buffer: overlap the last write-back with what comes before the first
+            # op that touches an output tile (a program may write one before its last
+            # input arrives)
+            tiles = {copy.scratchpad_side for copy in outputs}
+            first = next(op for op in block.ops if _touches(op, tiles))
+            self.rewriter.insert(output_free, InsertPoint.before(first))
         written: list[SSAValue] = []
         for copy in outputs:
             start = self.as_dma(copy, {})
@@ -382,6 +387,11 @@ class Pipeliner:
         """The DMA start doing `copy`, its operands renamed through `mapping`, its
         source location kept (an out-of-bounds transfer names the kernel's line)."""
         return copy.remade(mapping, kind=spm.DmaStartOp)
+
+
+def _touches(op: Operation, buffers: set[SSAValue]) -> bool:
+    """Whether `op` or an op inside it uses one of `buffers`."""
+    return any(operand in buffers for inner in op.walk() for operand in inner.operands)
 
 
 def _emit(ops: list[Operation], op: Operation) -> SSAValue:

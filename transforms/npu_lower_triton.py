@@ -63,6 +63,7 @@ from xnpu.dialects import spm, tt
 from xnpu.dialects.location import at_location
 from xnpu.transforms import check_option_types
 from xnpu.transforms.builders import INDEX
+from xnpu.transforms.libdevice import float_conversion
 from xnpu.transforms.program_loop import COMBINED_FREELY
 from xnpu.transforms.remarks import add_remark
 from xnpu.transforms.scoped_builder import ScopedBuilder
@@ -328,6 +329,11 @@ class KernelEmitter(ScopedBuilder):
             return
         if isinstance(op, arith.ConstantOp):
             self.scalars[op.result] = self.insert_entry(op.clone()).results[0]
+            return
+        if isinstance(op, tt.FpToFpOp):
+            convert = float_conversion(op.src.type, op.result.type)
+            emit = lambda new: self.insert(new).results[0]  # noqa: E731
+            self.scalars[op.result] = convert(emit, [self.scalar(op.src)])
             return
         clone = op.clone(value_mapper={v: self.scalar(v) for v in op.operands})
         self.insert(clone)

@@ -46,7 +46,7 @@ from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
 
 from xnpu.dialects import arith_tensor, tt
 from xnpu.dialects.combiners import COMBINERS
-from xnpu.transforms.libdevice import libdevice_expansion
+from xnpu.transforms.libdevice import float_conversion, libdevice_expansion
 from xnpu.transforms.tt_masks import Box, MaskAnalysis
 from xnpu.transforms.tt_values import (
     Affine,
@@ -352,7 +352,7 @@ class KernelAnalysis:
         if isinstance(op, tt.SplatOp | tt.CallOp | tt.ExternElementwiseOp):
             raise fail(op, "this scalar form is not supported")
         if op.dialect_name() not in ("arith", "math") and not isinstance(
-            op, tt.GetProgramIdOp | tt.GetNumProgramsOp
+            op, tt.GetProgramIdOp | tt.GetNumProgramsOp | tt.FpToFpOp
         ):
             raise fail(op, "unsupported operation")
         if op.regions:
@@ -404,6 +404,11 @@ class KernelAnalysis:
                 return self.add(LoadLeaf(op, pointer, mask, other))
             case tt.BroadcastOp() | tt.ExpandDimsOp() | tt.ReshapeOp():
                 return self._analyze_view(op, shape)
+            case tt.FpToFpOp():
+                expansion = float_conversion(tt.element_of(op.src.type), element)
+                return self.add(
+                    ComputeNode(op, [self.node(op.src, op)], type(op), expansion=expansion)
+                )
             case tt.ExternElementwiseOp():
                 expansion = libdevice_expansion(op.symbol.data)
                 if expansion is None:

@@ -385,11 +385,11 @@ def _map(k: _Kernel) -> tuple[tuple[int, ...], int]:
     if rng.random() < 0.2:  # the element's index, as a value
         d = rng.randrange(rank)
         as_value = "" if k.dtype == "i32" else f".to({TL_DTYPE[k.dtype]})"
-        leaves.append(src.let("v", f"{index[d]}{as_value}"))
+        leaves.append(k.widened(src.let("v", f"{index[d]}{as_value}")))
         k.features["index as value"] = "yes"
     if grid_axes and rng.random() < 0.15:
         as_value = "" if k.dtype == "i32" else f".to({TL_DTYPE[k.dtype]})"
-        leaves.append(src.let("v", f"({pids[rng.choice(grid_axes)]} + 0){as_value}"))
+        leaves.append(k.widened(src.let("v", f"({pids[rng.choice(grid_axes)]} + 0){as_value}")))
         k.features["program_id as value"] = "yes"
     if rng.random() < 0.3:
         value = rng.choice((-3, 2, 5)) if k.dtype == "i32" else rng.choice((0.5, -1.25, 3.0))

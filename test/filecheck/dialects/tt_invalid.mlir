@@ -76,3 +76,21 @@
   tt.scan.return %a : f32
 }) : (tensor<8xf32>) -> tensor<8xf32>
 // CHECK: the combiner takes two of each element type (['f32']), got ['f32', 'i32']
+
+// -----
+
+%0 = "test.op"() : () -> tensor<8xf16>
+%1 = tt.fp_to_fp %0, rounding = rtz : tensor<8xf16> -> tensor<8xbf16>
+// CHECK: rounding = rtz is not supported (xnpu rounds rtne)
+
+// -----
+
+%0 = "test.op"() : () -> tensor<8xf32>
+%1 = tt.fp_to_fp %0 : tensor<8xf32> -> tensor<8xbf16>
+// CHECK: narrowing f32 to bf16 needs a rounding mode
+
+// -----
+
+%0 = "test.op"() : () -> tensor<8xi32>
+%1 = tt.fp_to_fp %0 : tensor<8xi32> -> tensor<8xf32>
+// CHECK: converts floats, not i32

@@ -544,3 +544,28 @@ module {
 // CHECK-NEXT:      %[[ELSE:.*]] = arith.addf %[[X]], %{{.*}} : f32
 // CHECK-NEXT:      %[[Y:.*]] = arith.select %[[COND]], %[[THEN]], %[[ELSE]] : f32
 // CHECK-NEXT:      memref.store %[[Y]], %out0[%[[I]]]
+
+// -----
+
+// tt.fp_to_fp from fp16 to bf16 goes through f32: extf, then truncf (to nearest even).
+builtin.module {
+  tt.func public @half_to_brain(%x_ptr: !tt.ptr<f16>, %out_ptr: !tt.ptr<bf16>) {
+    %offs = tt.make_range {end = 64 : i32, start = 0 : i32} : tensor<64xi32>
+    %x = tt.splat %x_ptr : !tt.ptr<f16> -> tensor<64x!tt.ptr<f16>>
+    %x_1 = tt.addptr %x, %offs : tensor<64x!tt.ptr<f16>>, tensor<64xi32>
+    %x_2 = tt.load %x_1 : tensor<64x!tt.ptr<f16>>
+    %y = tt.fp_to_fp %x_2, rounding = rtne : tensor<64xf16> -> tensor<64xbf16>
+    %o = tt.splat %out_ptr : !tt.ptr<bf16> -> tensor<64x!tt.ptr<bf16>>
+    %o_1 = tt.addptr %o, %offs : tensor<64x!tt.ptr<bf16>>, tensor<64xi32>
+    tt.store %o_1, %y : tensor<64x!tt.ptr<bf16>>
+    tt.return
+  }
+}
+
+// CHECK-LABEL: func.func public @half_to_brain(
+// CHECK:         spm.copy %x_ptr
+// CHECK-NEXT:    scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-NEXT:      %[[X:.*]] = memref.load %in0[%[[I]]] : memref<64xf16, #spm.scratch>
+// CHECK-NEXT:      %[[WIDE:.*]] = arith.extf %[[X]] : f16 to f32
+// CHECK-NEXT:      %[[Y:.*]] = arith.truncf %[[WIDE]] : f32 to bf16
+// CHECK-NEXT:      memref.store %[[Y]], %out0[%[[I]]] : memref<64xbf16, #spm.scratch>
