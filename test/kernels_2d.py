@@ -152,3 +152,11 @@ def sums_then_scaled(x_ptr, sum_ptr, out_ptr, BR: tl.constexpr, BC: tl.constexpr
     for start in range(0, BC, BC):
         offs = rows[:, None] * BC + start + tl.arange(0, BC)[None, :]
         tl.store(out_ptr + offs, tl.load(x_ptr + offs) / total[:, None])
+
+
+@triton.jit
+def reversed_rows(x_ptr, out_ptr, stride, R: tl.constexpr, C: tl.constexpr):
+    """The rows of a matrix in reverse order, at a runtime row stride."""
+    back = (R - 1 - tl.arange(0, R))[:, None]
+    cols = tl.arange(0, C)[None, :]
+    tl.store(out_ptr + tl.arange(0, R)[:, None] * C + cols, tl.load(x_ptr + back * stride + cols))

@@ -157,3 +157,16 @@ def test_a_grid_axis_the_kernel_never_reads_runs_its_programs_again():
     assert not untouched.any()
     with pytest.raises(InterpreterError, match="a grid is one to three non-negative sizes"):
         xnpu.run(module, x, y, out, grid=(1, 1, 1, 1))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_rows_read_backwards_at_a_runtime_stride_are_gathered(level):
+    """Lanes whose addresses step by minus a runtime stride became a 2-D copy with a
+    negative row stride (out of bounds at run time); they may fall, so they gather."""
+    module = xnpu.from_triton(
+        kernels_2d.reversed_rows, {"x_ptr": "*fp32", "out_ptr": "*fp32", "stride": "i32"},
+        {"R": 8, "C": 16},
+    )  # fmt: skip
+    x, out = torch.randn(8, 20), torch.zeros(8, 16)
+    xnpu.run(xnpu.lower(module, level), x, out, 20, grid=1)
+    torch.testing.assert_close(out, x[:, :16].flip(0), rtol=0, atol=0)

@@ -117,8 +117,8 @@ def tile_dims(shape, affine: Affine, for_store: bool) -> list[int] | str:
         return "several lanes store to one address"
     if len(dims) > 2:
         return f"its addresses vary along {len(dims)} dimensions (copies move at most 2)"
-    if any((affine.lanes[d].constant or 0) < 0 for d in dims):
-        return "its addresses fall as the lanes rise"
+    if any(affine.lanes[d].may_be_negative for d in dims):
+        return "its addresses fall (or may fall, by a runtime stride) as the lanes rise"
     if len(dims) == 2 and affine.lanes[dims[1]].constant != 1:
         return "its inner dimension is not contiguous (its stride is not 1)"
     return dims

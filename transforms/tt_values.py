@@ -78,6 +78,12 @@ class Poly:
         return None
 
     @property
+    def may_be_negative(self) -> bool:
+        """Whether it can be below zero, its scalars (sizes, strides, program ids)
+        taken as non-negative: some coefficient is."""
+        return any(c < 0 for c, _ in self.terms)
+
+    @property
     def key(self) -> frozenset:
         """Equal for equal polynomials, however their terms are written."""
         return frozenset((frozenset(Counter(m).items()), c) for c, m in self.terms)
