@@ -58,6 +58,8 @@ class _Worker:
 class Summary:
     results: list[CaseResult] = field(default_factory=list)
     seconds: float = 0.0
+    stopped: bool = False
+    """Interrupted: the cases under way finished, no more started."""
 
     @property
     def defects(self) -> list[CaseResult]:
@@ -71,7 +73,8 @@ class Summary:
             run.status for r in self.results for run in r.runs if run.variant != "oracle"
         )
         lines = [
-            f"{len(self.results)} cases in {self.seconds:.0f} s: "
+            ("stopped early: " if self.stopped else "")
+            + f"{len(self.results)} cases in {self.seconds:.0f} s: "
             + ", ".join(f"{outcomes[o]} {o}" for o in OUTCOMES)
             + f"; {sum(runs.values())} runs: "
             + ", ".join(f"{runs[s]} {s}" for s in ("match", "refused", "defect")),
@@ -156,14 +159,18 @@ def campaign(
 
     try:
         workers = [start() for _ in range(min(jobs, len(indices)))]
-        while pending or any(w.task for w in workers):
+        while (pending and not summary.stopped) or any(w.task for w in workers):
             for worker in workers:
-                if worker.task is None and pending:
+                if worker.task is None and pending and not summary.stopped:
                     worker.task = pending.pop()
                     worker.started = time.perf_counter()
                     worker.connection.send(worker.task)
             busy = [w for w in workers if w.task]
-            ready = wait([w.connection for w in busy], timeout=1.0)
+            try:
+                ready = wait([w.connection for w in busy], timeout=1.0)
+            except KeyboardInterrupt:  # finish the cases under way, start no more
+                summary.stopped = True
+                continue
             for worker in busy:
                 if worker.connection in ready:
                     try:

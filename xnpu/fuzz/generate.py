@@ -31,10 +31,10 @@ from dataclasses import dataclass, field, replace
 
 DTYPES = ("fp32", "fp16", "bf16", "i32")
 TL_DTYPE = {"fp32": "tl.float32", "fp16": "tl.float16", "bf16": "tl.bfloat16", "i32": "tl.int32"}
-MAX_PROGRAMS = 256
+MAX_PROGRAMS = 64
 """Programs a launch may have: Triton's interpreter, the oracle, runs them one by one."""
-MAX_TRIPS = 64
-MAX_ITERATIONS = 2048
+MAX_TRIPS = 32
+MAX_ITERATIONS = 512
 """A loop's trips, and its trips over all programs: the oracle interprets each."""
 
 
@@ -203,9 +203,9 @@ def _pow2_at_least(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
 
 
-LARGEST_LOG = {1: 18, 2: 16, 3: 14}
-"""log2 of the most elements a kernel of each rank covers (xnpu walks a 3-D block's
-outer dimensions one by one: larger ones take seconds a run)."""
+LARGEST_LOG = {1: 18, 2: 14, 3: 12}
+"""log2 of the most elements a kernel of each rank covers (xnpu walks a block's outer
+dimensions one by one: larger 2-D and 3-D ones take seconds a run)."""
 
 
 def _split_size(rng: random.Random, rank: int) -> list[int]:

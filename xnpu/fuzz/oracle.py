@@ -20,6 +20,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -94,7 +95,8 @@ def _correct_the_interpreter() -> None:
     wrongly: float32 by truncation, where compiled Triton (`tt.fp_to_fp`,
     `arith.truncf`) rounds to nearest even, and integers by taking their value as
     the bits. The oracle converts as compiled Triton does (it never computes in bf16:
-    see xnpu.fuzz.generate)."""
+    see xnpu.fuzz.generate). It also wraps int32 arithmetic as compiled Triton does,
+    where the interpreter checks it for overflow."""
     import triton.language as tl
     from triton.runtime import interpreter
 
@@ -116,6 +118,10 @@ def _correct_the_interpreter() -> None:
 
     interpreter.InterpreterBuilder.cast_impl = cast_impl
     interpreter.InterpreterBuilder.create_fp_to_fp = create_fp_to_fp
+    # compiled Triton wraps int32 arithmetic; the interpreter asserts on overflow (and
+    # spends a third of its time checking)
+    builder = interpreter.interpreter_builder
+    builder.options = replace(builder.options, sanitize_overflow=False)
 
 
 def _serve() -> None:
