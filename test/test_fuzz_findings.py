@@ -170,3 +170,15 @@ def test_rows_read_backwards_at_a_runtime_stride_are_gathered(level):
     x, out = torch.randn(8, 20), torch.zeros(8, 16)
     xnpu.run(xnpu.lower(module, level), x, out, 20, grid=1)
     torch.testing.assert_close(out, x[:, :16].flip(0), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_coarsening_programs_whose_only_tile_is_shared_terminates(level):
+    """npu-tile sized the tiles that are not shared by the programs of a coarsened
+    tile; when every tile was shared there was none, and the search never ended."""
+    module = xnpu.from_triton(
+        kernels_2d.only_shared_tile, {"w_ptr": "*fp32", "out_ptr": "*fp32"}, {"B": 16}
+    )
+    w, out = torch.randn(16), torch.zeros(8)
+    xnpu.run(xnpu.lower(module, level), w, out, grid=8)
+    torch.testing.assert_close(out, w.sum() + torch.arange(8.0))

@@ -181,9 +181,9 @@ def plan_tiling(loop: scf.ForOp, machine: Machine, budget: int, copies: int) -> 
         why = coarsening_refusal(plan)
         if why:
             return f"its blocks of {block} {plan.unit} are not coarsened: {why}"
-        if plan.shared:  # they keep their size: the other tiles may grow
+        others = [a for a in tiles if a.buffer not in plan.shared]
+        if plan.shared and others:  # the shared keep their size: the others may grow
             fixed = [a for a in tiles if a.buffer in plan.shared]
-            others = [a for a in tiles if a.buffer not in plan.shared]
             plan.tile = tile_bounds(others, machine, budget, copies, fixed)[0]
         return plan
     return f"its blocks of {block} elements already are tiles of the largest size"
@@ -226,9 +226,9 @@ def tile_bounds(
     fixed: Sequence[spm.AllocOp] = (), widths: dict[SSAValue, int] | None = None,
 ) -> tuple[int, int]:  # fmt: skip
     """(largest, smallest) tile in rows (elements for a 1-D block, see TilePlan.widths):
-    the largest power of two whose `tiles`, with the `fixed` ones at their own size,
-    `copies` times over, fit the budget; and one allocation granule. (0, 0) when not
-    even one row each fits."""
+    the largest power of two whose `tiles` (at least one), with the `fixed` ones at
+    their own size, `copies` times over, fit the budget; and one allocation granule.
+    (0, 0) when not even one row each fits."""
     pad = machine.scratchpad
     row_bytes = [_element_bytes(a) * (widths or {}).get(a.buffer, 1) for a in tiles]
     kept = sum(pad.rounded(a.buffer.type.element_count() * _element_bytes(a)) for a in fixed)
@@ -236,6 +236,8 @@ def tile_bounds(
     def fits(rows: int) -> bool:
         return (sum(pad.rounded(rows * w) for w in row_bytes) + kept) * copies <= budget
 
+    if not tiles:
+        raise ValueError("tile_bounds: no tile to size (every size would fit)")
     if not fits(1):
         return 0, 0
     largest = 1
