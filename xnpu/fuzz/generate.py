@@ -68,6 +68,10 @@ class FuzzKernel:
     constexprs: dict[str, int]
     launches: list[Launch]
     features: dict[str, str]
+    half_sum: int = 0
+    """Lanes an fp16 `tl.sum` adds (0: none). Triton leaves a sum's order open, and
+    half-precision sums of n terms in different orders differ by about n units of
+    roundoff: the runner allows that much more in every output."""
 
     @property
     def case_id(self) -> str:
@@ -107,6 +111,7 @@ class _Kernel:
     buffers: dict[str, Buffer] = field(default_factory=dict)
     scalars: dict[str, object] = field(default_factory=dict)
     features: dict[str, str] = field(default_factory=dict)
+    half_sum: int = 0
 
     def pointer(self, prefix: str, buffer: Buffer) -> str:
         name = f"{prefix}{len(self.buffers)}_ptr"
@@ -172,6 +177,7 @@ def generate(seed: int, index: int) -> FuzzKernel:
         constexprs=dict(kernel.constexprs),
         launches=[Launch(grid, {p: values[p] for p in parameters})],
         features=kernel.features,
+        half_sum=kernel.half_sum,
     )
 
 
@@ -509,6 +515,8 @@ def _reduction(k: _Kernel, dims, ranges, needs_mask, load, expression):
     neutral["argmax"], neutral["argmin"] = neutral["max"], neutral["min"]
     operand = load(other=neutral[kind], exact=rng.random() < 0.5)
     reduced = src.let("red", f"tl.{kind}({operand}, axis={axis})")
+    if kind == "sum" and k.dtype == "fp16":
+        k.half_sum = dims[axis].block
     back = src.let("back", f"tl.expand_dims({reduced}, {axis})") if rank > 1 else reduced
     if kind.startswith("arg") and floating:
         back = f"{back}.to(tl.float32)"
