@@ -272,7 +272,7 @@ def float_conversion(source: AnyFloat, target: AnyFloat) -> Expansion:
         (value,) = operands
         if source == target:
             return value
-        if source.bitwidth < 32 and source != f32:
+        if source.bitwidth < 32:
             value = emit(arith.ExtFOp(value, f32))
         if target == f32:
             return value
