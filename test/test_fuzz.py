@@ -111,6 +111,29 @@ def test_the_oracle_converts_to_bf16_as_compiled_triton(oracle):
     np.testing.assert_array_equal(got["from_int_ptr"], [0, 1, 185, -7])
 
 
+HALF_TIMES_ALPHA = """import triton
+import triton.language as tl
+
+
+@triton.jit
+def half_times_alpha(x_ptr, out_ptr, alpha):
+    lanes = tl.arange(0, 4)
+    tl.store(out_ptr + lanes, (tl.load(x_ptr + lanes) * alpha).to(tl.float32))
+"""
+
+
+def test_the_oracle_takes_a_float_argument_as_fp32(oracle):
+    """Compiled Triton widens `fp16 * alpha` to fp32 (alpha is an fp32 argument); the
+    interpreter kept alpha a Python float and computed in fp16."""
+    kernel = FuzzKernel(
+        0, 0, "half_times_alpha", HALF_TIMES_ALPHA, ["x_ptr", "out_ptr", "alpha"],
+        {"x_ptr": "*fp16", "out_ptr": "*fp32", "alpha": "fp32"}, {}, [Launch((1,), {})], {},
+    )  # fmt: skip
+    x = np.array([1.001, -3.7, 0.33, 7.9], np.float16)
+    (got,) = oracle.run(kernel, [{"x_ptr": x, "out_ptr": np.zeros(4, np.float32), "alpha": -1.25}])
+    np.testing.assert_array_equal(got["out_ptr"], x.astype(np.float32) * np.float32(-1.25))
+
+
 ADD = """import triton
 import triton.language as tl
 

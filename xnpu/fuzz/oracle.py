@@ -95,8 +95,9 @@ def _correct_the_interpreter() -> None:
     wrongly: float32 by truncation, where compiled Triton (`tt.fp_to_fp`,
     `arith.truncf`) rounds to nearest even, and integers by taking their value as
     the bits. The oracle converts as compiled Triton does (it never computes in bf16:
-    see xnpu.fuzz.generate). It also wraps int32 arithmetic as compiled Triton does,
-    where the interpreter checks it for overflow."""
+    see xnpu.fuzz.generate). It also takes a float argument as an fp32 scalar and
+    wraps int32 arithmetic as compiled Triton does, where the interpreter keeps a
+    Python float (so `fp16 * alpha` stays fp16) and checks for overflow."""
     import triton.language as tl
     from triton.runtime import interpreter
 
@@ -118,6 +119,17 @@ def _correct_the_interpreter() -> None:
 
     interpreter.InterpreterBuilder.cast_impl = cast_impl
     interpreter.InterpreterBuilder.create_fp_to_fp = create_fp_to_fp
+    # compiled Triton takes a float argument as an fp32 scalar (its signature's type),
+    # the interpreter as a Python float, which an fp16 tensor does not widen for
+    implicit = interpreter._implicit_cvt
+
+    def fp32_argument(argument):
+        if isinstance(argument, float):
+            handle = interpreter.TensorHandle(np.array([argument], np.float32), tl.float32)
+            return tl.tensor(handle, tl.float32)
+        return implicit(argument)
+
+    interpreter._implicit_cvt = fp32_argument
     # compiled Triton wraps int32 arithmetic; the interpreter asserts on overflow (and
     # spends a third of its time checking)
     builder = interpreter.interpreter_builder
