@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import signal
 import sys
 from pathlib import Path
 
-from xnpu.cli import CommandError, check_output_file, command
+from xnpu.cli import CommandError, check_output_file, command, write_text
 from xnpu.fuzz.campaign import campaign
 from xnpu.fuzz.generate import generate
 from xnpu.fuzz.oracle import Oracle
@@ -38,10 +40,10 @@ def _positive(text: str) -> int:
     return value
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(prog: str = "python -m xnpu.fuzz") -> argparse.ArgumentParser:
     variants = ", ".join(variant_name(*v) for v in [*LADDER, *OPTION_VARIANTS])
     p = argparse.ArgumentParser(
-        prog="python -m xnpu.fuzz",
+        prog=prog,
         description=(
             "Random Triton kernels from a seed, each run by Triton's interpreter (the oracle) "
             "and by xnpu at every level and option variant; every run is a match, a refusal "
@@ -50,21 +52,30 @@ def parser() -> argparse.ArgumentParser:
         ),
         epilog=f"Variants: {variants}.",
     )
-    p.add_argument("--seed", type=int, default=0, help="the generator's seed (default 0)")
-    p.add_argument("--cases", type=_positive, default=100, help="cases to run (default 100)")
-    p.add_argument("--start", type=int, default=0, help="index of the first case (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="the generator's seed (default %(default)s)")
+    p.add_argument(
+        "--cases", type=_positive, default=100, help="cases to run (default %(default)s)"
+    )
+    p.add_argument(
+        "--start", type=int, default=0, help="index of the first case (default %(default)s)"
+    )
     p.add_argument("--replay", type=_case, metavar="SEED:INDEX",
                    help="print one case's kernel and launches, rerun it, and show every run")  # fmt: skip
-    p.add_argument("--jobs", type=_positive, default=1, help="worker processes (default 1)")
+    p.add_argument(
+        "--jobs", type=_positive, default=1, help="worker processes (default %(default)s)"
+    )
     p.add_argument(
         "--variants",
         choices=("ladder", "sample", "all"),
         default="sample",
-        help="the four levels; those and two option variants drawn per case (default); or all",
+        help="ladder: the four levels; sample: those and two option variants drawn per case; "
+        "all: every variant (default %(default)s)",
     )
     p.add_argument("--timeout", type=float, default=300.0,
-                   help="seconds a case may take before it counts as a hang (default 300)")  # fmt: skip
+                   help="seconds a case may take before it counts as a hang (default %(default)s)")  # fmt: skip
     p.add_argument("--out", type=Path, help="write every case's result as a JSON line to this file")
+    p.add_argument("--table", type=Path,
+                   help="also write the table, headed by the command that made it, to this file")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress line")
     return p
 
@@ -92,13 +103,22 @@ def replay(seed: int, index: int, which: str) -> int:
 
 
 @command("python -m xnpu.fuzz")
-def main(argv: list[str] | None = None) -> int:
-    arguments = parser().parse_args(argv)
+def main(
+    argv: list[str] | None = None, prog: str = "python -m xnpu.fuzz", **defaults: object
+) -> int:
+    """The command; `prog` and `defaults` (option name to value) let a script be the
+    same command with other defaults."""
+    argv = sys.argv[1:] if argv is None else argv
+    options = parser(prog)
+    options.set_defaults(**defaults)
+    arguments = options.parse_args(argv)
     try:
         if arguments.replay:
             return replay(*arguments.replay, arguments.variants)
-        if arguments.out:
-            check_output_file(arguments.out, "--out")
+        for path, option in ((arguments.out, "--out"), (arguments.table, "--table")):
+            if path is not None:
+                check_output_file(path, option)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill keeps what was done
         summary = campaign(
             arguments.seed,
             range(arguments.start, arguments.start + arguments.cases),
@@ -112,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(summary.table())
+    if arguments.table:
+        write_text(arguments.table, f"$ {prog} {shlex.join(argv)}\n{summary.table()}\n")
     return 1 if summary.defects else 0
 
 
