@@ -4,6 +4,7 @@ reference compiler's), sessions, the compile caches, and staying inactive unless
 
 import math
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -129,17 +130,81 @@ def test_the_reference_compilers_keywords_select_the_level(xnpu_driver, switches
 
 def test_reference_keywords_without_counterpart_warn(xnpu_driver):
     x, y, out = _vectors()
-    with pytest.warns(UserWarning, match="enableVTCMTiling=False has no xnpu counterpart"):
+    with pytest.warns(UserWarning, match="enableVTCMTiling=False has no effect: xnpu always tiles"):
         vector_add[(3,)](x, y, out, 3000, BLOCK_SIZE=1024, enableVTCMTiling=False)
     assert torch.equal(out, x + y)
+
+
+def _hexagon_options_fields() -> dict[str, object]:
+    """hexagon-mlir's HexagonOptions, as its backend declares them (its Triton backend's
+    hexagon_options.py), less Triton's own options: a value other than the default each."""
+    differing = {bool: lambda v: not v, int: lambda v: v + 1, str: lambda v: v + "x",
+                 tuple: lambda v: (2, 1, 1)}  # fmt: skip
+    from xnpu.triton.reference_options import REFERENCE_OPTIONS
+
+    return {o.name: differing[o.kind](o.default) for o in REFERENCE_OPTIONS if not o.mechanism}
+
+
+def test_every_hexagon_options_field_is_a_launch_keyword_and_each_warns_once_at_the_launch(
+    xnpu_driver,
+):
+    fields = _hexagon_options_fields()
+    for name in ("enableLWP", "enableSCFLoopUnroll", "enableHexKL", "enableSplitReduction",
+                 "enableSplitReduceGeneric", "enableHVXInlining", "scratch", "num_threads"):  # fmt: skip
+        assert name in fields
+    x, y, out = _vectors()
+    # mapped (no warning), or refused by Triton itself at launch (device_type)
+    quiet = {k: v for k, v in fields.items() if k not in ("num_threads", "scratch", "device_type")}
+    launch_module._WARNED.clear()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):  # a second launch (an autotune config, a loop) warns no more
+            vector_add[(3,)](x, y, out, 3000, BLOCK_SIZE=1024, **quiet)  # the launch line
+    assert torch.equal(out, x + y)
+    ignored = [w for w in caught if "has no effect" in str(w.message)]
+    unread = {"name", "shared"}  # Triton's compile metadata overwrites them: never read
+    warned = sorted(str(w.message).split("=")[0].split()[-1] for w in ignored)
+    assert warned == sorted(set(quiet) - unread)
+    assert {(Path(w.filename).name, w.lineno) for w in ignored} == {
+        ("test_triton_driver.py", _line_of("**quiet)  # the launch line"))
+    }
+
+
+def _line_of(text: str) -> int:
+    lines = Path(__file__).read_text().splitlines()
+    return next(number for number, line in enumerate(lines, 1) if text in line)
+
+
+@pytest.mark.parametrize(
+    ("keywords", "level", "options"),
+    [
+        ({"enableSCFThreading": True}, "vec+mt", {}),
+        ({"enableThreadedDispatch": True, "enableVectorization": False}, "mt", {}),
+        ({"enableMultiThreading": True, "num_threads": 2}, "vec+mt", {"contexts": 2}),
+        ({"scratch": 65536}, "vec+mt+db", {"budget": 65536}),
+        ({"scratch": 0, "enableLWP": False}, "vec+mt+db", {}),
+    ],
+)
+def test_reference_keywords_with_a_counterpart_set_it(xnpu_driver, keywords, level, options):
+    x, y, out = _vectors()
+    with xnpu.session() as launches, warnings.catch_warnings():
+        warnings.simplefilter("error")  # defaults and mapped keywords: no warning
+        vector_add[(3,)](x, y, out, 3000, BLOCK_SIZE=1024, **keywords)
+    assert torch.equal(out, x + y)
+    assert launches.launches[0].level == level
+    compiled = vector_add.warmup(x, y, out, 3000, BLOCK_SIZE=1024, grid=(3,), **keywords)
+    assert launch_module._settings("vector_add", compiled.metadata).pass_options == options
 
 
 @pytest.mark.parametrize(
     ("keywords", "message"),
     [
-        ({"levle": "vec"}, r"unknown launch keyword 'levle'; xnpu's are level, machine"),
+        ({"levle": "vec"}, r"keyword 'levle' \(did you mean 'level'\?\); xnpu's are level, machine"),
         ({"level": "vec", "enableMultiThreading": True}, "both name the level"),
         ({"enableMultiThreading": "yes"}, "enableMultiThreading takes True or False"),
+        ({"num_threads": 2.0}, "num_threads takes a whole number, not 2.0"),
+        ({"num_threads": 2, "contexts": 3}, "num_threads=2 and contexts=3 both set"),
+        ({"enableLPW": True}, r"unknown launch keyword 'enableLPW' \(did you mean 'enableLWP'\?\)"),
         ({"level": "fast"}, "unknown level 'fast'"),
         ({"machine": "no-such-npu"}, "no-such-npu"),
         ({"contexts": 2.5}, "option contexts must be"),

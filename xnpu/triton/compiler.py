@@ -13,14 +13,17 @@ the torch.compile backend provides it).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import re
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, make_dataclass
 from pathlib import Path
 
 from triton.backends.compiler import BaseBackend, GPUTarget
+
+from xnpu.triton.reference_options import REFERENCE_OPTIONS
 
 TARGET_NAME = "xnpu"
 """The `GPUTarget.backend` xnpu's driver reports and this backend compiles for."""
@@ -29,17 +32,9 @@ BINARY_EXT = "xttir"
 """The last stage's file suffix: TTIR after Triton's passes, as xnpu reads it."""
 
 
-def _reference(default: bool) -> dict:
-    """A reference-compiler keyword's field metadata: its default in hexagon-mlir."""
-    return {"keyword": "reference", "reference_default": default}
-
-
 @dataclass(frozen=True)
-class XnpuOptions:
-    """Triton's compile options this backend reads, plus the launch keywords of xnpu
-    and of the reference compiler (hexagon-mlir), which select xnpu's pipeline at
-    launch. `None` means "not given at launch": the session's value or the default
-    applies (xnpu/triton/launch_options.py)."""
+class _TritonAndXnpuOptions:
+    """Triton's compile options this backend reads, and xnpu's launch keywords."""
 
     # Triton's own (the code generator reads some; the rest keep Triton's launch path happy)
     num_warps: int = 1
@@ -70,18 +65,27 @@ class XnpuOptions:
     schedule: str | None = field(default=None, metadata={"keyword": "xnpu"})
     budget: int | None = field(default=None, metadata={"keyword": "xnpu"})
     decide: str | None = field(default=None, metadata={"keyword": "xnpu"})
-    # the reference compiler's (hexagon-mlir's) launch keywords, with its own defaults
-    # (HexagonOptions in its Triton backend), which apply when any of them is given
-    enableVectorization: bool | None = field(default=None, metadata=_reference(True))
-    enableMultiThreading: bool | None = field(default=None, metadata=_reference(False))
-    enableDoubleBuffering: bool | None = field(default=None, metadata=_reference(False))
-    enableVTCMTiling: bool | None = field(default=None, metadata=_reference(True))
-    enableConvertToHexagonmem: bool | None = field(default=None, metadata=_reference(True))
-    enableHexagonmemCopyToDMA: bool | None = field(default=None, metadata=_reference(False))
 
     def hash(self) -> str:
         key = "_".join(f"{f.name}-{getattr(self, f.name)}" for f in fields(self))
         return hashlib.sha256(key.encode()).hexdigest()
+
+
+XnpuOptions = make_dataclass(
+    "XnpuOptions",
+    [
+        (o.name, object, field(default=None, metadata={"keyword": "reference"}))
+        for o in REFERENCE_OPTIONS
+    ],
+    bases=(_TritonAndXnpuOptions,),
+    frozen=True,
+)
+XnpuOptions.__module__ = __name__
+XnpuOptions.__doc__ = """Triton's compile options this backend reads, plus the launch
+keywords of xnpu and of the reference compiler (every field of hexagon-mlir's
+HexagonOptions: reference_options.py), which select xnpu's pipeline at launch. `None`
+means "not given at launch": the session's value or the default applies
+(xnpu/triton/options.py)."""
 
 
 def keywords(kind: str) -> list[str]:
@@ -101,10 +105,13 @@ def _check_launch_keywords(options: dict, launching) -> None:
     unknown = sorted(k for k in options if k not in known)
     if unknown:
         name = getattr(launching, "__name__", "the kernel")
+        close = [m for k in unknown for m in difflib.get_close_matches(k, known, 1)]
+        hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
         raise LaunchOptionError(
-            f"{name}: unknown launch keyword {', '.join(map(repr, unknown))}; "
-            f"xnpu's are {', '.join(keywords('xnpu'))}; the reference compiler's are "
-            f"{', '.join(keywords('reference'))}; the kernel's parameters are "
+            f"{name}: unknown launch keyword {', '.join(map(repr, unknown))}{hint}; "
+            f"xnpu's are {', '.join(keywords('xnpu'))}; the reference compiler's are the "
+            "fields of hexagon-mlir's HexagonOptions (docs/launching.md); the kernel's "
+            "parameters are "
             f"{', '.join(parameters)}"
         )
 
@@ -170,7 +177,8 @@ class XnpuBackend(BaseBackend):
             )
         known = {f.name for f in fields(XnpuOptions)}
         given = {k: v for k, v in options.items() if k in known and v is not None}
-        for name in ("supported_fp8_dtypes", "allowed_dot_input_precisions", "extern_libs"):
+        for name in ("supported_fp8_dtypes", "allowed_dot_input_precisions", "extern_libs",
+                     "cluster_dims"):  # fmt: skip
             if name in given:
                 given[name] = tuple(given[name])
         return XnpuOptions(**given)

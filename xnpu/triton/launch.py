@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import unittest.mock
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from xdsl.utils.exceptions import DiagnosticException
 
@@ -28,6 +30,37 @@ from xnpu.interpreters.report import Report
 from xnpu.interpreters.runner import entry_function, grid_rank, run
 from xnpu.transforms.pipelines import lower, mechanisms_of
 from xnpu.triton.options import LAUNCH_KEYWORDS, LaunchSettings, Layer, check_known, resolve
+
+
+def warn_at_caller(message: str) -> None:
+    """Warns at the user's line that led here: the innermost frame outside Triton,
+    PyTorch and xnpu's own packages (a launch line, or a torch.compile'd call)."""
+    internal = [*_package_directories("triton", "torch"),
+                *(d for name, module in list(sys.modules.items())
+                  if name.split(".")[0] == "xnpu" and name != "xnpu.kernels"
+                  for d in _package_directories(name))]  # fmt: skip
+    frame = sys._getframe(1)
+    while frame.f_back is not None and (
+        frame.f_code.co_filename.startswith(("<", *internal))
+        or frame.f_code.co_filename.startswith(_STANDARD_LIBRARY)
+    ):
+        frame = frame.f_back
+    warnings.warn_explicit(
+        message,
+        UserWarning,
+        frame.f_code.co_filename,
+        frame.f_lineno,
+        module=frame.f_globals.get("__name__"),
+        registry=frame.f_globals.setdefault("__warningregistry__", {}),
+    )
+
+
+def _package_directories(*names: str) -> list[str]:
+    modules = [sys.modules.get(name) for name in names]
+    return [str(d) + "/" for module in modules for d in getattr(module, "__path__", ())]
+
+
+_STANDARD_LIBRARY = str(Path(contextlib.__file__).parent) + "/"
 
 
 class LaunchError(Exception):
@@ -151,8 +184,19 @@ def _launch_keywords(metadata) -> dict[str, object]:
 def _settings(kernel: str, metadata) -> LaunchSettings:
     keywords = _launch_keywords(metadata)
     check_known(keywords, f"launch of {kernel}")
-    layers = [Layer(s.options, "xnpu.session") for s in _SESSIONS]
-    return resolve([*layers, Layer(keywords, f"launch of {kernel}")])
+    layers = [*(Layer(s.options, "xnpu.session") for s in _SESSIONS),
+              Layer(keywords, f"launch of {kernel}")]  # fmt: skip
+    settings = resolve(layers)
+    for layer in layers:
+        for keyword, notice in layer.ignored().items():
+            if (kernel, keyword) not in _WARNED:
+                _WARNED.add((kernel, keyword))
+                warn_at_caller(f"{layer.where}: {notice}")
+    return settings
+
+
+_WARNED: set[tuple[str, str]] = set()
+"""(kernel, keyword) pairs warned about: once per kernel, whatever its autotune configs."""
 
 
 def _kernel_arguments(src, args: tuple) -> list:
@@ -231,10 +275,9 @@ class Launcher:
         from triton.runtime.interpreter import InterpretedFunction
         from triton.runtime.jit import JITFunction
 
-        warnings.warn(
+        warn_at_caller(
             f"xnpu cannot lower {self.name}, so it ran on the host (Triton's interpreter, "
-            f"untimed):\n{reason}",
-            stacklevel=2,
+            f"untimed):\n{reason}"
         )
         # the kernel's @triton.jit helpers (Inductor's sort, welford...) run as Python too
         try:

@@ -7,11 +7,15 @@ Two ways to name a level: xnpu's `level="vec+mt+db"`, or the reference compiler'
 switches (hexagon-mlir's launch keywords, with its defaults for those not given):
 
     enableVectorization=True         -> vec              (npu-vectorize)
-    enableMultiThreading=True        -> mt               (npu-multithread)
+    enableMultiThreading, enableSCFThreading, enableThreadedDispatch=True
+                                     -> mt               (npu-multithread)
     enableDoubleBuffering=True       -> db               (npu-double-buffer, 2 buffers)
     enableHexagonmemCopyToDMA=True   -> db with buffers=1 (tile copies by DMA, no overlap)
-    enableVTCMTiling, enableConvertToHexagonmem: no counterpart (xnpu always tiles to
-        the scratchpad); False is accepted with a warning.
+    num_threads=N -> contexts=N;  scratch=N (N > 0) -> budget=N
+
+Every other field of hexagon-mlir's HexagonOptions is accepted (reference_options.py);
+one without a counterpart warns once per kernel, at the user's launch line, when its
+value is not hexagon-mlir's default.
 
 A launch's keywords override the innermost session's, which override the outer ones'.
 """
@@ -19,16 +23,16 @@ A launch's keywords override the innermost session's, which override the outer o
 from __future__ import annotations
 
 import inspect
-import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.machines import Machine, MachineError, load_machine
 from xnpu.transforms import check_option_types
 from xnpu.transforms.pipelines import OPTION_MECHANISM, mechanisms_of, passes_for
-from xnpu.triton.compiler import LaunchOptionError, XnpuOptions
+from xnpu.triton.compiler import LaunchOptionError
+from xnpu.triton.reference_options import BY_NAME as REFERENCE
 
 DEFAULT_LEVEL = "vec+mt+db"
 """The level of a launch that names none: every mechanism, as a compiler would."""
@@ -40,33 +44,25 @@ PASS_OPTIONS = tuple(
 
 XNPU_KEYWORDS = ("level", "machine", *PASS_OPTIONS)
 
-REFERENCE_KEYWORDS: dict[str, bool] = {
-    f.name: f.metadata["reference_default"]
-    for f in fields(XnpuOptions)
-    if f.metadata.get("keyword") == "reference"
-}
-"""hexagon-mlir's launch keywords that xnpu reads, with hexagon-mlir's defaults (the
-fields of XnpuOptions, which Triton needs to accept them at launch)."""
+LEVEL_SWITCHES = {name: o.mechanism for name, o in REFERENCE.items() if o.mechanism}
+"""hexagon-mlir's keywords that name mechanisms, and the mechanism each switches on."""
 
-REFERENCE_MECHANISM = {"enableVectorization": "vec", "enableMultiThreading": "mt",
-                       "enableDoubleBuffering": "db", "enableHexagonmemCopyToDMA": "db"}  # fmt: skip
-
-WITHOUT_COUNTERPART = ("enableVTCMTiling", "enableConvertToHexagonmem")
-
-LAUNCH_KEYWORDS = (*XNPU_KEYWORDS, *REFERENCE_KEYWORDS)
+LAUNCH_KEYWORDS = (*XNPU_KEYWORDS, *(name for name, o in REFERENCE.items() if o.read))
+"""The keywords a launch reads (from its compiled metadata)."""
 
 
 def check_known(options: Mapping[str, object], where: str) -> None:
-    unknown = sorted(set(options) - set(LAUNCH_KEYWORDS))
+    unknown = sorted(set(options) - {*XNPU_KEYWORDS, *REFERENCE})
     if unknown:
         raise LaunchOptionError(
             f"{where}: unknown option {', '.join(map(repr, unknown))}; xnpu's options are "
-            f"{', '.join(XNPU_KEYWORDS)}; the reference compiler's are "
-            f"{', '.join(REFERENCE_KEYWORDS)}"
+            f"{', '.join(XNPU_KEYWORDS)}; the reference compiler's are the fields of "
+            "hexagon-mlir's HexagonOptions (docs/launching.md)"
         )
-    for name in REFERENCE_KEYWORDS:
-        if name in options and not isinstance(options[name], bool):
-            raise LaunchOptionError(f"{where}: {name} takes True or False, not {options[name]!r}")
+    for name in sorted(set(options) & set(REFERENCE)):
+        if not _has_type(options[name], REFERENCE[name].kind):
+            expected = _TYPE_NAMES[REFERENCE[name].kind]
+            raise LaunchOptionError(f"{where}: {name} takes {expected}, not {options[name]!r}")
     if "level" in options:
         try:
             mechanisms_of(options["level"])
@@ -80,6 +76,17 @@ def check_known(options: Mapping[str, object], where: str) -> None:
         )
 
 
+_TYPE_NAMES = {bool: "True or False", int: "a whole number", str: "a string", tuple: "a tuple"}
+
+
+def _has_type(value: object, kind: type) -> bool:
+    if kind is int:  # not a bool
+        return type(value) is int
+    if kind is tuple:
+        return isinstance(value, tuple | list)
+    return isinstance(value, kind)
+
+
 @dataclass(frozen=True)
 class Layer:
     """The options one place gives (a session, or a launch's keywords)."""
@@ -88,7 +95,7 @@ class Layer:
     where: str
 
     def level(self) -> str | None:
-        given = [k for k in REFERENCE_KEYWORDS if k in self.options]
+        given = [k for k in LEVEL_SWITCHES if k in self.options]
         if "level" in self.options and given:
             raise LaunchOptionError(
                 f"{self.where}: level={self.options['level']!r} and {', '.join(given)} both "
@@ -98,17 +105,37 @@ class Layer:
             return str(self.options["level"])
         if not given:
             return None
-        switches = REFERENCE_KEYWORDS | {k: self.options[k] for k in given}
-        mechanisms = {m for k, m in REFERENCE_MECHANISM.items() if switches[k]}
-        for name in WITHOUT_COUNTERPART:
-            if not switches[name]:
-                warnings.warn(
-                    f"{self.where}: {name}=False has no xnpu counterpart: xnpu always tiles "
-                    "kernels to the scratchpad (npu-tile), so it is ignored",
-                    stacklevel=4,
+        switched = {k: self.options.get(k, REFERENCE[k].default) for k in LEVEL_SWITCHES}
+        mechanisms = {LEVEL_SWITCHES[k] for k, on in switched.items() if on}
+        return "+".join(m for m in ("vec", "mt", "db") if m in mechanisms) or "scalar"
+
+    def pass_options(self) -> dict[str, object]:
+        """xnpu's pass options this layer gives, its reference keywords translated."""
+        chosen = {k: v for k, v in self.options.items() if k in PASS_OPTIONS}
+        for name, value in self.options.items():
+            option = REFERENCE[name].option if name in REFERENCE else None
+            if option is None or (name == "scratch" and value == 0):  # 0: no external scratch
+                continue
+            if option in chosen:
+                raise LaunchOptionError(
+                    f"{self.where}: {name}={value!r} and {option}={chosen[option]!r} both set "
+                    f"xnpu's {option}; give one or the other"
                 )
-        chosen = [m for m in ("vec", "mt", "db") if m in mechanisms]
-        return "+".join(chosen) or "scalar"
+            chosen[option] = value
+        if self.dma_without_overlap() and "buffers" not in chosen:
+            chosen["buffers"] = 1
+        return chosen
+
+    def ignored(self) -> dict[str, str]:
+        """Reference keywords given here that change nothing in xnpu, each with why."""
+        notices = {}
+        for name, value in self.options.items():
+            option = REFERENCE.get(name)
+            if option is None or option.mechanism or option.option or value == option.default:
+                continue
+            why = option.always or "xnpu has no counterpart (docs/launching.md)"
+            notices[name] = f"{name}={value!r} has no effect: {why}"
+        return notices
 
     def dma_without_overlap(self) -> bool:
         """hexagon-mlir's copy-to-DMA without its double buffering: one buffer."""
@@ -137,9 +164,7 @@ def resolve(layers: list[Layer]) -> LaunchSettings:
     for layer in layers:
         level = layer.level() or level
         machine = layer.options.get("machine", machine)
-        pass_options |= {k: v for k, v in layer.options.items() if k in PASS_OPTIONS}
-        if layer.dma_without_overlap() and "buffers" not in layer.options:
-            pass_options["buffers"] = 1
+        pass_options |= layer.pass_options()
     where = layers[-1].where
     try:
         machine_model = load_machine(machine)
