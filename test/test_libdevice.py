@@ -10,7 +10,7 @@ import torch
 
 import xnpu
 from xnpu.frontend.ttir import parse_ttir
-from xnpu.transforms.libdevice import LIBDEVICE
+from xnpu.transforms.libdevice import LIBDEVICE, RESULTS
 from xnpu.transforms.pipelines import LEVELS
 
 N = 64
@@ -77,9 +77,10 @@ REFERENCE = {
     "isinf": (lambda x: torch.isinf(x).int(), (-10, 10), "x"),
     "signbit": (lambda x: torch.signbit(x).int(), (-10, 10), "x"),
     "nextafter": (_nextafter, (-10, 10), "xy"),
+    "sigmoid": (torch.sigmoid, (-10, 10), "x"),
 }
 
-RESULT = {"isnan": "i32", "isinf": "i32", "signbit": "i32", "llrint": "i64"}
+RESULT = RESULTS
 TORCH_DTYPE = {"f32": torch.float32, "i32": torch.int32, "i64": torch.int64}
 
 
@@ -172,3 +173,87 @@ def test_every_level_runs_a_function_with_an_expansion():
         out = torch.zeros(N)
         xnpu.run(xnpu.lower(parse_ttir(ttir("erfinv")), level), x, y, n, out, grid=1)
         assert torch.allclose(out, torch.erfinv(x), rtol=2e-5, atol=2e-5), level
+
+
+KERNEL = """
+import triton
+import triton.language as tl
+from triton.language.extra import libdevice
+
+
+@triton.jit
+def kernel(x_ptr, y_ptr, n_ptr, out_ptr, N: tl.constexpr):
+    offs = tl.arange(0, N)
+    x, y, n = tl.load(x_ptr + offs), tl.load(y_ptr + offs), tl.load(n_ptr + offs)
+    tl.store(out_ptr + offs, libdevice.{name}({arguments}))
+"""
+
+HALF_TOLERANCE = {"lgamma": 0.05, "erfinv": 0.02, "tan": 0.02, "nextafter": None}
+"""fp16 results off by more than fp16's own roundoff of the fp32 result, where the
+approximation runs in fp16 as the reference's fp16 forms do (None: not comparable,
+nextafter steps by fp16's own spacing)."""
+
+
+def _kernel(tmp_path, name: str):
+    """A @triton.jit kernel calling libdevice.<name> (Triton reads a kernel's source
+    from its file, so each is written to one)."""
+    import importlib.util
+
+    source = tmp_path / f"libdevice_{name}.py"
+    source.write_text(KERNEL.format(name=name, arguments=", ".join(REFERENCE[name][2])))
+    spec = importlib.util.spec_from_file_location(f"libdevice_{name}", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.kernel
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["fp32", "fp16"])
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_xnpus_libdevice_module_gives_every_function_in_fp16_and_fp32(tmp_path, name, dtype):
+    """`from triton.language.extra import libdevice` is xnpu's module for xnpu's
+    target: every function, fp16 forms included, matches PyTorch (on fp32 inputs,
+    rounded to the dtype)."""
+    from triton.runtime import driver
+
+    if dtype == torch.float16 and HALF_TOLERANCE.get(name, 0) is None:
+        pytest.skip("nextafter steps by fp16's own spacing: fp32's is no reference")
+    reference, (low, high), operands = REFERENCE[name]
+    if dtype == torch.float16:
+        low, high = max(low, -6e4), min(high, 6e4)
+    x, y, n = inputs(name)
+    x, y = x.clamp(low, high).to(dtype), y.clamp(low, high).to(dtype)
+    result_dtype = TORCH_DTYPE.get(RESULT.get(name, ""), dtype)
+    out = torch.zeros(N, dtype=result_dtype)
+    previous = driver._active
+    driver.set_active(xnpu.triton.Driver())
+    try:
+        _kernel(tmp_path, name)[(1,)](x, y, n, out, N=N, level="vec")
+    finally:
+        driver._active = previous
+    want = reference(*[{"x": x.float(), "y": y.float(), "n": n}[a] for a in operands])
+    if not want.dtype.is_floating_point:
+        assert torch.equal(out, want.to(out.dtype)), name
+        return
+    want = want.to(dtype).float()
+    tolerance = 2e-5 if dtype == torch.float32 else max(4e-3, HALF_TOLERANCE.get(name, 0))
+    assert torch.allclose(out.float(), want, rtol=tolerance, atol=tolerance, equal_nan=True), (
+        name,
+        (out.float() - want).abs().max(),
+    )
+
+
+def test_a_libdevice_call_with_operands_of_no_form_names_the_forms(tmp_path):
+    from triton.compiler.errors import CompilationError
+    from triton.runtime import driver
+
+    previous = driver._active
+    driver.set_active(xnpu.triton.Driver())
+    x = torch.zeros(N, dtype=torch.int32)
+    try:
+        with pytest.raises(
+            CompilationError,
+            match=r"libdevice.tanh takes \(fp16; bf16; fp32; fp64\), not \(int32\)",
+        ):
+            _kernel(tmp_path, "tanh")[(1,)](x, x, x, x, N=N)
+    finally:
+        driver._active = previous

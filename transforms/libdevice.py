@@ -225,6 +225,35 @@ def _nextafter(emit: Emit, args) -> SSAValue:
     return ops.select(ops.cmp(x, y, "uno"), nan, result)
 
 
+def _sigmoid(emit: Emit, args) -> SSAValue:
+    """`1 / (1 + exp(-x))`, as tl.sigmoid computes it (the reference's libdevice has it)."""
+    (x,) = args
+    ops = _Ops(emit, x.type)
+    one = ops.const(1.0)
+    return ops.div(one, ops.add(one, emit(math.ExpOp(emit(arith.NegfOp(x))))))
+
+
+def _in_f32(expansion: Expansion) -> Expansion:
+    """`expansion` computed in f32 on narrower floats, rounded back: for expansions
+    whose intermediates leave fp16's range (lgamma's product, ldexp's 2^n, erfc's
+    exponent), where the narrow type would give inf or NaN for a representable result."""
+
+    def expand(emit: Emit, operands: Sequence[SSAValue]) -> SSAValue:
+        narrow = next((o.type for o in operands if _narrow_float(o.type)), None)
+        if narrow is None:
+            return expansion(emit, operands)
+        widened = [emit(arith.ExtFOp(o, Float32Type())) if _narrow_float(o.type) else o
+                   for o in operands]  # fmt: skip
+        result = expansion(emit, widened)
+        return emit(arith.TruncFOp(result, narrow)) if result.type == Float32Type() else result
+
+    return expand
+
+
+def _narrow_float(type: Attribute) -> bool:
+    return isinstance(type, AnyFloat) and type.bitwidth < 32
+
+
 def _one_op(op_type: type[Operation]) -> Expansion:
     return lambda emit, args: emit(op_type(*args))
 
@@ -245,16 +274,34 @@ LIBDEVICE: dict[str, Expansion] = {
         "nearbyint": math.RoundEvenOp, "copysign": math.CopySignOp,
         "fmod": arith_tensor.RemFOp, "fmax": arith.MaxnumfOp, "fmin": arith.MinnumfOp,
     }.items()},
-    "erfc": _erfc, "erfinv": _erfinv, "lgamma": _lgamma,
-    "isnan": _isnan, "isinf": _isinf, "signbit": _signbit,
-    "hypot": _hypot, "ldexp": _ldexp, "llrint": _llrint, "nextafter": _nextafter,
+    "erfc": _in_f32(_erfc), "erfinv": _in_f32(_erfinv), "lgamma": _in_f32(_lgamma),
+    "sigmoid": _sigmoid, "isnan": _isnan, "isinf": _isinf, "signbit": _signbit,
+    "hypot": _in_f32(_hypot), "ldexp": _in_f32(_ldexp), "llrint": _llrint, "nextafter": _nextafter,
 }  # fmt: skip
 """libdevice function (no `__nv_`, no type suffix) -> what it lowers to."""
 
+OPERANDS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(["pow", "atan2", "copysign", "fmod", "fmax", "fmin", "hypot", "nextafter"],
+                    ("float", "float")),
+    "ldexp": ("float", "i32"),
+}  # fmt: skip
+"""The operands of a function that takes other than one float ("float": the
+function's float type)."""
+
+RESULTS: dict[str, str] = {"isnan": "i32", "isinf": "i32", "signbit": "i32", "llrint": "i64"}
+"""The result of a function that returns other than its float type."""
+
+XNPU_PREFIX = "__xnpu_"
+"""The symbol prefix of xnpu's libdevice (xnpu/triton/libdevice.py): `__xnpu_<name>`,
+whatever the float type (the operands carry it)."""
+
 
 def libdevice_expansion(symbol: str) -> Expansion | None:
-    """The lowering of `__nv_<name>` with its type suffix (`f` for f32, `d` for some
-    f64 forms, none for most f64 forms), or None for a function not in the table."""
+    """The lowering of `__xnpu_<name>`, or of CUDA's `__nv_<name>` with its type
+    suffix (`f` for f32, `d` for some f64 forms, none for most f64 forms), or None for
+    a function not in the table."""
+    if symbol.startswith(XNPU_PREFIX):
+        return LIBDEVICE.get(symbol.removeprefix(XNPU_PREFIX))
     name = symbol.removeprefix("__nv_")
     if name in LIBDEVICE:
         return LIBDEVICE[name]

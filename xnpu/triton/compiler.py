@@ -191,8 +191,8 @@ class XnpuBackend(BaseBackend):
         pass
 
     def get_module_map(self) -> dict:
-        # libdevice calls name the CUDA symbols (__nv_erff, ...), which xnpu's tt dialect reads
-        from triton.language.extra.cuda import libdevice
+        # `from triton.language.extra import libdevice` gives xnpu's (libdevice.py)
+        from xnpu.triton import libdevice
 
         return {"triton.language.extra.libdevice": libdevice}
 
