@@ -199,7 +199,10 @@ def test_reference_keywords_with_a_counterpart_set_it(xnpu_driver, keywords, lev
 @pytest.mark.parametrize(
     ("keywords", "message"),
     [
-        ({"levle": "vec"}, r"keyword 'levle' \(did you mean 'level'\?\); xnpu's are level, machine"),
+        (
+            {"levle": "vec"},
+            r"keyword 'levle' \(did you mean 'level'\?\); xnpu's are level, machine",
+        ),
         ({"level": "vec", "enableMultiThreading": True}, "both name the level"),
         ({"enableMultiThreading": "yes"}, "enableMultiThreading takes True or False"),
         ({"num_threads": 2.0}, "num_threads takes a whole number, not 2.0"),
