@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from xdsl.dialects import arith, memref
+from xdsl.dialects.builtin import AnyFloat, FloatAttr, IntegerAttr
 from xdsl.dialects.vector import CombiningKindFlag
-from xdsl.ir import Block, Operation
+from xdsl.ir import Attribute, Block, Operation
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,9 @@ COMBINERS: dict[type[Operation], Combiner] = {
     arith.MulfOp: Combiner(CombiningKindFlag.MUL, np.multiply, 1.0),
     arith.MaximumfOp: Combiner(CombiningKindFlag.MAXIMUMF, np.maximum, -_INF),
     arith.MinimumfOp: Combiner(CombiningKindFlag.MINIMUMF, np.minimum, _INF),
-    arith.MaxnumfOp: Combiner(CombiningKindFlag.MAXNUMF, np.fmax, -_INF),
-    arith.MinnumfOp: Combiner(CombiningKindFlag.MINNUMF, np.fmin, _INF),
+    # maxnum/minnum ignore a NaN operand: NaN is their identity (all-NaN stays NaN)
+    arith.MaxnumfOp: Combiner(CombiningKindFlag.MAXNUMF, np.fmax, float("nan")),
+    arith.MinnumfOp: Combiner(CombiningKindFlag.MINNUMF, np.fmin, float("nan")),
     arith.AddiOp: Combiner(CombiningKindFlag.ADD, np.add, 0),
     arith.MuliOp: Combiner(CombiningKindFlag.MUL, np.multiply, 1),
     arith.AndIOp: Combiner(CombiningKindFlag.AND, np.bitwise_and, -1),
@@ -54,6 +56,16 @@ COMBINERS: dict[type[Operation], Combiner] = {
     arith.MaxUIOp: Combiner(CombiningKindFlag.MAXUI, np.maximum, None),
     arith.MinUIOp: Combiner(CombiningKindFlag.MINUI, np.minimum, None),
 }
+
+def identity_attribute(combiner: type[Operation], element: Attribute) -> Attribute | None:
+    """The combiner's identity as a constant of `element`, or None when it has none."""
+    identity = COMBINERS[combiner].identity
+    if identity is None:
+        return None
+    if isinstance(element, AnyFloat):
+        return FloatAttr(identity, element)
+    return IntegerAttr(identity, element)
+
 
 UFUNC_BY_KIND: dict[str, np.ufunc] = {c.kind.value: c.ufunc for c in COMBINERS.values()}
 """`vector.reduction` kind -> the ufunc that reduces it."""

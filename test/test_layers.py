@@ -1,7 +1,8 @@
 """xnpu's subpackages import one way only: every module-level import of another xnpu
 subpackage goes down the layer order, and no function imports an xnpu module to dodge
 a cycle (the exceptions load heavy modules on first use to stay light: the `xnpu`
-facade, and the Triton driver, which Triton imports whenever it is imported itself)."""
+facade, and the Triton driver and compiler, which Triton imports whenever it is
+imported itself)."""
 
 import ast
 import tomllib
@@ -24,7 +25,11 @@ LAYERS = (
 )
 """Bottom first: a subpackage may import those before it, never those after it."""
 
-LAZY_FACADE = {Path("xnpu/__init__.py"), Path("xnpu/triton/driver.py")}
+LAZY_FACADE = {
+    Path("xnpu/__init__.py"),
+    Path("xnpu/triton/driver.py"),
+    Path("xnpu/triton/compiler.py"),
+}
 
 
 def _layer(module: str) -> str | None:

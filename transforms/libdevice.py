@@ -239,10 +239,10 @@ def _in_f32(expansion: Expansion) -> Expansion:
     exponent), where the narrow type would give inf or NaN for a representable result."""
 
     def expand(emit: Emit, operands: Sequence[SSAValue]) -> SSAValue:
-        narrow = next((o.type for o in operands if _narrow_float(o.type)), None)
+        narrow = next((o.type for o in operands if narrow_float(o.type)), None)
         if narrow is None:
             return expansion(emit, operands)
-        widened = [emit(arith.ExtFOp(o, Float32Type())) if _narrow_float(o.type) else o
+        widened = [emit(arith.ExtFOp(o, Float32Type())) if narrow_float(o.type) else o
                    for o in operands]  # fmt: skip
         result = expansion(emit, widened)
         return emit(arith.TruncFOp(result, narrow)) if result.type == Float32Type() else result
@@ -250,7 +250,8 @@ def _in_f32(expansion: Expansion) -> Expansion:
     return expand
 
 
-def _narrow_float(type: Attribute) -> bool:
+def narrow_float(type: Attribute) -> bool:
+    """fp16 or bf16: narrower than f32."""
     return isinstance(type, AnyFloat) and type.bitwidth < 32
 
 
@@ -319,7 +320,7 @@ def float_conversion(source: AnyFloat, target: AnyFloat) -> Expansion:
         (value,) = operands
         if source == target:
             return value
-        if source.bitwidth < 32:
+        if narrow_float(source):
             value = emit(arith.ExtFOp(value, f32))
         if target == f32:
             return value

@@ -44,6 +44,7 @@ from xdsl.context import Context
 from xdsl.dialects import arith, func, memref, scf
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
+    Float32Type,
     IntegerType,
     MemRefType,
     ModuleOp,
@@ -60,10 +61,11 @@ from xdsl.pattern_rewriter import (
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import spm, tt
+from xnpu.dialects.combiners import identity_attribute
 from xnpu.dialects.location import at_location
 from xnpu.transforms import check_option_types
 from xnpu.transforms.builders import INDEX
-from xnpu.transforms.libdevice import float_conversion
+from xnpu.transforms.libdevice import float_conversion, narrow_float
 from xnpu.transforms.program_loop import COMBINED_FREELY
 from xnpu.transforms.remarks import add_remark
 from xnpu.transforms.scoped_builder import ScopedBuilder
@@ -872,6 +874,18 @@ class KernelEmitter(ScopedBuilder):
                 self.reduced[leaf] = layouts[-1]
 
         cloned = one_op_combiner(op) is None
+        # a half-precision sum accumulates in f32, as HVX's adds accumulate wider
+        # (qf32), then rounds once: fp16 cannot hold a long sum's partial totals
+        wide = (
+            operands[0].element
+            if one_op_combiner(op) is arith.AddfOp and narrow_float(operands[0].element)
+            else None
+        )
+
+        def widen(values: list[SSAValue]) -> list[SSAValue]:
+            if wide is None:
+                return values
+            return [self.insert(arith.ExtFOp(v, Float32Type())).results[0] for v in values]
 
         def row(lanes: list[SSAValue]) -> None:
             if cloned:  # from lane 0, its first trip taking its values as they are
@@ -891,10 +905,19 @@ class KernelEmitter(ScopedBuilder):
             else:
 
                 def step(accs, inner):
-                    return combine(accs, self.values_at(operands, inner))
+                    return combine(accs, widen(self.values_at(operands, inner)))
 
-                firsts = self.values_at(operands, lanes)
-                totals = self.combine_along(axis, shape[axis], lanes, firsts, step)
+                # from the combiner's identity where it has one (every lane in the loop,
+                # so npu-vectorize leaves no tail of lanes-1), else from lane 0's values
+                element = Float32Type() if wide is not None else operands[0].element
+                identity = identity_attribute(one_op_combiner(op), element)
+                if identity is not None:
+                    firsts, start = [self.insert(arith.ConstantOp(identity)).results[0]], 0
+                else:
+                    firsts, start = widen(self.values_at(operands, lanes)), 1
+                totals = self.combine_along(axis, shape[axis], lanes, firsts, step, start)
+                if wide is not None:
+                    totals = [self.insert(arith.TruncFOp(totals[0], wide)).results[0]]
             if layouts:
                 out_lanes = [lane for d, lane in enumerate(lanes) if d != axis]
                 for total, layout in zip(totals, layouts):

@@ -36,10 +36,8 @@ from functools import cached_property
 from xdsl.context import Context
 from xdsl.dialects import arith, memref, scf, vector
 from xdsl.dialects.builtin import (
-    AnyFloat,
     DenseArrayBase,
     DenseIntOrFPElementsAttr,
-    FloatAttr,
     IndexType,
     IntegerAttr,
     ModuleOp,
@@ -62,7 +60,12 @@ from xdsl.rewriter import InsertPoint
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import arith_tensor, spm
-from xnpu.dialects.combiners import COMBINERS, accumulator_combiner, scan_combiner
+from xnpu.dialects.combiners import (
+    COMBINERS,
+    accumulator_combiner,
+    identity_attribute,
+    scan_combiner,
+)
 from xnpu.dialects.location import at_location
 from xnpu.machines import Machine
 from xnpu.transforms import check_lowered, check_option_types, pass_machine
@@ -401,14 +404,8 @@ class _LoopEmitter:
         return end, False
 
     def identity_vector(self, combiner: Operation) -> SSAValue:
-        identity = COMBINERS[type(combiner)].identity
         element = combiner.results[0].type
-        attr = (
-            FloatAttr(identity, element)
-            if isinstance(element, AnyFloat)
-            else IntegerAttr(identity, element)
-        )
-        constant = self.emit_before(arith.ConstantOp(attr))
+        constant = self.emit_before(arith.ConstantOp(identity_attribute(type(combiner), element)))
         return self.emit_before(vector.BroadcastOp(constant, self.vector_of(element)))
 
     def emit(self) -> None:

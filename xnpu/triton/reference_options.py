@@ -35,7 +35,8 @@ class ReferenceOption:
     """Why xnpu cannot switch it off (it always does this)."""
     read: bool = True
     """False for a name Triton's compile metadata also has (the kernel's `name`, its
-    `shared` memory), which the compiled kernel's value overwrites: accepted, unread."""
+    `shared` memory, `cluster_dims`), which Triton and Inductor read from a compiled
+    kernel: accepted, unread, and holding hexagon-mlir's default until given."""
 
     @property
     def kind(self) -> type:
@@ -45,7 +46,6 @@ class ReferenceOption:
 _NO_EFFECT = [
     ("allow_fp8e4nv", False), ("arch_triple", "hexagon"), ("arch_features", ""),
     ("device_type", "hexagon"), ("vectorize", 1), ("vector_length", 32), ("data_layout", ""),
-    ("cluster_dims", (1, 1, 1)),
     ("htp_kernel_gen", False), ("target_artifact", "o"), ("iterations", 10),
     ("fusion", True), ("fusionAllowRecompute", False), ("fusionDoMultiUse", True),
     ("enableBufferization", True), ("enableCollapseAddressSpace", True),
@@ -81,6 +81,7 @@ REFERENCE_OPTIONS: tuple[ReferenceOption, ...] = (
     *(ReferenceOption(name, default) for name, default in _NO_EFFECT),
     ReferenceOption("name", "Hexagon", read=False),
     ReferenceOption("shared", False, read=False),
+    ReferenceOption("cluster_dims", (1, 1, 1), read=False),
 )  # fmt: skip
 """Every field of hexagon-mlir's HexagonOptions that Triton's own options (in
 XnpuOptions already) do not cover."""

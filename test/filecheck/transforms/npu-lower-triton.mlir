@@ -47,12 +47,13 @@
 // GELU-NEXT:    spm.copy {{.*}} to %arg1
 
 // Softmax: masked lanes get `other` (-inf) before the max; the reductions carry an
-// accumulator over the whole tile; exp is computed once into its own tile.
-// SOFTMAX:      spm.copy %arg1[%{{.*}}] to %[[IN:.*]][%{{.*}}] count %[[LEN:.*]] : memref<?xf32>
+// accumulator over the whole tile from the combiner's identity (maxnum's is NaN, which
+// it ignores; the sum's 0); exp is computed once into its own tile.
+// SOFTMAX:      spm.copy %arg1[%{{.*}}] to %[[IN:.*]][%[[ZERO:.*]]] count %[[LEN:.*]] : memref<?xf32>
 // SOFTMAX-NEXT: scf.for %i = %[[LEN]] to %[[BLOCK:.*]] step %{{.*}} {
 // SOFTMAX-NEXT:   memref.store %[[NEGINF:.*]], %[[IN]][%i]
-// SOFTMAX:      %[[FIRST:.*]] = memref.load %[[IN]][%{{.*}}]
-// SOFTMAX-NEXT: %[[MAX:.*]] = scf.for %r = %{{.*}} to %[[BLOCK]] step %{{.*}} iter_args(%acc = %[[FIRST]]) -> (f32) {
+// SOFTMAX:      %[[NAN:.*]] = arith.constant 0x7fc00000 : f32
+// SOFTMAX-NEXT: %[[MAX:.*]] = scf.for %r = %[[ZERO]] to %[[BLOCK]] step %{{.*}} iter_args(%acc = %[[NAN]]) -> (f32) {
 // SOFTMAX-NEXT:   %[[E:.*]] = memref.load %[[IN]][%r]
 // SOFTMAX-NEXT:   %[[M:.*]] = arith.maxnumf %acc, %[[E]] : f32
 // SOFTMAX-NEXT:   scf.yield %[[M]] : f32
@@ -60,7 +61,8 @@
 // SOFTMAX:        arith.subf %{{.*}}, %[[MAX]]
 // SOFTMAX-NEXT:   math.exp
 // SOFTMAX-NEXT:   memref.store %{{.*}}, %[[EXP:.*]][%{{.*}}]
-// SOFTMAX:      %[[SUM:.*]] = scf.for %r{{.*}} iter_args
+// SOFTMAX:      %[[NOUGHT:.*]] = arith.constant 0.000000e+00 : f32
+// SOFTMAX-NEXT: %[[SUM:.*]] = scf.for %r{{.*}} = %[[ZERO]] to %[[BLOCK]] step %{{.*}} iter_args(%acc{{.*}} = %[[NOUGHT]])
 // SOFTMAX:        arith.addf %acc
 // SOFTMAX:      scf.for %{{.*}} = %{{.*}} to %[[LEN]]
 // SOFTMAX-NEXT:   memref.load %[[EXP]]
@@ -201,8 +203,10 @@ builtin.module {
 
 // -----
 
-// tl.sum over a row: an accumulator loop from the first lane, with the combiner as
-// one op; the scalar result is stored straight to DDR.
+// tl.sum over a row: an accumulator loop over every lane from the combiner's
+// identity, with the combiner as one op; the scalar result is stored straight to DDR.
+// An fp16 sum accumulates in f32 and rounds once; a signed max, whose identity is the
+// type's extreme, starts from the first lane.
 builtin.module {
   tt.func public @row_sum(%x_ptr: !tt.ptr<f32>, %out_ptr: !tt.ptr<f32>) attributes {noinline = false} {
     %v = arith.constant 64 : i32
@@ -222,16 +226,57 @@ builtin.module {
     tt.store %0, %1 : !tt.ptr<f32>
     tt.return
   }
+  tt.func public @half_sum(%x_ptr: !tt.ptr<f16>, %out_ptr: !tt.ptr<f16>) attributes {noinline = false} {
+    %v_3 = tt.make_range {end = 64 : i32, start = 0 : i32} : tensor<64xi32>
+    %v_4 = tt.splat %x_ptr : !tt.ptr<f16> -> tensor<64x!tt.ptr<f16>>
+    %v_5 = tt.addptr %v_4, %v_3 : tensor<64x!tt.ptr<f16>>, tensor<64xi32>
+    %v_6 = tt.load %v_5 : tensor<64x!tt.ptr<f16>>
+    %1 = "tt.reduce"(%v_6) <{axis = 0 : i32}> ({
+    ^bb0(%arg2: f16, %arg3: f16):
+      %2 = arith.addf %arg2, %arg3 : f16
+      tt.reduce.return %2 : f16
+    }) : (tensor<64xf16>) -> f16
+    tt.store %out_ptr, %1 : !tt.ptr<f16>
+    tt.return
+  }
+  tt.func public @int_max(%x_ptr: !tt.ptr<i32>, %out_ptr: !tt.ptr<i32>) attributes {noinline = false} {
+    %v_3 = tt.make_range {end = 64 : i32, start = 0 : i32} : tensor<64xi32>
+    %v_4 = tt.splat %x_ptr : !tt.ptr<i32> -> tensor<64x!tt.ptr<i32>>
+    %v_5 = tt.addptr %v_4, %v_3 : tensor<64x!tt.ptr<i32>>, tensor<64xi32>
+    %v_6 = tt.load %v_5 : tensor<64x!tt.ptr<i32>>
+    %1 = "tt.reduce"(%v_6) <{axis = 0 : i32}> ({
+    ^bb0(%arg2: i32, %arg3: i32):
+      %2 = arith.maxsi %arg2, %arg3 : i32
+      tt.reduce.return %2 : i32
+    }) : (tensor<64xi32>) -> i32
+    tt.store %out_ptr, %1 : !tt.ptr<i32>
+    tt.return
+  }
 }
 
 // CHECK-LABEL: func.func public @row_sum(
-// CHECK:         %[[FIRST:.*]] = memref.load %[[TILE:.*]][%{{.*}}] : memref<64xf32, #spm.scratch>
-// CHECK-NEXT:    %[[SUM:.*]] = scf.for %r = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%acc = %[[FIRST]]) -> (f32) {
-// CHECK-NEXT:      %[[X:.*]] = memref.load %[[TILE]][%r]
+// CHECK:         %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT:    %[[SUM:.*]] = scf.for %r = %[[FROM:.*]] to %{{.*}} step %{{.*}} iter_args(%acc = %[[ZERO]]) -> (f32) {
+// CHECK-NEXT:      %[[X:.*]] = memref.load %[[TILE:.*]][%r]
 // CHECK-NEXT:      %[[S:.*]] = arith.addf %acc, %[[X]] : f32
 // CHECK-NEXT:      scf.yield %[[S]] : f32
 // CHECK-NEXT:    }
 // CHECK:         memref.store %[[SUM]], %out_ptr[%{{.*}}] : memref<?xf32>
+// CHECK-LABEL: func.func public @half_sum(
+// CHECK:         %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-NEXT:    %[[SUM:.*]] = scf.for %r = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%acc = %[[ZERO]]) -> (f32) {
+// CHECK-NEXT:      %[[X:.*]] = memref.load %{{.*}}[%r] : memref<64xf16, #spm.scratch>
+// CHECK-NEXT:      %[[WIDE:.*]] = arith.extf %[[X]] : f16 to f32
+// CHECK-NEXT:      %[[S:.*]] = arith.addf %acc, %[[WIDE]] : f32
+// CHECK-NEXT:      scf.yield %[[S]] : f32
+// CHECK-NEXT:    }
+// CHECK-NEXT:    %[[HALF:.*]] = arith.truncf %[[SUM]] : f32 to f16
+// CHECK:         memref.store %[[HALF]], %out_ptr[%{{.*}}] : memref<?xf16>
+// CHECK-LABEL: func.func public @int_max(
+// CHECK:         %[[FIRST:.*]] = memref.load %[[TILE:.*]][%{{.*}}] : memref<64xi32, #spm.scratch>
+// CHECK-NEXT:    %[[MAX:.*]] = scf.for %r = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%acc = %[[FIRST]]) -> (i32) {
+// CHECK-NEXT:      %[[X:.*]] = memref.load %[[TILE]][%r]
+// CHECK-NEXT:      %[[M:.*]] = arith.maxsi %acc, %[[X]] : i32
 
 // -----
 
