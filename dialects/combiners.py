@@ -57,6 +57,7 @@ COMBINERS: dict[type[Operation], Combiner] = {
     arith.MinUIOp: Combiner(CombiningKindFlag.MINUI, np.minimum, None),
 }
 
+
 def identity_attribute(combiner: type[Operation], element: Attribute) -> Attribute | None:
     """The combiner's identity as a constant of `element`, or None when it has none."""
     identity = COMBINERS[combiner].identity

@@ -74,8 +74,11 @@ class _TritonAndXnpuOptions:
 XnpuOptions = make_dataclass(
     "XnpuOptions",
     [
-        (o.name, object, field(default=None if o.read else o.default,
-                               metadata={"keyword": "reference"}))  # fmt: skip
+        (
+            o.name,
+            object,
+            field(default=None if o.read else o.default, metadata={"keyword": "reference"}),
+        )  # fmt: skip
         for o in REFERENCE_OPTIONS
     ],
     bases=(_TritonAndXnpuOptions,),
