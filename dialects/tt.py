@@ -158,6 +158,12 @@ def pointee_of(pointer_like: Attribute) -> Attribute:
     return with_element(pointer_like, pointer.pointee)
 
 
+def stored_element(pointee: Attribute) -> Attribute:
+    """How memory holds a pointee: i1 as a byte (i8), as Triton stores bools; any
+    other type as itself."""
+    return IntegerType(8) if pointee == IntegerType(1) else pointee
+
+
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise VerifyException(message)
@@ -167,6 +173,13 @@ def _check_elements(value: SSAValue, kind: type[Attribute], what: str) -> None:
     _require(
         isinstance(element_of(value.type), kind),
         f"{what} must be a {kind.name} or a tensor of them, got {value.type}",
+    )
+
+
+def _check_floats(value: SSAValue, what: str) -> None:
+    _require(
+        isinstance(element_of(value.type), AnyFloat),
+        f"{what} must be a float or a tensor of floats, got {value.type}",
     )
 
 
@@ -964,6 +977,100 @@ class FpToFpOp(IRDLOperation):
         printer.print_attribute(self.result.type)
 
 
+@irdl_op_definition
+class PreciseSqrtOp(IRDLOperation):
+    """`tt.precise_sqrt %x : tensor<8xf32>`: the correctly rounded square root
+    (`tl.sqrt_rn`, Inductor's `sqrt`)."""
+
+    name = "tt.precise_sqrt"
+
+    T: ClassVar = VarConstraint("T", AnyAttr())
+    x = operand_def(T)
+    result = result_def(T)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$x attr-dict `:` type($x)"
+
+    def verify_(self) -> None:
+        _check_floats(self.x, "the operand")
+
+
+@irdl_op_definition
+class PreciseDivfOp(IRDLOperation):
+    """`tt.precise_divf %x, %y : tensor<8xf32>`: the correctly rounded quotient
+    (`tl.div_rn`)."""
+
+    name = "tt.precise_divf"
+
+    T: ClassVar = VarConstraint("T", AnyAttr())
+    x = operand_def(T)
+    y = operand_def(T)
+    result = result_def(T)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$x `,` $y attr-dict `:` type($x)"
+
+    def verify_(self) -> None:
+        _check_floats(self.x, "the operands")
+
+
+@irdl_op_definition
+class BitcastOp(IRDLOperation):
+    """
+    `tt.bitcast %p : tensor<8x!tt.ptr<i1>> -> tensor<8x!tt.ptr<i8>>`: the same bits
+    as another type of the same width: a pointer as a pointer to another element
+    (Triton loads bool tensors through i8 pointers), or a value as another type.
+    """
+
+    name = "tt.bitcast"
+
+    src = operand_def()
+    result = result_def()
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$src attr-dict `:` type($src) `->` type($result)"
+
+    def verify_(self) -> None:
+        _require(
+            shape_of(self.src.type) == shape_of(self.result.type),
+            f"operand {self.src.type} and result {self.result.type} differ in shape",
+        )
+        source, target = element_of(self.src.type), element_of(self.result.type)
+        pointers = [isinstance(e, PointerType) for e in (source, target)]
+        _require(
+            pointers[0] == pointers[1], f"casts {source} to {target}: a pointer to a non-pointer"
+        )
+        if not pointers[0]:
+            widths = [getattr(e, "bitwidth", None) for e in (source, target)]
+            _require(
+                widths[0] is not None and widths[0] == widths[1],
+                f"casts {source} to {target}: the widths differ",
+            )
+
+
+@irdl_op_definition
+class AssertOp(IRDLOperation):
+    """`tt.assert %ok, "index out of bounds" : tensor<8xi1>`: fails the kernel with the
+    message where a lane of the condition is false (`tl.device_assert`, Inductor's
+    bounds checks)."""
+
+    name = "tt.assert"
+
+    condition = operand_def()
+    message = prop_def(StringAttr)
+
+    assembly_format = "$condition `,` $message attr-dict `:` type($condition)"
+
+    def verify_(self) -> None:
+        _require(
+            element_of(self.condition.type) == IntegerType(1),
+            f"the condition must be i1 or a tensor of i1, got {self.condition.type}",
+        )
+
+
 # ----------------------------------------------------------------- external calls
 
 
@@ -1017,6 +1124,10 @@ TT = Dialect(
         ScanOp,
         ScanReturnOp,
         FpToFpOp,
+        PreciseSqrtOp,
+        PreciseDivfOp,
+        BitcastOp,
+        AssertOp,
         ExternElementwiseOp,
     ],
     [PointerType, CachePolicyAttr],

@@ -114,12 +114,53 @@ CMPI: dict[str, Callable] = {
     "sle": lambda a, b: a <= b,
     "sgt": lambda a, b: a > b,
     "sge": lambda a, b: a >= b,
-    # operands are compared as the values they hold; kernels compare non-negative ones
+    # unsigned predicates compare the operands' bits as unsigned (`_unsigned_operands`)
     "ult": lambda a, b: a < b,
     "ule": lambda a, b: a <= b,
     "ugt": lambda a, b: a > b,
     "uge": lambda a, b: a >= b,
 }
+
+UNSIGNED_OPS = frozenset([arith.DivUIOp, arith.RemUIOp, arith.CeilDivUIOp, arith.MaxUIOp,
+                          arith.MinUIOp])  # fmt: skip
+UNSIGNED_CASTS = ("arith.extui", "arith.uitofp")
+
+
+def _width(type: Attribute) -> int:
+    """The bits of an integer type, of a vector's elements, or 64 (index)."""
+    if isinstance(type, VectorType):
+        type = type.element_type
+    return type.width.data if isinstance(type, IntegerType) else 64
+
+
+def as_unsigned(x, width: int):
+    """The unsigned value of an integer held as its signed value (how the interpreter
+    holds integers): arrays widen to int64 (uint64 at 64 bits), Python ints stay ints."""
+    if width == 1:
+        return x
+    if _is_array(x):
+        if width >= 64:
+            return x.astype(np.int64).view(np.uint64)
+        return x.astype(np.int64) & ((1 << width) - 1)
+    return int(x) & ((1 << width) - 1)
+
+
+def _signed_result(fn: Callable) -> Callable:
+    """`fn` with a result of 64 unsigned bits held as the signed value again."""
+
+    def signed(*args):
+        result = fn(*args)
+        if _is_array(result) and result.dtype == np.uint64:
+            return result.view(np.int64)
+        if isinstance(result, int) and result >= 1 << 63:
+            return result - (1 << 64)
+        return result
+
+    return signed
+
+
+def _unsigned_operands(fn: Callable, width: int) -> Callable:
+    return lambda *args: fn(*(as_unsigned(a, width) for a in args))
 
 
 def constant_value(attr: Attribute, type: Attribute):
@@ -198,18 +239,24 @@ class XnpuArithFunctions(InterpreterFunctions):
         kind = type(op)
         if kind in INTEGER_OPS:
             fn = INTEGER_OPS[kind]
-            type_ = op.results[0].type
-            width = type_.width.data if isinstance(type_, IntegerType) else 64
+            width = _width(op.results[0].type)
+            if kind in UNSIGNED_OPS:
+                fn = _signed_result(_unsigned_operands(fn, width))
             if width == 1 or width >= 64:  # booleans, and index/i64 (held as Python ints)
                 return fn
             return lambda a, b: wrap(fn(a, b), width)
         if kind in FLOAT_OPS:
             return FLOAT_OPS[kind]
         if isinstance(op, CMPI_OPS):
-            return CMPI[arith_tensor.predicate_name(op)]
+            predicate = arith_tensor.predicate_name(op)
+            if predicate.startswith("u"):
+                return _unsigned_operands(CMPI[predicate], _width(op.operands[0].type))
+            return CMPI[predicate]
         if isinstance(op, CMPF_OPS):
             return CMPF[arith_tensor.predicate_name(op)]
         if isinstance(op, CAST_OPS):
+            if op.name in UNSIGNED_CASTS:
+                return _unsigned_operands(_cast(op), _width(op.operands[0].type))
             return _cast(op)
         raise NotImplementedError(op.name)
 

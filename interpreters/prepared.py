@@ -25,6 +25,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from xnpu.interpreters.arith import XnpuArithFunctions
 from xnpu.interpreters.blocks import Blocks, CompiledBlocks, DispatchedBlocks
+from xnpu.interpreters.cf import XnpuCfFunctions
 from xnpu.interpreters.costs import CycleCounter
 from xnpu.interpreters.func import XnpuFuncFunctions
 from xnpu.interpreters.hwctx import XnpuHwctxFunctions
@@ -52,6 +53,7 @@ def make_interpreter(
     blocks = DispatchedBlocks(interpreter) if reference else CompiledBlocks(interpreter, counter)
     for functions in (
         XnpuFuncFunctions(blocks),
+        XnpuCfFunctions(),
         XnpuArithFunctions(),
         XnpuMathFunctions(),
         XnpuMemRefFunctions(state),

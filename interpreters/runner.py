@@ -97,6 +97,8 @@ def _as_buffer(value, type: MemRefType, position: int, name: str) -> np.ndarray:
             f"a CPU torch tensor, not {value!r:.60}"
         )
     expected = numpy_dtype(type)
+    if value.dtype != expected and _same_bits(value.dtype, expected):
+        value = value.view(expected)  # bools and unsigned ints: the kernel's ops say how
     if value.dtype != expected:
         raise InterpreterError(
             f"argument {position} ({name}) holds {value.dtype}, but the kernel reads "
@@ -105,6 +107,13 @@ def _as_buffer(value, type: MemRefType, position: int, name: str) -> np.ndarray:
     if not value.flags.c_contiguous:
         raise InterpreterError(f"argument {position} ({name}) must be C-contiguous")
     return value.reshape(-1)
+
+
+def _same_bits(held: np.dtype, read: np.dtype) -> bool:
+    """Integers (or bools) of one width: a kernel's i8 reads a uint8 or bool tensor's
+    bytes as they are (Triton's signless integers; bools are bytes in memory)."""
+    kinds = "biu"
+    return held.kind in kinds and read.kind in kinds and held.itemsize == read.itemsize
 
 
 def _grid(grid) -> tuple[int, ...]:

@@ -94,22 +94,42 @@ def test_matmul_goes_to_aten_and_the_report_says_so():
     torch.testing.assert_close(result, torch.relu(a @ b))
     assert report.host_ops == ["aten.mm"]
     assert "aten.mm" in str(report) and "ATen" in str(report)
+    assert (
+        "not in the total: 0 kernel(s) and 1 ATen operator(s) ran on the host, untimed: aten.mm"
+        in str(report)
+    )
 
 
 def test_a_kernel_xnpu_cannot_lower_falls_back_to_the_host_with_a_warning():
     values, index = torch.randn(32, generator=GENERATOR), torch.arange(32) % 8
 
-    def index_add(values, index):  # Inductor checks the indices with tt.assert
+    def index_add(values, index):  # Inductor adds with tt.atomic_rmw, which xnpu lacks
         return torch.zeros(8).index_add(0, index, values)
 
     with pytest.warns(
-        UserWarning, match=r"(?s)xnpu cannot lower triton_\w+, so it ran on the host.*tt\.assert"
+        UserWarning,
+        match=r"(?s)xnpu cannot lower triton_\w+, so it ran on the host.*tt\.atomic_rmw",
     ):
         result, report = _compiled_call(index_add, (values, index))
     torch.testing.assert_close(result, index_add(values, index))
     fallen = [launch for launch in report.launches if launch.report is None]
-    assert len(fallen) == 1 and "tt.assert" in fallen[0].fallback
+    assert len(fallen) == 1 and "tt.atomic_rmw" in fallen[0].fallback
     assert "ran on the host" in str(report)
+    assert (
+        f"1 kernel(s) and 0 ATen operator(s) ran on the host, untimed: {fallen[0].kernel}"
+        in str(report)
+    )
+
+
+def test_the_summary_names_work_left_scalar():
+    """An embedding lookup gathers rows by data-dependent addresses: the summary says
+    so (and `remarks` holds it), not only the per-kernel remarks."""
+    table, index = torch.randn(50, 16, generator=GENERATOR), torch.tensor([3, 7, 7, 0])
+    result, report = _compiled_call(F.embedding, (index, table))
+    torch.testing.assert_close(result, F.embedding(index, table))
+    assert report.scalar_work and all(r in report.remarks for r in report.scalar_work)
+    assert "place(s) left scalar or moved element by element:" in str(report)
+    assert report.scalar_work[0] in str(report)
 
 
 def test_bad_options_are_named():

@@ -28,7 +28,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Operation, SSAValue
 
-from xnpu.dialects import arith_tensor
+from xnpu.dialects import arith_tensor, tt
 
 Emit = Callable[[Operation], SSAValue]
 """Inserts an op where the function is being computed and returns its result."""
@@ -329,3 +329,21 @@ def float_conversion(source: AnyFloat, target: AnyFloat) -> Expansion:
         return emit(arith.TruncFOp(value, target))
 
     return expand
+
+
+def tt_expansion(op: Operation) -> Expansion | None:
+    """The lowering of a tt element-wise op that has no arith/math twin: a libdevice
+    call, a float conversion, a correctly rounded sqrt or divide, a value bitcast.
+    None for any other op (an extern symbol outside the table included)."""
+    if isinstance(op, tt.ExternElementwiseOp):
+        return libdevice_expansion(op.symbol.data)
+    if isinstance(op, tt.FpToFpOp):
+        return float_conversion(tt.element_of(op.src.type), tt.element_of(op.result.type))
+    if isinstance(op, tt.PreciseSqrtOp):  # the interpreter's sqrt is correctly rounded
+        return _one_op(math.SqrtOp)
+    if isinstance(op, tt.PreciseDivfOp):
+        return _one_op(arith.DivfOp)
+    if isinstance(op, tt.BitcastOp) and not isinstance(tt.element_of(op.src.type), tt.PointerType):
+        target = tt.element_of(op.result.type)
+        return lambda emit, args: emit(arith.BitcastOp(args[0], target))
+    return None

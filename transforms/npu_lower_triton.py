@@ -41,14 +41,16 @@ from dataclasses import dataclass
 from math import prod
 
 from xdsl.context import Context
-from xdsl.dialects import arith, func, memref, scf
+from xdsl.dialects import arith, cf, func, memref, scf
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     Float32Type,
     IntegerType,
     MemRefType,
     ModuleOp,
+    TensorType,
     UnitAttr,
+    i1,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
@@ -65,7 +67,7 @@ from xnpu.dialects.combiners import identity_attribute
 from xnpu.dialects.location import at_location
 from xnpu.transforms import check_option_types
 from xnpu.transforms.builders import INDEX
-from xnpu.transforms.libdevice import float_conversion, narrow_float
+from xnpu.transforms.libdevice import narrow_float, tt_expansion
 from xnpu.transforms.program_loop import COMBINED_FREELY
 from xnpu.transforms.remarks import add_remark
 from xnpu.transforms.scoped_builder import ScopedBuilder
@@ -121,7 +123,7 @@ class KernelEmitter(ScopedBuilder):
         self.analysis = analysis
         self.kernel = kernel = analysis.kernel
         arg_types: list[Attribute] = [
-            MemRefType(arg.type.pointee, [DYNAMIC_INDEX])
+            MemRefType(tt.stored_element(arg.type.pointee), [DYNAMIC_INDEX])
             if isinstance(arg.type, tt.PointerType)
             else arg.type
             for arg in kernel.args
@@ -201,6 +203,8 @@ class KernelEmitter(ScopedBuilder):
             self.emit_reduce(op)
         elif isinstance(op, tt.ScanOp):
             self.emit_scan(op)
+        elif isinstance(op, tt.AssertOp):
+            self.emit_assert(op)
 
     def emit_loop(self, loop: scf.ForOp) -> None:
         """A loop the kernel runs becomes an scf.for over index (its induction variable
@@ -332,10 +336,11 @@ class KernelEmitter(ScopedBuilder):
         if isinstance(op, arith.ConstantOp):
             self.scalars[op.result] = self.insert_entry(op.clone()).results[0]
             return
-        if isinstance(op, tt.FpToFpOp):
-            convert = float_conversion(op.src.type, op.result.type)
-            emit = lambda new: self.insert(new).results[0]  # noqa: E731
-            self.scalars[op.result] = convert(emit, [self.scalar(op.src)])
+        expansion = tt_expansion(op)
+        if expansion is not None:
+            emit = lambda new: self.insert(located(new, op)).results[0]  # noqa: E731
+            operands = [self.scalar(v) for v in op.operands]
+            self.scalars[op.results[0]] = expansion(emit, operands)
             return
         clone = op.clone(value_mapper={v: self.scalar(v) for v in op.operands})
         self.insert(clone)
@@ -929,6 +934,35 @@ class KernelEmitter(ScopedBuilder):
                     self.scalars[result] = total
 
         self.outer_loops(shape, outer_dims, row)
+
+    def emit_assert(self, op: tt.AssertOp) -> None:
+        """`cf.assert` of the condition's lanes, AND-ed along the last axis (an
+        accumulator loop npu-vectorize vectorizes), one per row of the others.
+
+            tt.assert %ok, "out of bounds" : tensor<64xi1>   ==>   %all = scf.for %r ... iter_args(%acc = %true)
+                                                                     { scf.yield (arith.andi %acc, %ok[r]) }
+                                                                   cf.assert %all, "out of bounds"
+        """
+        message = op.message.data
+        if not isinstance(op.condition.type, TensorType):
+            self.insert(located(cf.AssertOp(self.scalar(op.condition), message), op))
+            return
+        (condition,) = self.analysis.sink_inputs[op]
+        shape = condition.shape
+        self.prepare(condition, self.emitted_box(self.analysis.masks.full_box(shape)))
+        axis = len(shape) - 1
+        holds = identity_attribute(arith.AndIOp, i1)
+
+        def row(lanes: list[SSAValue]) -> None:
+            def step(accs, inner):
+                lane = self.value_at(condition, inner, {})
+                return [self.insert(arith.AndIOp(accs[0], lane)).results[0]]
+
+            start = [self.insert(arith.ConstantOp(holds)).results[0]]
+            (all_hold,) = self.combine_along(axis, shape[axis], lanes, start, step, 0)
+            self.insert(located(cf.AssertOp(all_hold, message), op))
+
+        self.outer_loops(shape, [d for d, s in enumerate(shape) if s != 1 and d != axis], row)
 
     def emit_scan(self, op: tt.ScanOp) -> None:
         """Per row along the axis: a loop carrying one accumulator per operand that

@@ -86,7 +86,7 @@ COST_CLASS: dict[str, str | dict[str, int]] = {
         ["arith.maximumf", "arith.minimumf", "arith.maxnumf", "arith.minnumf",
          "arith.negf", "math.absf", "math.floor", "math.ceil", "math.copysign"],
         "fp_minmax"),
-    **dict.fromkeys(["arith.cmpi", "arith.cmpf"], "compare"),
+    **dict.fromkeys(["arith.cmpi", "arith.cmpf", "cf.assert"], "compare"),
     **dict.fromkeys(["arith.select", "scf.if"], "select"),  # small ifs are predicated
     "vector.broadcast": "int_alu", "vector.reduction": "horizontal_reduce",
     "vector.shuffle": "int_alu",  # a lane rotation (vror): one HVX permute

@@ -17,6 +17,15 @@ from xnpu.dialects.location import at_location
 
 REMARKS = "npu.remarks"
 
+SCALAR_WORK = ("left scalar", "element by element")
+"""What the remarks of work left scalar say (npu-vectorize's loops it leaves alone,
+npu-lower-triton's gathers and scatters): `is_scalar_work` finds them."""
+
+
+def is_scalar_work(remark: str) -> bool:
+    """Whether a remark tells of work left scalar or moved element by element."""
+    return any(marker in remark for marker in SCALAR_WORK)
+
 
 def add_remark(op: Operation, pass_name: str, text: str) -> None:
     """Appends `pass_name: text` to the remarks of `op`."""

@@ -46,7 +46,7 @@ from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
 
 from xnpu.dialects import arith_tensor, tt
 from xnpu.dialects.combiners import COMBINERS
-from xnpu.transforms.libdevice import float_conversion, libdevice_expansion
+from xnpu.transforms.libdevice import tt_expansion
 from xnpu.transforms.tt_masks import Box, MaskAnalysis
 from xnpu.transforms.tt_values import (
     Affine,
@@ -229,6 +229,10 @@ class KernelAnalysis:
             if op.mask is not None:
                 self.sinks_of[self.node(op.mask, op)].add(op)
             return
+        if isinstance(op, tt.AssertOp):
+            if isinstance(op.condition.type, TensorType):
+                self._sink(op, [op.condition])
+            return
         if isinstance(op, tt.ReduceOp):
             self._sink(op, op.operands)
             for index, result in enumerate(op.results):
@@ -349,10 +353,15 @@ class KernelAnalysis:
         if isinstance(op, tt.LoadOp):
             self.values[op.result] = ScalarLoad(op, self.pointer(op.ptr, op))
             return
-        if isinstance(op, tt.SplatOp | tt.CallOp | tt.ExternElementwiseOp):
+        if isinstance(op, tt.BitcastOp) and isinstance(op.src.type, tt.PointerType):
+            self.values[op.result] = self.pointer_bitcast(op)
+            return
+        if isinstance(op, tt.SplatOp | tt.CallOp):
             raise fail(op, "this scalar form is not supported")
-        if op.dialect_name() not in ("arith", "math") and not isinstance(
-            op, tt.GetProgramIdOp | tt.GetNumProgramsOp | tt.FpToFpOp
+        if isinstance(op, tt.ExternElementwiseOp) and tt_expansion(op) is None:
+            raise fail(op, f"libdevice function '{op.symbol.data}' has no lowering")
+        if op.dialect_name() not in ("arith", "math") and not (
+            isinstance(op, tt.GetProgramIdOp | tt.GetNumProgramsOp) or tt_expansion(op)
         ):
             raise fail(op, "unsupported operation")
         if op.regions:
@@ -389,13 +398,10 @@ class KernelAnalysis:
                 offset = self.values.get(op.offset)
                 if isinstance(base.offset, Affine) and isinstance(offset, Affine):
                     return Pointer(base.base, base.offset.plus(offset))
-                offset_node = self.node(op.offset, op)
-                added = ComputeNode(
-                    op,
-                    [self.as_node(base.offset), offset_node],
-                    arith.AddiOp,
-                    element=offset_node.element,
-                )
+                offsets = [self.as_node(base.offset), self.node(op.offset, op)]
+                widest = max((o.element for o in offsets), key=lambda e: e.width.data)
+                offsets = [self.sign_extended(o, widest, op) for o in offsets]
+                added = ComputeNode(op, offsets, arith.AddiOp, element=widest)
                 return Pointer(base.base, self.add(added))
             case tt.LoadOp():
                 pointer = self.pointer(op.ptr, op)
@@ -404,13 +410,16 @@ class KernelAnalysis:
                 return self.add(LoadLeaf(op, pointer, mask, other))
             case tt.BroadcastOp() | tt.ExpandDimsOp() | tt.ReshapeOp():
                 return self._analyze_view(op, shape)
-            case tt.FpToFpOp():
-                expansion = float_conversion(tt.element_of(op.src.type), element)
-                return self.add(
-                    ComputeNode(op, [self.node(op.src, op)], type(op), expansion=expansion)
-                )
-            case tt.ExternElementwiseOp():
-                expansion = libdevice_expansion(op.symbol.data)
+            case tt.BitcastOp() if isinstance(element, tt.PointerType):
+                return self.pointer_bitcast(op)
+            case (
+                tt.FpToFpOp()
+                | tt.ExternElementwiseOp()
+                | tt.PreciseSqrtOp()
+                | tt.PreciseDivfOp()
+                | tt.BitcastOp()
+            ):
+                expansion = tt_expansion(op)
                 if expansion is None:
                     raise fail(op, f"libdevice function '{op.symbol.data}' has no lowering")
                 operands = [self.node(v, op) for v in op.operands]
@@ -469,6 +478,12 @@ class KernelAnalysis:
         return node
 
     def pointer(self, value: SSAValue, user: Operation) -> Pointer:
+        if isinstance(user, tt.LoadOp | tt.StoreOp) and tt.element_of(value.type).pointee == i1:
+            raise fail(
+                user,
+                "memory holds bools as bytes: access them through an i8 pointer (tt.bitcast), "
+                "as Triton's own loads and stores of bools do",
+            )
         known = self.values.get(value)
         if isinstance(known, Pointer):
             return known
@@ -477,6 +492,28 @@ class KernelAnalysis:
             self.values[value] = pointer
             return pointer
         raise fail(user, "pointers must be a kernel argument plus integer offsets")
+
+    def sign_extended(self, node: Node, element: IntegerType, op: Operation) -> Node:
+        """`node` as `element` (an i32 offset added to an i64 one: Triton extends it)."""
+        if node.element == element:
+            return node
+
+        def extend(emit, operands):
+            return emit(arith.ExtSIOp(operands[0], element))
+
+        return self.add(ComputeNode(op, [node], arith.ExtSIOp, element=element, expansion=extend))
+
+    def pointer_bitcast(self, op: tt.BitcastOp) -> Pointer:
+        """A pointer seen as one to another element held the same way in memory (Triton
+        reads bools through i8 pointers): the same pointer."""
+        source, target = (tt.element_of(v.type).pointee for v in (op.src, op.result))
+        if tt.stored_element(source) != tt.stored_element(target):
+            raise fail(
+                op,
+                f"a pointer to {source} read as one to {target} reinterprets memory, which "
+                "xnpu does not do: load the values and tt.bitcast them instead",
+            )
+        return self.pointer(op.src, op)
 
     def affine(self, value: SSAValue) -> Affine | None:
         known = self.values.get(value)

@@ -29,6 +29,7 @@ from xnpu.frontend.ttir import TritonFrontendError, parse_ttir
 from xnpu.interpreters.report import Report
 from xnpu.interpreters.runner import entry_function, grid_rank, run
 from xnpu.transforms.pipelines import lower, mechanisms_of
+from xnpu.transforms.remarks import is_scalar_work
 from xnpu.triton.options import LAUNCH_KEYWORDS, LaunchSettings, Layer, check_known, resolve
 
 
@@ -130,14 +131,32 @@ class Session:
                         f"{report.microseconds:,.2f}")
                 )  # fmt: skip
         lines += [row(op, "", "ATen", "-", "-") for op in self.host_ops]
-        total = "total (NPU kernels, one after another)"
+        on_npu = [launch for launch in self.launches if launch.report is not None]
+        host_kernels = [launch.kernel for launch in self.launches if launch.report is None]
+        total = f"total ({len(on_npu)} NPU kernel(s), one after another)"
         lines.append(row(total, "", "", f"{self.cycles:,.0f}", f"{self.microseconds:,.2f}"))
-        if self.host_ops:
+        if host_kernels or self.host_ops:
+            names = sorted({*host_kernels, *self.host_ops})
             lines.append(
-                f"  {len(self.host_ops)} operator(s) ran on ATen (the host), untimed: "
-                f"{', '.join(sorted(set(self.host_ops)))}"
+                f"  not in the total: {len(host_kernels)} kernel(s) and {len(self.host_ops)} "
+                f"ATen operator(s) ran on the host, untimed: {', '.join(names)}"
             )
+        scalar = self.scalar_work
+        if scalar:
+            lines.append(f"  {len(scalar)} place(s) left scalar or moved element by element:")
+            lines += [f"    {remark}" for remark in scalar]
         return "\n".join(lines)
+
+    @property
+    def remarks(self) -> list[str]:
+        """Every remark of the launches' kernels (each once), as the passes made them."""
+        found = [r for launch in self.launches if launch.report for r in launch.report.remarks]
+        return list(dict.fromkeys(found))
+
+    @property
+    def scalar_work(self) -> list[str]:
+        """The remarks of work left scalar or moved element by element."""
+        return [remark for remark in self.remarks if is_scalar_work(remark)]
 
 
 _SESSIONS: list[Session] = []

@@ -94,3 +94,27 @@
 %0 = "test.op"() : () -> tensor<8xi32>
 %1 = tt.fp_to_fp %0 : tensor<8xi32> -> tensor<8xf32>
 // CHECK: converts floats, not i32
+
+// -----
+
+%0 = "test.op"() : () -> tensor<8xi32>
+%1 = tt.precise_sqrt %0 : tensor<8xi32>
+// CHECK: the operand must be a float or a tensor of floats, got tensor<8xi32>
+
+// -----
+
+%0 = "test.op"() : () -> tensor<8xf32>
+%1 = tt.bitcast %0 : tensor<8xf32> -> tensor<8xi16>
+// CHECK: casts f32 to i16: the widths differ
+
+// -----
+
+%0 = "test.op"() : () -> tensor<8x!tt.ptr<i1>>
+%1 = tt.bitcast %0 : tensor<8x!tt.ptr<i1>> -> tensor<8xi64>
+// CHECK: casts !tt.ptr<i1> to i64: a pointer to a non-pointer
+
+// -----
+
+%0 = "test.op"() : () -> tensor<8xi32>
+tt.assert %0, "never" : tensor<8xi32>
+// CHECK: the condition must be i1 or a tensor of i1, got tensor<8xi32>

@@ -614,3 +614,51 @@ builtin.module {
 // CHECK-NEXT:      %[[WIDE:.*]] = arith.extf %[[X]] : f16 to f32
 // CHECK-NEXT:      %[[Y:.*]] = arith.truncf %[[WIDE]] : f32 to bf16
 // CHECK-NEXT:      memref.store %[[Y]], %out0[%[[I]]] : memref<64xbf16, #spm.scratch>
+
+// -----
+
+// Bools are bytes: an i1 pointer argument is an i8 memref, read through tt.bitcast;
+// tt.assert AND-s its lanes in an accumulator loop before one cf.assert; the
+// correctly rounded sqrt and divide are math.sqrt and arith.divf.
+builtin.module {
+  tt.func public @checked_sqrt(%x_ptr: !tt.ptr<f32>, %m_ptr: !tt.ptr<i1>, %o_ptr: !tt.ptr<f32>) attributes {noinline = false} {
+    %zero = arith.constant dense<0.000000e+00> : tensor<64xf32>
+    %no = arith.constant dense<0> : tensor<64xi8>
+    %offs = tt.make_range {end = 64 : i32, start = 0 : i32} : tensor<64xi32>
+    %xs = tt.splat %x_ptr : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %xa = tt.addptr %xs, %offs : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    %x = tt.load %xa : tensor<64x!tt.ptr<f32>>
+    %ms = tt.splat %m_ptr : !tt.ptr<i1> -> tensor<64x!tt.ptr<i1>>
+    %ma = tt.addptr %ms, %offs : tensor<64x!tt.ptr<i1>>, tensor<64xi32>
+    %mb = tt.bitcast %ma : tensor<64x!tt.ptr<i1>> -> tensor<64x!tt.ptr<i8>>
+    %mv = tt.load %mb : tensor<64x!tt.ptr<i8>>
+    %m = arith.cmpi ne, %mv, %no : tensor<64xi8>
+    %ok = arith.cmpf oge, %x, %zero : tensor<64xf32>
+    tt.assert %ok, "negative input" : tensor<64xi1>
+    %r = tt.precise_sqrt %x : tensor<64xf32>
+    %q = tt.precise_divf %r, %x : tensor<64xf32>
+    %y = arith.select %m, %q, %zero : tensor<64xi1>, tensor<64xf32>
+    %os = tt.splat %o_ptr : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+    %oa = tt.addptr %os, %offs : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+    tt.store %oa, %y : tensor<64x!tt.ptr<f32>>
+    tt.return
+  }
+}
+
+// CHECK-LABEL: func.func public @checked_sqrt(%x_ptr: memref<?xf32>, %m_ptr: memref<?xi8>, %o_ptr: memref<?xf32>, %grid_x: index) {
+// CHECK:         spm.copy %m_ptr[%{{.*}}] to %[[MASK:.*]][%{{.*}}] count %{{.*}} : memref<?xi8> to memref<64xi8, #spm.scratch>
+// CHECK:         %[[TRUE:.*]] = arith.constant true
+// CHECK-NEXT:    %[[ALL:.*]] = scf.for %r = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%acc = %[[TRUE]]) -> (i1) {
+// CHECK-NEXT:      %[[X:.*]] = memref.load %[[IN:.*]][%r] : memref<64xf32, #spm.scratch>
+// CHECK-NEXT:      %[[OK:.*]] = arith.cmpf oge, %[[X]], %{{.*}} : f32
+// CHECK-NEXT:      %[[AND:.*]] = arith.andi %acc, %[[OK]] : i1
+// CHECK-NEXT:      scf.yield %[[AND]] : i1
+// CHECK-NEXT:    }
+// CHECK-NEXT:    cf.assert %[[ALL]], "negative input"
+// CHECK:         scf.for %i
+// CHECK-NEXT:      %[[M:.*]] = memref.load %[[MASK]][%i] : memref<64xi8, #spm.scratch>
+// CHECK-NEXT:      %[[ON:.*]] = arith.cmpi ne, %[[M]], %{{.*}} : i8
+// CHECK-NEXT:      %[[V:.*]] = memref.load %[[IN]][%i]
+// CHECK-NEXT:      %[[R:.*]] = math.sqrt %[[V]] : f32
+// CHECK-NEXT:      %[[Q:.*]] = arith.divf %[[R]], %[[V]] : f32
+// CHECK-NEXT:      arith.select %[[ON]], %[[Q]], %{{.*}} : f32

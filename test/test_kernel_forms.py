@@ -1,0 +1,92 @@
+"""Kernel forms real kernels use, at every level against PyTorch: bool and uint8
+tensors, correctly rounded sqrt and divide, and the kernel's own assertions (run,
+checked, and a named error when one fails, with the outputs left as they were)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import triton
+import triton.language as tl
+from triton.runtime import driver
+
+import xnpu
+from xnpu.interpreters.cf import KernelAssertionError
+from xnpu.transforms.pipelines import LEVELS
+
+
+@pytest.fixture(autouse=True)
+def xnpu_driver():
+    previous = driver._active
+    driver.set_active(xnpu.triton.Driver())
+    yield
+    driver._active = previous
+
+
+@triton.jit
+def select_and_flag(x_ptr, keep_ptr, bias_ptr, out_ptr, positive_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    ok = offs < n
+    x = tl.load(x_ptr + offs, mask=ok)
+    keep = tl.load(keep_ptr + offs, mask=ok)  # bool
+    bias = tl.load(bias_ptr + offs, mask=ok)  # uint8: 0..255
+    y = tl.where(keep, x, -1.0) + bias.to(tl.float32)
+    y += tl.math.sqrt_rn(tl.abs(x)) + tl.math.div_rn(x, 3.0)
+    tl.store(out_ptr + offs, y, mask=ok)
+    tl.store(positive_ptr + offs, x > 0, mask=ok)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_bool_and_uint8_tensors_and_precise_math_match_pytorch(level):
+    g = torch.Generator().manual_seed(1)
+    n = 3000
+    x = torch.randn(n, generator=g)
+    keep = torch.rand(n, generator=g) > 0.5
+    bias = torch.randint(0, 256, (n,), generator=g, dtype=torch.uint8)
+    out, positive = torch.empty(n), torch.zeros(n, dtype=torch.bool)
+    select_and_flag[(3,)](x, keep, bias, out, positive, n, BLOCK=1024, level=level)
+    want = torch.where(keep, x, -1.0) + bias.float() + x.abs().sqrt() + x / 3.0
+    assert torch.allclose(out, want, rtol=1e-6, atol=1e-6)
+    assert torch.equal(positive, x > 0)
+
+
+@triton.jit
+def checked_gather(x_ptr, index_ptr, out_ptr, n, size, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    ok = offs < n
+    index = tl.load(index_ptr + offs, mask=ok, other=0)
+    tl.device_assert(((0 <= index) & (index < size)) | ~ok, "index out of bounds")
+    tl.store(out_ptr + offs, tl.load(x_ptr + index, mask=ok), mask=ok)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_kernels_assertion_runs_checked_at_every_level(level):
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(100, generator=g)
+    index = torch.randint(0, 100, (3000,), generator=g, dtype=torch.int32)
+    out = torch.zeros(3000)
+    checked_gather[(3,)](x, index, out, 3000, 100, BLOCK=1024, level=level, debug=True)
+    assert torch.equal(out, x[index.long()])
+    index[2345] = 100
+    out.zero_()
+    with pytest.raises(
+        KernelAssertionError,
+        match=r"assertion failed at .*test_kernel_forms.py:\d+:\d+: index out of bounds",
+    ):
+        checked_gather[(3,)](x, index, out, 3000, 100, BLOCK=1024, level=level, debug=True)
+    assert not out.any()  # a failed run leaves the caller's data as it was
+
+
+def test_a_load_through_an_i1_pointer_is_refused_by_name():
+    from xnpu.frontend.ttir import parse_ttir
+
+    text = """
+    tt.func public @k(%p: !tt.ptr<i1>, %o: !tt.ptr<i1>) {
+      %v = tt.load %p : !tt.ptr<i1>
+      tt.store %o, %v : !tt.ptr<i1>
+      tt.return
+    }"""
+    with pytest.raises(
+        Exception, match="memory holds bools as bytes: access them through an i8 pointer"
+    ):
+        xnpu.lower(parse_ttir(text), "scalar")
