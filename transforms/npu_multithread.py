@@ -129,7 +129,9 @@ def profitability(loop: scf.ForOp, machine: Machine, contexts: int, programs: in
     overhead = machine.threads.fork_cycles + machine.threads.join_cycles
     work = None
     if iterations is not None:
-        per_iteration = block_cycles(loop.body.block, machine)
+        # loops inside priced as the first program runs them (bounds from program ids)
+        known[loop.body.block.args[0]] = lb
+        per_iteration = block_cycles(loop.body.block, machine, known=known)
         block, tile = (loop.attributes.get(k) for k in (BLOCK_ELEMENTS, TILE_ELEMENTS))
         if isinstance(block, IntegerAttr) and isinstance(tile, IntegerAttr):
             work = per_iteration * programs * block.value.data / tile.value.data
@@ -143,6 +145,7 @@ _FOLDS = {
     arith.MuliOp: lambda a, b: a * b, arith.MinUIOp: min, arith.MaxUIOp: max,
     arith.MinSIOp: min, arith.MaxSIOp: max, arith.DivUIOp: lambda a, b: a // b if b else None,
     arith.CeilDivUIOp: lambda a, b: -(-a // b) if b else None,
+    arith.IndexCastOp: lambda a: a, arith.ExtSIOp: lambda a: a,
 }  # fmt: skip
 
 
@@ -160,24 +163,28 @@ def static_value(value: SSAValue, known: dict[SSAValue, int]) -> int | None:
     return None if None in operands else fold(*operands)
 
 
-def block_cycles(block: Block, machine: Machine, share: int = 1) -> float:
+def block_cycles(
+    block: Block, machine: Machine, share: int = 1, known: dict[SSAValue, int] | None = None
+) -> float:
     """Cycles one context spends running `block` once, by the machine's op prices. A
-    loop with runtime bounds runs over the tiles it indexes (a `share` of them inside
-    a coarsened tile's loop over its programs); a scalar tail counts nothing."""
+    loop runs its trips where its bounds follow from `known` values (the grid, the
+    program), else over the tiles it indexes (a `share` of them inside a coarsened
+    tile's loop over its programs); a scalar tail counts nothing."""
+    known = {} if known is None else known
     total = 0.0
     for op in block.ops:
         if isinstance(op, scf.ForOp):
             programs = op.attributes.get(PROGRAMS_IN_TILE)
             inner = share * programs.value.data if isinstance(programs, IntegerAttr) else share
-            per_trip = block_cycles(op.body.block, machine, inner)
-            total += _trips(op, share) * (per_trip + machine.scalar["loop_iteration"])
+            per_trip = block_cycles(op.body.block, machine, inner, known)
+            total += _trips(op, share, known) * (per_trip + machine.scalar["loop_iteration"])
         elif isinstance(op, spm.CopyOp):
             extent = op.scratchpad_side.type.element_count() / share
             element = op.scratchpad_side.type.element_type
             total += extent * element.bitwidth / 8 / machine.ddr.core_bytes_per_cycle
         elif op.regions:
-            total += max((block_cycles(b, machine, share) for r in op.regions for b in r.blocks),
-                         default=0.0)  # fmt: skip
+            total += max((block_cycles(b, machine, share, known) for r in op.regions
+                          for b in r.blocks), default=0.0)  # fmt: skip
         else:
             try:
                 total += op_price(op, machine)[0]
@@ -186,16 +193,16 @@ def block_cycles(block: Block, machine: Machine, share: int = 1) -> float:
     return total
 
 
-def _trips(loop: scf.ForOp, share: int) -> float:
+def _trips(loop: scf.ForOp, share: int, known: dict[SSAValue, int]) -> float:
     if SCALAR_TAIL in loop.attributes:
         return 0
     programs = loop.attributes.get(PROGRAMS_IN_TILE)
     if isinstance(programs, IntegerAttr):
         return programs.value.data
-    step = constant_int(loop.step) or 1
-    lb, ub = constant_int(loop.lb), constant_int(loop.ub)
-    if lb is not None and ub is not None:
+    lb, ub, step = (static_value(v, known) for v in (loop.lb, loop.ub, loop.step))
+    if lb is not None and ub is not None and step:
         return max(0, -(-(ub - lb) // step))
+    step = step or 1
     extents = [
         operand.type.element_count()
         for op in loop.walk() for operand in op.operands
