@@ -71,7 +71,13 @@ from xnpu.transforms.libdevice import narrow_float, tt_expansion
 from xnpu.transforms.program_loop import COMBINED_FREELY
 from xnpu.transforms.remarks import add_remark
 from xnpu.transforms.scoped_builder import ScopedBuilder
-from xnpu.transforms.tt_analysis import KernelAnalysis, StorePlan, one_op_combiner, row_major
+from xnpu.transforms.tt_analysis import (
+    KernelAnalysis,
+    StorePlan,
+    copy_groups,
+    one_op_combiner,
+    row_major,
+)
 from xnpu.transforms.tt_masks import AndBox, BoundBox, Box, ConditionBox, FullBox, ViewBox
 from xnpu.transforms.tt_values import (
     Affine,
@@ -147,6 +153,10 @@ class KernelEmitter(ScopedBuilder):
         self.reduced: dict[ReducedLeaf, SSAValue | TileLayout] = {}
         self.remarks: list[str] = []
         """What the function's remarks will say: loads gathered and stores scattered."""
+        self.flat_lanes: dict[tuple[SSAValue, ...], tuple[SSAValue, list[int], tuple]] = {}
+        """Lanes a flat element loop computes from its one index: (that index, the dims
+        it runs over, the box's shape), so a row-major tile over those dims is indexed
+        by it directly."""
 
     # ---- the function and its program loop
 
@@ -528,19 +538,30 @@ class KernelEmitter(ScopedBuilder):
             ddr_offset = self.insert(arith.AddiOp(ddr_offset, ddr_skip)).results[0]
             strides = row_major(box.box.shape, dims)
             tile_offset = self.box_start(box, dims, [Poly.of(strides[d]) for d in dims])
-        counts = [self.span(box, d, first, end) for d, (first, end) in zip(dims, ranges)]
-        if not dims:
-            counts = [ranges[0][1]]
+        counts = dict(
+            zip(dims, (self.span(box, d, first, end) for d, (first, end) in zip(dims, ranges)))
+        )
+        groups = copy_groups(box.box.shape, affine, dims, box.box.bounded)
+
+        def count_of(group: list[int]) -> SSAValue:  # its inner dims are whole
+            total = counts[group[0]]
+            extent = prod(box.box.shape[d] for d in group[1:])
+            if extent != 1:
+                total = self.insert(arith.MuliOp(total, self.index(extent))).results[0]
+            return total
+
         rows = None
-        if len(dims) == 2:
-            row_stride = self.poly_value(affine.lanes[dims[0]])
-            rows = (counts[0], row_stride, self.index(box.box.shape[dims[1]]))
-            count = counts[1]
-        elif dims and affine.lanes[dims[0]].constant != 1:  # strided: rows of one element
-            rows = (counts[0], self.poly_value(affine.lanes[dims[0]]), self.index(1))
+        if len(groups) == 2:
+            row_stride = self.poly_value(affine.lanes[groups[0][-1]])
+            tile_row = prod(box.box.shape[d] for d in groups[1])
+            rows = (count_of(groups[0]), row_stride, self.index(tile_row))
+            count = count_of(groups[1])
+        elif dims and len(groups[0]) == 1 and affine.lanes[dims[0]].constant != 1:
+            # strided: rows of one element
+            rows = (counts[dims[0]], self.poly_value(affine.lanes[dims[0]]), self.index(1))
             count = self.index(1)
         else:
-            count = counts[0]
+            count = count_of(groups[0]) if dims else ranges[0][1]
         if rows is not None and not to_scratchpad:
             rows = (rows[0], rows[2], rows[1])
         if to_scratchpad:
@@ -630,18 +651,70 @@ class KernelEmitter(ScopedBuilder):
     # ---- loops
 
     def element_loops(self, box: EmittedBox, body: Callable[[list[SSAValue]], None]) -> None:
-        """Loops over the lanes of `box`; `body` gets one index per tensor dimension."""
+        """Loops over the lanes of `box`; `body` gets one index per tensor dimension.
+        Trailing dims the box holds whole run as one flat loop (a contiguous 4-D block
+        of 16 x 16 x 128 x 2 is one loop of 65,536 lanes, which npu-vectorize can
+        vectorize, not 8,192 loops of 2): each dim's lane is the flat index divided
+        down, and a row-major tile over those dims is indexed by the flat index itself.
+
+            scf.for %i (n) { scf.for %j (c) { ... %t[%i * 2 + %j] } }
+                ==>  scf.for %f = %first * 2 to %end * 2 { ... %t[%f] }"""
         shape = box.box.shape
         dims = [d for d, s in enumerate(shape) if s != 1]
         bounds = self.ranges(box, dims)
+        run = self.flat_run(box, dims)
+        outer = dims[: len(dims) - len(run)]
+        inner = prod(shape[d] for d in run[1:])
+        if len(run) > 1:
+            first, end = bounds[len(outer)]
+            flat_range = (self.scaled_index(first, inner), self.scaled_index(end, inner))
+            bounds = [*bounds[: len(outer)], flat_range]
 
         def lanes_body(ivs):
             lanes = [self.index(0)] * len(shape)
-            for d, iv in zip(dims, ivs):
+            for d, iv in zip(outer, ivs):
                 lanes[d] = iv
+            if len(run) <= 1:
+                for d, iv in zip(run, ivs[len(outer) :]):
+                    lanes[d] = iv
+                body(lanes)
+                return
+            flat, below = ivs[-1], inner
+            made: list[Operation] = []
+            for k, d in enumerate(run):
+                lane = flat
+                if below != 1:
+                    made.append(self.insert(arith.DivUIOp(flat, self.index(below))))
+                    lane = made[-1].results[0]
+                if k:
+                    made.append(self.insert(arith.RemUIOp(lane, self.index(shape[d]))))
+                    lane = made[-1].results[0]
+                lanes[d] = lane
+                below //= shape[run[k + 1]] if k + 1 < len(run) else 1
+            self.flat_lanes[tuple(lanes)] = (flat, run, shape)
             body(lanes)
+            for op in reversed(made):  # the lanes nothing read (a tile read takes the index)
+                if not op.results[0].uses:
+                    op.detach()
+                    op.erase()
 
         self.loop_nest(bounds, lanes_body)
+
+    @staticmethod
+    def flat_run(box: EmittedBox, dims: list[int]) -> list[int]:
+        """The trailing `dims` one flat loop can run: every one but the first whole
+        (no mask cuts it, no box starts past its lane 0)."""
+        run: list[int] = []
+        for d in reversed(dims):
+            run.insert(0, d)
+            if box.firsts[d] is not None or box.ends[d] is not None:
+                break
+        return run
+
+    def scaled_index(self, value: SSAValue, factor: int) -> SSAValue:
+        if factor == 1:
+            return value
+        return self.insert(arith.MuliOp(value, self.index(factor))).results[0]
 
     # ---- evaluating nodes lane by lane
 
@@ -715,8 +788,14 @@ class KernelEmitter(ScopedBuilder):
 
     def _tile_index(self, layout: TileLayout, lanes: Sequence[SSAValue]) -> SSAValue:
         total: SSAValue | None = None
-        for lane, stride in zip(lanes, layout.strides):
-            if stride == 0:
+        flat = self.flat_lanes.get(tuple(lanes))
+        skipped: set[int] = set()
+        if flat is not None:
+            index, run, shape = flat
+            if [layout.strides[d] for d in run] == [row_major(shape, run)[d] for d in run]:
+                total, skipped = index, set(run)
+        for d, (lane, stride) in enumerate(zip(lanes, layout.strides)):
+            if stride == 0 or d in skipped:
                 continue
             term = (
                 lane

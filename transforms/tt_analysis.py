@@ -109,19 +109,47 @@ def row_major(shape: Sequence[int], dims: Sequence[int]) -> tuple[int, ...]:
     return tuple(strides)
 
 
-def tile_dims(shape, affine: Affine, for_store: bool) -> list[int] | str:
+def tile_dims(
+    shape, affine: Affine, for_store: bool, bounded: Sequence[bool]
+) -> list[int] | str:
     """The dims a tile keeps (lanes that vary), if a box copy can move it; else why not.
-    The outer of two dims may step by a runtime stride, the inner must step by 1."""
+    Dims contiguous in memory move as one (`copy_groups`); of two groups, the outer
+    may step by a runtime stride, the inner must step by 1."""
     dims = [d for d in range(len(shape)) if affine.varies(d)]
     if for_store and len(dims) != sum(1 for s in shape if s != 1):
         return "several lanes store to one address"
-    if len(dims) > 2:
-        return f"its addresses vary along {len(dims)} dimensions (copies move at most 2)"
     if any(affine.lanes[d].may_be_negative for d in dims):
         return "its addresses fall (or may fall, by a runtime stride) as the lanes rise"
-    if len(dims) == 2 and affine.lanes[dims[1]].constant != 1:
+    groups = copy_groups(shape, affine, dims, bounded)
+    if len(groups) > 2:
+        return (
+            f"its addresses vary along {len(groups)} runs of dimensions that are not "
+            "contiguous in memory (copies move at most 2)"
+        )
+    if any(len(g) > 1 for g in groups) and affine.lanes[dims[-1]].constant != 1:
+        return "its inner dimension is not contiguous (its stride is not 1)"
+    if len(groups) == 2 and affine.lanes[groups[1][-1]].constant != 1:
         return "its inner dimension is not contiguous (its stride is not 1)"
     return dims
+
+
+def copy_groups(
+    shape, affine: Affine, dims: Sequence[int], bounded: Sequence[bool]
+) -> list[list[int]]:
+    """`dims` in runs a copy moves as one: a dim joins the one outside it when it is
+    whole (no mask cuts it) and the outer steps by exactly its extent times its step,
+    as a contiguous N-D block's dims all do.
+
+        offsets n * 512 + h * 256 + w * 2 + c over 16 x 2 x 128 x 2  ->  [[n, h, w, c]]"""
+    groups: list[list[int]] = []
+    for d in dims:
+        if groups and not bounded[d]:
+            outer = groups[-1][-1]
+            if affine.lanes[outer].key == affine.lanes[d].scaled(shape[d]).key:
+                groups[-1].append(d)
+                continue
+        groups.append([d])
+    return groups
 
 
 def one_op_combiner(op: tt.ReduceOp) -> type[Operation] | None:
@@ -590,13 +618,13 @@ class KernelAnalysis:
         if not isinstance(leaf.pointer.offset, Affine):
             leaf.gathered_because = "its addresses are data, not affine in the lanes"
             return
-        dims = tile_dims(leaf.shape, leaf.pointer.offset, for_store=False)
-        if isinstance(dims, str):
-            leaf.gathered_because = dims
-            return
         box = self.masks.box_of(leaf.mask, leaf.shape)
         if box is None:
             leaf.gathered_because = NOT_A_BOX
+            return
+        dims = tile_dims(leaf.shape, leaf.pointer.offset, for_store=False, bounded=box.bounded)
+        if isinstance(dims, str):
+            leaf.gathered_because = dims
         elif any(box.bounded[d] for d, s in enumerate(leaf.shape) if s != 1 and d not in dims):
             leaf.gathered_because = "its mask cuts lanes that read one address"
         else:
@@ -616,7 +644,7 @@ class KernelAnalysis:
         if not isinstance(pointer.offset, Affine):
             why = "its addresses are data, not affine in the lanes"
         else:
-            dims = tile_dims(shape, pointer.offset, for_store=True)
+            dims = tile_dims(shape, pointer.offset, for_store=True, bounded=box.bounded)
             if not isinstance(dims, str):
                 return StorePlan(op, pointer, value, box, "tile", dims)
             why = dims
