@@ -66,7 +66,7 @@ from xnpu.dialects import spm, tt
 from xnpu.dialects.combiners import identity_attribute
 from xnpu.dialects.location import at_location
 from xnpu.transforms import check_option_types
-from xnpu.transforms.builders import INDEX
+from xnpu.transforms.builders import INDEX, constant_int
 from xnpu.transforms.libdevice import narrow_float, tt_expansion
 from xnpu.transforms.program_loop import COMBINED_FREELY
 from xnpu.transforms.remarks import add_remark
@@ -544,11 +544,7 @@ class KernelEmitter(ScopedBuilder):
         groups = copy_groups(box.box.shape, affine, dims, box.box.bounded)
 
         def count_of(group: list[int]) -> SSAValue:  # its inner dims are whole
-            total = counts[group[0]]
-            extent = prod(box.box.shape[d] for d in group[1:])
-            if extent != 1:
-                total = self.insert(arith.MuliOp(total, self.index(extent))).results[0]
-            return total
+            return self.scaled_index(counts[group[0]], prod(box.box.shape[d] for d in group[1:]))
 
         rows = None
         if len(groups) == 2:
@@ -712,6 +708,10 @@ class KernelEmitter(ScopedBuilder):
         return run
 
     def scaled_index(self, value: SSAValue, factor: int) -> SSAValue:
+        """`value * factor`, folded when `value` is a constant."""
+        known = constant_int(value)
+        if known is not None:
+            return self.index(known * factor)
         if factor == 1:
             return value
         return self.insert(arith.MuliOp(value, self.index(factor))).results[0]

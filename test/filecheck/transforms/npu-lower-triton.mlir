@@ -662,3 +662,51 @@ builtin.module {
 // CHECK-NEXT:      %[[R:.*]] = math.sqrt %[[V]] : f32
 // CHECK-NEXT:      %[[Q:.*]] = arith.divf %[[R]], %[[V]] : f32
 // CHECK-NEXT:      arith.select %[[ON]], %[[Q]], %{{.*}} : f32
+
+// -----
+
+// A 2 x 4 x 8 block contiguous in memory moves as one copy of 64 and runs as one
+// flat element loop over a row-major tile indexed by the loop's own index.
+builtin.module {
+  tt.func public @block3d(%x_ptr: !tt.ptr<f32>, %o_ptr: !tt.ptr<f32>) attributes {noinline = false} {
+    %c32 = arith.constant dense<32> : tensor<2x1x1xi32>
+    %c8 = arith.constant dense<8> : tensor<1x4x1xi32>
+    %a = tt.make_range {end = 2 : i32, start = 0 : i32} : tensor<2xi32>
+    %a1 = tt.expand_dims %a {axis = 1 : i32} : tensor<2xi32> -> tensor<2x1xi32>
+    %a2 = tt.expand_dims %a1 {axis = 2 : i32} : tensor<2x1xi32> -> tensor<2x1x1xi32>
+    %a3 = arith.muli %a2, %c32 : tensor<2x1x1xi32>
+    %b = tt.make_range {end = 4 : i32, start = 0 : i32} : tensor<4xi32>
+    %b1 = tt.expand_dims %b {axis = 0 : i32} : tensor<4xi32> -> tensor<1x4xi32>
+    %b2 = tt.expand_dims %b1 {axis = 2 : i32} : tensor<1x4xi32> -> tensor<1x4x1xi32>
+    %b3 = arith.muli %b2, %c8 : tensor<1x4x1xi32>
+    %c = tt.make_range {end = 8 : i32, start = 0 : i32} : tensor<8xi32>
+    %c1 = tt.expand_dims %c {axis = 0 : i32} : tensor<8xi32> -> tensor<1x8xi32>
+    %c2 = tt.expand_dims %c1 {axis = 0 : i32} : tensor<1x8xi32> -> tensor<1x1x8xi32>
+    %ab = tt.broadcast %a3 : tensor<2x1x1xi32> -> tensor<2x4x1xi32>
+    %bb = tt.broadcast %b3 : tensor<1x4x1xi32> -> tensor<2x4x1xi32>
+    %s = arith.addi %ab, %bb : tensor<2x4x1xi32>
+    %sb = tt.broadcast %s : tensor<2x4x1xi32> -> tensor<2x4x8xi32>
+    %cb = tt.broadcast %c2 : tensor<1x1x8xi32> -> tensor<2x4x8xi32>
+    %offs = arith.addi %sb, %cb : tensor<2x4x8xi32>
+    %xs = tt.splat %x_ptr : !tt.ptr<f32> -> tensor<2x4x8x!tt.ptr<f32>>
+    %xa = tt.addptr %xs, %offs : tensor<2x4x8x!tt.ptr<f32>>, tensor<2x4x8xi32>
+    %x = tt.load %xa : tensor<2x4x8x!tt.ptr<f32>>
+    %y = math.exp %x : tensor<2x4x8xf32>
+    %os = tt.splat %o_ptr : !tt.ptr<f32> -> tensor<2x4x8x!tt.ptr<f32>>
+    %oa = tt.addptr %os, %offs : tensor<2x4x8x!tt.ptr<f32>>, tensor<2x4x8xi32>
+    tt.store %oa, %y : tensor<2x4x8x!tt.ptr<f32>>
+    tt.return
+  }
+}
+
+// CHECK-LABEL: func.func public @block3d(
+// CHECK:         %[[ZERO:.*]] = arith.constant 0 : index
+// CHECK:         %[[ALL:.*]] = arith.constant 64 : index
+// CHECK:         scf.for %pid
+// CHECK:           spm.copy %x_ptr[%[[ZERO]]] to %[[IN:.*]][%[[ZERO]]] count %[[ALL]] : memref<?xf32> to memref<64xf32, #spm.scratch>
+// CHECK-NEXT:      scf.for %i = %[[ZERO]] to %[[ALL]] step %{{.*}} {
+// CHECK-NEXT:        %[[X:.*]] = memref.load %[[IN]][%i] : memref<64xf32, #spm.scratch>
+// CHECK-NEXT:        %[[Y:.*]] = math.exp %[[X]] : f32
+// CHECK-NEXT:        memref.store %[[Y]], %[[OUT:.*]][%i] : memref<64xf32, #spm.scratch>
+// CHECK-NEXT:      }
+// CHECK-NEXT:      spm.copy %[[OUT]][%[[ZERO]]] to %o_ptr[%[[ZERO]]] count %[[ALL]] : memref<64xf32, #spm.scratch> to memref<?xf32>
