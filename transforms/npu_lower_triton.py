@@ -52,7 +52,7 @@ from xdsl.dialects.builtin import (
     UnitAttr,
     i1,
 )
-from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.ir import Attribute, Block, Operation, OpResult, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -153,6 +153,9 @@ class KernelEmitter(ScopedBuilder):
         self.reduced: dict[ReducedLeaf, SSAValue | TileLayout] = {}
         self.remarks: list[str] = []
         """What the function's remarks will say: loads gathered and stores scattered."""
+        self.flat_loops = not analysis.moves_rows()
+        """Flat element loops, unless some tile moves as rows: npu-tile cuts the tiles of
+        such a block by rows, and must see row loops."""
         self.flat_lanes: dict[tuple[SSAValue, ...], tuple[SSAValue, list[int], tuple]] = {}
         """Lanes a flat element loop computes from its one index: (that index, the dims
         it runs over, the box's shape), so a row-major tile over those dims is indexed
@@ -648,35 +651,49 @@ class KernelEmitter(ScopedBuilder):
 
     def element_loops(self, box: EmittedBox, body: Callable[[list[SSAValue]], None]) -> None:
         """Loops over the lanes of `box`; `body` gets one index per tensor dimension.
-        Trailing dims the box holds whole run as one flat loop (a contiguous 4-D block
-        of 16 x 16 x 128 x 2 is one loop of 65,536 lanes, which npu-vectorize can
-        vectorize, not 8,192 loops of 2): each dim's lane is the flat index divided
-        down, and a row-major tile over those dims is indexed by the flat index itself.
-
-            scf.for %i (n) { scf.for %j (c) { ... %t[%i * 2 + %j] } }
-                ==>  scf.for %f = %first * 2 to %end * 2 { ... %t[%f] }"""
+        Trailing dims the box holds whole run as one flat loop where they can
+        (`flat_element_loops`), else one loop per dimension."""
         shape = box.box.shape
         dims = [d for d, s in enumerate(shape) if s != 1]
         bounds = self.ranges(box, dims)
         run = self.flat_run(box, dims)
+        if (
+            len(run) > 1
+            and self.flat_loops
+            and self.flat_element_loops(box, dims, bounds, run, body)
+        ):
+            return
+
+        def lanes_body(ivs):
+            lanes = [self.index(0)] * len(shape)
+            for d, iv in zip(dims, ivs):
+                lanes[d] = iv
+            body(lanes)
+
+        self.loop_nest(bounds, lanes_body)
+
+    def flat_element_loops(self, box: EmittedBox, dims, bounds, run, body) -> bool:
+        """The trailing dims `run` as one flat loop (a contiguous 4-D block of
+        16 x 16 x 128 x 2 is one loop of 65,536 lanes, which npu-vectorize vectorizes,
+        not 8,192 loops of 2): a row-major tile over them is indexed by the flat index
+        itself. When `body` reads a dim's own lane (a mask, a row's reduction result,
+        a lane index as data), the flat loop is undone (False): dividing the index
+        back into lanes would cost more than it saves and hide the rows from npu-tile.
+
+            scf.for %i (n) { scf.for %j (c) { ... %t[%i * 2 + %j] } }
+                ==>  scf.for %f = %first * 2 to %end * 2 { ... %t[%f] }"""
+        shape = box.box.shape
         outer = dims[: len(dims) - len(run)]
         inner = prod(shape[d] for d in run[1:])
-        if len(run) > 1:
-            first, end = bounds[len(outer)]
-            flat_range = (self.scaled_index(first, inner), self.scaled_index(end, inner))
-            bounds = [*bounds[: len(outer)], flat_range]
+        first, end = bounds[len(outer)]
+        flat_range = (self.scaled_index(first, inner), self.scaled_index(end, inner))
+        made: list[Operation] = []
 
         def lanes_body(ivs):
             lanes = [self.index(0)] * len(shape)
             for d, iv in zip(outer, ivs):
                 lanes[d] = iv
-            if len(run) <= 1:
-                for d, iv in zip(run, ivs[len(outer) :]):
-                    lanes[d] = iv
-                body(lanes)
-                return
             flat, below = ivs[-1], inner
-            made: list[Operation] = []
             for k, d in enumerate(run):
                 lane = flat
                 if below != 1:
@@ -689,12 +706,19 @@ class KernelEmitter(ScopedBuilder):
                 below //= shape[run[k + 1]] if k + 1 < len(run) else 1
             self.flat_lanes[tuple(lanes)] = (flat, run, shape)
             body(lanes)
-            for op in reversed(made):  # the lanes nothing read (a tile read takes the index)
-                if not op.results[0].uses:
-                    op.detach()
-                    op.erase()
+            self.flat_lanes.pop(tuple(lanes))
 
-        self.loop_nest(bounds, lanes_body)
+        loop = self.loop_nest([*bounds[: len(outer)], flat_range], lanes_body)
+        undone = any(use.operation not in made for op in made for use in op.results[0].uses)
+        for op in [loop] if undone else reversed(made):
+            op.detach()
+            op.erase()
+        for value in flat_range:  # a product scaled_index made (not a cached constant)
+            made_here = isinstance(value, OpResult) and isinstance(value.owner, arith.MuliOp)
+            if undone and made_here and not value.uses and value not in (first, end):
+                value.owner.detach()
+                value.owner.erase()
+        return not undone
 
     @staticmethod
     def flat_run(box: EmittedBox, dims: list[int]) -> list[int]:

@@ -56,7 +56,7 @@ from xnpu.transforms import (
     pass_machine,
     scratchpad_problem,
 )
-from xnpu.transforms.builders import constant_int
+from xnpu.transforms.builders import constant_int, static_range
 from xnpu.transforms.npu_vectorize import SCALAR_TAIL
 from xnpu.transforms.op_costs import UnpricedOp, op_price
 from xnpu.transforms.program_loop import (
@@ -200,6 +200,10 @@ def _trips(loop: scf.ForOp, share: int, known: dict[SSAValue, int]) -> float:
     if isinstance(programs, IntegerAttr):
         return programs.value.data
     lb, ub, step = (static_value(v, known) for v in (loop.lb, loop.ub, loop.step))
+    if lb is None:
+        lb = static_range(loop.lb)[0]
+    if ub is None:
+        ub = static_range(loop.ub)[1]  # a clamp's bound: at most a tile's rows
     if lb is not None and ub is not None and step:
         return max(0, -(-(ub - lb) // step))
     step = step or 1

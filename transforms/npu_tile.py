@@ -71,7 +71,7 @@ from xnpu.transforms import (
     check_scratchpad_fits,
     pass_machine,
 )
-from xnpu.transforms.builders import INDEX, constant_int
+from xnpu.transforms.builders import INDEX, constant_int, static_range
 from xnpu.transforms.program_loop import (
     BLOCK_ELEMENTS,
     PROGRAMS_IN_TILE,
@@ -295,7 +295,9 @@ def strip_mining_refusal(plan: TilePlan) -> str | None:
         index = row_loop.body.block.args[0]
         (at,) = user.indices
         width = plan.widths.get(user.memref, 1)
-        if at is not index and (width == 1 or _row_start(at, index, width) is None):
+        # a tile of rows is read at index * width + column, a tile of elements at index
+        rows_at = width > 1 and _row_start(at, index, width) is not None
+        if not rows_at and (width > 1 or at is not index):
             return f"{user.name}{at_location(user)} does not index the tile by its loop's index"
     for op in body.ops:
         if isinstance(op, scf.ForOp) and not _touches_tiles(op, plan):
@@ -325,9 +327,7 @@ def _is_column(value: SSAValue, width: int) -> bool:
     loop = value.owner.parent_op() if isinstance(value.owner, Block) else None
     if not isinstance(loop, scf.ForOp) or value is not loop.body.block.args[0]:
         return False
-    low, high = constant_int(loop.lb), constant_int(loop.ub)
-    if high is None and isinstance(loop.ub.owner, arith.MinSIOp | arith.MinUIOp):
-        high = constant_int(loop.ub.owner.rhs)
+    low, high = static_range(loop.lb)[0], static_range(loop.ub)[1]
     return low is not None and low >= 0 and high is not None and high <= width
 
 

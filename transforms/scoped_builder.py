@@ -154,12 +154,12 @@ class ScopedBuilder:
         bounds: Sequence[tuple[SSAValue, SSAValue]],
         body: Callable[[list[SSAValue]], None],
         names: str = "ijk",
-    ) -> None:
+    ) -> scf.ForOp | None:
         """Nested scf.for over `bounds` ((lower, upper) each, step 1) around
-        `body(ivs)`, each body built in its own scope."""
+        `body(ivs)`, each body built in its own scope; the outermost loop."""
         if not bounds:
             body([])
-            return
+            return None
         lower, upper = bounds[0]
         block = Block(arg_types=[INDEX])
         block.args[0].name_hint = names[0]
@@ -169,3 +169,4 @@ class ScopedBuilder:
                 bounds[1:], lambda ivs: body([block.args[0], *ivs]), names=names[1:] or "ijk"
             )
             self.insert(scf.YieldOp())
+        return loop

@@ -109,9 +109,7 @@ def row_major(shape: Sequence[int], dims: Sequence[int]) -> tuple[int, ...]:
     return tuple(strides)
 
 
-def tile_dims(
-    shape, affine: Affine, for_store: bool, bounded: Sequence[bool]
-) -> list[int] | str:
+def tile_dims(shape, affine: Affine, for_store: bool, bounded: Sequence[bool]) -> list[int] | str:
     """The dims a tile keeps (lanes that vary), if a box copy can move it; else why not.
     Dims contiguous in memory move as one (`copy_groups`); of two groups, the outer
     may step by a runtime stride, the inner must step by 1."""
@@ -612,6 +610,27 @@ class KernelAnalysis:
         return full
 
     # ---- sinks
+
+    def moves_rows(self) -> bool:
+        """Whether some tile moves as rows (a copy of two runs of dims, `copy_groups`)."""
+        moved = [
+            (
+                leaf.shape,
+                leaf.pointer.offset,
+                leaf.tile_dims,
+                self.masks.box_of(leaf.mask, leaf.shape),
+            )
+            for leaf in self.values.values()
+            if isinstance(leaf, LoadLeaf) and leaf.tile_dims is not None
+        ] + [
+            (plan.shape, plan.pointer.offset, plan.dims, plan.box)
+            for plan in self.stores.values()
+            if plan.kind == "tile"
+        ]
+        return any(
+            len(copy_groups(shape, offset, dims, box.bounded)) > 1
+            for shape, offset, dims, box in moved
+        )
 
     def _plan_load(self, leaf: LoadLeaf) -> None:
         """Whether the load is read from a tile (`leaf.tile_dims`) or gathered (and why)."""
