@@ -119,3 +119,45 @@ def test_a_contiguous_4d_block_moves_as_a_copy_and_vectorizes():
         assert not [r for r in report.remarks if "element by element" in r or "left scalar" in r]
         cycles[level] = report.cycles
     assert cycles["vec"] < cycles["scalar"] / 10  # one flat loop of 2,048 lanes, not 1,024 of 2
+
+
+@triton.jit
+def wide_softmax(x_ptr, out_ptr, M, N, BM: tl.constexpr, BN: tl.constexpr):
+    rows = tl.program_id(0) * BM + tl.arange(0, BM)
+    cols = tl.arange(0, BN)
+    offsets = rows[:, None] * N + cols[None, :]
+    mask = (rows[:, None] < M) & (cols[None, :] < N)
+    x = tl.load(x_ptr + offsets, mask=mask, other=-float("inf"))
+    e = tl.exp(x - tl.max(x, axis=1)[:, None])
+    tl.store(out_ptr + offsets, e / tl.sum(e, axis=1)[:, None], mask=mask)
+
+
+@pytest.mark.parametrize("level", ["scalar", "vec", "vec+mt+db"])
+def test_a_block_of_rows_larger_than_the_scratchpad_is_cut_by_rows(level):
+    """64 rows of 16,384 fp32 (4 MiB a tile, three tiles) cannot stay whole: npu-tile
+    cuts them by rows, each row's reductions whole."""
+    x = torch.randn(100, 16000, generator=torch.Generator().manual_seed(5))
+    out = torch.empty_like(x)
+    wide_softmax[(2,)](x, out, 100, 16000, BM=64, BN=16384, level=level)
+    assert torch.allclose(out, torch.softmax(x, 1), atol=1e-6)
+    assert any("strip-mined" in r for r in xnpu.last_report().remarks)
+
+
+@triton.jit
+def rows_in_a_loop(x_ptr, out_ptr, ROWS: tl.constexpr, COLS: tl.constexpr):
+    """hexagon-mlir's layer norm shape: each program loops over its rows."""
+    cols = tl.arange(0, COLS)
+    for row in range(tl.program_id(0), ROWS, tl.num_programs(0)):
+        x = tl.load(x_ptr + row * COLS + cols)
+        tl.store(out_ptr + row * COLS + cols, x - tl.sum(x, axis=0) / COLS)
+
+
+def test_multithreadings_estimate_of_a_loop_over_rows_is_near_the_measured_time():
+    x = torch.randn(27, 4096, generator=torch.Generator().manual_seed(6))
+    out = torch.empty_like(x)
+    rows_in_a_loop[(1,)](x, out, 27, 4096, level="vec+mt")
+    assert torch.allclose(out, x - x.mean(1, keepdim=True), atol=1e-5)
+    report = xnpu.last_report()
+    (remark,) = [r for r in report.remarks if "npu-multithread" in r]
+    estimate = float(remark.split("~")[1].split(" cycles")[0].replace(",", ""))
+    assert 0.75 < estimate / report.cycles < 1.33, remark  # was 300x off
