@@ -30,6 +30,7 @@ from xdsl.dialects.builtin import (
     AnyFloat,
     ArrayAttr,
     BoolAttr,
+    DenseArrayBase,
     DictionaryAttr,
     FunctionType,
     IntAttr,
@@ -538,6 +539,83 @@ class ReshapeOp(ShapeChangeOp):
         _require(
             prod(src) == prod(dst),
             f"reshape must keep the element count: {self.src.type} -> {self.result.type}",
+        )
+
+
+@irdl_op_definition
+class TransOp(ShapeChangeOp):
+    """`tt.trans %t {order = array<i32: 1, 0>} : tensor<4x8xf32> -> tensor<8x4xf32>`:
+    the dims permuted (result dim d is source dim order[d])."""
+
+    name = "tt.trans"
+
+    order = prop_def(DenseArrayBase)
+
+    irdl_options = (ParsePropInAttrDict(),)
+
+    def verify_(self) -> None:
+        self._require_same_element()
+        order = list(self.order.get_values())
+        src = shape_of(self.src.type)
+        _require(
+            sorted(order) == list(range(len(src))),
+            f"order {order} is not a permutation of the {len(src)} dims of {self.src.type}",
+        )
+        want = [src[o] for o in order]
+        _require(
+            list(shape_of(self.result.type)) == want,
+            f"transposing {self.src.type} by {order} gives shape {want}, not {self.result.type}",
+        )
+
+
+@irdl_op_definition
+class JoinOp(IRDLOperation):
+    """`tt.join %a, %b : tensor<16xf32> -> tensor<16x2xf32>`: a new last dim of 2,
+    `a` at 0 and `b` at 1."""
+
+    name = "tt.join"
+
+    T: ClassVar = VarConstraint("T", AnyAttr())
+    lhs = operand_def(T)
+    rhs = operand_def(T)
+    result = result_def()
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `->` type($result)"
+
+    def verify_(self) -> None:
+        want = [*shape_of(self.lhs.type), 2]
+        _require(
+            list(shape_of(self.result.type)) == want
+            and element_of(self.result.type) == element_of(self.lhs.type),
+            f"joining two {self.lhs.type} gives shape {want}, not {self.result.type}",
+        )
+
+
+@irdl_op_definition
+class SplitOp(IRDLOperation):
+    """`%a, %b = tt.split %t : tensor<16x2xf32> -> tensor<16xf32>`: the halves of a
+    last dim of 2."""
+
+    name = "tt.split"
+
+    T: ClassVar = VarConstraint("T", AnyAttr())
+    src = operand_def()
+    outLHS = result_def(T)
+    outRHS = result_def(T)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$src attr-dict `:` type($src) `->` type($outLHS)"
+
+    def verify_(self) -> None:
+        src = shape_of(self.src.type)
+        _require(bool(src) and src[-1] == 2, f"splits a last dim of 2, not {self.src.type}")
+        _require(
+            list(shape_of(self.outLHS.type)) == list(src[:-1])
+            and element_of(self.outLHS.type) == element_of(self.src.type),
+            f"splitting {self.src.type} gives shape {list(src[:-1])}, not {self.outLHS.type}",
         )
 
 
@@ -1126,6 +1204,9 @@ TT = Dialect(
         FpToFpOp,
         PreciseSqrtOp,
         PreciseDivfOp,
+        TransOp,
+        JoinOp,
+        SplitOp,
         BitcastOp,
         AssertOp,
         ExternElementwiseOp,

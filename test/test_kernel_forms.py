@@ -161,3 +161,27 @@ def test_multithreadings_estimate_of_a_loop_over_rows_is_near_the_measured_time(
     (remark,) = [r for r in report.remarks if "npu-multithread" in r]
     estimate = float(remark.split("~")[1].split(" cycles")[0].replace(",", ""))
     assert 0.75 < estimate / report.cycles < 1.33, remark  # was 300x off
+
+
+@triton.jit
+def regroup(x_ptr, pairs_ptr, transposed_ptr, regrouped_ptr, N: tl.constexpr):
+    offsets = tl.arange(0, 2 * N)
+    x = tl.load(x_ptr + offsets)
+    even, odd = tl.split(x.reshape(N, 2))
+    tl.store(pairs_ptr + offsets, tl.join(odd, -even).reshape(2 * N))  # rotate pairs
+    m = tl.load(x_ptr + tl.arange(0, 4)[:, None] * 8 + tl.arange(0, 8)[None, :])
+    tl.store(transposed_ptr + tl.arange(0, 8)[:, None] * 4 + tl.arange(0, 4)[None, :], tl.trans(m))
+    flat = tl.arange(0, 32).reshape(4, 8)  # an arange regrouped stays affine
+    tl.store(regrouped_ptr + flat, (m * 2).reshape(8, 4).reshape(4, 8) + flat.to(tl.float32))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_reshape_trans_join_and_split_match_pytorch(level):
+    x = torch.randn(64, generator=torch.Generator().manual_seed(7))
+    pairs, transposed, regrouped = torch.zeros(64), torch.zeros(32), torch.zeros(32)
+    regroup[(1,)](x, pairs, transposed, regrouped, N=32, level=level)
+    two = x.reshape(32, 2)
+    assert torch.equal(pairs, torch.stack([two[:, 1], -two[:, 0]], 1).reshape(64))
+    m = x[:32].reshape(4, 8)
+    assert torch.equal(transposed, m.t().reshape(32))
+    assert torch.equal(regrouped, (m * 2 + torch.arange(32.0).reshape(4, 8)).reshape(32))

@@ -84,12 +84,14 @@ from xnpu.transforms.tt_values import (
     AffineLeaf,
     ComputeNode,
     ConstantLeaf,
+    JoinNode,
     LoadLeaf,
     LoweringError,
     Node,
     Pointer,
     Poly,
     ReducedLeaf,
+    ReshapeNode,
     ScalarLeaf,
     ScalarLoad,
     ScalarOp,
@@ -869,10 +871,42 @@ class KernelEmitter(ScopedBuilder):
                 mapped = node.lane_map(lanes)
                 mapped = [m if not isinstance(m, int) else self.index(m) for m in mapped]
                 return self.value_at(node.operands[0], mapped, memo)
+            case ReshapeNode():
+                return self.value_at(node.operands[0], self.regrouped(node, lanes), memo)
+            case JoinNode():
+                a, b = (self.value_at(o, lanes[:-1], memo) for o in node.operands)
+                first = self.insert(arith.CmpiOp(lanes[-1], self.index(0), "eq")).results[0]
+                return self.insert(arith.SelectOp(first, a, b)).results[0]
             case ComputeNode():
                 operands = [self.value_at(o, lanes, memo) for o in node.operands]
                 return self.compute(node, operands)
         raise LoweringError(f"npu-lower-triton: internal error: cannot evaluate {node}")
+
+    def regrouped(self, node: ReshapeNode, lanes: Sequence[SSAValue]) -> list[SSAValue]:
+        """The source lanes of a regrouping reshape's `lanes`: through the row-major
+        flat position (divided back down the source's dims)."""
+        source = node.operands[0].shape
+        flat = None
+        strides = row_major(node.shape, range(len(node.shape)))
+        for d, lane in enumerate(lanes):
+            if node.shape[d] == 1:
+                continue
+            term = self.scaled_index(lane, strides[d])
+            flat = term if flat is None else self.insert(arith.AddiOp(flat, term)).results[0]
+        flat = flat if flat is not None else self.index(0)
+        mapped = []
+        for extent, stride in zip(source, row_major(source, range(len(source)))):
+            if extent == 1:
+                mapped.append(self.index(0))
+                continue
+            if stride != 1:
+                lane = self.insert(arith.DivUIOp(flat, self.index(stride))).results[0]
+            else:
+                lane = flat
+            if stride * extent < prod(source):
+                lane = self.insert(arith.RemUIOp(lane, self.index(extent))).results[0]
+            mapped.append(lane)
+        return mapped
 
     def load_tile(self, layout: TileLayout, lanes) -> SSAValue:
         return self.insert(memref.LoadOp.get(layout.buffer, [self.tile_index(layout, lanes)])).res

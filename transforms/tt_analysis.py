@@ -54,11 +54,13 @@ from xnpu.transforms.tt_values import (
     CarriedLeaf,
     ComputeNode,
     ConstantLeaf,
+    JoinNode,
     LoadLeaf,
     Node,
     Pointer,
     Poly,
     ReducedLeaf,
+    ReshapeNode,
     ScalarLeaf,
     ScalarLoad,
     ScalarOp,
@@ -265,6 +267,10 @@ class KernelAnalysis:
                 shape = tt.shape_of(result.type) if isinstance(result.type, TensorType) else ()
                 self.values[result] = self.add(ReducedLeaf(op, shape, index))
             return
+        if isinstance(op, tt.SplitOp):
+            for half, result in enumerate(op.results):
+                self.values[result] = self._split_half(op, half)
+            return
         if isinstance(op, tt.ScanOp):
             self._sink(op, op.operands)
             for index, result in enumerate(op.results):
@@ -434,8 +440,12 @@ class KernelAnalysis:
                 mask = self.node(op.mask, op) if op.mask is not None else None
                 other = self.node(op.other, op) if op.other is not None else None
                 return self.add(LoadLeaf(op, pointer, mask, other))
-            case tt.BroadcastOp() | tt.ExpandDimsOp() | tt.ReshapeOp():
+            case tt.ReshapeOp() if _regroups(op):
+                return self._analyze_regrouping(op, shape)
+            case tt.BroadcastOp() | tt.ExpandDimsOp() | tt.ReshapeOp() | tt.TransOp():
                 return self._analyze_view(op, shape)
+            case tt.JoinOp():
+                return self.add(JoinNode(self.node(op.lhs, op), self.node(op.rhs, op), shape))
             case tt.BitcastOp() if isinstance(element, tt.PointerType):
                 return self.pointer_bitcast(op)
             case (
@@ -497,6 +507,38 @@ class KernelAnalysis:
                 return moved if isinstance(src, Affine) else Pointer(src.base, moved)
             return Pointer(src.base, self.add(ViewNode(affine, shape, lane_map)))
         return self.add(ViewNode(self.node(op.src, op), shape, lane_map))
+
+    def _analyze_regrouping(self, op: tt.ReshapeOp, shape: tuple[int, ...]) -> Value:
+        """A reshape that regroups lanes: an affine value that is a function of the flat
+        position alone (an arange, a contiguous block's offsets) stays affine; anything
+        else is read through its flat position (`ReshapeNode`)."""
+        src_shape = tt.shape_of(op.src.type)
+        src = self.values.get(op.src)
+        affine = src if isinstance(src, Affine) else getattr(src, "offset", None)
+        if isinstance(affine, Affine):
+            per_position = _flat_coefficient(affine, src_shape)
+            if per_position is not None:
+                lanes = tuple(per_position.scaled(s) for s in row_major(shape, range(len(shape))))
+                moved = affine.reshaped(shape, lanes)
+                return moved if isinstance(src, Affine) else Pointer(src.base, moved)
+        if isinstance(src, Pointer):
+            raise fail(op, "a reshape that regroups a block of pointers is not supported")
+        return self.add(ReshapeNode(self.node(op.src, op), shape))
+
+    def _split_half(self, op: tt.SplitOp, half: int) -> Value:
+        """Lane `half` of the last dim: an affine value's start moves by its step."""
+        shape = tt.shape_of(op.outLHS.type)
+        src = self.values.get(op.src)
+        affine = src if isinstance(src, Affine) else getattr(src, "offset", None)
+        if isinstance(affine, Affine):
+            step = affine.lanes[-1].scaled(half)
+            moved = Affine(shape, affine.start + step, affine.lanes[:-1], affine.type)
+            return moved if isinstance(src, Affine) else Pointer(src.base, moved)
+        if isinstance(src, Pointer):
+            return Pointer(
+                src.base, self.add(ViewNode(src.offset, shape, lambda lanes: [*lanes, half]))
+            )
+        return self.add(ViewNode(self.node(op.src, op), shape, lambda lanes: [*lanes, half]))
 
     def add(self, node: Node) -> Node:
         self.nodes.append(node)
@@ -670,15 +712,34 @@ class KernelAnalysis:
         return StorePlan(op, pointer, value, box, "scatter", why=why)
 
 
+def _regroups(op: tt.ReshapeOp) -> bool:
+    """Whether a reshape does more than add or drop size-1 dims."""
+    src, dst = tt.shape_of(op.src.type), tt.shape_of(op.result.type)
+    return [s for s in src if s != 1] != [s for s in dst if s != 1]
+
+
+def _flat_coefficient(affine: Affine, shape: tuple[int, ...]) -> Poly | None:
+    """k when the affine value is start + k * (row-major flat position), else None."""
+    big = [d for d, extent in enumerate(shape) if extent != 1]
+    if not big:
+        return Poly()
+    unit = affine.lanes[big[-1]]
+    strides = row_major(shape, range(len(shape)))
+    if any(affine.lanes[d].key != unit.scaled(strides[d]).key for d in big):
+        return None
+    return unit
+
+
 def _lane_map(op: Operation, src_shape: tuple[int, ...], shape: tuple[int, ...]) -> Callable:
     """For a view op: the source lanes of result lanes."""
+    if isinstance(op, tt.TransOp):
+        order = list(op.order.get_values())
+        return lambda lanes: [lanes[order.index(s)] for s in range(len(src_shape))]
     if isinstance(op, tt.BroadcastOp):
         return lambda lanes: [0 if s == 1 else lane for s, lane in zip(src_shape, lanes)]
     if isinstance(op, tt.ExpandDimsOp):
         axis = op.axis.value.data
         return lambda lanes: [lane for d, lane in enumerate(lanes) if d != axis]
-    if [s for s in src_shape if s != 1] != [s for s in shape if s != 1]:
-        raise fail(op, "only reshapes that add or drop size-1 dimensions are supported")
     src_big = [d for d, s in enumerate(src_shape) if s != 1]
     dst_big = [d for d, s in enumerate(shape) if s != 1]
 

@@ -226,6 +226,23 @@ class ViewNode(Node):
         self.lane_map = lane_map
 
 
+class ReshapeNode(Node):
+    """A reshape that regroups lanes (not only size-1 dims): result lanes name a
+    row-major flat position, which names the source's lanes.
+
+        tt.reshape %x : tensor<32xf32> -> tensor<16x2xf32>   lane (i, j) is x's lane 2i + j"""
+
+    def __init__(self, src: Node, shape: tuple[int, ...]):
+        super().__init__(shape, src.element, (src,), invariant=src.invariant)
+
+
+class JoinNode(Node):
+    """`tt.join %a, %b`: a new last dim of 2 holding `a` at lane 0 and `b` at lane 1."""
+
+    def __init__(self, a: Node, b: Node, shape: tuple[int, ...]):
+        super().__init__(shape, a.element, (a, b), invariant=a.invariant and b.invariant)
+
+
 class ReducedLeaf(Node):
     """Result `index` of a tt.reduce: a scalar, or a tile when more than one remains."""
 

@@ -118,3 +118,27 @@
 %0 = "test.op"() : () -> tensor<8xi32>
 tt.assert %0, "never" : tensor<8xi32>
 // CHECK: the condition must be i1 or a tensor of i1, got tensor<8xi32>
+
+// -----
+
+%0 = "test.op"() : () -> tensor<4x8xf32>
+%1 = tt.trans %0 {order = array<i32: 0, 0>} : tensor<4x8xf32> -> tensor<8x4xf32>
+// CHECK: order [0, 0] is not a permutation of the 2 dims of tensor<4x8xf32>
+
+// -----
+
+%0 = "test.op"() : () -> tensor<4x8xf32>
+%1 = tt.trans %0 {order = array<i32: 1, 0>} : tensor<4x8xf32> -> tensor<4x8xf32>
+// CHECK: transposing tensor<4x8xf32> by [1, 0] gives shape [8, 4], not tensor<4x8xf32>
+
+// -----
+
+%0 = "test.op"() : () -> tensor<16xf32>
+%1 = tt.join %0, %0 : tensor<16xf32> -> tensor<2x16xf32>
+// CHECK: joining two tensor<16xf32> gives shape [16, 2], not tensor<2x16xf32>
+
+// -----
+
+%0 = "test.op"() : () -> tensor<16x4xf32>
+%1, %2 = tt.split %0 : tensor<16x4xf32> -> tensor<16xf32>
+// CHECK: splits a last dim of 2, not tensor<16x4xf32>

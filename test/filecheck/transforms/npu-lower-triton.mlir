@@ -710,3 +710,37 @@ builtin.module {
 // CHECK-NEXT:        memref.store %[[Y]], %[[OUT:.*]][%i] : memref<64xf32, #spm.scratch>
 // CHECK-NEXT:      }
 // CHECK-NEXT:      spm.copy %[[OUT]][%[[ZERO]]] to %o_ptr[%[[ZERO]]] count %[[ALL]] : memref<64xf32, #spm.scratch> to memref<?xf32>
+
+// -----
+
+// Reshapes that regroup lanes read their source through the flat position; split
+// takes a lane of the last dim, join selects between its operands by that lane.
+builtin.module {
+  tt.func public @swap_pairs(%x_ptr: !tt.ptr<f32>, %o_ptr: !tt.ptr<f32>) attributes {noinline = false} {
+    %offs = tt.make_range {end = 8 : i32, start = 0 : i32} : tensor<8xi32>
+    %xs = tt.splat %x_ptr : !tt.ptr<f32> -> tensor<8x!tt.ptr<f32>>
+    %xa = tt.addptr %xs, %offs : tensor<8x!tt.ptr<f32>>, tensor<8xi32>
+    %x = tt.load %xa : tensor<8x!tt.ptr<f32>>
+    %r = tt.reshape %x : tensor<8xf32> -> tensor<4x2xf32>
+    %even, %odd = tt.split %r : tensor<4x2xf32> -> tensor<4xf32>
+    %j = tt.join %odd, %even : tensor<4xf32> -> tensor<4x2xf32>
+    %y = tt.reshape %j : tensor<4x2xf32> -> tensor<8xf32>
+    %os = tt.splat %o_ptr : !tt.ptr<f32> -> tensor<8x!tt.ptr<f32>>
+    %oa = tt.addptr %os, %offs : tensor<8x!tt.ptr<f32>>, tensor<8xi32>
+    tt.store %oa, %y : tensor<8x!tt.ptr<f32>>
+    tt.return
+  }
+}
+
+// CHECK-LABEL: func.func public @swap_pairs(
+// CHECK:         scf.for %i = %[[ZERO:.*]] to %{{.*}} step %[[ONE:.*]] {
+// CHECK-NEXT:      %[[PAIR:.*]] = arith.divui %i, %[[TWO:.*]] : index
+// CHECK-NEXT:      %[[LANE:.*]] = arith.remui %i, %[[TWO]] : index
+// CHECK-NEXT:      %[[AT:.*]] = arith.muli %[[PAIR]], %[[TWO]] : index
+// CHECK-NEXT:      %[[ODD:.*]] = arith.addi %[[AT]], %[[ONE]] : index
+// CHECK-NEXT:      %[[B:.*]] = memref.load %[[IN:.*]][%[[ODD]]] : memref<8xf32, #spm.scratch>
+// CHECK:           %[[EVEN:.*]] = arith.addi %{{.*}}, %[[ZERO]] : index
+// CHECK-NEXT:      %[[A:.*]] = memref.load %[[IN]][%[[EVEN]]] : memref<8xf32, #spm.scratch>
+// CHECK-NEXT:      %[[FIRST:.*]] = arith.cmpi eq, %[[LANE]], %[[ZERO]] : index
+// CHECK-NEXT:      %[[Y:.*]] = arith.select %[[FIRST]], %[[B]], %[[A]] : f32
+// CHECK-NEXT:      memref.store %[[Y]], %{{.*}}[%i] : memref<8xf32, #spm.scratch>
