@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from xdsl.dialects.arith import ConstantOp
-from xdsl.dialects.builtin import IndexType, IntegerAttr, MemRefType
+from xdsl.dialects.builtin import IndexType, IntegerAttr, MemRefType, VectorType
 from xdsl.ir import (
     Attribute,
     Dialect,
@@ -378,8 +378,47 @@ def scratchpad_overflow(buffers: Sequence[tuple[AllocOp, int]], machine: Machine
     )
 
 
+@irdl_op_definition
+class GatherOp(IRDLOperation):
+    """
+    `%v = spm.gather %buf[%at] : memref<32xf32, #spm.scratch>, vector<32xindex> ->
+    vector<32xf32>`: one element of a scratchpad buffer per lane, at the lane's index
+    (HVX's vgather from VTCM). npu-vectorize makes it of a scratchpad load at
+    lane-varying indices that are not consecutive.
+    """
+
+    name = "spm.gather"
+
+    buffer = operand_def(MemRefType)
+    indices = operand_def(VectorType)
+    result = result_def(VectorType)
+
+    traits = traits_def(MemoryReadEffect())
+
+    assembly_format = (
+        "$buffer `[` $indices `]` attr-dict `:` type($buffer) `,` type($indices) `->` type($result)"
+    )
+
+    def __init__(self, buffer: SSAValue, indices: SSAValue):
+        lanes = indices.type.get_shape()
+        result = VectorType(buffer.type.element_type, lanes)
+        super().__init__(operands=[buffer, indices], result_types=[result])
+
+    def verify_(self) -> None:
+        if not is_scratchpad(self.buffer.type) or len(self.buffer.type.get_shape()) != 1:
+            raise VerifyException(f"gathers from a 1-D scratchpad buffer, not {self.buffer.type}")
+        if not isinstance(self.indices.type.element_type, IndexType):
+            raise VerifyException(f"indices must be a vector of index, not {self.indices.type}")
+        want = VectorType(self.buffer.type.element_type, self.indices.type.get_shape())
+        if self.result.type != want:
+            raise VerifyException(
+                f"gathering {self.indices.type} from {self.buffer.type} gives {want}, "
+                f"not {self.result.type}"
+            )
+
+
 SPM = Dialect(
     "spm",
-    [AllocOp, CopyOp, DmaStartOp, DmaWaitOp, CompletedOp],
+    [AllocOp, CopyOp, DmaStartOp, DmaWaitOp, CompletedOp, GatherOp],
     [ScratchpadSpaceAttr, TokenType],
 )

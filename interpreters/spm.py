@@ -11,6 +11,7 @@ from xdsl.ir import SSAValue
 
 from xnpu.dialects import spm
 from xnpu.dialects.location import at_location
+from xnpu.interpreters.memref import check_bounds, check_race
 from xnpu.interpreters.trace import Copy, DmaStart, DmaWait, ExecutionState, InterpreterError
 from xnpu.interpreters.values import describe, numpy_dtype, out_of_bounds_blame
 from xnpu.transforms.op_costs import element_bytes
@@ -147,6 +148,14 @@ class XnpuSpmFunctions(InterpreterFunctions):
         if tokens:
             self.state.record(DmaWait(op, tokens))
         return ()
+
+    @impl(spm.GatherOp)
+    def run_gather(self, interpreter: Interpreter, op: spm.GatherOp, args):
+        buffer, at = args
+        at = np.asarray(at, dtype=np.int64)
+        check_bounds(op, buffer, op.buffer, (at,))
+        check_race(self.state, op, buffer, op.buffer, (at,), writes=False)
+        return (buffer[at],)
 
     @impl(spm.CompletedOp)
     def run_completed(self, interpreter: Interpreter, op: spm.CompletedOp, args):

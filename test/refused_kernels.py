@@ -29,14 +29,6 @@ def chosen_pointer(x_ptr, y_ptr, out_ptr, BLOCK: tl.constexpr):
 
 
 @triton.jit
-def reshaped(x_ptr, out_ptr, BLOCK: tl.constexpr):
-    """A reshape that moves lanes between dimensions."""
-    offs = tl.arange(0, BLOCK)
-    x = tl.reshape(tl.load(x_ptr + offs), (BLOCK // 8, 8))
-    tl.store(out_ptr + tl.arange(0, BLOCK // 8), tl.sum(x, axis=1))
-
-
-@triton.jit
 def load_under_if(x_ptr, out_ptr, flag, BLOCK: tl.constexpr):
     """A load in a branch of an scf.if: both branches would run."""
     offs = tl.arange(0, BLOCK)

@@ -79,7 +79,9 @@ REFUSALS = [
     ),
     (
         "an access is not at consecutive addresses",
-        f"%j = arith.muli %i, %c2 : index\n    %v = memref.load %a[%j] : {SCRATCH}",
+        # a buffer the loop also writes: a gather could miss the loop's own stores
+        f"%j = arith.muli %i, %c2 : index\n    %v = memref.load %a[%j] : {SCRATCH}\n"
+        f"    memref.store %v, %a[%i] : {SCRATCH}",
         "",
         "%c1",
     ),
@@ -183,11 +185,6 @@ LOWERING_REFUSALS = [
         "chosen_pointer",
         {"x_ptr": "*fp32", "y_ptr": "*fp32", "out_ptr": "*fp32"},
         r"operand p cannot be used as data: 'arith.select' at ",
-    ),
-    (
-        "reshaped",
-        {"x_ptr": "*fp32", "out_ptr": "*fp32"},
-        r"only reshapes that add or drop size-1 dimensions are supported: 'tt.reshape' at ",
     ),
 ]
 

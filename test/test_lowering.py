@@ -295,13 +295,43 @@ def test_a_pass_on_ir_of_the_wrong_level_fails(passes, message):
             XNPU_PASSES[name]()().apply(context, module)
 
 
+GATHER_BY_DATA = """
+tt.func public @gather_by_data(%x: !tt.ptr<f32>, %index: !tt.ptr<i32>, %out: !tt.ptr<f32>) {
+  %lanes = tt.make_range {end = 64 : i32, start = 0 : i32} : tensor<64xi32>
+  %ip = tt.splat %index : !tt.ptr<i32> -> tensor<64x!tt.ptr<i32>>
+  %ia = tt.addptr %ip, %lanes : tensor<64x!tt.ptr<i32>>, tensor<64xi32>
+  %i = tt.load %ia : tensor<64x!tt.ptr<i32>>
+  %xp = tt.splat %x : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+  %xa = tt.addptr %xp, %i : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+  %v = tt.load %xa : tensor<64x!tt.ptr<f32>>
+  %op = tt.splat %out : !tt.ptr<f32> -> tensor<64x!tt.ptr<f32>>
+  %oa = tt.addptr %op, %lanes : tensor<64x!tt.ptr<f32>>, tensor<64xi32>
+  tt.store %oa, %v : tensor<64x!tt.ptr<f32>>
+  tt.return
+}"""
+
+
 def test_the_vectorizer_says_which_loops_it_left_scalar():
-    """Inductor's broadcast add reads `y[i % 512]`, a gather: the loop reads DDR lane
-    by lane, and a remark says so, naming the loop's function, the op and why."""
-    remarks = remarks_in(xnpu.lower(corpus_kernel("inductor/add_broadcast").to_tt(), "vec"))
+    """A load at addresses that are data (x[index[i]]) is gathered from DDR lane by
+    lane, and a remark says so, naming the loop's function, the op and why."""
+    from xnpu.frontend.ttir import parse_ttir
+
+    remarks = remarks_in(xnpu.lower(parse_ttir(GATHER_BY_DATA), "vec"))
     left = [r for r in remarks if "npu-vectorize: left scalar" in r]
     assert left and all(
-        r.startswith("@triton_poi_fused_add_0")
-        and "reads or writes DDR element by element (memref.load at " in r
+        r.startswith("@gather_by_data")
+        and "reads or writes DDR element by element (memref.load" in r
         for r in left
     ), remarks
+
+
+def test_a_broadcast_reads_its_window_in_one_copy_and_vectorizes():
+    """Inductor's broadcast add reads `y[i % 512]`: the 512 elements its lanes read
+    move in one copy, and the vector loop gathers them from the scratchpad."""
+    module = xnpu.lower(corpus_kernel("inductor/add_broadcast").to_tt(), "vec")
+    remarks = remarks_in(module)
+    assert any(
+        "moves the range its lanes read (512 elements at most) in one copy" in r for r in remarks
+    )
+    assert not [r for r in remarks if "left scalar" in r], remarks
+    assert any(op.name == "spm.gather" for op in module.walk())

@@ -152,6 +152,8 @@ class KernelEmitter(ScopedBuilder):
         self.induction_variables: dict[SSAValue, SSAValue] = {}
         """A kernel loop's tt induction variable -> its lowered loop's (an index)."""
         self.load_tiles: dict[LoadLeaf, TileLayout] = {}
+        self.windows: dict[LoadLeaf, tuple[SSAValue, SSAValue]] = {}
+        """A windowed gather's scratchpad buffer and the index its first element holds."""
         self.reduced: dict[ReducedLeaf, SSAValue | TileLayout] = {}
         self.remarks: list[str] = []
         """What the function's remarks will say: loads gathered and stores scattered."""
@@ -515,6 +517,9 @@ class KernelEmitter(ScopedBuilder):
 
     def emit_load(self, leaf: LoadLeaf) -> None:
         dims = leaf.tile_dims
+        if leaf.window is not None:
+            self.emit_window(leaf)
+            return
         if dims is None:  # a gather: read in the loops that use it
             self.remarks.append(
                 f"load{at_location(leaf.op)} is gathered element by element from DDR: "
@@ -882,6 +887,48 @@ class KernelEmitter(ScopedBuilder):
                 return self.compute(node, operands)
         raise LoweringError(f"npu-lower-triton: internal error: cannot evaluate {node}")
 
+    def emit_window(self, leaf: LoadLeaf) -> None:
+        """One copy of the DDR range a gather's lanes read (tt_windows.py), which the
+        loops then gather from in the scratchpad."""
+        window = leaf.window
+        low, high = self.window_ends(window)
+        count = self.insert(arith.SubiOp(high, low)).results[0]
+        count = self.insert(arith.AddiOp(count, self.index(1))).results[0]
+        buffer = self.alloc("win", leaf.element, window.size)
+        copy = spm.CopyOp(self.args[leaf.pointer.base], low, buffer, self.index(0), count)
+        self.insert(located(copy, leaf.op))
+        self.windows[leaf] = (buffer, low)
+        self.remarks.append(
+            f"load{at_location(leaf.op)} moves the range its lanes read ({window.size} elements "
+            "at most) in one copy, and gathers from the scratchpad"
+        )
+
+    def window_ends(self, window) -> tuple[SSAValue, SSAValue]:
+        """The smallest and largest index a window's lanes read, as indices."""
+        op = lambda new: self.insert(new).results[0]  # noqa: E731
+        if window.kind == "lanes":
+            (affine,) = window.parts
+            low = self.poly_value(affine.start)
+            return low, op(arith.AddiOp(low, self.index(window.size - 1)))
+        inner, *rest = window.parts
+        a, b = self.window_ends(inner)
+        if window.kind == "shift":
+            node, subtract = rest
+            shift = self.to_index(self.scalar_of(node))
+            kind = arith.SubiOp if subtract else arith.AddiOp
+            return op(kind(a, shift)), op(kind(b, shift))
+        (constant,) = rest
+        c = self.index(constant)
+        if window.kind == "scale":
+            return op(arith.MuliOp(a, c)), op(arith.MuliOp(b, c))
+        if window.kind == "quotient":
+            return op(arith.DivUIOp(a, c)), op(arith.DivUIOp(b, c))
+        # remainder: the ends' remainders, or 0 and constant - 1 where the values wrap
+        wraps = op(arith.CmpiOp(op(arith.DivUIOp(a, c)), op(arith.DivUIOp(b, c)), "ne"))
+        low = op(arith.SelectOp(wraps, self.index(0), op(arith.RemUIOp(a, c))))
+        high = op(arith.SelectOp(wraps, self.index(constant - 1), op(arith.RemUIOp(b, c))))
+        return low, high
+
     def regrouped(self, node: ReshapeNode, lanes: Sequence[SSAValue]) -> list[SSAValue]:
         """The source lanes of a regrouping reshape's `lanes`: through the row-major
         flat position (divided back down the source's dims)."""
@@ -928,6 +975,10 @@ class KernelEmitter(ScopedBuilder):
 
     def gather_at(self, leaf: LoadLeaf, lanes, memo) -> SSAValue:
         address = self.address_at(leaf.pointer, lanes, memo)
+        if leaf in self.windows:
+            buffer, low = self.windows[leaf]
+            at = self.insert(arith.SubiOp(address, low)).results[0]
+            return self.insert(memref.LoadOp.get(buffer, [at])).res
         mask = self.value_at(leaf.mask, lanes, memo) if leaf.mask is not None else None
         if mask is not None:
             address = self.insert(arith.SelectOp(mask, address, self.index(0))).results[0]

@@ -136,6 +136,8 @@ class VectorLoopPlan:
     scans: dict[int, Operation] = field(default_factory=dict)
     """Carried values whose every prefix is stored (cumsum): their combiners, by index.
     They stay scalars, each vector trip scanning its lanes in log2(lanes) steps."""
+    gathers: set[Operation] = field(default_factory=set)
+    """Scratchpad loads at lane-varying indices that are not consecutive: spm.gather."""
 
     @cached_property
     def written(self) -> set[SSAValue]:
@@ -250,6 +252,16 @@ def _classify(plan: VectorLoopPlan, op: Operation) -> str | None:
         if isinstance(op, memref.LoadOp) and _invariant_load(plan, op):
             plan.hoisted.append(op)  # one element for every lane (a row's max, broadcast)
             return None
+        if (
+            isinstance(op, memref.LoadOp)
+            and not outer
+            and spm.is_scratchpad(op.memref.type)
+            and op.memref not in plan.written  # a gather may not see the loop's own stores
+            and (last in plan.lane_indices or last in plan.vectorized)
+        ):
+            plan.gathers.add(op)  # a lane's own index into the scratchpad: a vector gather
+            plan.vectorized.add(op.res)
+            return None
         if last not in plan.addresses or not all(plan.invariant(i) for i in outer):
             return "an access is not at consecutive addresses"
         if isinstance(op, memref.LoadOp):
@@ -270,7 +282,12 @@ def _classify(plan: VectorLoopPlan, op: Operation) -> str | None:
         return None
     plan.ramps.update(lane_operands)
     if any(isinstance(v.type, IndexType) for v in (*op.operands, *op.results)):
-        from_lanes = [v for v in op.operands if v in plan.addresses or v in plan.lane_indices]
+        casts = isinstance(op, arith.IndexCastOp)  # a lane's integer as an index (a gather's)
+        from_lanes = [
+            v
+            for v in op.operands
+            if v in plan.addresses or v in plan.lane_indices or casts and v in plan.vectorized
+        ]
         unknown = [
             v
             for v in op.operands
@@ -555,6 +572,9 @@ class _LoopEmitter:
         get = lambda v: mapping.get(v, v)  # noqa: E731
         if plan.freely is not None and op is plan.freely.first_trip:
             return op.clone(value_mapper=mapping)
+        if op in plan.gathers:
+            (at,) = op.indices
+            return spm.GatherOp(get(op.memref), get(at) if at in mapping else self.ramp(at))
         if isinstance(op, memref.LoadOp):
             return vector.LoadOp(
                 get(op.memref), [get(i) for i in op.indices], self.vector_of(op.res.type)

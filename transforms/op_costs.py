@@ -89,6 +89,7 @@ COST_CLASS: dict[str, str | dict[str, int]] = {
     **dict.fromkeys(["arith.cmpi", "arith.cmpf", "cf.assert"], "compare"),
     **dict.fromkeys(["arith.select", "scf.if"], "select"),  # small ifs are predicated
     "vector.broadcast": "int_alu", "vector.reduction": "horizontal_reduce",
+    "spm.gather": "spm_gather",
     "vector.shuffle": "int_alu",  # a lane rotation (vror): one HVX permute
     "vector.extract": "int_alu",  # a lane to a scalar register (vextract)
     "vector.fma": "fp_mul",

@@ -70,6 +70,7 @@ from xnpu.transforms.tt_values import (
     fail,
     unit_lanes,
 )
+from xnpu.transforms.tt_windows import MAX_WINDOW, window_of
 
 NOT_A_BOX = "its mask is not a box (lanes between bounds along each dimension, and-ed)"
 
@@ -521,8 +522,8 @@ class KernelAnalysis:
                 lanes = tuple(per_position.scaled(s) for s in row_major(shape, range(len(shape))))
                 moved = affine.reshaped(shape, lanes)
                 return moved if isinstance(src, Affine) else Pointer(src.base, moved)
-        if isinstance(src, Pointer):
-            raise fail(op, "a reshape that regroups a block of pointers is not supported")
+        if isinstance(src, Pointer):  # offsets that are data: gathered through the view
+            return Pointer(src.base, self.add(ReshapeNode(self.as_node(src.offset), shape)))
         return self.add(ReshapeNode(self.node(op.src, op), shape))
 
     def _split_half(self, op: tt.SplitOp, half: int) -> Value:
@@ -677,6 +678,9 @@ class KernelAnalysis:
     def _plan_load(self, leaf: LoadLeaf) -> None:
         """Whether the load is read from a tile (`leaf.tile_dims`) or gathered (and why)."""
         if not isinstance(leaf.pointer.offset, Affine):
+            window = window_of(leaf.pointer.offset) if leaf.mask is None else None
+            if window is not None and window.size <= MAX_WINDOW:
+                leaf.window = window  # moves as one copy of the range its lanes read
             leaf.gathered_because = "its addresses are data, not affine in the lanes"
             return
         box = self.masks.box_of(leaf.mask, leaf.shape)

@@ -189,6 +189,8 @@ class LoadLeaf(Node):
         self.other = other
         self.tile_dims: list[int] | None = None
         """The dimensions its scratchpad tile holds; None for a gather."""
+        self.window = None
+        """For a gather, the range it reads as one copy (tt_windows.Window), if known."""
         self.gathered_because: str | None = None
 
 

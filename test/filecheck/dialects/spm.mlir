@@ -30,3 +30,12 @@ func.func @completed() {
 // CHECK:      func.func @completed() {
 // CHECK-NEXT:   %none = spm.completed : !spm.token
 // CHECK-NEXT:   spm.dma_wait %none
+
+func.func @gather(%at: vector<32xindex>) -> vector<32xf32> {
+  %w = spm.alloc : memref<64xf32, #spm.scratch>
+  %v = spm.gather %w[%at] : memref<64xf32, #spm.scratch>, vector<32xindex> -> vector<32xf32>
+  func.return %v : vector<32xf32>
+}
+
+// CHECK-LABEL: func.func @gather(
+// CHECK: %{{.*}} = spm.gather %{{.*}}[%at] : memref<64xf32, #spm.scratch>, vector<32xindex> -> vector<32xf32>

@@ -63,3 +63,22 @@ func.func @waited_twice(%x: memref<?xf32>, %n: index) {
   func.return
 }
 // CHECK: but it has 2 uses
+
+// -----
+
+func.func @gather_from_ddr(%x: memref<?xf32>, %at: vector<32xindex>) {
+  %v = spm.gather %x[%at] : memref<?xf32>, vector<32xindex> -> vector<32xf32>
+  func.return
+}
+
+// CHECK: gathers from a 1-D scratchpad buffer, not memref<?xf32>
+
+// -----
+
+func.func @gather_wrong_lanes(%at: vector<32xindex>) {
+  %w = spm.alloc : memref<64xf32, #spm.scratch>
+  %v = spm.gather %w[%at] : memref<64xf32, #spm.scratch>, vector<32xindex> -> vector<16xf32>
+  func.return
+}
+
+// CHECK: gathering vector<32xindex> from memref<64xf32, #spm.scratch> gives vector<32xf32>, not vector<16xf32>

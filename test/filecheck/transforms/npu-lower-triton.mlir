@@ -744,3 +744,51 @@ builtin.module {
 // CHECK-NEXT:      %[[FIRST:.*]] = arith.cmpi eq, %[[LANE]], %[[ZERO]] : index
 // CHECK-NEXT:      %[[Y:.*]] = arith.select %[[FIRST]], %[[B]], %[[A]] : f32
 // CHECK-NEXT:      memref.store %[[Y]], %{{.*}}[%i] : memref<8xf32, #spm.scratch>
+
+// -----
+
+// A per-channel load w[(x / 256) % 32] moves the range of channels its lanes read in
+// one copy (its ends: the lanes' first and last quotients' remainders, or 0 and 31
+// where they wrap), and the element loop gathers from the scratchpad.
+builtin.module {
+  tt.func public @per_channel(%x_ptr: !tt.ptr<f32>, %w_ptr: !tt.ptr<f32>, %o_ptr: !tt.ptr<f32>) attributes {noinline = false} {
+    %c1024 = arith.constant 1024 : i32
+    %c256 = arith.constant dense<256> : tensor<1024xi32>
+    %c32 = arith.constant dense<32> : tensor<1024xi32>
+    %pid = tt.get_program_id x : i32
+    %start = arith.muli %pid, %c1024 : i32
+    %lanes = tt.make_range {end = 1024 : i32, start = 0 : i32} : tensor<1024xi32>
+    %s = tt.splat %start : i32 -> tensor<1024xi32>
+    %offs = arith.addi %s, %lanes : tensor<1024xi32>
+    %q = arith.divsi %offs, %c256 : tensor<1024xi32>
+    %ch = arith.remsi %q, %c32 : tensor<1024xi32>
+    %xs = tt.splat %x_ptr : !tt.ptr<f32> -> tensor<1024x!tt.ptr<f32>>
+    %xa = tt.addptr %xs, %offs : tensor<1024x!tt.ptr<f32>>, tensor<1024xi32>
+    %x = tt.load %xa : tensor<1024x!tt.ptr<f32>>
+    %ws = tt.splat %w_ptr : !tt.ptr<f32> -> tensor<1024x!tt.ptr<f32>>
+    %wa = tt.addptr %ws, %ch : tensor<1024x!tt.ptr<f32>>, tensor<1024xi32>
+    %w = tt.load %wa : tensor<1024x!tt.ptr<f32>>
+    %y = arith.mulf %x, %w : tensor<1024xf32>
+    %os = tt.splat %o_ptr : !tt.ptr<f32> -> tensor<1024x!tt.ptr<f32>>
+    %oa = tt.addptr %os, %offs : tensor<1024x!tt.ptr<f32>>, tensor<1024xi32>
+    tt.store %oa, %y : tensor<1024x!tt.ptr<f32>>
+    tt.return
+  }
+}
+
+// CHECK-LABEL: func.func public @per_channel(
+// CHECK:         %[[WIN:.*]] = spm.alloc : memref<32xf32, #spm.scratch>
+// CHECK:         scf.for %pid
+// CHECK:           %[[FIRST:.*]] = arith.index_cast %start : i32 to index
+// CHECK:           %[[LAST:.*]] = arith.addi %[[FIRST]], %{{.*}} : index
+// CHECK-NEXT:      %[[QA:.*]] = arith.divui %[[FIRST]], %{{.*}} : index
+// CHECK-NEXT:      %[[QB:.*]] = arith.divui %[[LAST]], %{{.*}} : index
+// CHECK-NEXT:      %[[RA:.*]] = arith.divui %[[QA]], %{{.*}} : index
+// CHECK-NEXT:      %[[RB:.*]] = arith.divui %[[QB]], %{{.*}} : index
+// CHECK-NEXT:      %[[WRAPS:.*]] = arith.cmpi ne, %[[RA]], %[[RB]] : index
+// CHECK:           %[[LOW:.*]] = arith.select %[[WRAPS]], %{{.*}}, %{{.*}} : index
+// CHECK:           %[[HIGH:.*]] = arith.select %[[WRAPS]], %{{.*}}, %{{.*}} : index
+// CHECK:           spm.copy %w_ptr[%[[LO:.*]]] to %[[WIN]][%{{.*}}] count %{{.*}} : memref<?xf32> to memref<32xf32, #spm.scratch>
+// CHECK:           scf.for %i
+// CHECK:             %[[AT:.*]] = arith.subi %{{.*}}, %[[LO]] : index
+// CHECK-NEXT:        %{{.*}} = memref.load %[[WIN]][%[[AT]]] : memref<32xf32, #spm.scratch>

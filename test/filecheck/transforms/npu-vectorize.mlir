@@ -477,3 +477,30 @@ func.func @row_statistic(%n: index, %row: index) {
 // CHECK:         scf.for %[[I:.*]] = %c0 to %{{.*}} step %{{.*}} {
 // CHECK-NEXT:      %[[V:.*]] = vector.load %x[%[[I]]] : memref<1024xf32, #spm.scratch>, vector<32xf32>
 // CHECK-NEXT:      %[[D:.*]] = arith.subf %[[V]], %[[MV]] : vector<32xf32>
+
+// -----
+
+// A scratchpad buffer the loop does not write, read at lane indices that are not
+// consecutive (a per-channel window's `(%i / 256) % 32`): a vector gather.
+func.func @gathered(%n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c256 = arith.constant 256 : index
+  %w = spm.alloc : memref<32xf32, #spm.scratch>
+  %a = spm.alloc : memref<2048xf32, #spm.scratch>
+  scf.for %i = %c0 to %n step %c1 {
+    %q = arith.divui %i, %c256 : index
+    %j = arith.remui %q, %c32 : index
+    %v = memref.load %w[%j] : memref<32xf32, #spm.scratch>
+    memref.store %v, %a[%i] : memref<2048xf32, #spm.scratch>
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @gathered(
+// CHECK:         scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:           %[[Q:.*]] = arith.divui %{{.*}}, %{{.*}} : vector<32xindex>
+// CHECK-NEXT:      %[[J:.*]] = arith.remui %[[Q]], %{{.*}} : vector<32xindex>
+// CHECK-NEXT:      %[[V:.*]] = spm.gather %{{.*}}[%[[J]]] : memref<32xf32, #spm.scratch>, vector<32xindex> -> vector<32xf32>
+// CHECK-NEXT:      vector.store %[[V]], %{{.*}}[%[[I]]] : memref<2048xf32, #spm.scratch>, vector<32xf32>
