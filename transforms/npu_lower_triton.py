@@ -517,6 +517,12 @@ class KernelEmitter(ScopedBuilder):
 
     def emit_load(self, leaf: LoadLeaf) -> None:
         dims = leaf.tile_dims
+        if leaf.split is not None:
+            box = self.box_of(None, leaf.shape)
+            buffer = self.alloc("in", leaf.element, leaf.shape[0])
+            self.load_tiles[leaf] = TileLayout(buffer, (1,), box)
+            self.split_copy(leaf.pointer, leaf.split, buffer, leaf.shape[0], leaf.op)
+            return
         if leaf.window is not None:
             self.emit_window(leaf)
             return
@@ -530,6 +536,31 @@ class KernelEmitter(ScopedBuilder):
         buffer = self.alloc("in", leaf.element, prod(leaf.shape[d] for d in dims))
         self.load_tiles[leaf] = TileLayout(buffer, row_major(leaf.shape, dims), box)
         self.copy(leaf.pointer, buffer, dims, box, leaf.op)
+
+    def split_copy(
+        self, pointer: Pointer, split, tile: SSAValue, lanes: int, source: Operation
+    ) -> None:
+        """An spm.copy of a block whose offsets are affine piece by piece: `lanes //
+        period` rows of `period` elements, `row_step` apart in DDR and packed in the
+        tile (tt_windows.Split)."""
+        ddr, ddr_offset = self.args[pointer.base], self.poly_value(split.start)
+        rows = self.index(lanes // split.period)
+        ddr_step, tile_step = self.poly_value(split.row_step), self.index(split.period)
+        count = self.index(split.period)
+        if isinstance(source, tt.LoadOp):
+            copy = spm.CopyOp(
+                ddr, ddr_offset, tile, self.index(0), count, (rows, ddr_step, tile_step)
+            )
+        else:
+            copy = spm.CopyOp(
+                tile, self.index(0), ddr, ddr_offset, count, (rows, tile_step, ddr_step)
+            )
+        self.insert(located(copy, source))
+        what = "load" if isinstance(source, tt.LoadOp) else "store"
+        self.remarks.append(
+            f"{what}{at_location(source)} moves as {lanes // split.period} row(s) of "
+            f"{split.period}: its offsets are affine piece by piece"
+        )
 
     def copy(
         self, pointer: Pointer, tile: SSAValue, dims, box: EmittedBox, source: Operation
@@ -1028,6 +1059,11 @@ class KernelEmitter(ScopedBuilder):
             layout = self.new_tile("out", plan.shape, plan.dims, value.element, box)
             self.fill_tiles([(layout, value)], box)
             self.copy(pointer, layout.buffer, plan.dims, box, plan.op)
+            return
+        if plan.kind == "split":
+            layout = self.new_tile("out", plan.shape, plan.dims, value.element, box)
+            self.fill_tiles([(layout, value)], box)
+            self.split_copy(pointer, plan.split, layout.buffer, plan.shape[0], plan.op)
             return
         self.remarks.append(
             f"store{at_location(plan.op)} is scattered element by element to DDR: {plan.why}"

@@ -70,7 +70,7 @@ from xnpu.transforms.tt_values import (
     fail,
     unit_lanes,
 )
-from xnpu.transforms.tt_windows import MAX_WINDOW, window_of
+from xnpu.transforms.tt_windows import MAX_WINDOW, Split, split_of, window_of
 
 NOT_A_BOX = "its mask is not a box (lanes between bounds along each dimension, and-ed)"
 
@@ -85,8 +85,8 @@ EXTSI_OPS = arith_tensor.both_forms(arith_tensor.ExtSIOp)
 @dataclass(frozen=True)
 class StorePlan:
     """How a tt.store is lowered: `scalar` (one element), `tile` (an element loop
-    into a scratchpad tile of `dims`, then a copy to DDR) or `scatter` (element by
-    element to DDR)."""
+    into a scratchpad tile of `dims`, then a copy to DDR), `split` (the same, copied
+    as rows of a Split's period) or `scatter` (element by element to DDR)."""
 
     op: tt.StoreOp
     pointer: Pointer
@@ -96,6 +96,7 @@ class StorePlan:
     dims: list[int] | None = None
     why: str | None = None
     """Why a scatter is one (for its remark)."""
+    split: Split | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -678,6 +679,9 @@ class KernelAnalysis:
     def _plan_load(self, leaf: LoadLeaf) -> None:
         """Whether the load is read from a tile (`leaf.tile_dims`) or gathered (and why)."""
         if not isinstance(leaf.pointer.offset, Affine):
+            leaf.split = split_of(leaf.pointer.offset) if leaf.mask is None else None
+            if leaf.split is not None:
+                return  # rows of contiguous elements: one 2-D copy
             window = window_of(leaf.pointer.offset) if leaf.mask is None else None
             if window is not None and window.size <= MAX_WINDOW:
                 leaf.window = window  # moves as one copy of the range its lanes read
@@ -706,6 +710,13 @@ class KernelAnalysis:
         box = self.masks.box_of(mask, shape)
         if box is None:
             raise fail(op, f"cannot store under this mask: {NOT_A_BOX}")
+        split = (
+            split_of(pointer.offset)
+            if op.mask is None and not isinstance(pointer.offset, Affine)
+            else None
+        )
+        if split is not None:
+            return StorePlan(op, pointer, value, box, "split", [0], split=split)
         if not isinstance(pointer.offset, Affine):
             why = "its addresses are data, not affine in the lanes"
         else:

@@ -191,6 +191,8 @@ class LoadLeaf(Node):
         """The dimensions its scratchpad tile holds; None for a gather."""
         self.window = None
         """For a gather, the range it reads as one copy (tt_windows.Window), if known."""
+        self.split = None
+        """For offsets affine piece by piece, their rows (tt_windows.Split): a 2-D copy."""
         self.gathered_because: str | None = None
 
 

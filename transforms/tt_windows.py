@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from xdsl.dialects import arith
 
-from xnpu.transforms.tt_values import Affine, AffineLeaf, ComputeNode, Node
+from xnpu.transforms.builders import constant_int
+from xnpu.transforms.tt_values import Affine, AffineLeaf, ComputeNode, Node, Poly
 
 MAX_WINDOW = 16384
 """Elements a window may hold: a larger range is gathered element by element."""
@@ -121,3 +122,125 @@ def _positive_constant(node: Node) -> int | None:
         if value is not None and value > 0:
             return value
     return None
+
+
+@dataclass(frozen=True)
+class Split:
+    """A 1-D block's offsets that are affine piece by piece: with `L` the lanes' own
+    integer (start a multiple of `period`, the block a whole number of periods),
+
+        offset = start + row_step * (lane // period) + (lane % period)
+
+    rows of `period` contiguous elements, `row_step` apart: one 2-D copy moves them
+    (a slice `x[..., 64:]` of rows of 128 is `64 + (L % 64) + 128 * (L // 64)`)."""
+
+    start: Poly
+    period: int
+    row_step: Poly
+
+
+@dataclass(frozen=True)
+class _Linear:
+    """offset = constant + lane * l + quotient * (L // c) + remainder * (L % c)."""
+
+    constant: Poly
+    lane: Poly
+    quotient: Poly = Poly()
+    remainder: Poly = Poly()
+    lanes_value: Affine | None = None
+    period: int | None = None
+
+    def scaled(self, k: int) -> _Linear:
+        return _Linear(self.constant.scaled(k), self.lane.scaled(k), self.quotient.scaled(k),
+                       self.remainder.scaled(k), self.lanes_value, self.period)  # fmt: skip
+
+    def plus(self, other: _Linear) -> _Linear | None:
+        if None not in (self.period, other.period) and (
+            self.period != other.period or self.lanes_value != other.lanes_value
+        ):
+            return None
+        return _Linear(
+            self.constant + other.constant, self.lane + other.lane,
+            self.quotient + other.quotient, self.remainder + other.remainder,
+            self.lanes_value or other.lanes_value, self.period or other.period,
+        )  # fmt: skip
+
+
+def split_of(node: Node) -> Split | None:
+    """The Split of a 1-D block's offsets, or None (see Split)."""
+    if len(node.shape) != 1:
+        return None
+    linear = _linear(node)
+    if linear is None or linear.period is None:
+        return None
+    c, origin = linear.period, _expanded(linear.lanes_value.start)
+    if node.shape[0] % c or origin.may_be_negative or any(k % c for k, _ in origin.terms):
+        return None
+    # L // c = origin / c + lane // c, L % c = lane % c, lane = c * (lane // c) + lane % c
+    inner = linear.lane + linear.remainder
+    if inner.constant != 1:
+        return None
+    whole = Poly(tuple((k // c, m) for k, m in origin.terms))
+    start = linear.constant + linear.quotient * whole
+    return Split(start, c, linear.lane.scaled(c) + linear.quotient)
+
+
+def _linear(node: Node) -> _Linear | None:
+    if isinstance(node, AffineLeaf):
+        affine = node.affine
+        if len(affine.shape) != 1:
+            return None
+        return _Linear(affine.start, affine.lanes[0] if affine.varies(0) else Poly())
+    if not isinstance(node, ComputeNode):
+        return None
+    kind = node.op_type
+    if kind is arith.ExtSIOp:
+        return _linear(node.operands[0])
+    if node.expansion is not None or len(node.operands) != 2:
+        return None
+    a, b = node.operands
+    if kind in (arith.AddiOp, arith.SubiOp):
+        left, right = _linear(a), _linear(b)
+        if left is None or right is None:
+            return None
+        return left.plus(right.scaled(-1) if kind is arith.SubiOp else right)
+    if kind is arith.MuliOp:
+        for value, factor in ((a, b), (b, a)):
+            k = _positive_constant(factor)
+            inner = _linear(value) if k is not None else None
+            if inner is not None:
+                return inner.scaled(k)
+        return None
+    c = _positive_constant(b)
+    lanes = a.affine if isinstance(a, AffineLeaf) and len(a.shape) == 1 else None
+    if c is None or lanes is None or lanes.lanes[0].constant != 1:
+        return None
+    if kind in (arith.RemSIOp, arith.RemUIOp):
+        return _Linear(Poly(), Poly(), remainder=Poly.of(1), lanes_value=lanes, period=c)
+    if kind in (arith.DivSIOp, arith.DivUIOp, arith.FloorDivSIOp):
+        return _Linear(Poly(), Poly(), quotient=Poly.of(1), lanes_value=lanes, period=c)
+    return None
+
+
+def _expanded(poly: Poly) -> Poly:
+    """`poly` with each scalar that is another times a constant (`pid * BLOCK`, a
+    block's start) written as that product, so its factors show."""
+    terms = []
+    for coefficient, monomial in poly.terms:
+        factor, kept = coefficient, []
+        for symbol in monomial:
+            owner = symbol.owner
+            if isinstance(owner, arith.MuliOp):
+                constants = [constant_int(v) for v in owner.operands]
+                if constants[1] is not None or constants[0] is not None:
+                    k, other = (
+                        (constants[1], owner.lhs)
+                        if constants[1] is not None
+                        else (constants[0], owner.rhs)
+                    )
+                    factor *= k
+                    kept.append(other)
+                    continue
+            kept.append(symbol)
+        terms.append((factor, tuple(kept)))
+    return Poly(tuple(terms)).simplified()

@@ -21,6 +21,17 @@ _IMAGE = torch.randn(8, 32, 16, 16, generator=_G)
 _GAMMA, _BETA = torch.randn(32, generator=_G), torch.randn(32, generator=_G)
 
 
+_HEADS = torch.randn(2, 4, 32, 64, generator=_G)
+_COS, _SIN = torch.randn(32, 64, generator=_G), torch.randn(32, 64, generator=_G)
+
+
+def _rotary(x, cos, sin):
+    """Rotary position embedding as transformer code writes it: slices and a cat."""
+    half = x.shape[-1] // 2
+    rotated = torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+    return x * cos + rotated * sin
+
+
 def _batch_norm_eval(x):
     mean, var = torch.linspace(-1, 1, 32), torch.linspace(0.5, 2, 32)
     return F.batch_norm(x, mean, var, _GAMMA, _BETA, training=False)
@@ -39,5 +50,6 @@ EVERYDAY: dict[str, tuple[Callable, tuple]] = {
     "softplus": (F.softplus, (_X,)),
     "leaky_relu": (lambda x: F.leaky_relu(x, 0.1), (_X,)),
     "sqrt": (lambda x: x.abs().sqrt() + 1.0, (_X,)),
+    "rotary (slices, cat)": (_rotary, (_HEADS, _COS, _SIN)),
 }
 """Name -> (the function, its inputs)."""

@@ -792,3 +792,46 @@ builtin.module {
 // CHECK:           scf.for %i
 // CHECK:             %[[AT:.*]] = arith.subi %{{.*}}, %[[LO]] : index
 // CHECK-NEXT:        %{{.*}} = memref.load %[[WIN]][%[[AT]]] : memref<32xf32, #spm.scratch>
+
+// -----
+
+// A slice x[:, 64:] of rows of 128, 256 lanes a program: offsets 64 + (l % 64) +
+// 128 * (l / 64) are affine piece by piece, so the block moves as 4 rows of 64, 128
+// apart, from 64 + 512 * pid, in one 2-D copy into a flat tile.
+builtin.module {
+  tt.func public @second_half(%x_ptr: !tt.ptr<f32>, %o_ptr: !tt.ptr<f32>) attributes {noinline = false} {
+    %c256 = arith.constant 256 : i32
+    %c64 = arith.constant dense<64> : tensor<256xi32>
+    %c128 = arith.constant dense<128> : tensor<256xi32>
+    %pid = tt.get_program_id x : i32
+    %start = arith.muli %pid, %c256 : i32
+    %lanes = tt.make_range {end = 256 : i32, start = 0 : i32} : tensor<256xi32>
+    %s = tt.splat %start : i32 -> tensor<256xi32>
+    %l = arith.addi %s, %lanes : tensor<256xi32>
+    %col = arith.remsi %l, %c64 : tensor<256xi32>
+    %row = arith.divsi %l, %c64 : tensor<256xi32>
+    %rs = arith.muli %row, %c128 : tensor<256xi32>
+    %in = arith.addi %col, %rs : tensor<256xi32>
+    %off = arith.addi %in, %c64 : tensor<256xi32>
+    %xs = tt.splat %x_ptr : !tt.ptr<f32> -> tensor<256x!tt.ptr<f32>>
+    %xa = tt.addptr %xs, %off : tensor<256x!tt.ptr<f32>>, tensor<256xi32>
+    %x = tt.load %xa : tensor<256x!tt.ptr<f32>>
+    %os = tt.splat %o_ptr : !tt.ptr<f32> -> tensor<256x!tt.ptr<f32>>
+    %oa = tt.addptr %os, %l : tensor<256x!tt.ptr<f32>>, tensor<256xi32>
+    tt.store %oa, %x : tensor<256x!tt.ptr<f32>>
+    tt.return
+  }
+}
+
+// CHECK-LABEL: func.func public @second_half(
+// CHECK-DAG:     %[[STEP:.*]] = arith.constant 512 : index
+// CHECK-DAG:     %[[SIXTYFOUR:.*]] = arith.constant 64 : index
+// CHECK-DAG:     %[[ROWS:.*]] = arith.constant 4 : index
+// CHECK-DAG:     %[[APART:.*]] = arith.constant 128 : index
+// CHECK:         scf.for %pid
+// CHECK:           %[[PID:.*]] = arith.index_cast %{{.*}} : i32 to index
+// CHECK-NEXT:      %[[SCALED:.*]] = arith.muli %[[PID]], %[[STEP]] : index
+// CHECK-NEXT:      %[[AT:.*]] = arith.addi %[[SCALED]], %[[SIXTYFOUR]] : index
+// CHECK-NEXT:      spm.copy %x_ptr[%[[AT]]] to %{{.*}}[%{{.*}}] count %[[SIXTYFOUR]] rows %[[ROWS]] strides %[[APART]], %[[SIXTYFOUR]] : memref<?xf32> to memref<256xf32, #spm.scratch>
+// CHECK-NEXT:      scf.for %i
+// CHECK-NEXT:        memref.load %{{.*}}[%i] : memref<256xf32, #spm.scratch>
