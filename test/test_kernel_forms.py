@@ -220,3 +220,33 @@ def test_per_group_indices_move_as_one_window_and_vectorize(seed):
         cycles[level] = report.cycles
     assert not any("left scalar" in r for r in report.remarks), report.remarks
     assert cycles["vec"] < cycles["scalar"] / 4
+
+
+@triton.jit
+def per_group_masked(x_ptr, w_ptr, out_ptr, n, GROUP: tl.constexpr, GROUPS: tl.constexpr,
+                     BLOCK: tl.constexpr):  # fmt: skip
+    offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    live = offsets < n
+    x = tl.load(x_ptr + offsets, mask=live)
+    w = tl.load(w_ptr + (offsets // GROUP) % GROUPS, mask=live, other=0.0)
+    tl.store(out_ptr + offsets, x * w, mask=live)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_masked_window_moves_only_what_live_lanes_read(seed):
+    """A ragged last block, and a program past the end (no live lane): the window
+    holds what live lanes read, so a buffer of exactly the groups used suffices."""
+    g = torch.Generator().manual_seed(200 + seed)
+    group = int(torch.randint(1, 300, (1,), generator=g))
+    block = 1 << int(torch.randint(6, 10, (1,), generator=g))
+    n = int(torch.randint(1, 4 * block, (1,), generator=g))
+    groups = (n - 1) // group + 1  # no more groups than the live lanes reach
+    x, w = torch.randn(n, generator=g), torch.randn(groups, generator=g)
+    offsets = torch.arange(n)
+    want = x * w[(offsets // group) % groups]
+    programs = (n - 1) // block + 2  # one more than needed
+    for level in LEVELS:
+        out = torch.zeros(n)
+        per_group_masked[(programs,)](x, w, out, n, GROUP=group, GROUPS=groups, BLOCK=block,
+                                      level=level)  # fmt: skip
+        assert torch.allclose(out, want, atol=1e-6), (level, group, block, n)

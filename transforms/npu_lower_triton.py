@@ -922,9 +922,15 @@ class KernelEmitter(ScopedBuilder):
         """One copy of the DDR range a gather's lanes read (tt_windows.py), which the
         loops then gather from in the scratchpad."""
         window = leaf.window
-        low, high = self.window_ends(window)
+        box = self.box_of(leaf.mask, leaf.shape)  # the live lanes: their ends are read
+        dims = list(range(len(leaf.shape)))
+        lanes = [(first, self.offset_index(end, -1)) for first, end in self.ranges(box, dims)]
+        low, high = self.window_ends(window, lanes)
         count = self.insert(arith.SubiOp(high, low)).results[0]
         count = self.insert(arith.AddiOp(count, self.index(1))).results[0]
+        for first, last in lanes:  # no live lane: nothing to move
+            live = self.insert(arith.CmpiOp(first, last, "sle")).results[0]
+            count = self.insert(arith.SelectOp(live, count, self.index(0))).results[0]
         buffer = self.alloc("win", leaf.element, window.size)
         copy = spm.CopyOp(self.args[leaf.pointer.base], low, buffer, self.index(0), count)
         self.insert(located(copy, leaf.op))
@@ -934,15 +940,34 @@ class KernelEmitter(ScopedBuilder):
             "at most) in one copy, and gathers from the scratchpad"
         )
 
-    def window_ends(self, window) -> tuple[SSAValue, SSAValue]:
-        """The smallest and largest index a window's lanes read, as indices."""
+    def offset_index(self, value: SSAValue, offset: int) -> SSAValue:
+        """`value + offset`, folded when `value` is a constant."""
+        known = constant_int(value)
+        if known is not None:
+            return self.index(known + offset)
+        return self.insert(arith.AddiOp(value, self.index(offset))).results[0]
+
+    def plus_lane(self, total: SSAValue, lane: SSAValue, coefficient: Poly) -> SSAValue:
+        """`total + lane * coefficient`, folded where both are constants."""
+        known, step = constant_int(lane), coefficient.constant
+        if known is not None and step is not None:
+            return self.offset_index(total, known * step) if known * step else total
+        return self.insert(arith.AddiOp(total, self.lane_offset(lane, coefficient))).results[0]
+
+    def window_ends(self, window, lanes) -> tuple[SSAValue, SSAValue]:
+        """The smallest and largest index a window's live lanes read, as indices, from
+        the first and last live lane of each dim (`lanes`)."""
         op = lambda new: self.insert(new).results[0]  # noqa: E731
         if window.kind == "lanes":
             (affine,) = window.parts
-            low = self.poly_value(affine.start)
-            return low, op(arith.AddiOp(low, self.index(window.size - 1)))
+            low = high = self.poly_value(affine.start)
+            for d, (first, last) in enumerate(lanes):
+                if affine.varies(d):
+                    low = self.plus_lane(low, first, affine.lanes[d])
+                    high = self.plus_lane(high, last, affine.lanes[d])
+            return low, high
         inner, *rest = window.parts
-        a, b = self.window_ends(inner)
+        a, b = self.window_ends(inner, lanes)
         if window.kind == "shift":
             node, subtract = rest
             shift = self.to_index(self.scalar_of(node))
@@ -1006,14 +1031,15 @@ class KernelEmitter(ScopedBuilder):
 
     def gather_at(self, leaf: LoadLeaf, lanes, memo) -> SSAValue:
         address = self.address_at(leaf.pointer, lanes, memo)
-        if leaf in self.windows:
-            buffer, low = self.windows[leaf]
-            at = self.insert(arith.SubiOp(address, low)).results[0]
-            return self.insert(memref.LoadOp.get(buffer, [at])).res
         mask = self.value_at(leaf.mask, lanes, memo) if leaf.mask is not None else None
+        if leaf in self.windows:  # from the scratchpad: a masked-off lane reads element 0
+            buffer, low = self.windows[leaf]
+            address = self.insert(arith.SubiOp(address, low)).results[0]
+        else:
+            buffer = self.args[leaf.pointer.base]
         if mask is not None:
             address = self.insert(arith.SelectOp(mask, address, self.index(0))).results[0]
-        gather = memref.LoadOp.get(self.args[leaf.pointer.base], [address])
+        gather = memref.LoadOp.get(buffer, [address])
         value = self.insert(located(gather, leaf.op)).res
         if mask is not None:
             other = (

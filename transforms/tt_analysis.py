@@ -682,7 +682,8 @@ class KernelAnalysis:
             leaf.split = split_of(leaf.pointer.offset) if leaf.mask is None else None
             if leaf.split is not None:
                 return  # rows of contiguous elements: one 2-D copy
-            window = window_of(leaf.pointer.offset) if leaf.mask is None else None
+            in_box = self.masks.box_of(leaf.mask, leaf.shape) is not None
+            window = window_of(leaf.pointer.offset) if in_box else None
             if window is not None and window.size <= MAX_WINDOW:
                 leaf.window = window  # moves as one copy of the range its lanes read
             leaf.gathered_because = "its addresses are data, not affine in the lanes"
