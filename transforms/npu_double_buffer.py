@@ -157,6 +157,19 @@ def find_tile_loop(loop: scf.ForOp) -> TileLoop | str | None:
         if copy.to_scratchpad:
             writers = [c for c in copies[:position] if not c.to_scratchpad and c.dst is copy.src]
             ordered.update([copy, *writers] if writers else [])
+    # a DDR buffer an iteration writes after reading it: the next trip's prefetch would
+    # read it before this trip's write-back, unless each trip reads and writes its own
+    # tile (the same offset, moving with the loop's index)
+    trip = loop.body.block.args[0]
+    for position, copy in enumerate(copies):
+        if not copy.to_scratchpad:
+            readers = [c for c in copies[:position] if c.to_scratchpad and c.src is copy.dst]
+            own_tile = all(
+                c.ddr_offset is copy.ddr_offset and _depends_on(copy.ddr_offset, trip, body)
+                for c in readers
+            )
+            if readers and not own_tile:
+                ordered.update([copy, *readers])
     found.left += [(c, read_back) for c in (*found.inputs, *found.outputs) if c in ordered]
     found.inputs = [c for c in found.inputs if c not in ordered]
     found.outputs = [c for c in found.outputs if c not in ordered]
@@ -165,6 +178,16 @@ def find_tile_loop(loop: scf.ForOp) -> TileLoop | str | None:
             f"{copy.name}{at_location(copy)}: {why}" for copy, why in found.left
         )
     return found
+
+
+def _depends_on(value: SSAValue, trip: SSAValue, body: Block) -> bool:
+    """Whether `value` is computed from `trip` within the loop body."""
+    if value is trip:
+        return True
+    owner = value.owner
+    if not isinstance(owner, Operation) or owner.parent_block() is not body:
+        return False
+    return any(_depends_on(operand, trip, body) for operand in owner.operands)
 
 
 @dataclass

@@ -68,7 +68,7 @@ from xnpu.dialects.location import at_location
 from xnpu.transforms import check_option_types
 from xnpu.transforms.builders import INDEX, constant_int
 from xnpu.transforms.libdevice import narrow_float, tt_expansion
-from xnpu.transforms.program_loop import COMBINED_FREELY
+from xnpu.transforms.program_loop import COMBINED_FREELY, INDEPENDENT_TRIPS
 from xnpu.transforms.remarks import add_remark
 from xnpu.transforms.scoped_builder import ScopedBuilder
 from xnpu.transforms.tt_analysis import (
@@ -254,6 +254,8 @@ class KernelEmitter(ScopedBuilder):
             new.name_hint = old.name_hint
         lowered = scf.ForOp(*bounds, [self.scalar(loop.iter_args[i]) for i in scalars], block)
         self.insert(located(lowered, loop))
+        if self.analysis.independent_trips(loop):
+            lowered.attributes[INDEPENDENT_TRIPS] = UnitAttr()
         lb, _, step = bounds
         with self.iterating(lowered):
             self.remember(("index", body.args[0]), block.args[0])

@@ -61,6 +61,7 @@ from xnpu.transforms.npu_vectorize import SCALAR_TAIL
 from xnpu.transforms.op_costs import UnpricedOp, op_price
 from xnpu.transforms.program_loop import (
     BLOCK_ELEMENTS,
+    INDEPENDENT_TRIPS,
     PROGRAMS_IN_TILE,
     TILE_ELEMENTS,
     private_buffers,
@@ -111,6 +112,34 @@ class Profitability:
             f"~{self.work:,.0f} cycles of work in {self.iterations:,} iterations: "
             f"{self.used} contexts save ~{self.saving:,.0f}, {cost}"
         )
+
+
+def one_programs_trips(program_loop: scf.ForOp) -> scf.ForOp | None:
+    """The loop a single program runs whose trips are independent (npu-lower-triton's
+    `npu.independent_trips`), when it is the program's only loop: a launch of one
+    program that loops over rows spreads its rows over contexts, as the reference
+    compiler threads such a kernel."""
+    loops = [op for op in program_loop.body.block.ops if isinstance(op, scf.ForOp)]
+    if len(loops) == 1 and INDEPENDENT_TRIPS in loops[0].attributes:
+        return loops[0]
+    return None
+
+
+def trip_profitability(
+    loop: scf.ForOp, program_loop: scf.ForOp, machine: Machine, contexts: int
+) -> Profitability:
+    """The estimate for spreading `loop`'s trips: its bounds as the one program has
+    them (its id 0, a grid of 1), its body priced by the machine's op costs."""
+    function = program_loop.parent_op()
+    known: dict[SSAValue, int] = {program_loop.body.block.args[0]: 0}
+    if isinstance(function, func.FuncOp):
+        for arg in function.body.block.args:
+            if isinstance(arg.type, IndexType):
+                known[arg] = 1
+    iterations = _trips(loop, 1, known)
+    per_trip = block_cycles(loop.body.block, machine, known=known)
+    overhead = machine.threads.fork_cycles + machine.threads.join_cycles
+    return Profitability(per_trip * iterations, int(iterations), contexts, overhead)
 
 
 def profitability(loop: scf.ForOp, machine: Machine, contexts: int, programs: int) -> Profitability:
@@ -247,8 +276,11 @@ class DistributeProgramLoop(RewritePattern):
         rewriter.erase(loop)
 
     def share(self, loop: scf.ForOp, context_id: SSAValue) -> tuple[SSAValue, ...]:
-        """Bounds and step of context `context_id`'s programs (built in place)."""
+        """Bounds and step of context `context_id`'s programs, or of its trips of a
+        single program's loop (any step), built in place."""
         lb, ub = loop.lb, loop.ub
+        if INDEPENDENT_TRIPS in loop.attributes:
+            return self.trip_share(loop, context_id)
         if self.schedule == "cyclic":
             return arith.AddiOp(lb, context_id).result, ub, self.context_count()
         count = arith.SubiOp(ub, lb).result
@@ -256,6 +288,20 @@ class DistributeProgramLoop(RewritePattern):
         first = arith.MinUIOp(arith.MuliOp(context_id, share), count).result
         last = arith.MinUIOp(arith.AddiOp(first, share), count).result
         return arith.AddiOp(lb, first).result, arith.AddiOp(lb, last).result, loop.step
+
+    def trip_share(self, loop: scf.ForOp, context_id: SSAValue) -> tuple[SSAValue, ...]:
+        lb, ub, step = loop.lb, loop.ub, loop.step
+        if self.schedule == "cyclic":  # trips c, c + N, ...
+            first = arith.AddiOp(lb, arith.MuliOp(context_id, step).result).result
+            return first, ub, arith.MuliOp(step, self.context_count()).result
+        zero = arith.ConstantOp(IntegerAttr(0, IndexType())).result
+        span = arith.MaxSIOp(arith.SubiOp(ub, lb).result, zero).result
+        trips = arith.CeilDivUIOp(span, step).result
+        share = arith.CeilDivUIOp(trips, self.context_count()).result
+        first = arith.MinUIOp(arith.MuliOp(context_id, share).result, trips).result
+        last = arith.MinUIOp(arith.AddiOp(first, share).result, trips).result
+        start = arith.AddiOp(lb, arith.MuliOp(first, step).result).result
+        return start, arith.AddiOp(lb, arith.MuliOp(last, step).result).result, step
 
     def context_count(self) -> SSAValue:
         return arith.ConstantOp(IntegerAttr(self.contexts, IndexType())).result
@@ -308,6 +354,9 @@ class NpuMultithreadPass(ModulePass):
             if loop is None:
                 continue
             estimate = profitability(loop, machine, contexts, self.programs)
+            trips = self.programs == 1 and one_programs_trips(loop)
+            if trips:  # one program: spread the trips of its loop over rows instead
+                loop, estimate = trips, trip_profitability(trips, loop, machine, contexts)
             copies = {alloc: contexts for alloc in private_buffers(loop)}
             too_big = scratchpad_problem(function, machine, copies)
             if self.decide == "model" and estimate.pays and too_big:

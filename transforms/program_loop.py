@@ -16,6 +16,10 @@ BLOCK_ELEMENTS = "npu.block_elements"
 """Attributes of a loop npu-tile re-cut: its tiles' allocated size, a program's block."""
 PROGRAMS_IN_TILE = "npu.programs_in_tile"
 """On the loop over the programs of a coarsened tile: how many it runs at most."""
+INDEPENDENT_TRIPS = "npu.independent_trips"
+"""On a loop the kernel runs whose trips may run in any order, at once (npu-lower-triton
+proves it: each trip writes its own range and reads nothing the loop writes), so
+npu-multithread may spread a single program's trips over contexts."""
 COMBINED_FREELY = "npu.combined_freely"
 """On a loop npu-lower-triton emits for a tt.reduce whose combiner it clones (argmax,
 Welford): the values it carries may be combined in any grouping and order, as Triton's
@@ -32,8 +36,10 @@ def program_loop(function: func.FuncOp) -> scf.ForOp | None:
 
 
 def private_buffers(loop: scf.ForOp) -> list[spm.AllocOp]:
-    """The scratchpad allocs of the loop's block used only inside the loop."""
+    """The scratchpad allocs of the function's entry block used only inside the loop."""
     block = loop.parent_block()
+    while block is not None and not isinstance(block.parent_op(), func.FuncOp):
+        block = block.parent_op().parent_block()
     assert block is not None
     return [
         op for op in block.ops

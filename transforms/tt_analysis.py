@@ -70,7 +70,7 @@ from xnpu.transforms.tt_values import (
     fail,
     unit_lanes,
 )
-from xnpu.transforms.tt_windows import MAX_WINDOW, Split, split_of, window_of
+from xnpu.transforms.tt_windows import MAX_WINDOW, Split, expanded, split_of, window_of
 
 NOT_A_BOX = "its mask is not a box (lanes between bounds along each dimension, and-ed)"
 
@@ -320,6 +320,37 @@ class KernelAnalysis:
             self.values[loop.results[i]] = Pointer(start.base, start.offset.plus(after))
         for i in carries.tensors:
             self.values[loop.results[i]] = self.add(CarriedLeaf(loop, i, in_body=False))
+
+    def independent_trips(self, loop: scf.ForOp) -> bool:
+        """Whether a loop the kernel runs may run its trips in any order, at once: it
+        carries nothing, each store in it writes a range that moves by at least its own
+        extent a trip (`y + row * COLS + cols`, `mean + row`), and it reads no buffer
+        it writes."""
+        if loop.iter_args:
+            return False
+        trip = loop.body.block.args[0]
+        written = set()
+        stores = [op for op in loop.walk() if isinstance(op, tt.StoreOp)]
+        for op in stores:
+            plan = self.stores.get(op)
+            if plan is None or plan.kind not in ("tile", "scalar"):
+                return False
+            offset = plan.pointer.offset
+            step = _coefficient(expanded(offset.start), trip)
+            spans = [offset.lanes[d].constant for d in range(len(offset.shape)) if offset.varies(d)]
+            if not step or None in spans:
+                return False
+            extent = 1 + sum(abs(k) * (offset.shape[d] - 1) for d, k in zip(
+                [d for d in range(len(offset.shape)) if offset.varies(d)], spans))  # fmt: skip
+            if abs(step) < extent:
+                return False
+            written.add(plan.pointer.base)
+        reads = [
+            value.pointer.base
+            for value in self.values.values()
+            if isinstance(value, LoadLeaf | ScalarLoad) and loop.is_ancestor(value.op)
+        ]
+        return bool(stores) and not written & set(reads)
 
     def _pointer_step(self, loop: scf.ForOp, i: int) -> Poly:
         """What carried pointer `i` moves by each trip: the yield must be it plus the
@@ -726,6 +757,17 @@ class KernelAnalysis:
                 return StorePlan(op, pointer, value, box, "tile", dims)
             why = dims
         return StorePlan(op, pointer, value, box, "scatter", why=why)
+
+
+def _coefficient(poly: Poly, symbol: SSAValue) -> int | None:
+    """k when `poly` is k * symbol plus terms without it, else None."""
+    k = 0
+    for coefficient, monomial in poly.terms:
+        if symbol in monomial:
+            if monomial != (symbol,):
+                return None
+            k += coefficient
+    return k
 
 
 def _regroups(op: tt.ReshapeOp) -> bool:

@@ -173,7 +173,7 @@ def split_of(node: Node) -> Split | None:
     linear = _linear(node)
     if linear is None or linear.period is None:
         return None
-    c, origin = linear.period, _expanded(linear.lanes_value.start)
+    c, origin = linear.period, expanded(linear.lanes_value.start)
     if node.shape[0] % c or origin.may_be_negative or any(k % c for k, _ in origin.terms):
         return None
     # L // c = origin / c + lane // c, L % c = lane % c, lane = c * (lane // c) + lane % c
@@ -222,7 +222,7 @@ def _linear(node: Node) -> _Linear | None:
     return None
 
 
-def _expanded(poly: Poly) -> Poly:
+def expanded(poly: Poly) -> Poly:
     """`poly` with each scalar that is another times a constant (`pid * BLOCK`, a
     block's start) written as that product, so its factors show."""
     terms = []
