@@ -638,6 +638,15 @@ def _loop(k: _Kernel) -> tuple[int, ...]:
     src.line(f"{acc} += {term.replace('v', value)}", indent=2)
     masked = f"tl.where({mask}, {value}, {'-1e30' if floating else '-2147483647'})"
     src.line(f"{top} = tl.maximum({top}, tl.max({masked}, axis=1))", indent=2)
+    if rng.random() < 0.3:  # a running sum in DDR: each trip reads what the last wrote
+        k.features["DDR accumulator"] = "yes"
+        running = k.pointer("run", Buffer(sums_type, rows, True))
+        before = src.let("r", f"tl.load({running} + {row}, mask={live}, other=0)", indent=2)
+        src.line(
+            f"tl.store({running} + {row}, {before} + tl.sum({term.replace('v', value)}, axis=1)"
+            f".to({acc_type}), mask={live})",
+            indent=2,
+        )
     if bump:
         src.line(f"{ptrs} += {col_block}", indent=2)
     total = src.let("total", f"tl.sum({acc}, axis=1)")
