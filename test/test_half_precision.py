@@ -7,19 +7,10 @@ import pytest
 import torch
 import triton
 import triton.language as tl
-from triton.runtime import driver
 
 import xnpu
 from xnpu.kernels.rms_norm import rms_norm
 from xnpu.kernels.softmax import softmax
-
-
-@pytest.fixture
-def xnpu_driver():
-    previous = driver._active
-    driver.set_active(xnpu.triton.Driver())
-    yield
-    driver._active = previous
 
 
 @triton.jit

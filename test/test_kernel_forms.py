@@ -9,19 +9,12 @@ import torch
 import triton
 import triton.language as tl
 from triton.language.extra import libdevice
-from triton.runtime import driver
 
 import xnpu
 from xnpu.interpreters.cf import KernelAssertionError
 from xnpu.transforms.pipelines import LEVELS
 
-
-@pytest.fixture(autouse=True)
-def xnpu_driver():
-    previous = driver._active
-    driver.set_active(xnpu.triton.Driver())
-    yield
-    driver._active = previous
+pytestmark = pytest.mark.usefixtures("xnpu_driver")
 
 
 @triton.jit

@@ -209,12 +209,12 @@ def _kernel(tmp_path, name: str):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16], ids=["fp32", "fp16"])
 @pytest.mark.parametrize("name", sorted(REFERENCE))
-def test_xnpus_libdevice_module_gives_every_function_in_fp16_and_fp32(tmp_path, name, dtype):
+def test_xnpus_libdevice_module_gives_every_function_in_fp16_and_fp32(
+    xnpu_driver, tmp_path, name, dtype
+):
     """`from triton.language.extra import libdevice` is xnpu's module for xnpu's
     target: every function, fp16 forms included, matches PyTorch (on fp32 inputs,
     rounded to the dtype)."""
-    from triton.runtime import driver
-
     if dtype == torch.float16 and HALF_TOLERANCE.get(name, 0) is None:
         pytest.skip("nextafter steps by fp16's own spacing: fp32's is no reference")
     reference, (low, high), operands = REFERENCE[name]
@@ -224,12 +224,7 @@ def test_xnpus_libdevice_module_gives_every_function_in_fp16_and_fp32(tmp_path, 
     x, y = x.clamp(low, high).to(dtype), y.clamp(low, high).to(dtype)
     result_dtype = TORCH_DTYPE.get(RESULT.get(name, ""), dtype)
     out = torch.zeros(N, dtype=result_dtype)
-    previous = driver._active
-    driver.set_active(xnpu.triton.Driver())
-    try:
-        _kernel(tmp_path, name)[(1,)](x, y, n, out, N=N, level="vec")
-    finally:
-        driver._active = previous
+    _kernel(tmp_path, name)[(1,)](x, y, n, out, N=N, level="vec")
     want = reference(*[{"x": x.float(), "y": y.float(), "n": n}[a] for a in operands])
     if not want.dtype.is_floating_point:
         assert torch.equal(out, want.to(out.dtype)), name
@@ -242,18 +237,12 @@ def test_xnpus_libdevice_module_gives_every_function_in_fp16_and_fp32(tmp_path, 
     )
 
 
-def test_a_libdevice_call_with_operands_of_no_form_names_the_forms(tmp_path):
+def test_a_libdevice_call_with_operands_of_no_form_names_the_forms(xnpu_driver, tmp_path):
     from triton.compiler.errors import CompilationError
-    from triton.runtime import driver
 
-    previous = driver._active
-    driver.set_active(xnpu.triton.Driver())
     x = torch.zeros(N, dtype=torch.int32)
-    try:
-        with pytest.raises(
-            CompilationError,
-            match=r"libdevice.tanh takes \(fp16; bf16; fp32; fp64\), not \(int32\)",
-        ):
-            _kernel(tmp_path, "tanh")[(1,)](x, x, x, x, N=N)
-    finally:
-        driver._active = previous
+    with pytest.raises(
+        CompilationError,
+        match=r"libdevice.tanh takes \(fp16; bf16; fp32; fp64\), not \(int32\)",
+    ):
+        _kernel(tmp_path, "tanh")[(1,)](x, x, x, x, N=N)

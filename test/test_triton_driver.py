@@ -12,7 +12,6 @@ import triton
 import triton.language as tl
 from triton.backends.compiler import GPUTarget
 from triton.compiler.compiler import make_backend
-from triton.runtime import driver
 
 import xnpu
 import xnpu.triton.launch as launch_module
@@ -25,15 +24,6 @@ from xnpu.triton.compiler import LaunchOptionError, XnpuBackend, keywords
 from xnpu.triton.driver import XnpuDriver
 from xnpu.triton.launch import LaunchError
 from xnpu.triton.options import PASS_OPTIONS
-
-
-@pytest.fixture
-def xnpu_driver():
-    """xnpu's driver active for one test, and whatever was active before put back."""
-    previous = driver._active
-    driver.set_active(xnpu.triton.Driver())
-    yield
-    driver._active = previous
 
 
 def _vectors(n: int = 3000):
