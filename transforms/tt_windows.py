@@ -61,7 +61,7 @@ def window_of(node: Node) -> Window | None:
     if inner is None or constant is None:
         return None
     if (
-        kind in (arith.RemSIOp, arith.RemUIOp, arith.DivSIOp, arith.DivUIOp)
+        kind in (arith.RemSIOp, arith.RemUIOp, arith.DivSIOp, arith.DivUIOp, arith.FloorDivSIOp)
         and not inner.nonnegative
     ):
         return None  # a signed remainder or quotient of a negative value rounds the other way
