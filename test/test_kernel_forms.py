@@ -271,3 +271,25 @@ def test_a_masked_window_moves_only_what_live_lanes_read(seed):
         per_group_masked[(programs,)](x, w, out, n, GROUP=group, GROUPS=groups, BLOCK=block,
                                       level=level)  # fmt: skip
         assert torch.allclose(out, want, atol=1e-6), (level, group, block, n)
+
+
+@triton.jit
+def rows_to_block(x_ptr, out_ptr, n0, n1, B0: tl.constexpr, B1: tl.constexpr):
+    """Rows of B1 at a stride of 2 * B1 in, one contiguous block out (fuzz 8080:508)."""
+    i = tl.arange(0, B0)[:, None]
+    j = tl.arange(0, B1)[None, :]
+    x = tl.load(x_ptr + i * (2 * B1) + j, mask=(i < n0 - 3) & (j < n1 - 3), other=-1.5)
+    tl.store(out_ptr + i * B1 + j, x)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_contiguous_block_written_beside_tiles_of_rows_moves_as_rows(level):
+    """The store's block is contiguous, but the load's tile moves as rows: the store
+    moves as rows too, so npu-tile cuts both alike (it moved as one range and npu-tile
+    cut it as rows: 7,361 of 8,192 elements wrong)."""
+    x = torch.randn(256 * 64, generator=torch.Generator().manual_seed(9))
+    out = torch.zeros(256 * 32)
+    rows_to_block[(1,)](x, out, 256, 32, B0=256, B1=32, level=level)
+    want = torch.full((256, 32), -1.5)
+    want[:253, :29] = x.reshape(256, 64)[:253, :29]
+    assert torch.equal(out, want.reshape(-1))

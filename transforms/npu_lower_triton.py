@@ -585,6 +585,9 @@ class KernelEmitter(ScopedBuilder):
             zip(dims, (self.span(box, d, first, end) for d, (first, end) in zip(dims, ranges)))
         )
         groups = copy_groups(box.box.shape, affine, dims, box.box.bounded)
+        if not self.flat_loops and len(groups) == 1 and len(groups[0]) > 1:
+            # another tile moves as rows: this one too, so npu-tile sees one row shape
+            groups = [groups[0][:1], groups[0][1:]]
 
         def count_of(group: list[int]) -> SSAValue:  # its inner dims are whole
             return self.scaled_index(counts[group[0]], prod(box.box.shape[d] for d in group[1:]))

@@ -265,6 +265,8 @@ def _copy_refusal(copy: spm.CopyOp, plan: TilePlan, by_rows: bool = False) -> st
         return f"spm.copy{at_location(copy)} is inside a nested region"
     if copy.is_2d and not by_rows:
         return f"spm.copy{at_location(copy)} moves a 2-D box"
+    if by_rows and not copy.is_2d and plan.widths.get(copy.scratchpad_side, 1) > 1:
+        return f"spm.copy{at_location(copy)} moves a tile of rows as one range"
     spm_offset = copy.dst_offset if copy.to_scratchpad else copy.src_offset
     if constant_int(spm_offset) != 0:
         return f"spm.copy{at_location(copy)} does not start at the tile's first element"
