@@ -545,19 +545,15 @@ class KernelEmitter(ScopedBuilder):
         """An spm.copy of a block whose offsets are affine piece by piece: `lanes //
         period` rows of `period` elements, `row_step` apart in DDR and packed in the
         tile (tt_windows.Split)."""
-        ddr, ddr_offset = self.args[pointer.base], self.poly_value(split.start)
-        rows = self.index(lanes // split.period)
-        ddr_step, tile_step = self.poly_value(split.row_step), self.index(split.period)
-        count = self.index(split.period)
-        if isinstance(source, tt.LoadOp):
-            copy = spm.CopyOp(
-                ddr, ddr_offset, tile, self.index(0), count, (rows, ddr_step, tile_step)
-            )
-        else:
-            copy = spm.CopyOp(
-                tile, self.index(0), ddr, ddr_offset, count, (rows, tile_step, ddr_step)
-            )
-        self.insert(located(copy, source))
+        rows = (
+            self.index(lanes // split.period),
+            self.poly_value(split.row_step),
+            self.index(split.period),
+        )
+        self.transfer(
+            self.args[pointer.base], self.poly_value(split.start), tile, self.index(0),
+            self.index(split.period), rows, source,
+        )  # fmt: skip
         what = "load" if isinstance(source, tt.LoadOp) else "store"
         self.remarks.append(
             f"{what}{at_location(source)} moves as {lanes // split.period} row(s) of "
@@ -570,7 +566,6 @@ class KernelEmitter(ScopedBuilder):
         """An spm.copy of `box`'s lanes between DDR at `pointer` and `tile` (row-major
         over `dims`) for the tt.load or tt.store `source` (whose location it takes); a
         box that starts past lane 0 moves from its first lanes on."""
-        to_scratchpad = isinstance(source, tt.LoadOp)
         affine = pointer.offset
         assert isinstance(affine, Affine)
         ddr, ddr_offset = self.args[pointer.base], self.poly_value(affine.start)
@@ -604,11 +599,15 @@ class KernelEmitter(ScopedBuilder):
             count = self.index(1)
         else:
             count = count_of(groups[0]) if dims else ranges[0][1]
-        if rows is not None and not to_scratchpad:
-            rows = (rows[0], rows[2], rows[1])
-        if to_scratchpad:
+        self.transfer(ddr, ddr_offset, tile, tile_offset, count, rows, source)
+
+    def transfer(self, ddr, ddr_offset, tile, tile_offset, count, rows, source) -> None:
+        """The spm.copy of a tt.load (DDR to `tile`) or tt.store (back), at the source's
+        location; `rows` is (rows, DDR row stride, tile row stride) or None."""
+        if isinstance(source, tt.LoadOp):
             copy = spm.CopyOp(ddr, ddr_offset, tile, tile_offset, count, rows)
         else:
+            rows = rows if rows is None else (rows[0], rows[2], rows[1])
             copy = spm.CopyOp(tile, tile_offset, ddr, ddr_offset, count, rows)
         self.insert(located(copy, source))
 
