@@ -1132,12 +1132,13 @@ class KernelEmitter(ScopedBuilder):
                 layouts.append(TileLayout(buffer, row_major(result_shape, result_dims), full))
                 self.reduced[leaf] = layouts[-1]
 
-        cloned = one_op_combiner(op) is None
+        kind = one_op_combiner(op)
+        cloned = kind is None
         # a half-precision sum accumulates in f32, as HVX's adds accumulate wider
         # (qf32), then rounds once: fp16 cannot hold a long sum's partial totals
         wide = (
             operands[0].element
-            if one_op_combiner(op) is arith.AddfOp and narrow_float(operands[0].element)
+            if kind is arith.AddfOp and narrow_float(operands[0].element)
             else None
         )
 
@@ -1169,7 +1170,7 @@ class KernelEmitter(ScopedBuilder):
                 # from the combiner's identity where it has one (every lane in the loop,
                 # so npu-vectorize leaves no tail of lanes-1), else from lane 0's values
                 element = Float32Type() if wide is not None else operands[0].element
-                identity = identity_attribute(one_op_combiner(op), element)
+                identity = identity_attribute(kind, element)
                 if identity is not None:
                     firsts, start = [self.insert(arith.ConstantOp(identity)).results[0]], 0
                 else:
