@@ -83,7 +83,7 @@ def _first_run(side: str, n: int, imported: bool) -> float:
     else:
         module = xnpu.lower(kernel.to_tt(), side)
         if imported:
-            importlib.import_module("xnpu.interpreters.runner")
+            importlib.import_module("xnpu.interpreters.simulator.runner")
         start = time.perf_counter()
         xnpu.run(module, x, out, n, grid=grid)
     return time.perf_counter() - start

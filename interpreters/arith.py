@@ -22,7 +22,7 @@ from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_i
 from xdsl.ir import Attribute, Operation
 
 from xnpu.dialects import arith_tensor
-from xnpu.interpreters.values import numpy_dtype, rounding_of, wrap
+from xnpu.interpreters.simulator.values import numpy_dtype, rounding_of, wrap
 
 
 def _is_array(x) -> bool:

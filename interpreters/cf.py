@@ -7,7 +7,7 @@ from xdsl.dialects import cf
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 
 from xnpu.dialects.location import at_location
-from xnpu.interpreters.trace import InterpreterError
+from xnpu.interpreters.simulator.trace import InterpreterError
 
 
 class KernelAssertionError(InterpreterError):

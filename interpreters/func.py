@@ -15,8 +15,8 @@ from xdsl.interpreter import (
     register_impls,
 )
 
-from xnpu.interpreters.blocks import Blocks
-from xnpu.interpreters.trace import InterpreterError
+from xnpu.interpreters.simulator.blocks import Blocks
+from xnpu.interpreters.simulator.trace import InterpreterError
 
 
 @register_impls

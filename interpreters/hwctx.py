@@ -12,8 +12,8 @@ from xdsl.interpreter import (
 
 from xnpu.dialects import hwctx
 from xnpu.dialects.location import at_location
-from xnpu.interpreters.blocks import Blocks
-from xnpu.interpreters.trace import ExecutionState, InterpreterError, Parallel
+from xnpu.interpreters.simulator.blocks import Blocks
+from xnpu.interpreters.simulator.trace import ExecutionState, InterpreterError, Parallel
 
 
 @register_impls

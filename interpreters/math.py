@@ -11,7 +11,7 @@ import numpy as np
 from xdsl.dialects import math
 from xdsl.interpreter import InterpreterFunctions, impl, register_impls
 
-from xnpu.interpreters.values import rounding_of
+from xnpu.interpreters.simulator.values import rounding_of
 
 _ERF_TABLE_END = 4.0
 """Past it float32's erf is 1 (erfc(4) = 1.5e-8, under half of float32's step below 1)."""

@@ -10,8 +10,9 @@ from xdsl.ir import Operation, SSAValue
 
 from xnpu.dialects.location import at_location
 from xnpu.dialects.spm import is_scratchpad
-from xnpu.interpreters.trace import ExecutionState, InterpreterError
-from xnpu.interpreters.values import describe, out_of_bounds_blame
+from xnpu.interpreters.simulator.races import check_race
+from xnpu.interpreters.simulator.trace import ExecutionState, InterpreterError
+from xnpu.interpreters.simulator.values import describe, out_of_bounds_blame
 
 
 def check_bounds(op: Operation, buffer: np.ndarray, ref: SSAValue, indices) -> None:
@@ -29,29 +30,6 @@ def check_bounds(op: Operation, buffer: np.ndarray, ref: SSAValue, indices) -> N
                 f"out-of-bounds {op.name}{at_location(op)}: index {bad} of {describe(ref)} "
                 f"({ref.type}), whose valid indices are 0 to {size - 1}{out_of_bounds_blame(ref)}"
             )
-
-
-def check_race(
-    state: ExecutionState,
-    op: Operation,
-    buffer: np.ndarray,
-    ref: SSAValue,
-    where: tuple,
-    writes: bool,
-) -> None:
-    """Fails if the access races: it overlaps an unfinished DMA (see
-    ExecutionState.check_access), or another program or context touched its elements
-    (see ExecutionState.note_access). `where` indexes every element accessed."""
-    ddr = not is_scratchpad(ref.type)
-    if id(buffer) not in state.in_flight and not state.watches(buffer, ddr, writes):
-        return
-    if len(where) > 1:
-        flat = np.ravel_multi_index(np.broadcast_arrays(*map(np.asarray, where)), buffer.shape)
-    else:
-        flat = np.asarray(where[0])
-    if id(buffer) in state.in_flight:
-        state.check_access(op, buffer, ref, int(flat.min()), int(flat.max()), writes)
-    state.note_access(op, buffer, ref, flat, writes, ddr)
 
 
 def contiguous_start(state: ExecutionState, ref, buffer, indices, lanes: int, writes: bool):

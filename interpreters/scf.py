@@ -31,9 +31,9 @@ from xnpu.dialects import hwctx
 from xnpu.dialects.combiners import COMBINERS, accumulator_combiner
 from xnpu.dialects.location import at_location
 from xnpu.dialects.spm import is_scratchpad
-from xnpu.interpreters.blocks import Blocks
-from xnpu.interpreters.costs import counter_of
-from xnpu.interpreters.trace import ExecutionState, InterpreterError
+from xnpu.interpreters.simulator.blocks import Blocks
+from xnpu.interpreters.simulator.cycle_counter import counter_of
+from xnpu.interpreters.simulator.trace import ExecutionState, InterpreterError
 from xnpu.transforms.builders import constant_int
 
 _ELEMENTWISE_DIALECTS = ("arith", "math", "vector")
@@ -222,7 +222,7 @@ class XnpuScfFunctions(InterpreterFunctions):
 
     def orders_programs(self, op: scf.ForOp) -> bool:
         """Whether `op` is its context's outermost loop, whose iterations are the units
-        of order for DDR writes (ownership.py): programs, or a tile's programs."""
+        of order for DDR writes (simulator/races.py): programs, or a tile's programs."""
         known = self.outermost.get(op)
         if known is None:
             parent = op.parent_op()

@@ -9,12 +9,19 @@ import numpy as np
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 from xdsl.ir import SSAValue
 
+from xnpu.costs.ops import element_bytes
 from xnpu.dialects import spm
 from xnpu.dialects.location import at_location
-from xnpu.interpreters.memref import check_bounds, check_race
-from xnpu.interpreters.trace import Copy, DmaStart, DmaWait, ExecutionState, InterpreterError
-from xnpu.interpreters.values import describe, numpy_dtype, out_of_bounds_blame
-from xnpu.transforms.op_costs import element_bytes
+from xnpu.interpreters.memref import check_bounds
+from xnpu.interpreters.simulator.races import check_race
+from xnpu.interpreters.simulator.trace import (
+    Copy,
+    DmaStart,
+    DmaWait,
+    ExecutionState,
+    InterpreterError,
+)
+from xnpu.interpreters.simulator.values import describe, numpy_dtype, out_of_bounds_blame
 
 
 def _box_indices(offset: int, count: int, rows: int, stride: int) -> np.ndarray | slice:

@@ -9,9 +9,10 @@ from xdsl.dialects.builtin import VectorType
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 
 from xnpu.dialects.combiners import UFUNC_BY_KIND
-from xnpu.interpreters.memref import check_bounds, check_race, contiguous_start
-from xnpu.interpreters.trace import ExecutionState
-from xnpu.interpreters.values import numpy_dtype, rounding_of
+from xnpu.interpreters.memref import check_bounds, contiguous_start
+from xnpu.interpreters.simulator.races import check_race
+from xnpu.interpreters.simulator.trace import ExecutionState
+from xnpu.interpreters.simulator.values import numpy_dtype, rounding_of
 
 
 def combining_kind(op: vector.ReductionOp) -> str:

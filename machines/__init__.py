@@ -28,7 +28,7 @@ OP_COST_KEYS = (
     "loop_iteration",
 )  # fmt: skip
 """The cost classes every machine prices, for scalar and for vector operations (math
-functions cost the ops their approximation evaluates: transforms/op_costs.py)."""
+functions cost the ops their approximation evaluates: costs/ops.py)."""
 
 VECTOR_ONLY_COST_KEYS = ("horizontal_reduce", "spm_gather")
 SCALAR_ONLY_COST_KEYS = ("half_convert",)

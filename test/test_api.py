@@ -14,7 +14,7 @@ from xdsl.utils.exceptions import PassFailedException
 
 import xnpu
 from xnpu.frontend.ttir import TritonFrontendError, parse_ttir
-from xnpu.interpreters.trace import InterpreterError
+from xnpu.interpreters.simulator.trace import InterpreterError
 from xnpu.kernels import corpus_kernel, forms
 from xnpu.kernels.cases import make_case
 from xnpu.kernels.vector_add import vector_add

@@ -16,13 +16,13 @@ from xdsl.dialects import vector as vector_dialect
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr, VectorType, f16, f32, i1
 
 import xnpu
+from xnpu.costs.ops import op_price
+from xnpu.dialects.remarks import remarks_in
 from xnpu.frontend.ttir import module_text
-from xnpu.interpreters.trace import InterpreterError
+from xnpu.interpreters.simulator.trace import InterpreterError
 from xnpu.kernels import forms as kernels
 from xnpu.machines import load_machine
-from xnpu.transforms.op_costs import op_price
 from xnpu.transforms.pipelines import LEVELS
-from xnpu.transforms.remarks import remarks_in
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from xnpu.fuzz.__main__ import main
 from xnpu.fuzz.campaign import campaign
 from xnpu.fuzz.generate import Buffer, FuzzKernel, Launch, generate
 from xnpu.fuzz.oracle import Oracle
-from xnpu.interpreters.trace import InterpreterError
+from xnpu.interpreters.simulator.trace import InterpreterError
 
 CI_SEED, CI_CASES = 2026, 160
 """The slice CI runs: about two minutes on two cores."""

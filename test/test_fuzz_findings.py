@@ -17,7 +17,7 @@ from xdsl.utils.exceptions import PassFailedException
 
 import xnpu
 from xnpu.dialects import spm
-from xnpu.interpreters.trace import InterpreterError
+from xnpu.interpreters.simulator.trace import InterpreterError
 from xnpu.transforms.pipelines import LEVELS
 
 POINTERS = {"x_ptr": "*fp32", "y_ptr": "*fp32", "out_ptr": "*fp32"}

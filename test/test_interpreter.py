@@ -16,7 +16,7 @@ from ir_helpers import parse_ir
 from xdsl.dialects import scf
 
 import xnpu
-from xnpu.interpreters.trace import InterpreterError
+from xnpu.interpreters.simulator.trace import InterpreterError
 from xnpu.machines import MACHINES_DIR, MachineError, load_machine
 
 RECURRENCE = """
@@ -256,7 +256,7 @@ def test_bf16_is_held_as_f32_rounded_like_torch():
     kept (its sign is not compared), the sign of zero kept."""
     import torch
 
-    from xnpu.interpreters.values import to_bfloat16
+    from xnpu.interpreters.simulator.values import to_bfloat16
 
     special = [1 + 2**-8, 1 + 3 * 2**-8, 3.4e38, float("nan"), float("inf"), -0.0]
     x = torch.cat([torch.randn(10000) * 1e3, torch.tensor(special)])
@@ -417,7 +417,7 @@ def test_a_module_run_again_reuses_what_it_compiled_until_it_changes():
     replaced, is prepared anew and runs as it now reads."""
     from xdsl.dialects import arith as xdsl_arith
 
-    from xnpu.interpreters.prepared import prepared
+    from xnpu.interpreters.simulator.prepared import prepared
     from xnpu.kernels import corpus_kernel
 
     module = xnpu.lower(corpus_kernel("vector_add").to_tt(), "vec")
@@ -474,7 +474,7 @@ def test_a_ledger_kept_as_runs_finds_what_one_record_per_element_finds(accesses)
     slices and gathers alike, both find the same first race, unit and count."""
     from xdsl.dialects.test import TestOp
 
-    from xnpu.interpreters.ownership import Ledger
+    from xnpu.interpreters.simulator.races import Ledger
 
     buffer = np.zeros(64, np.float32)
     op = TestOp()

@@ -16,6 +16,7 @@ PACKAGE_DIRS: dict[str, str] = tomllib.loads((ROOT / "pyproject.toml").read_text
 LAYERS = (
     "machines",
     "dialects",
+    "costs",
     "frontend",
     "transforms",
     "interpreters",

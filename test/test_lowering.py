@@ -16,15 +16,15 @@ from xdsl.utils.exceptions import PassFailedException
 
 import xnpu
 from xnpu.dialects import xnpu_context
+from xnpu.dialects.remarks import remarks_in
 from xnpu.frontend.ttir import module_text
-from xnpu.interpreters.trace import InterpreterError
+from xnpu.interpreters.simulator.trace import InterpreterError
 from xnpu.kernels import corpus_kernel, corpus_names
 from xnpu.kernels.cases import TEST_SIZES, make_case
 from xnpu.machines import MACHINES_DIR, load_machine
 from xnpu.transforms import XNPU_PASSES
 from xnpu.transforms.npu_lower_triton import LoweringError
 from xnpu.transforms.pipelines import LEVELS
-from xnpu.transforms.remarks import remarks_in
 
 
 @functools.cache

@@ -22,7 +22,7 @@ from xdsl.utils.exceptions import PassFailedException
 
 import xnpu
 from xnpu.dialects import hwctx, spm
-from xnpu.interpreters.trace import InterpreterError
+from xnpu.interpreters.simulator.trace import InterpreterError
 from xnpu.kernels import corpus_kernel, corpus_names
 from xnpu.kernels.cases import TEST_SIZES, make_case
 from xnpu.transforms.pipelines import LEVELS

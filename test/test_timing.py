@@ -2,8 +2,15 @@
 
 import pytest
 
-from xnpu.interpreters.timing import replay
-from xnpu.interpreters.trace import Compute, ContextTrace, Copy, DmaStart, DmaWait, Parallel
+from xnpu.interpreters.simulator.timing import replay
+from xnpu.interpreters.simulator.trace import (
+    Compute,
+    ContextTrace,
+    Copy,
+    DmaStart,
+    DmaWait,
+    Parallel,
+)
 from xnpu.machines import load_machine
 
 MACHINE = load_machine().with_values({

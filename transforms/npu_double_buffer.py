@@ -60,6 +60,7 @@ from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import spm
 from xnpu.dialects.location import at_location
+from xnpu.dialects.remarks import add_remark
 from xnpu.machines import Machine
 from xnpu.transforms import (
     check_lowered,
@@ -69,7 +70,6 @@ from xnpu.transforms import (
     scratchpad_problem,
 )
 from xnpu.transforms.builders import Constants, constant_int
-from xnpu.transforms.remarks import add_remark
 
 WRITEBACKS = ("async", "sync")
 

@@ -65,11 +65,11 @@ from xdsl.utils.exceptions import PassFailedException
 from xnpu.dialects import spm, tt
 from xnpu.dialects.combiners import identity_attribute
 from xnpu.dialects.location import at_location
+from xnpu.dialects.remarks import add_remark
 from xnpu.transforms import check_option_types
 from xnpu.transforms.builders import INDEX, constant_int
 from xnpu.transforms.libdevice import narrow_float, tt_expansion
 from xnpu.transforms.program_loop import COMBINED_FREELY, INDEPENDENT_TRIPS
-from xnpu.transforms.remarks import add_remark
 from xnpu.transforms.scoped_builder import ScopedBuilder
 from xnpu.transforms.tt_analysis import (
     KernelAnalysis,

@@ -35,7 +35,7 @@ from xdsl.builder import ImplicitBuilder
 from xdsl.context import Context
 from xdsl.dialects import arith, func, scf
 from xdsl.dialects.builtin import IndexType, IntegerAttr, MemRefType, ModuleOp
-from xdsl.ir import Block, SSAValue
+from xdsl.ir import SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -46,7 +46,10 @@ from xdsl.pattern_rewriter import (
 from xdsl.rewriter import InsertPoint
 from xdsl.utils.exceptions import PassFailedException
 
+from xnpu.costs.estimate import LoopTrips, block_cycles
+from xnpu.costs.transfers import fork_join_cycles
 from xnpu.dialects import hwctx, spm
+from xnpu.dialects.remarks import REMARKS, add_remark
 from xnpu.machines import Machine
 from xnpu.transforms import (
     check_contexts,
@@ -58,7 +61,6 @@ from xnpu.transforms import (
 )
 from xnpu.transforms.builders import constant_int, static_range
 from xnpu.transforms.npu_vectorize import SCALAR_TAIL
-from xnpu.transforms.op_costs import UnpricedOp, op_price
 from xnpu.transforms.program_loop import (
     BLOCK_ELEMENTS,
     INDEPENDENT_TRIPS,
@@ -67,7 +69,6 @@ from xnpu.transforms.program_loop import (
     private_buffers,
     program_loop,
 )
-from xnpu.transforms.remarks import REMARKS, add_remark
 
 SCHEDULES = ("block", "cyclic")
 DECISIONS = ("model", "always", "never")
@@ -137,8 +138,8 @@ def trip_profitability(
             if isinstance(arg.type, IndexType):
                 known[arg] = 1
     iterations = _trips(loop, 1, known)
-    per_trip = block_cycles(loop.body.block, machine, known=known)
-    overhead = machine.threads.fork_cycles + machine.threads.join_cycles
+    per_trip = block_cycles(loop.body.block, machine, loop_trips(known))
+    overhead = fork_join_cycles(machine)
     return Profitability(per_trip * iterations, int(iterations), contexts, overhead)
 
 
@@ -155,12 +156,12 @@ def profitability(loop: scf.ForOp, machine: Machine, contexts: int, programs: in
             known[grid[0]] = programs
     lb, ub = (static_value(v, known) for v in (loop.lb, loop.ub))
     iterations = None if lb is None or ub is None else max(0, ub - lb)
-    overhead = machine.threads.fork_cycles + machine.threads.join_cycles
+    overhead = fork_join_cycles(machine)
     work = None
     if iterations is not None:
         # loops inside priced as the first program runs them (bounds from program ids)
         known[loop.body.block.args[0]] = lb
-        per_iteration = block_cycles(loop.body.block, machine, known=known)
+        per_iteration = block_cycles(loop.body.block, machine, loop_trips(known))
         block, tile = (loop.attributes.get(k) for k in (BLOCK_ELEMENTS, TILE_ELEMENTS))
         if isinstance(block, IntegerAttr) and isinstance(tile, IntegerAttr):
             work = per_iteration * programs * block.value.data / tile.value.data
@@ -192,34 +193,18 @@ def static_value(value: SSAValue, known: dict[SSAValue, int]) -> int | None:
     return None if None in operands else fold(*operands)
 
 
-def block_cycles(
-    block: Block, machine: Machine, share: int = 1, known: dict[SSAValue, int] | None = None
-) -> float:
-    """Cycles one context spends running `block` once, by the machine's op prices. A
-    loop runs its trips where its bounds follow from `known` values (the grid, the
-    program), else over the tiles it indexes (a `share` of them inside a coarsened
-    tile's loop over its programs); a scalar tail counts nothing."""
-    known = {} if known is None else known
-    total = 0.0
-    for op in block.ops:
-        if isinstance(op, scf.ForOp):
-            programs = op.attributes.get(PROGRAMS_IN_TILE)
-            inner = share * programs.value.data if isinstance(programs, IntegerAttr) else share
-            per_trip = block_cycles(op.body.block, machine, inner, known)
-            total += _trips(op, share, known) * (per_trip + machine.scalar["loop_iteration"])
-        elif isinstance(op, spm.CopyOp):
-            extent = op.scratchpad_side.type.element_count() / share
-            element = op.scratchpad_side.type.element_type
-            total += extent * element.bitwidth / 8 / machine.ddr.core_bytes_per_cycle
-        elif op.regions:
-            total += max((block_cycles(b, machine, share, known) for r in op.regions
-                          for b in r.blocks), default=0.0)  # fmt: skip
-        else:
-            try:
-                total += op_price(op, machine)[0]
-            except UnpricedOp:
-                pass  # priced by the interpreter, which names it; the estimate skips it
-    return total
+def loop_trips(known: dict[SSAValue, int]) -> LoopTrips:
+    """How many trips a loop runs, for `block_cycles`: where its bounds follow from
+    `known` values (the grid, the program), else over the tiles it indexes (a `share`
+    of them inside a coarsened tile's loop over its programs); a scalar tail counts
+    nothing."""
+
+    def trips(loop: scf.ForOp, share: int) -> tuple[float, int]:
+        programs = loop.attributes.get(PROGRAMS_IN_TILE)
+        inner = share * programs.value.data if isinstance(programs, IntegerAttr) else share
+        return _trips(loop, share, known), inner
+
+    return trips
 
 
 def _trips(loop: scf.ForOp, share: int, known: dict[SSAValue, int]) -> float:

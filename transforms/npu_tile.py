@@ -63,6 +63,7 @@ from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import spm
 from xnpu.dialects.location import at_location
+from xnpu.dialects.remarks import add_remark
 from xnpu.machines import Machine
 from xnpu.transforms import (
     check_contexts,
@@ -79,7 +80,6 @@ from xnpu.transforms.program_loop import (
     private_buffers,
     program_loop,
 )
-from xnpu.transforms.remarks import add_remark
 
 # ---------------------------------------------------------------- the analysis
 

@@ -59,6 +59,7 @@ from xdsl.pattern_rewriter import (
 from xdsl.rewriter import InsertPoint
 from xdsl.utils.exceptions import PassFailedException
 
+from xnpu.costs.ops import element_bytes
 from xnpu.dialects import arith_tensor, spm
 from xnpu.dialects.combiners import (
     COMBINERS,
@@ -67,12 +68,11 @@ from xnpu.dialects.combiners import (
     scan_combiner,
 )
 from xnpu.dialects.location import at_location
+from xnpu.dialects.remarks import add_remark
 from xnpu.machines import Machine
 from xnpu.transforms import check_lowered, check_option_types, pass_machine
 from xnpu.transforms.builders import Constants, constant_int
-from xnpu.transforms.op_costs import element_bytes
 from xnpu.transforms.program_loop import COMBINED_FREELY
-from xnpu.transforms.remarks import add_remark
 
 SCALAR_TAIL = "npu.scalar_tail"
 """Marks the scalar remainder loop of a vectorized loop: it is not vectorized again."""

@@ -19,13 +19,13 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
 from xnpu.dialects import xnpu_context
+from xnpu.dialects.verified import verify_once
 from xnpu.machines import Machine, load_machine
 from xnpu.transforms.npu_double_buffer import NpuDoubleBufferPass
 from xnpu.transforms.npu_lower_triton import NpuLowerTritonPass
 from xnpu.transforms.npu_multithread import NpuMultithreadPass
 from xnpu.transforms.npu_tile import NpuTilePass
 from xnpu.transforms.npu_vectorize import NpuVectorizePass
-from xnpu.transforms.verified import verify_once
 
 LEVELS = ("scalar", "vec", "vec+mt", "vec+mt+db")
 """The rungs of the ablation ladder, bottom first."""

@@ -19,7 +19,7 @@ _LAZY = {
     "TritonFrontendError": "xnpu.frontend.ttir",
     "capture_inductor_kernels": "xnpu.frontend.inductor",
     "lower": "xnpu.transforms.pipelines",
-    "run": "xnpu.interpreters.runner",
+    "run": "xnpu.interpreters.simulator.runner",
     "session": "xnpu.triton.launch",
     "last_report": "xnpu.triton.launch",
     "LaunchError": "xnpu.triton.launch",

@@ -29,9 +29,9 @@ from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyExcepti
 from xnpu.cli import CommandError, check_output_file, command, read_text, write_file
 from xnpu.dialects import tt, xnpu_context
 from xnpu.frontend.ttir import TritonFrontendError, parse_ttir
-from xnpu.interpreters.runner import entry_function, run
-from xnpu.interpreters.trace import InterpreterError
-from xnpu.interpreters.values import UnsupportedType, numpy_dtype
+from xnpu.interpreters.simulator.runner import entry_function, run
+from xnpu.interpreters.simulator.trace import InterpreterError
+from xnpu.interpreters.simulator.values import UnsupportedType, numpy_dtype
 from xnpu.machines import DEFAULT_MACHINE, MachineError, available_machines, load_machine
 from xnpu.transforms.pipelines import lower
 

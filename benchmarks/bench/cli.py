@@ -29,7 +29,7 @@ from xnpu.cli import (
     command,
     write_file,
 )
-from xnpu.interpreters.trace import InterpreterError
+from xnpu.interpreters.simulator.trace import InterpreterError
 from xnpu.machines import (
     DEFAULT_MACHINE,
     MACHINES_DIR,

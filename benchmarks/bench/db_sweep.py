@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from xnpu.bench.measure import Variant, measure, polynomial_kernel
 from xnpu.bench.output import Progress, pyplot, table
-from xnpu.interpreters.report import whole
+from xnpu.interpreters.simulator.report import whole
 
 DEFAULT_DEGREES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 DEFAULT_ELEMENTS = 262_144

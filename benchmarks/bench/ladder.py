@@ -32,7 +32,7 @@ from xnpu.bench.measure import (
     measure,
 )
 from xnpu.bench.output import Progress, percent, pyplot, table, times
-from xnpu.interpreters.report import whole
+from xnpu.interpreters.simulator.report import whole
 from xnpu.kernels.inductor import COLS, ROWS
 from xnpu.machines import Machine
 

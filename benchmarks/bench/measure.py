@@ -20,7 +20,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.utils.exceptions import DiagnosticException
 
 import xnpu
-from xnpu.interpreters.report import Report
+from xnpu.interpreters.simulator.report import Report
 from xnpu.kernels import CorpusKernel, corpus_kernel
 from xnpu.kernels.cases import Case, make_case, polynomial_case
 from xnpu.machines import Machine

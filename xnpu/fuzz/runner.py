@@ -30,13 +30,13 @@ import torch
 from xdsl.utils.exceptions import PassFailedException, VerifyException
 
 import xnpu
+from xnpu.costs.ops import UnpricedOp
 from xnpu.frontend.ttir import TritonFrontendError
 from xnpu.fuzz.generate import Buffer, FuzzKernel
 from xnpu.fuzz.oracle import Oracle, OracleError, load_kernel, to_torch
-from xnpu.interpreters.costs import CostError
-from xnpu.interpreters.trace import InterpreterError
-from xnpu.interpreters.values import UnsupportedType
-from xnpu.transforms.op_costs import UnpricedOp
+from xnpu.interpreters.simulator.cycle_counter import CostError
+from xnpu.interpreters.simulator.trace import InterpreterError
+from xnpu.interpreters.simulator.values import UnsupportedType
 from xnpu.transforms.tt_values import LoweringError
 
 LADDER = [("scalar", {}), ("vec", {}), ("vec+mt", {}), ("vec+mt+db", {})]

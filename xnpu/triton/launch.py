@@ -25,11 +25,11 @@ from pathlib import Path
 
 from xdsl.utils.exceptions import DiagnosticException
 
+from xnpu.dialects.remarks import is_scalar_work
 from xnpu.frontend.ttir import TritonFrontendError, parse_ttir
-from xnpu.interpreters.report import Report
-from xnpu.interpreters.runner import entry_function, grid_rank, run
+from xnpu.interpreters.simulator.report import Report
+from xnpu.interpreters.simulator.runner import entry_function, grid_rank, run
 from xnpu.transforms.pipelines import lower, mechanisms_of
-from xnpu.transforms.remarks import is_scalar_work
 from xnpu.triton.options import LAUNCH_KEYWORDS, LaunchSettings, Layer, check_known, resolve
 
 

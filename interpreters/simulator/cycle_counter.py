@@ -1,7 +1,7 @@
 """
 The listener that counts what each executed operation costs on the machine model.
 
-Every op the interpreter executes is priced once by transforms/op_costs.py (the
+Every op the interpreter executes is priced once by costs/ops.py (the
 passes' profitability estimates use the same prices). The `CycleCounter` adds that price, times the number
 of loop iterations the op stands for, to the running context's trace: a loop run once
 on index arrays still costs trip count x per-iteration cycles.
@@ -12,9 +12,10 @@ from __future__ import annotations
 from xdsl.interpreter import Interpreter
 from xdsl.ir import Operation
 
-from xnpu.interpreters.trace import ExecutionState, InterpreterError
+from xnpu.costs.ops import UnpricedOp, op_price
+from xnpu.costs.transfers import loop_trip_cycles
+from xnpu.interpreters.simulator.trace import ExecutionState, InterpreterError
 from xnpu.machines import Machine
-from xnpu.transforms.op_costs import UnpricedOp, op_price
 
 
 class CostError(InterpreterError):
@@ -50,7 +51,7 @@ class CycleCounter(Interpreter.Listener):
 
     def charge_loop(self, loop: Operation, trips: int) -> None:
         """The increment, compare and branch of `trips` iterations."""
-        cycles = self.state.machine.scalar["loop_iteration"]
+        cycles = loop_trip_cycles(self.state.machine)
         self.state.charge(cycles, False, 0, trips * self.state.scale)
 
     def charge(self, op: Operation, times: int) -> None:

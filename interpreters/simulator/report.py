@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-from xnpu.interpreters.timing import ContextTime, Timeline, write_chrome_trace
+from xnpu.interpreters.simulator.timing import ContextTime, Timeline, write_chrome_trace
 
 
 def whole(cycles: float) -> int:

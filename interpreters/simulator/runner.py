@@ -21,14 +21,14 @@ from xdsl.dialects import func, memref, vector
 from xdsl.dialects.builtin import BFloat16Type, IndexType, IntegerType, MemRefType, ModuleOp
 
 from xnpu.dialects import spm, tt
-from xnpu.interpreters.prepared import prepared
-from xnpu.interpreters.report import Report
-from xnpu.interpreters.timing import replay
-from xnpu.interpreters.trace import InterpreterError
-from xnpu.interpreters.values import UnsupportedType, numpy_dtype, to_bfloat16
+from xnpu.dialects.remarks import remarks_in
+from xnpu.interpreters.simulator.prepared import prepared
+from xnpu.interpreters.simulator.report import Report
+from xnpu.interpreters.simulator.timing import replay
+from xnpu.interpreters.simulator.trace import InterpreterError
+from xnpu.interpreters.simulator.values import UnsupportedType, numpy_dtype, to_bfloat16
 from xnpu.machines import Machine, load_machine
 from xnpu.transforms.pipelines import lower
-from xnpu.transforms.remarks import remarks_in
 
 
 def entry_function(module: ModuleOp, name: str | None = None) -> func.FuncOp:

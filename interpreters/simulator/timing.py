@@ -19,7 +19,8 @@ shared resources.
 * An hwctx.parallel forks its contexts (`fork_cycles`), which start together, and
   joins when the last one ends (`join_cycles`); the forking context waits meanwhile.
 
-Nothing here knows which pass produced the program: DMA overlaps compute exactly as
+Each transfer's own cycles are costs/transfers.py's; the engine books the shared
+resources. Nothing here knows which pass produced the program: DMA overlaps compute exactly as
 far as the traced starts and waits allow.
 """
 
@@ -29,7 +30,15 @@ import heapq
 import json
 from dataclasses import dataclass, field
 
-from xnpu.interpreters.trace import Compute, ContextTrace, Copy, DmaStart, DmaWait, Parallel
+from xnpu.costs.transfers import core_copy_cycles, dma_setup_cycles, dma_transfer_cycles
+from xnpu.interpreters.simulator.trace import (
+    Compute,
+    ContextTrace,
+    Copy,
+    DmaStart,
+    DmaWait,
+    Parallel,
+)
 from xnpu.machines import Machine
 
 
@@ -113,14 +122,6 @@ def _intersection_length(a: list[tuple[float, float]], b: list[tuple[float, floa
     return total
 
 
-def copy_cycles(copy: Copy, machine: Machine) -> float:
-    """Cycles the core spends on a copy's load/store pairs (DDR turns apart)."""
-    table = machine.vector if copy.vector else machine.scalar
-    load = table["ddr_load"] if copy.to_scratchpad else table["spm_load"]
-    store = table["spm_store"] if copy.to_scratchpad else table["ddr_store"]
-    return copy.accesses * (load + store + machine.scalar["loop_iteration"])
-
-
 @dataclass
 class Channel:
     """A bandwidth taken in turns, first come, first served."""
@@ -196,7 +197,10 @@ class Replay:
             case Copy():
                 _, ddr_end = self.ddr.turn(now, segment.nbytes)
                 _, path_end = self.core_path.turn(now, segment.nbytes)
-                end = max(now + copy_cycles(segment, self.machine), ddr_end, path_end)
+                own = core_copy_cycles(
+                    segment.accesses, segment.vector, segment.to_scratchpad, self.machine
+                )
+                end = max(now + own, ddr_end, path_end)
                 self.event(
                     context, "copy in" if segment.to_scratchpad else "copy out", now, end - now
                 )
@@ -204,15 +208,14 @@ class Replay:
                 self.count_bytes(spent, segment.nbytes, segment.to_scratchpad)
                 return end
             case DmaStart():
-                dma = self.machine.dma
                 engine = min(range(len(self.dma_free)), key=self.dma_free.__getitem__)
-                setup = segment.descriptors * dma.setup_cycles
+                setup = dma_setup_cycles(segment.descriptors, self.machine)
                 # the engine fetches a queued descriptor while it moves the one before
                 moving, ddr_end = self.ddr.turn(
                     max(now + setup, self.dma_free[engine]), segment.nbytes
                 )
                 start = moving - setup
-                end = max(moving + segment.nbytes / dma.bytes_per_cycle, ddr_end)
+                end = max(moving + dma_transfer_cycles(segment.nbytes, self.machine), ddr_end)
                 self.timeline.dma_busy += end - max(start, self.dma_free[engine])
                 self.dma_free[engine] = self.done[segment.id] = end
                 self.timeline.dma_bytes += segment.nbytes

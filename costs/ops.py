@@ -169,7 +169,7 @@ def _one_register_price(
     cost_class = COST_CLASS.get(op.name)
     if cost_class is None:
         raise UnpricedOp(
-            f"machine '{machine.name}' has no cost for '{op.name}' (interpreters/costs.py "
+            f"machine '{machine.name}' has no cost for '{op.name}' (costs/ops.py "
             "maps ops to cost classes)"
         )
     if cost_class == FREE:

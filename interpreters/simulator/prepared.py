@@ -5,7 +5,7 @@ Preparing builds xDSL's Interpreter with xnpu's functions, and those compile wha
 meet on first use: blocks into steps (blocks.py), loops into plans (scf.py), ops into
 prices (costs.py) and numpy kernels (arith.py). A module run again on the same machine
 reuses all of it, and only the ExecutionState starts afresh. A module changed since
-(its fingerprint, transforms/verified.py) is prepared anew.
+(its fingerprint, dialects/verified.py) is prepared anew.
 
     with prepared(module, machine) as ready:     # verifies the module, unless done before
         ready.interpreter.call_op(entry, args)  # and counts into ready.state
@@ -23,20 +23,20 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.interpreter import Interpreter
 from xdsl.utils.exceptions import VerifyException
 
+from xnpu.dialects.verified import verify_once
 from xnpu.interpreters.arith import XnpuArithFunctions
-from xnpu.interpreters.blocks import Blocks, CompiledBlocks, DispatchedBlocks
 from xnpu.interpreters.cf import XnpuCfFunctions
-from xnpu.interpreters.costs import CycleCounter
 from xnpu.interpreters.func import XnpuFuncFunctions
 from xnpu.interpreters.hwctx import XnpuHwctxFunctions
 from xnpu.interpreters.math import XnpuMathFunctions
 from xnpu.interpreters.memref import XnpuMemRefFunctions
 from xnpu.interpreters.scf import XnpuScfFunctions
+from xnpu.interpreters.simulator.blocks import Blocks, CompiledBlocks, DispatchedBlocks
+from xnpu.interpreters.simulator.cycle_counter import CycleCounter
+from xnpu.interpreters.simulator.trace import ExecutionState, InterpreterError
 from xnpu.interpreters.spm import XnpuSpmFunctions
-from xnpu.interpreters.trace import ExecutionState, InterpreterError
 from xnpu.interpreters.vector import XnpuVectorFunctions
 from xnpu.machines import Machine
-from xnpu.transforms.verified import verify_once
 
 KEPT = 8
 """How many prepared modules are kept (the most recently run)."""

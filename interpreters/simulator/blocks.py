@@ -36,8 +36,8 @@ from xdsl.interpreter import Interpreter, InterpreterFunctions
 from xdsl.ir import Block, Operation, Region, SSAValue
 
 from xnpu.dialects.location import at_location
-from xnpu.interpreters.costs import CostError, CycleCounter
-from xnpu.interpreters.trace import InterpreterError
+from xnpu.interpreters.simulator.cycle_counter import CostError, CycleCounter
+from xnpu.interpreters.simulator.trace import InterpreterError
 
 
 def _single_block(region: Region, op: Operation) -> Block:

@@ -1,4 +1,9 @@
 """
+The race detector: every race a run can have, each an error naming both operations.
+
+* DMA. An access to scratchpad elements that an unfinished DMA writes, or a write to
+  elements it reads (`RaceDetector.check_access`); a DMA never waited on.
+
 Who wrote each element: the races that no DMA token shows.
 
 * DDR. Triton gives no order between programs, so two programs, or two hardware
@@ -25,9 +30,11 @@ import bisect
 from dataclasses import dataclass
 
 import numpy as np
-from xdsl.ir import Operation
+from xdsl.ir import Operation, SSAValue
 
 from xnpu.dialects.location import at_location
+from xnpu.dialects.spm import is_scratchpad
+from xnpu.interpreters.simulator.errors import InterpreterError
 
 Elements = slice | np.ndarray
 """Flat element indices of a buffer: a slice, or an index array."""
@@ -255,3 +262,183 @@ def _aligned(elements: Elements, units: Units) -> tuple[Elements, Units]:
     units = units.reshape(units.shape + (1,) * (elements.ndim - units.ndim))
     elements, units = np.broadcast_arrays(elements, units)
     return elements.reshape(-1), units.reshape(-1)
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """An unfinished DMA's scratchpad side: elements `low` to `high` of a buffer."""
+
+    op: Operation
+    token: int
+    low: int
+    high: int
+    writes_scratchpad: bool
+
+    def describe(self) -> str:
+        way = "writing" if self.writes_scratchpad else "reading"
+        return f"{self.op.name}{at_location(self.op)} (token {self.token}, still {way} them)"
+
+
+def _describe_value(value: SSAValue) -> str:
+    return f"%{value.name_hint}" if value.name_hint else "a scratchpad buffer"
+
+
+def _more(count: int) -> str:
+    return f" (and {count - 1:,} more)" if count > 1 else ""
+
+
+class RaceDetector:
+    """The records the race checks read: unfinished DMAs, and who wrote (or read)
+    each watched element. The execution state is one (trace.py)."""
+
+    def reset_races(self) -> None:
+        """No transfer in flight, no access recorded: the records before a run."""
+        self.next_dma_id = 0
+        self.in_flight: dict[int, list[Transfer]] = {}
+        """Unfinished DMAs by the scratchpad buffer (numpy array id) they touch."""
+        self.transfers: dict[int, tuple[np.ndarray, Transfer]] = {}
+        self.ledger = Ledger()
+        self.context_unit = self.ledger.new_units(1, "main")
+        """The running context's unit, for shared scratchpad."""
+        self.unit: int | np.ndarray = self.context_unit
+        """The unit of order running now, for DDR: an iteration of the context's
+        outermost loop (an array of them in such a loop run on arrays), or the
+        context's own unit outside it."""
+        self.shared: dict[int, np.ndarray] = {}
+        """Scratchpad buffers the contexts of the running parallel region share."""
+
+    # ---- races between DMA and everything else touching the scratchpad
+
+    def check_access(
+        self, op: Operation, buffer: np.ndarray, value: SSAValue, low: int, high: int, writes: bool
+    ) -> None:
+        """Fails if elements `low`..`high` of `buffer` are under an unfinished DMA that
+        writes them, or that reads them while `op` writes."""
+        for transfer in self.in_flight.get(id(buffer), ()):
+            if (
+                low <= transfer.high
+                and transfer.low <= high
+                and (writes or transfer.writes_scratchpad)
+            ):
+                way = "writes" if writes else "reads"
+                raise InterpreterError(
+                    f"race: {op.name}{at_location(op)} {way} elements {low} to {high} of "
+                    f"{_describe_value(value)} while {transfer.describe()}; wait on its "
+                    f"token first"
+                )
+
+    def start_transfer(
+        self, op: Operation, buffer: np.ndarray, value: SSAValue, low: int, high: int, writes: bool
+    ) -> int:
+        self.check_access(op, buffer, value, low, high, writes)
+        token = self.next_dma_id
+        self.next_dma_id += 1
+        transfer = Transfer(op, token, low, high, writes)
+        self.in_flight.setdefault(id(buffer), []).append(transfer)
+        self.transfers[token] = (buffer, transfer)
+        return token
+
+    def finish_transfer(self, token: int) -> None:
+        buffer, transfer = self.transfers.pop(token)
+        pending = self.in_flight[id(buffer)]
+        pending.remove(transfer)
+        if not pending:
+            del self.in_flight[id(buffer)]
+
+    def check_all_waited(self, where: str) -> None:
+        if self.transfers:
+            _, transfer = next(iter(self.transfers.values()))
+            raise InterpreterError(
+                f"{transfer.op.name}{at_location(transfer.op)} (token {transfer.token}) is "
+                f"never waited on before the end of {where}"
+            )
+
+    # ---- races between programs, and between the contexts of a parallel region
+
+    def watches(self, buffer: np.ndarray, ddr: bool, writes: bool) -> bool:
+        """Whether an access needs `note_access` (computing its elements costs)."""
+        return (ddr and writes) or id(buffer) in self.shared
+
+    def note_access(
+        self,
+        op: Operation,
+        buffer: np.ndarray,
+        value: SSAValue,
+        elements: Elements,
+        writes: bool,
+        ddr: bool,
+    ) -> None:
+        """Fails if another program wrote these DDR elements, or another context of
+        the running parallel region wrote (or, for a write, read) these shared
+        scratchpad elements; then records the access."""
+        ledger = self.ledger
+        if ddr:
+            if not writes:
+                return
+            why = (
+                "programs have no order between them (Triton gives none), so one must "
+                "not write what another wrote"
+            )
+            units = self.unit
+            checks = [(ledger.writers, "wrote")]
+        elif id(buffer) in self.shared:
+            why = (
+                "the contexts of an hwctx.parallel have no order between them; give each "
+                "context its own buffer by allocating it inside the region"
+            )
+            units = self.context_unit
+            checks = [(ledger.writers, "wrote")] + ([(ledger.readers, "read")] if writes else [])
+        else:
+            return
+        way = "writes" if writes else "reads"
+        for table, done in checks:
+            found = ledger.find(table, buffer, elements, units)
+            if found is not None:
+                element, unit, record, count = found
+                raise InterpreterError(
+                    f"race: {op.name}{at_location(op)} ({ledger.describe_unit(unit)}) {way} "
+                    f"element {element}{_more(count)} of {_describe_value(value)}, which "
+                    f"{ledger.describe_record(record)} {done}: {why}"
+                )
+        if writes:
+            clash = ledger.clash_within(elements, units)
+            if clash is not None:
+                element, unit, other, count = clash
+                raise InterpreterError(
+                    f"race: {op.name}{at_location(op)} writes element {element}{_more(count)} of "
+                    f"{_describe_value(value)} in {ledger.describe_unit(unit)} and in "
+                    f"{ledger.describe_unit(other)}: {why}"
+                )
+        ledger.claim(ledger.writers if writes else ledger.readers, buffer, elements, units, op)
+
+    def share(self, mark: int) -> None:
+        """Starts a parallel region: the scratchpad buffers live before `mark` are
+        shared by its contexts."""
+        self.shared = {id(a): a for a in self.live_arrays[:mark]}
+
+    def unshare(self) -> None:
+        self.ledger.forget(self.shared.values())
+        self.shared = {}
+
+
+def check_race(
+    state: RaceDetector,
+    op: Operation,
+    buffer: np.ndarray,
+    ref: SSAValue,
+    where: tuple,
+    writes: bool,
+) -> None:
+    """Fails if the access races: it overlaps an unfinished DMA (see
+    RaceDetector.check_access), or another program or context touched its elements
+    (see RaceDetector.note_access). `where` indexes every element accessed."""
+    ddr = not is_scratchpad(ref.type)
+    if id(buffer) not in state.in_flight and not state.watches(buffer, ddr, writes):
+        return
+    if len(where) > 1:
+        flat = np.ravel_multi_index(np.broadcast_arrays(*map(np.asarray, where)), buffer.shape)
+    else:
+        flat = np.asarray(where[0])
+    if id(buffer) in state.in_flight:
+        state.check_access(op, buffer, ref, int(flat.min()), int(flat.max()), writes)
+    state.note_access(op, buffer, ref, flat, writes, ddr)
