@@ -2,6 +2,7 @@
 the same cycles as `xnpu.run` of the same lowering; launch keywords (xnpu's and the
 reference compiler's), sessions, the compile caches, and staying inactive unless set."""
 
+import inspect
 import math
 import warnings
 from pathlib import Path
@@ -130,7 +131,7 @@ def _hexagon_options_fields() -> dict[str, object]:
     hexagon_options.py), less Triton's own options: a value other than the default each."""
     differing = {bool: lambda v: not v, int: lambda v: v + 1, str: lambda v: v + "x",
                  tuple: lambda v: (2, 1, 1)}  # fmt: skip
-    from xnpu.triton.reference_options import REFERENCE_OPTIONS
+    from xnpu.triton.keywords import REFERENCE_OPTIONS
 
     return {o.name: differing[o.kind](o.default) for o in REFERENCE_OPTIONS if not o.mechanism}
 
@@ -200,7 +201,10 @@ def test_reference_keywords_with_a_counterpart_set_it(xnpu_driver, keywords, lev
         ({"enableLPW": True}, r"unknown launch keyword 'enableLPW' \(did you mean 'enableLWP'\?\)"),
         ({"level": "fast"}, "unknown level 'fast'"),
         ({"machine": "no-such-npu"}, "no-such-npu"),
-        ({"contexts": 2.5}, "option contexts must be"),
+        ({"contexts": 2.5}, "launch of vector_add: contexts takes a whole number, not 2.5"),
+        ({"contexts": 0}, "contexts must be at least 1, not 0"),
+        ({"level": "vec+db", "writeback": "later"}, "writeback is one of 'async', 'sync', not"),
+        ({"level": "vec+mt", "decide": True}, "decide takes a string, not True"),
         ({"level": "vec", "writeback": "sync"}, "writeback is for db"),
         ({"machine": load_machine("edge-npu")}, r"a Machine object goes to xnpu.session"),
     ],
@@ -268,8 +272,26 @@ def test_the_driver_stays_inactive_unless_set():
     assert type(make_backend(GPUTarget("cuda", 80, 32))).__name__ == "CUDABackend"
 
 
-def test_xnpus_launch_keywords_are_its_pipelines_options():
-    assert sorted(keywords("xnpu")) == sorted(["level", "machine", *PASS_OPTIONS])
+def test_the_launch_keyword_schema_agrees_with_the_passes_options():
+    """keywords.py is the one schema a launch is checked against; the passes' fields
+    are the options of xdsl-opt. Both name the same options, with the same types."""
+    from dataclasses import fields
+
+    from xnpu.machines import load_machine
+    from xnpu.transforms.pipelines import passes_for
+    from xnpu.triton.keywords import XNPU_BY_NAME
+
+    assert list(XNPU_BY_NAME) == keywords("xnpu")
+    parameters = inspect.signature(passes_for).parameters
+    assert sorted(PASS_OPTIONS) == sorted(set(parameters) - {"level", "machine", "programs"})
+    declared = {}
+    for module_pass in passes_for("vec+mt+db", load_machine("edge-npu")):
+        for option in fields(module_pass):
+            declared.setdefault(option.name, set()).add(str(option.type))
+    for name in PASS_OPTIONS:
+        kinds = {kind.__name__ for kind in XNPU_BY_NAME[name].kinds}
+        for pass_type in declared[name]:
+            assert kinds <= {part.strip() for part in pass_type.split("|")}, (name, pass_type)
 
 
 def test_the_launch_record_keeps_warnings_quiet_for_plain_launches(xnpu_driver):

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from triton.backends.compiler import BaseBackend, GPUTarget
 
-from xnpu.triton.reference_options import REFERENCE_OPTIONS
+from xnpu.triton.keywords import REFERENCE_OPTIONS, XNPU_KEYWORDS
 
 TARGET_NAME = "xnpu"
 """The `GPUTarget.backend` xnpu's driver reports and this backend compiles for."""
@@ -55,16 +55,6 @@ class _TritonAndXnpuOptions:
     extern_libs: tuple = ()
     launch_cooperative_grid: bool = False
     launch_pdl: bool = False
-    # xnpu's own launch keywords (xnpu/triton/options.py reads them)
-    level: str | None = field(default=None, metadata={"keyword": "xnpu"})
-    machine: str | None = field(default=None, metadata={"keyword": "xnpu"})
-    contexts: int | None = field(default=None, metadata={"keyword": "xnpu"})
-    buffers: int | None = field(default=None, metadata={"keyword": "xnpu"})
-    writeback: str | None = field(default=None, metadata={"keyword": "xnpu"})
-    width: int | None = field(default=None, metadata={"keyword": "xnpu"})
-    schedule: str | None = field(default=None, metadata={"keyword": "xnpu"})
-    budget: int | None = field(default=None, metadata={"keyword": "xnpu"})
-    decide: str | None = field(default=None, metadata={"keyword": "xnpu"})
 
     def hash(self) -> str:
         key = "_".join(f"{f.name}-{getattr(self, f.name)}" for f in fields(self))
@@ -74,20 +64,19 @@ class _TritonAndXnpuOptions:
 XnpuOptions = make_dataclass(
     "XnpuOptions",
     [
-        (
-            o.name,
-            object,
-            field(default=None if o.read else o.default, metadata={"keyword": "reference"}),
-        )  # fmt: skip
-        for o in REFERENCE_OPTIONS
+        *((k.name, object, field(default=None, metadata={"keyword": "xnpu"}))
+          for k in XNPU_KEYWORDS),
+        *((o.name, object,
+           field(default=None if o.read else o.default, metadata={"keyword": "reference"}))
+          for o in REFERENCE_OPTIONS),
     ],
     bases=(_TritonAndXnpuOptions,),
     frozen=True,
-)
+)  # fmt: skip
 XnpuOptions.__module__ = __name__
 XnpuOptions.__doc__ = """Triton's compile options this backend reads, plus the launch
 keywords of xnpu and of the reference compiler (every field of hexagon-mlir's
-HexagonOptions: reference_options.py), which select xnpu's pipeline at launch. `None`
+HexagonOptions: keywords.py), which select xnpu's pipeline at launch. `None`
 means "not given at launch": the session's value or the default applies
 (xnpu/triton/options.py)."""
 
@@ -101,23 +90,34 @@ class LaunchOptionError(ValueError):
     """A launch keyword or session option that is unknown, mistyped or contradictory."""
 
 
-def _check_launch_keywords(options: dict, launching) -> None:
-    """Triton's JIT hands every keyword of a launch to `parse_options`, the kernel's
-    parameters among them; name any that is neither, with the valid ones."""
-    parameters = list(getattr(launching, "arg_names", ()))
-    known = {f.name for f in fields(XnpuOptions)} | set(parameters)
-    unknown = sorted(k for k in options if k not in known)
-    if unknown:
-        name = getattr(launching, "__name__", "the kernel")
-        close = [m for k in unknown for m in difflib.get_close_matches(k, known, 1)]
-        hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
-        raise LaunchOptionError(
-            f"{name}: unknown launch keyword {', '.join(map(repr, unknown))}{hint}; "
-            f"xnpu's are {', '.join(keywords('xnpu'))}; the reference compiler's are the "
-            "fields of hexagon-mlir's HexagonOptions (docs/launching.md); the kernel's "
-            "parameters are "
-            f"{', '.join(parameters)}"
-        )
+def _check_launch_keywords(options: dict, given: dict) -> None:
+    """The launch keywords checked where they enter, once (options.check_known).
+
+    Triton's JIT hands `parse_options` every keyword of a launch, the kernel's
+    parameters among them, and keeps nothing else of the kernel: only its caller's
+    frame (Triton's `_pack_args`) knows those parameters, so an unknown keyword is
+    named there, with the valid ones, before Triton's own terser KeyError."""
+    caller = sys._getframe(2)
+    launching = caller.f_locals.get("self") if caller.f_code.co_name == "_pack_args" else None
+    name = getattr(launching, "__name__", None)
+    if launching is not None:
+        parameters = list(getattr(launching, "arg_names", ()))
+        known = {f.name for f in fields(XnpuOptions)} | set(parameters)
+        unknown = sorted(k for k in options if k not in known)
+        if unknown:
+            close = [m for k in unknown for m in difflib.get_close_matches(k, known, 1)]
+            hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
+            raise LaunchOptionError(
+                f"{name}: unknown launch keyword {', '.join(map(repr, unknown))}{hint}; "
+                f"xnpu's are {', '.join(keywords('xnpu'))}; the reference compiler's are the "
+                "fields of hexagon-mlir's HexagonOptions (docs/launching.md); the kernel's "
+                f"parameters are {', '.join(parameters)}"
+            )
+    from xnpu.triton.options import check_known  # heavy: imported once xnpu compiles
+
+    launch_keywords = {*keywords("xnpu"), *keywords("reference")}
+    where = f"launch of {name}" if name else "launch keywords"
+    check_known({k: v for k, v in given.items() if k in launch_keywords}, where, launch=True)
 
 
 _FUNCTION_NAME = re.compile(r"tt\.func\s+(?:public\s+|private\s+)?@([\w$.]+)")
@@ -169,18 +169,9 @@ class XnpuBackend(BaseBackend):
         return f"xnpu-{_stages_hash()}-{self.target}"
 
     def parse_options(self, options: dict) -> XnpuOptions:
-        caller = sys._getframe(1)
-        if caller.f_code.co_name == "_pack_args":  # a launch: kernel[grid](..., **keywords)
-            _check_launch_keywords(options, caller.f_locals.get("self"))
-        machine = options.get("machine")
-        if machine is not None and not isinstance(machine, str):
-            raise LaunchOptionError(
-                f"the launch keyword machine takes a machine's name or a machine file's path "
-                f"(Triton stores launch keywords as text), not {type(machine).__name__}; "
-                "a Machine object goes to xnpu.session(machine=...)"
-            )
         known = {f.name for f in fields(XnpuOptions)}
         given = {k: v for k, v in options.items() if k in known and v is not None}
+        _check_launch_keywords(options, given)
         for name in ("supported_fp8_dtypes", "allowed_dot_input_precisions", "extern_libs",
                      "cluster_dims"):  # fmt: skip
             if name in given:

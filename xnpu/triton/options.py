@@ -13,7 +13,7 @@ switches (hexagon-mlir's launch keywords, with its defaults for those not given)
     enableHexagonmemCopyToDMA=True   -> db with buffers=1 (tile copies by DMA, no overlap)
     num_threads=N -> contexts=N;  scratch=N (N > 0) -> budget=N
 
-Every other field of hexagon-mlir's HexagonOptions is accepted (reference_options.py);
+Every other field of hexagon-mlir's HexagonOptions is accepted (keywords.py);
 one without a counterpart warns once per kernel, at the user's launch line, when its
 value is not hexagon-mlir's default.
 
@@ -22,61 +22,80 @@ A launch's keywords override the innermost session's, which override the outer o
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-from xdsl.utils.exceptions import PassFailedException
+from difflib import get_close_matches
 
 from xnpu.machines import Machine, MachineError, load_machine
-from xnpu.transforms import check_option_types
-from xnpu.transforms.pipelines import OPTION_MECHANISM, mechanisms_of, passes_for
+from xnpu.transforms.pipelines import OPTION_MECHANISM, mechanisms_of
 from xnpu.triton.compiler import LaunchOptionError
-from xnpu.triton.reference_options import BY_NAME as REFERENCE
+from xnpu.triton.keywords import BY_NAME as REFERENCE
+from xnpu.triton.keywords import XNPU_BY_NAME, XNPU_KEYWORDS, XnpuKeyword
 
 DEFAULT_LEVEL = "vec+mt+db"
 """The level of a launch that names none: every mechanism, as a compiler would."""
 
-PASS_OPTIONS = tuple(
-    p for p in inspect.signature(passes_for).parameters if p not in ("level", "machine", "programs")
-)
+PASS_OPTIONS = tuple(k.name for k in XNPU_KEYWORDS if k.name not in ("level", "machine"))
 """xnpu's pass options a launch may give (`programs` is the launch's own grid)."""
-
-XNPU_KEYWORDS = ("level", "machine", *PASS_OPTIONS)
 
 LEVEL_SWITCHES = {name: o.mechanism for name, o in REFERENCE.items() if o.mechanism}
 """hexagon-mlir's keywords that name mechanisms, and the mechanism each switches on."""
 
-LAUNCH_KEYWORDS = (*XNPU_KEYWORDS, *(name for name, o in REFERENCE.items() if o.read))
+LAUNCH_KEYWORDS = (*XNPU_BY_NAME, *(name for name, o in REFERENCE.items() if o.read))
 """The keywords a launch reads (from its compiled metadata)."""
 
 
-def check_known(options: Mapping[str, object], where: str) -> None:
-    unknown = sorted(set(options) - {*XNPU_KEYWORDS, *REFERENCE})
+def check_known(options: Mapping[str, object], where: str, launch: bool = False) -> None:
+    """Fails, naming `where`, unless every option is a launch keyword (keywords.py) with a
+    value of its type and among its choices, and a level that parses. The one check of
+    a set of options, where they enter: a session, torch.compile's `options=`, a launch's
+    keywords (`launch`: Triton keeps those as text, so the machine is a name or path)."""
+    unknown = sorted(set(options) - {*XNPU_BY_NAME, *REFERENCE})
     if unknown:
+        close = [m for k in unknown for m in get_close_matches(k, [*XNPU_BY_NAME, *REFERENCE], 1)]
+        hint = f" (did you mean {', '.join(map(repr, close))}?)" if close else ""
         raise LaunchOptionError(
-            f"{where}: unknown option {', '.join(map(repr, unknown))}; xnpu's options are "
-            f"{', '.join(XNPU_KEYWORDS)}; the reference compiler's are the fields of "
+            f"{where}: unknown option {', '.join(map(repr, unknown))}{hint}; xnpu's options "
+            f"are {', '.join(XNPU_BY_NAME)}; the reference compiler's are the fields of "
             "hexagon-mlir's HexagonOptions (docs/launching.md)"
         )
-    for name in sorted(set(options) & set(REFERENCE)):
-        if not _has_type(options[name], REFERENCE[name].kind):
-            expected = _TYPE_NAMES[REFERENCE[name].kind]
-            raise LaunchOptionError(f"{where}: {name} takes {expected}, not {options[name]!r}")
-    if "level" in options:
+    for name, value in options.items():
+        if name in REFERENCE:
+            _check_type(where, name, value, (REFERENCE[name].kind,))
+        elif name == "machine" and isinstance(value, Machine):
+            if launch:
+                raise LaunchOptionError(
+                    f"{where}: the launch keyword machine takes a machine's name or a machine "
+                    "file's path (Triton stores launch keywords as text), not a Machine; a "
+                    "Machine object goes to xnpu.session(machine=...)"
+                )
+        elif value is not None:
+            _check_xnpu_keyword(where, XNPU_BY_NAME[name], value)
+    if options.get("level") is not None:
         try:
             mechanisms_of(options["level"])
         except ValueError as error:
             raise LaunchOptionError(f"{where}: {error}") from None
-    machine = options.get("machine")
-    if machine is not None and not isinstance(machine, str | Machine):
+
+
+def _check_xnpu_keyword(where: str, keyword: XnpuKeyword, value: object) -> None:
+    _check_type(where, keyword.name, value, keyword.kinds)
+    if keyword.choices and value not in keyword.choices:
         raise LaunchOptionError(
-            f"{where}: machine takes a machine name, a machine file's path or a Machine, "
-            f"not {machine!r:.60}"
+            f"{where}: {keyword.name} is one of {', '.join(map(repr, keyword.choices))}, "
+            f"not {value!r}"
         )
+    if keyword.positive and value < 1:
+        raise LaunchOptionError(f"{where}: {keyword.name} must be at least 1, not {value!r}")
 
 
 _TYPE_NAMES = {bool: "True or False", int: "a whole number", str: "a string", tuple: "a tuple"}
+
+
+def _check_type(where: str, name: str, value: object, kinds: tuple[type, ...]) -> None:
+    if not any(_has_type(value, kind) for kind in kinds):
+        expected = " or ".join(_TYPE_NAMES[kind] for kind in kinds)
+        raise LaunchOptionError(f"{where}: {name} takes {expected}, not {value!r:.60}")
 
 
 def _has_type(value: object, kind: type) -> bool:
@@ -159,7 +178,8 @@ class LaunchSettings:
 
 def resolve(layers: list[Layer]) -> LaunchSettings:
     """The settings of a launch from its layers, outermost first (the launch last),
-    checked: the machine loads and every option has its pass's type."""
+    checked where layers meet: the machine loads, and an option for a mechanism comes
+    with a level that has it (each layer's own options were checked as they entered)."""
     level, machine, pass_options = DEFAULT_LEVEL, "edge-npu", {}
     for layer in layers:
         level = layer.level() or level
@@ -167,7 +187,7 @@ def resolve(layers: list[Layer]) -> LaunchSettings:
         pass_options |= layer.pass_options()
     where = layers[-1].where
     try:
-        machine_model = load_machine(machine)
+        load_machine(machine)
     except MachineError as error:
         raise LaunchOptionError(f"{where}: {error}") from None
     for needed in {OPTION_MECHANISM.get(option) for option in pass_options} - {None}:
@@ -176,9 +196,4 @@ def resolve(layers: list[Layer]) -> LaunchSettings:
             raise LaunchOptionError(
                 f"{where}: {', '.join(named)} is for {needed}, which level '{level}' does not include"
             )
-    try:
-        for module_pass in passes_for(level, machine_model, **pass_options):
-            check_option_types(module_pass)
-    except PassFailedException as error:
-        raise LaunchOptionError(f"{where}: {error}") from None
     return LaunchSettings(level, machine, pass_options)

@@ -1,10 +1,13 @@
 """
-The reference compiler's launch keywords: every field of hexagon-mlir's
-`HexagonOptions` (its Triton backend's options), with hexagon-mlir's default and what
-xnpu does with it. Triton accepts a launch keyword only if the backend's options have
-the field, so XnpuOptions (compiler.py) gains one field per row; options.py maps them.
+The launch keywords, one schema: xnpu's own (`XNPU_KEYWORDS`: the level, the machine
+and the pass options, each with its type and choices) and the reference compiler's
+(`REFERENCE_OPTIONS`: every field of hexagon-mlir's `HexagonOptions`, its Triton
+backend's options, with hexagon-mlir's default and what xnpu does with it). Triton
+accepts a launch keyword only if the backend's options have the field, so XnpuOptions
+(compiler.py) gains one field per row; options.py checks a set of options against these
+rows (once, where the options enter) and maps them.
 
-Four kinds of row:
+The reference compiler's rows are of four kinds:
 
 - a level switch (`mechanism`): on, it adds that mechanism to the level;
 - a pass option (`option`): its value becomes that xnpu option (`num_threads` ->
@@ -20,6 +23,43 @@ Light: compiler.py imports it at every `import triton`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class XnpuKeyword:
+    """One of xnpu's launch keywords."""
+
+    name: str
+    kinds: tuple[type, ...]
+    """The types a value may have (a bool is not an int)."""
+    doc: str
+    choices: tuple[str, ...] = ()
+    """The values a string option may take; empty: any."""
+    positive: bool = False
+    """Whether an integer must be at least 1."""
+
+
+XNPU_KEYWORDS: tuple[XnpuKeyword, ...] = (
+    XnpuKeyword("level", (str,), "the rung: 'scalar' or mechanisms joined by '+' (vec, mt, db)"),
+    XnpuKeyword("machine", (str,), "a machine's name or machine file's path (a session or "
+                "torch.compile may also give a Machine)"),
+    XnpuKeyword("contexts", (int,), "hardware contexts MT uses and tiles are cut for",
+                positive=True),
+    XnpuKeyword("buffers", (int,), "rotating buffers a DB'd copy gets (1: DMA, no overlap)",
+                positive=True),
+    XnpuKeyword("writeback", (str,), "how DB writes tiles back", ("async", "sync")),
+    XnpuKeyword("width", (int,), "elements per vector (default a full 128-byte vector)",
+                positive=True),
+    XnpuKeyword("schedule", (str,), "which programs each context runs", ("block", "cyclic")),
+    XnpuKeyword("budget", (int,), "scratchpad bytes the tiles may take", positive=True),
+    XnpuKeyword("decide", (str,), "whether MT follows its profitability model",
+                ("model", "always", "never")),
+)  # fmt: skip
+"""xnpu's launch keywords. The passes' own options (their dataclass fields) are the
+same names and types, and which mechanism reads each is pipelines.OPTION_MECHANISM:
+test_triton_driver.py checks that they agree."""
+
+XNPU_BY_NAME = {keyword.name: keyword for keyword in XNPU_KEYWORDS}
 
 
 @dataclass(frozen=True)
