@@ -1,8 +1,9 @@
 """xnpu's dialects, one a file: `tt` (Triton IR), `spm` (scratchpad and DMA), `hwctx`
-(hardware contexts), and the tensor forms of `arith`; beside them, what every layer
-above shares about IR: the context that reads it (`xnpu_context`), source locations
-for diagnostics (location.py) and where xDSL needs help to read Triton's text
-(xdsl_compat.py)."""
+(hardware contexts), `tile` (work over a tile's lanes, before it is loops), and the
+tensor forms of `arith`; beside them, what every layer above shares about IR: the
+context that reads it (`xnpu_context`), source locations for diagnostics
+(location.py), remarks (remarks.py), verifying a module once (verified.py), and where
+xDSL needs help to read Triton's text (xdsl_compat.py)."""
 
 from collections.abc import Callable
 
@@ -12,6 +13,7 @@ from xdsl.ir import Dialect
 
 from xnpu.dialects.hwctx import HWCTX
 from xnpu.dialects.spm import SPM
+from xnpu.dialects.tile import TILE
 from xnpu.dialects.tt import TT
 from xnpu.dialects.xdsl_compat import install
 
@@ -19,6 +21,7 @@ XNPU_DIALECTS: dict[str, Callable[[], Dialect]] = {
     "tt": lambda: TT,
     "spm": lambda: SPM,
     "hwctx": lambda: HWCTX,
+    "tile": lambda: TILE,
 }
 """xnpu's dialects by name, as factories in the form xDSL registers its own."""
 

@@ -89,7 +89,7 @@ def test_xdsl_opt_runs_the_same_pass(tmp_path):
     source = tmp_path / "gelu.mlir"
     source.write_text(module_text(tt_module("gelu")))
     result = subprocess.run(
-        ["xdsl-opt", str(source), "-p", "npu-lower-triton,npu-tile"],
+        ["xdsl-opt", str(source), "-p", "npu-lower-triton,npu-lower-tiles,npu-tile"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert result.stdout.strip() == module_text(scalar_module("gelu")).strip()

@@ -9,7 +9,8 @@ from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.utils.exceptions import PassFailedException
 
-from xnpu.dialects import hwctx, spm, tt
+from xnpu.dialects import hwctx, spm, tile, tt
+from xnpu.dialects.location import at_location
 from xnpu.machines import Machine, MachineError, load_machine
 
 
@@ -19,6 +20,7 @@ def _on_first_use(module: str, name: str) -> Callable[[], type[ModulePass]]:
 
 XNPU_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "npu-lower-triton": _on_first_use("npu_lower_triton", "NpuLowerTritonPass"),
+    "npu-lower-tiles": _on_first_use("npu_lower_tiles", "NpuLowerTilesPass"),
     "npu-tile": _on_first_use("npu_tile", "NpuTilePass"),
     "npu-vectorize": _on_first_use("npu_vectorize", "NpuVectorizePass"),
     "npu-multithread": _on_first_use("npu_multithread", "NpuMultithreadPass"),
@@ -44,13 +46,18 @@ def check_option_types(module_pass: ModulePass) -> None:
 
 
 def check_lowered(pass_name: str, module: Operation) -> None:
-    """Fails a pass that works on lowered IR when `module` still holds `tt` kernels:
-    it would leave them as they are, and say nothing."""
-    for kernel in module.walk():
-        if isinstance(kernel, tt.FuncOp):
+    """Fails a pass that works on loops when `module` still holds `tt` kernels or
+    tile-level ops: it would leave them as they are, and say nothing."""
+    for op in module.walk():
+        if isinstance(op, tt.FuncOp):
             raise PassFailedException(
-                f"{pass_name}: @{kernel.sym_name.data} is a tt kernel, not lowered IR; run "
-                f"npu-lower-triton first (xdsl-opt -p npu-lower-triton,npu-tile,...)"
+                f"{pass_name}: @{op.sym_name.data} is a tt kernel, not lowered IR; run "
+                f"npu-lower-triton first (xdsl-opt -p npu-lower-triton,npu-lower-tiles,npu-tile,...)"
+            )
+        if isinstance(op, tile.MapOp):
+            raise PassFailedException(
+                f"{pass_name}: the module is at the tile level (tile.map{at_location(op)}); "
+                "run npu-lower-tiles first"
             )
 
 

@@ -52,7 +52,7 @@ from xdsl.dialects.builtin import (
     UnitAttr,
     i1,
 )
-from xdsl.ir import Attribute, Block, Operation, OpResult, Region, SSAValue
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     PatternRewriter,
@@ -62,7 +62,7 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.utils.exceptions import PassFailedException
 
-from xnpu.dialects import spm, tt
+from xnpu.dialects import spm, tile, tt
 from xnpu.dialects.combiners import identity_attribute
 from xnpu.dialects.location import at_location
 from xnpu.dialects.remarks import add_remark
@@ -692,75 +692,54 @@ class KernelEmitter(ScopedBuilder):
     # ---- loops
 
     def element_loops(self, box: EmittedBox, body: Callable[[list[SSAValue]], None]) -> None:
-        """Loops over the lanes of `box`; `body` gets one index per tensor dimension.
-        Trailing dims the box holds whole run as one flat loop where they can
-        (`flat_element_loops`), else one loop per dimension."""
+        """A tile.map over the lanes of `box`; `body` gets one index per tensor
+        dimension. Trailing dims the box holds whole run as one flat loop where they
+        can (`flat_map`), else one loop per dimension (npu-lower-tiles makes the loops)."""
         shape = box.box.shape
         dims = [d for d, s in enumerate(shape) if s != 1]
         bounds = self.ranges(box, dims)
         run = self.flat_run(box, dims)
-        if (
-            len(run) > 1
-            and self.flat_loops
-            and self.flat_element_loops(box, dims, bounds, run, body)
-        ):
+        if len(run) > 1 and self.flat_loops and self.flat_map(box, dims, bounds, run, body):
             return
+        self.lane_map(shape, dims, bounds, None, body)
 
-        def lanes_body(ivs):
+    def lane_map(self, shape, dims, bounds, run, body) -> tile.MapOp:
+        """The tile.map over `bounds` (a range per dim of `dims`; `run`: the trailing
+        dims it runs flat), its body built by `body(lanes)` in a scope of its own."""
+        extents = [shape[d] for d in run] if run else None
+        op = self.insert(tile.MapOp(bounds, extents))
+        block = op.body.block
+        for arg, name in zip(block.args, "ijk" * len(block.args)):
+            arg.name_hint = name
+        with self.inside(op):
             lanes = [self.index(0)] * len(shape)
-            for d, iv in zip(dims, ivs):
-                lanes[d] = iv
+            for d, lane in zip(dims, block.args):
+                lanes[d] = lane
+            if run:
+                block.args[-1].name_hint = "f"
+                self.flat_lanes[tuple(lanes)] = (block.args[-1], run, shape)
             body(lanes)
+            if run:
+                self.flat_lanes.pop(tuple(lanes))
+            self.insert(tile.YieldOp())
+        return op
 
-        self.loop_nest(bounds, lanes_body)
-
-    def flat_element_loops(self, box: EmittedBox, dims, bounds, run, body) -> bool:
+    def flat_map(self, box: EmittedBox, dims, bounds, run, body) -> bool:
         """The trailing dims `run` as one flat loop (a contiguous 4-D block of
         16 x 16 x 128 x 2 is one loop of 65,536 lanes, which npu-vectorize vectorizes,
         not 8,192 loops of 2): a row-major tile over them is indexed by the flat index
         itself. When `body` reads a dim's own lane (a mask, a row's reduction result,
-        a lane index as data), the flat loop is undone (False): dividing the index
+        a lane index as data), the flat map is undone (False): dividing the index
         back into lanes would cost more than it saves and hide the rows from npu-tile.
 
-            scf.for %i (n) { scf.for %j (c) { ... %t[%i * 2 + %j] } }
-                ==>  scf.for %f = %first * 2 to %end * 2 { ... %t[%f] }"""
-        shape = box.box.shape
-        outer = dims[: len(dims) - len(run)]
-        inner = prod(shape[d] for d in run[1:])
-        first, end = bounds[len(outer)]
-        flat_range = (self.scaled_index(first, inner), self.scaled_index(end, inner))
-        made: list[Operation] = []
-
-        def lanes_body(ivs):
-            lanes = [self.index(0)] * len(shape)
-            for d, iv in zip(outer, ivs):
-                lanes[d] = iv
-            flat, below = ivs[-1], inner
-            for k, d in enumerate(run):
-                lane = flat
-                if below != 1:
-                    made.append(self.insert(arith.DivUIOp(flat, self.index(below))))
-                    lane = made[-1].results[0]
-                if k:
-                    made.append(self.insert(arith.RemUIOp(lane, self.index(shape[d]))))
-                    lane = made[-1].results[0]
-                lanes[d] = lane
-                below //= shape[run[k + 1]] if k + 1 < len(run) else 1
-            self.flat_lanes[tuple(lanes)] = (flat, run, shape)
-            body(lanes)
-            self.flat_lanes.pop(tuple(lanes))
-
-        loop = self.loop_nest([*bounds[: len(outer)], flat_range], lanes_body)
-        undone = any(use.operation not in made for op in made for use in op.results[0].uses)
-        for op in [loop] if undone else reversed(made):
+            tile.map (%i, %j) in (...) { ... %t[%i * 2 + %j] }
+                ==>  tile.map (%i, %j) in (...) flat(%f) over [n, 2] { ... %t[%f] }"""
+        op = self.lane_map(box.box.shape, dims, bounds, run, body)
+        if any(lane.uses for lane in op.body.block.args[len(dims) - len(run) : len(dims)]):
             op.detach()
             op.erase()
-        for value in flat_range:  # a product scaled_index made (not a cached constant)
-            made_here = isinstance(value, OpResult) and isinstance(value.owner, arith.MuliOp)
-            if undone and made_here and not value.uses and value not in (first, end):
-                value.owner.detach()
-                value.owner.erase()
-        return not undone
+            return False
+        return True
 
     @staticmethod
     def flat_run(box: EmittedBox, dims: list[int]) -> list[int]:

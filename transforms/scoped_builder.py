@@ -33,7 +33,7 @@ from xdsl.dialects.builtin import IndexType
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from xnpu.dialects import spm
+from xnpu.dialects import spm, tile
 from xnpu.transforms.builders import INDEX, Constants
 
 
@@ -105,8 +105,9 @@ class ScopedBuilder:
             self.scopes = saved
 
     @contextmanager
-    def inside(self, loop: scf.ForOp) -> Iterator[None]:
-        """Inserts go at the end of `loop`'s body (already inserted), an element loop."""
+    def inside(self, loop: scf.ForOp | tile.MapOp) -> Iterator[None]:
+        """Inserts go at the end of `loop`'s body (already inserted): an element loop,
+        or a tile.map's body (a lane)."""
         iteration = self.iteration
         outermost = self.scope is iteration
         saved_point = iteration.point

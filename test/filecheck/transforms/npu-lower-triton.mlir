@@ -1,11 +1,27 @@
 // npu-lower-triton on vector_add, GELU, softmax (hand-written, 1-D), Inductor's
-// layer norm (2-D indexing r0_1 + 512*x0, XBLOCK=1) and a 2-D tile kernel (below).
-// RUN: xdsl-opt %S/../dialects/tt_vector_add.mlir -p npu-lower-triton | filecheck %s --check-prefix=ADD
-// RUN: xdsl-opt %S/../dialects/tt_gelu.mlir -p npu-lower-triton | filecheck %s --check-prefix=GELU
-// RUN: xdsl-opt %S/../dialects/tt_softmax.mlir -p npu-lower-triton | filecheck %s --check-prefix=SOFTMAX
-// RUN: xdsl-opt %S/../dialects/tt_inductor_layer_norm.mlir -p npu-lower-triton | filecheck %s --check-prefix=LN
-// RUN: xdsl-opt --split-input-file %s -p npu-lower-triton | filecheck %s --check-prefix=TILE2D
-// RUN: xdsl-opt --split-input-file %s -p npu-lower-triton | filecheck %s
+// layer norm (2-D indexing r0_1 + 512*x0, XBLOCK=1) and a 2-D tile kernel (below):
+// what it makes at the tile level (TILELEVEL), and the loops npu-lower-tiles makes of
+// that (the rest).
+// RUN: xdsl-opt %S/../dialects/tt_vector_add.mlir -p npu-lower-triton | filecheck %s --check-prefix=TILELEVEL
+// RUN: xdsl-opt %S/../dialects/tt_vector_add.mlir -p npu-lower-triton,npu-lower-tiles | filecheck %s --check-prefix=ADD
+// RUN: xdsl-opt %S/../dialects/tt_gelu.mlir -p npu-lower-triton,npu-lower-tiles | filecheck %s --check-prefix=GELU
+// RUN: xdsl-opt %S/../dialects/tt_softmax.mlir -p npu-lower-triton,npu-lower-tiles | filecheck %s --check-prefix=SOFTMAX
+// RUN: xdsl-opt %S/../dialects/tt_inductor_layer_norm.mlir -p npu-lower-triton,npu-lower-tiles | filecheck %s --check-prefix=LN
+// RUN: xdsl-opt --split-input-file %s -p npu-lower-triton,npu-lower-tiles | filecheck %s --check-prefix=TILE2D
+// RUN: xdsl-opt --split-input-file %s -p npu-lower-triton,npu-lower-tiles | filecheck %s
+
+// At the tile level, the element-wise work over the box is one tile.map (the lanes
+// from 0 to the valid count), between the copies in and the copy out.
+// TILELEVEL:      spm.copy %arg1[%[[OFF:.*]]] to %[[Y:.*]][%{{.*}}] count %[[LEN:.*]] : memref<?xf32>
+// TILELEVEL-NEXT: tile.map (%i) in (%{{.*}} to %[[LEN]]) {
+// TILELEVEL-NEXT:   memref.load %{{.*}}[%i]
+// TILELEVEL-NEXT:   memref.load %[[Y]][%i]
+// TILELEVEL-NEXT:   arith.addf
+// TILELEVEL-NEXT:   memref.store %{{.*}}, %[[OUT:.*]][%i]
+// TILELEVEL-NEXT:   tile.yield
+// TILELEVEL-NEXT: }
+// TILELEVEL-NEXT: spm.copy %[[OUT]][%{{.*}}] to %arg2[%[[OFF]]] count %[[LEN]]
+// TILELEVEL-NOT:  scf.for %i
 
 // The program-id loop, a tile per load and store, copies of the valid elements only,
 // and one element loop over them.

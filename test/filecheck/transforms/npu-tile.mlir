@@ -1,4 +1,4 @@
-// npu-tile, from scalar NPU IR (npu-lower-triton's output level): each program's
+// npu-tile, from scalar NPU IR (npu-lower-tiles' output level): each program's
 // block is re-cut into tiles sized from the budget; one case per behaviour.
 // RUN: xdsl-opt --split-input-file %s -p 'npu-tile{budget=8192 contexts=1 buffers=1}' | filecheck %s
 // RUN: not xdsl-opt %s -p 'npu-tile{budget=0}' 2>&1 | filecheck %s --check-prefix=BUDGET

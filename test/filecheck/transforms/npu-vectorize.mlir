@@ -1,4 +1,4 @@
-// npu-vectorize, from scalar NPU IR (npu-lower-triton's output level): one case per
+// npu-vectorize, from scalar NPU IR (npu-lower-tiles' output level): one case per
 // behaviour, then the loops it must leave scalar, then its option errors.
 // RUN: xdsl-opt --split-input-file %s -p npu-vectorize | filecheck %s
 // RUN: xdsl-opt %s -p 'npu-vectorize{width=8}' | filecheck %s --check-prefix=WIDTH8

@@ -1,0 +1,45 @@
+// Invalid tile IR: each case must give its diagnostic.
+// RUN: xdsl-opt %s --split-input-file --verify-diagnostics | filecheck %s
+
+func.func @lane_of_a_flat_dim_used(%t: memref<64xf32, #spm.scratch>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c16 = arith.constant 16 : index
+  tile.map (%i, %j) in (%c0 to %n, %c0 to %c16) flat(%f) over [4, 16] {
+    %x = memref.load %t[%j] : memref<64xf32, #spm.scratch>
+    tile.yield
+  }
+  func.return
+}
+// CHECK: tile.map: the body of a flat loop reads the flat index, not the lanes of its dimensions (lane 1 is used)
+
+// -----
+
+func.func @flat_over_one_dim(%t: memref<64xf32, #spm.scratch>, %n: index) {
+  %c0 = arith.constant 0 : index
+  tile.map (%i) in (%c0 to %n) flat(%f) over [64] {
+    tile.yield
+  }
+  func.return
+}
+// CHECK: tile.map: a flat loop runs over 2 to 1 trailing dimensions of positive extent, not [64]
+
+// -----
+
+func.func @no_yield(%n: index) {
+  %c0 = arith.constant 0 : index
+  tile.map (%i) in (%c0 to %n) {
+    %x = arith.addi %i, %i : index
+  }
+  func.return
+}
+// CHECK: Operation arith.addi terminates block in single-block region but is not a terminator
+
+// -----
+
+func.func @yield_outside(%n: index) {
+  scf.execute_region {
+    tile.yield
+  }
+  func.return
+}
+// CHECK: 'tile.yield' expects parent op 'tile.map'

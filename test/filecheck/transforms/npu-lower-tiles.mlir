@@ -1,0 +1,65 @@
+// npu-lower-tiles: a tile.map becomes its loops, nested or one flat loop, with the
+// function's own constants.
+// RUN: xdsl-opt %s -p npu-lower-tiles | filecheck %s
+// RUN: xdsl-opt %s -p npu-lower-tiles,npu-tile | filecheck %s --check-prefix=THEN
+// RUN: not xdsl-opt %s -p npu-tile 2>&1 | filecheck %s --check-prefix=FIRST
+
+func.func @nested(%t: memref<64xf32, #spm.scratch>, %first: index, %end: index) {
+  %c0 = arith.constant 0 : index
+  %c16 = arith.constant 16 : index
+  tile.map (%i, %j) in (%first to %end, %c0 to %c16) {
+    %lane = arith.muli %i, %c16 : index
+    %at = arith.addi %lane, %j : index
+    %x = memref.load %t[%at] : memref<64xf32, #spm.scratch>
+    memref.store %x, %t[%at] : memref<64xf32, #spm.scratch>
+    tile.yield
+  }
+  func.return
+}
+
+// CHECK-LABEL: func.func @nested
+// CHECK:         %[[C1:.*]] = arith.constant 1 : index
+// CHECK:         scf.for %i = %first to %end step %[[C1]] {
+// CHECK-NEXT:      scf.for %j = %c0 to %c16 step %[[C1]] {
+// CHECK-NEXT:        %lane = arith.muli %i, %c16 : index
+// CHECK-NEXT:        %at = arith.addi %lane, %j : index
+// CHECK-NEXT:        %x = memref.load %t[%at]
+// CHECK-NEXT:        memref.store %x, %t[%at]
+// CHECK-NEXT:      }
+// CHECK-NEXT:    }
+// CHECK-NEXT:    func.return
+
+func.func @flat(%t: memref<64xf32, #spm.scratch>, %first: index, %end: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  %c16 = arith.constant 16 : index
+  tile.map (%i, %j) in (%first to %end, %c0 to %c16) flat(%f) over [4, 16] {
+    %x = memref.load %t[%f] : memref<64xf32, #spm.scratch>
+    memref.store %x, %t[%f] : memref<64xf32, #spm.scratch>
+    tile.yield
+  }
+  tile.map (%i, %j) in (%c0 to %c4, %c0 to %c16) flat(%f) over [4, 16] {
+    %x = memref.load %t[%f] : memref<64xf32, #spm.scratch>
+    tile.yield
+  }
+  func.return
+}
+
+// The flat range is the first dim's scaled by the lanes below it (16), folded where
+// it is a constant.
+// CHECK-LABEL: func.func @flat
+// CHECK:         %[[C64:.*]] = arith.constant 64 : index
+// CHECK:         %[[LO:.*]] = arith.muli %first, %c16 : index
+// CHECK-NEXT:    %[[HI:.*]] = arith.muli %end, %c16 : index
+// CHECK-NEXT:    scf.for %i = %[[LO]] to %[[HI]] step %c1 {
+// CHECK-NEXT:      %x = memref.load %t[%i]
+// CHECK-NEXT:      memref.store %x, %t[%i]
+// CHECK-NEXT:    }
+// CHECK-NEXT:    scf.for %i_1 = %c0 to %[[C64]] step %c1 {
+// CHECK-NEXT:      %x_1 = memref.load %t[%i_1]
+// CHECK-NEXT:    }
+
+// The passes after it see loops only.
+// THEN-NOT: tile.map
+// FIRST: npu-tile: the module is at the tile level (tile.map); run npu-lower-tiles first
