@@ -35,7 +35,7 @@ emitted it or one nested in it.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from math import prod
@@ -55,11 +55,13 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
     PatternRewriter,
     PatternRewriteWalker,
     RewritePattern,
     op_type_rewrite_pattern,
 )
+from xdsl.rewriter import InsertPoint
 from xdsl.utils.exceptions import PassFailedException
 
 from xnpu.dialects import spm, tile, tt
@@ -70,7 +72,7 @@ from xnpu.transforms import check_option_types
 from xnpu.transforms.builders import INDEX, constant_int
 from xnpu.transforms.libdevice import narrow_float, tt_expansion
 from xnpu.transforms.program_loop import COMBINED_FREELY, INDEPENDENT_TRIPS
-from xnpu.transforms.scoped_builder import ScopedBuilder
+from xnpu.transforms.scoped_builder import Scope, ScopedBuilder
 from xnpu.transforms.tt_analysis import (
     KernelAnalysis,
     StorePlan,
@@ -160,6 +162,14 @@ class KernelEmitter(ScopedBuilder):
         self.flat_loops = not analysis.moves_rows()
         """Flat element loops, unless some tile moves as rows: npu-tile cuts the tiles of
         such a block by rows, and must see row loops."""
+        self.scope_stacks: dict[Block, list[Scope]] = {}
+        """The iterations (the program's, then each kernel loop's it is in) of the block
+        holding a tt op, outermost first: where the op's lowering goes."""
+        self.loop_of_yield = {loop.body.block.last_op: loop for loop in analysis.loop_carries}
+        """The yield of each loop the kernel runs (where its trip ends) -> the loop."""
+        self.open_loops: dict[scf.ForOp, tuple[scf.ForOp, dict[int, TileLayout], list]] = {}
+        """A kernel loop begun and not yet ended -> (its lowered loop, its carry tiles,
+        its bounds)."""
         self.flat_lanes: dict[tuple[SSAValue, ...], tuple[SSAValue, list[int], tuple]] = {}
         """Lanes a flat element loop computes from its one index: (that index, the dims
         it runs over, the box's shape), so a row-major tile over those dims is indexed
@@ -167,24 +177,30 @@ class KernelEmitter(ScopedBuilder):
 
     # ---- the function and its program loop
 
-    def emit(self) -> func.FuncOp:
+    def begin(self) -> func.FuncOp:
+        """The func.func, its program loop (the program ids computed first) and its
+        return; the kernel's ops then move into the program loop, before its yield,
+        and are lowered where they stand (the patterns below)."""
         total = self.grid[0]
         for extent in self.grid[1:]:
             total = self.insert_entry(arith.MuliOp(total, extent)).results[0]
         self.emit_program_ids(self.program_body.args[0])
-        for op in self.kernel.body.block.ops:
-            self.emit_op(op)
         self.insert(scf.YieldOp())
         c0, c1 = self.index(0), self.index(1)
-        self.insert_entry(scf.ForOp(c0, total, c1, [], self.program_body))
+        program_loop = self.insert_entry(scf.ForOp(c0, total, c1, [], self.program_body))
         self.insert_entry(func.ReturnOp())
+        self.move_entry_point(InsertPoint.before(program_loop))
+        self.scope_stacks[self.program_body] = list(self.scopes)
         entry = self.entry_block
-        function = func.FuncOp(
+        self.function = func.FuncOp(
             self.kernel.sym_name.data, (entry.arg_types, ()), Region(entry), visibility="public"
         )
+        return self.function
+
+    def add_remarks(self) -> None:
+        """What the function's remarks say: loads gathered, stores scattered, ..."""
         for remark in self.remarks:
-            add_remark(function, NpuLowerTritonPass.name, remark)
-        return function
+            add_remark(self.function, NpuLowerTritonPass.name, remark)
 
     def emit_program_ids(self, pid: SSAValue) -> None:
         rest = pid
@@ -198,36 +214,19 @@ class KernelEmitter(ScopedBuilder):
                 self.insert(arith.IndexCastOp(this, IntegerType(32))).results[0]
             )
 
-    # ---- tt ops in program order
+    def lowering(self, op: Operation):
+        """Inserts go before `op`, in the iteration (the program, or a kernel loop's
+        trip) whose body holds it."""
+        return self.at(self.scope_stacks[op.parent_block()], InsertPoint.before(op))
 
-    def emit_op(self, op: Operation) -> None:
-        known = self.analysis.values.get(op.results[0]) if op.results else None
-        if isinstance(op, scf.ForOp):
-            self.emit_loop(op)
-        elif isinstance(op, scf.IfOp):  # its scalars (its tensors are selected lane by lane)
-            for region in op.regions:
-                for inner in list(region.block.ops)[:-1]:
-                    self.emit_op(inner)
-        elif isinstance(known, ScalarOp):
-            self.emit_scalar_op(op)
-        elif isinstance(known, ScalarLoad):
-            self.scalars[op.results[0]] = self.emit_scalar_load(known)
-        elif isinstance(known, LoadLeaf):
-            self.emit_load(known)
-        elif isinstance(op, tt.StoreOp):
-            self.emit_store(self.analysis.stores[op])
-        elif isinstance(op, tt.ReduceOp):
-            self.emit_reduce(op)
-        elif isinstance(op, tt.ScanOp):
-            self.emit_scan(op)
-        elif isinstance(op, tt.AssertOp):
-            self.emit_assert(op)
+    # ---- loops the kernel runs
 
-    def emit_loop(self, loop: scf.ForOp) -> None:
+    def begin_loop(self, loop: scf.ForOp) -> Block:
         """A loop the kernel runs becomes an scf.for over index (its induction variable
-        cast back for scalar uses); tensors it carries live in carry tiles, filled from
-        their initial values before it and rewritten at the end of each trip, and its
-        scalars are the new loop's own. Its body is built as an iteration of its own.
+        cast back for scalar uses), inserted before it; tensors it carries live in
+        carry tiles, filled from their initial values before it and rewritten at the
+        end of each trip (`end_loop`), and its scalars are the new loop's own. Its
+        body's ops move into the new loop, an iteration of its own; the block returned.
 
             %acc_0 = scf.for %off = %c0 to %n step %c64       // %carry[i] = 0.0 for all i
                 iter_args(%acc = %zeros) {           ==>      scf.for %off = ... {
@@ -256,8 +255,10 @@ class KernelEmitter(ScopedBuilder):
         self.insert(located(lowered, loop))
         if self.analysis.independent_trips(loop):
             lowered.attributes[INDEPENDENT_TRIPS] = UnitAttr()
+        self.open_loops[loop] = (lowered, carries, bounds)
         lb, _, step = bounds
         with self.iterating(lowered):
+            self.scope_stacks[block] = list(self.scopes)
             self.remember(("index", body.args[0]), block.args[0])
             self.induction_variables[body.args[0]] = block.args[0]
             if kinds.steps:  # a stepped pointer: the trips so far x its step
@@ -265,33 +266,42 @@ class KernelEmitter(ScopedBuilder):
                 trips = self.insert(arith.DivSIOp(since, step)).results[0]
                 for i, moved in kinds.steps.items():
                     self.remember(("index", body.args[i + 1]), self.times(trips, moved))
-            self.scalars.update((body.args[i + 1], arg) for i, arg in zip(scalars, block.args[1:]))
-            for op in body.ops:
-                if isinstance(op, scf.YieldOp):
-                    self.emit_next_carries(op, {i: carries[i] for i in tensors})
-                    self.insert(scf.YieldOp(*(self.scalar(op.operands[i]) for i in scalars)))
-                else:
-                    self.emit_op(op)
+        self.scalars.update((body.args[i + 1], arg) for i, arg in zip(scalars, block.args[1:]))
+        for op in list(body.ops):
+            op.detach()
+            block.add_op(op)
+        return block
+
+    def end_loop(self, yield_op: scf.YieldOp, loop: scf.ForOp) -> None:
+        """The trip's end (the carries rewritten, the scalars yielded, before the tt
+        yield), then what follows the loop (after the lowered loop)."""
+        lowered, carries, bounds = self.open_loops.pop(loop)
+        kinds = self.analysis.loop_carries[loop]
+        scalars = kinds.scalars
+        with self.lowering(yield_op):
+            self.emit_next_carries(yield_op, loop, {i: carries[i] for i in kinds.tensors})
+            self.insert(scf.YieldOp(*(self.scalar(yield_op.operands[i]) for i in scalars)))
         self.scalars.update((loop.results[i], r) for i, r in zip(scalars, lowered.results))
         if kinds.steps:  # after the loop: every trip's step
-            lb, ub, step = bounds
-            span = self.insert(arith.SubiOp(ub, lb)).results[0]
-            count = self.insert(arith.CeilDivSIOp(span, step)).results[0]
-            count = self.insert(arith.MaxSIOp(count, self.index(0))).results[0]
-            for i, moved in kinds.steps.items():
-                self.remember(("index", loop.results[i]), self.times(count, moved))
+            with self.lowering(loop):
+                lb, ub, step = bounds
+                span = self.insert(arith.SubiOp(ub, lb)).results[0]
+                count = self.insert(arith.CeilDivSIOp(span, step)).results[0]
+                count = self.insert(arith.MaxSIOp(count, self.index(0))).results[0]
+                for i, moved in kinds.steps.items():
+                    self.remember(("index", loop.results[i]), self.times(count, moved))
 
     def times(self, count: SSAValue, step: Poly) -> SSAValue:
         """`count * step` as an index (a stepped pointer's offset so far)."""
         return self.insert(arith.MuliOp(count, self.poly_value(step))).results[0]
 
-    def emit_next_carries(self, yield_op: scf.YieldOp, carries: dict[int, TileLayout]) -> None:
+    def emit_next_carries(
+        self, yield_op: scf.YieldOp, loop: scf.ForOp, carries: dict[int, TileLayout]
+    ) -> None:
         """The yielded tensors written over their carry tiles, in place: per shape, one
         loop computes every new value at a lane before it stores any. A value that reads
         a carried tensor at other lanes (through a broadcast or a reshape) is computed
         into a tile of its own first, before any carry tile changes."""
-        loop = yield_op.parent_op()
-        assert isinstance(loop, scf.ForOp)
         carried_in = {self.analysis.values[loop.body.block.args[i + 1]] for i in carries}
         nexts = [
             (carries[i], node)
@@ -1308,6 +1318,138 @@ def located(op: Operation, source: Operation) -> Operation:
     return op
 
 
+def driven_ops(block: Block) -> Iterator[Operation]:
+    """The tt ops of a kernel body the patterns lower, in program order: each op, the
+    body of each loop the kernel runs, and the ops of an scf.if's regions (whose
+    scalars are computed ahead, its tensors selected lane by lane); not a combiner's."""
+    for op in block.ops:
+        yield op
+        if isinstance(op, scf.ForOp):
+            yield from driven_ops(op.body.block)
+        elif isinstance(op, scf.IfOp):
+            for region in op.regions:
+                yield from list(driven_ops(region.block))[:-1]
+
+
+@dataclass
+class TtOpPattern(RewritePattern):
+    """A pattern on the ops of the kernels being lowered, each kernel's emitter (the
+    state its ops share) found by the op."""
+
+    emitters: dict[Operation, KernelEmitter]
+
+
+class LowerKernelSignature(TtOpPattern):
+    """A tt.func becomes its func.func: pointers become DDR memrefs, one index per grid
+    axis is added, and the kernel's ops move into the loop over every program."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, kernel: tt.FuncOp, rewriter: PatternRewriter) -> None:
+        emitter = self.emitters.get(kernel)
+        if emitter is None:
+            return
+        function = emitter.begin()
+        program_end = emitter.program_body.last_op
+        for op in list(kernel.body.block.ops)[:-1]:  # all but tt.return
+            op.detach()
+            emitter.program_body.insert_op_before(op, program_end)
+        rewriter.replace(kernel, function)
+
+
+class LowerScalar(TtOpPattern):
+    """A scalar the kernel computes (a program id, arithmetic, a libdevice call, one
+    element loaded from DDR): once per iteration, where it stands."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
+        emitter = None if isinstance(op, scf.ForOp | scf.IfOp) else self.emitters.get(op)
+        known = emitter.analysis.values.get(op.results[0]) if emitter and op.results else None
+        if isinstance(known, ScalarOp):
+            with emitter.lowering(op):
+                emitter.emit_scalar_op(op)
+        elif isinstance(known, ScalarLoad):
+            with emitter.lowering(op):
+                emitter.scalars[op.results[0]] = emitter.emit_scalar_load(known)
+
+
+class LowerLoad(TtOpPattern):
+    """A tt.load of a tensor: the copy of its box into a tile (or of a window to gather
+    from); a gather is read where its lanes are used."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: tt.LoadOp, rewriter: PatternRewriter) -> None:
+        emitter = self.emitters.get(op)
+        known = emitter.analysis.values.get(op.result) if emitter else None
+        if isinstance(known, LoadLeaf):
+            with emitter.lowering(op):
+                emitter.emit_load(known)
+
+
+class LowerStore(TtOpPattern):
+    """A tt.store: a tile.map computing its value over its box into a tile, and the
+    copy back (or the scatter, or one masked element)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: tt.StoreOp, rewriter: PatternRewriter) -> None:
+        emitter = self.emitters.get(op)
+        if emitter is not None:
+            with emitter.lowering(op):
+                emitter.emit_store(emitter.analysis.stores[op])
+
+
+class LowerCombining(TtOpPattern):
+    """tt.reduce, tt.scan and tt.assert: loops carrying accumulators along an axis."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
+        emitter = self.emitters.get(op)
+        emit = {
+            tt.ReduceOp: "emit_reduce", tt.ScanOp: "emit_scan", tt.AssertOp: "emit_assert"
+        }.get(type(op))  # fmt: skip
+        if emitter is not None and emit is not None:
+            with emitter.lowering(op):
+                getattr(emitter, emit)(op)
+
+
+class LowerKernelLoop(TtOpPattern):
+    """A loop the kernel runs (`KernelEmitter.begin_loop`), and its trip's end at its
+    yield (`end_loop`)."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
+        emitter = self.emitters.get(op)
+        if emitter is None:
+            return
+        if isinstance(op, scf.ForOp):
+            with emitter.lowering(op):
+                emitter.begin_loop(op)
+        elif isinstance(op, scf.YieldOp) and op in emitter.loop_of_yield:
+            emitter.end_loop(op, emitter.loop_of_yield[op])
+
+
+class HoistIfScalars(TtOpPattern):
+    """An scf.if the kernel runs: its ops move ahead of it, to be lowered there (its
+    tensors are selected lane by lane where they are used)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: scf.IfOp, rewriter: PatternRewriter) -> None:
+        if self.emitters.get(op) is None:
+            return
+        for region in op.regions:
+            for inner in list(region.block.ops)[:-1]:
+                inner.detach()
+                op.parent_block().insert_op_before(inner, op)
+
+
+def erase_lowered(ops: Sequence[Operation]) -> None:
+    """The kernel's own ops, dead once every sink is lowered: their references to each
+    other dropped first, then each erased (one the lowered IR still used would fail)."""
+    attached = [op for op in ops if not isinstance(op, tt.FuncOp) and op.parent is not None]
+    for op in attached:
+        op.detach()
+    for op in attached:
+        op.drop_all_references()
+    for op in attached:
+        op.erase()
+
+
 @contextmanager
 def recursion_room(frames: int):
     """Node trees are walked recursively, a few Python frames per level: a long
@@ -1320,37 +1462,46 @@ def recursion_room(frames: int):
         sys.setrecursionlimit(default)
 
 
-@dataclass
-class LowerTritonKernel(RewritePattern):
-    """A tt.func becomes its func.func, which `KernelEmitter` built (detached) from
-    the kernel's analysis before the walk."""
-
-    lowered: dict[tt.FuncOp, func.FuncOp]
-
-    @op_type_rewrite_pattern
-    def match_and_rewrite(self, kernel: tt.FuncOp, rewriter: PatternRewriter) -> None:
-        rewriter.replace(kernel, self.lowered.pop(kernel))
-
-
 @dataclass(frozen=True)
 class NpuLowerTritonPass(ModulePass):
-    """Lowers every tt.func to the scalar NPU program (see the module docstring)."""
+    """Lowers every tt.func to the NPU program at the tile level (see the module
+    docstring)."""
 
     name = "npu-lower-triton"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         check_option_types(self)
-        # every kernel analysed and emitted before anything is rewritten: a kernel that
-        # cannot be lowered leaves the module as it was (whether its tiles fit the
-        # scratchpad is npu-tile's to decide: it re-cuts them)
-        lowered = {}
-        for kernel in op.body.block.ops:
+        # every kernel analysed before anything is rewritten, and rewritten in a copy:
+        # a kernel that cannot be lowered leaves the module as it was (whether its tiles
+        # fit the scratchpad is npu-tile's to decide: it re-cuts them)
+        working = op.clone()
+        emitters: dict[Operation, KernelEmitter] = {}
+        frames = 1000
+        for kernel in working.body.block.ops:
             if isinstance(kernel, tt.FuncOp):
-                with recursion_room(1000 + 8 * sum(1 for _ in kernel.walk())):
-                    function = KernelEmitter(KernelAnalysis(kernel)).emit()
-                lowered[kernel] = function
-        if not lowered:
+                size = sum(1 for _ in kernel.walk())
+                with recursion_room(1000 + 8 * size):
+                    emitter = KernelEmitter(KernelAnalysis(kernel))
+                frames = max(frames, 1000 + 8 * size)
+                emitters[kernel] = emitter
+                emitters.update(dict.fromkeys(driven_ops(kernel.body.block), emitter))
+        if not emitters:
             raise PassFailedException(
                 "npu-lower-triton: the module holds no tt.func to lower (is it lowered already?)"
             )
-        PatternRewriteWalker(LowerTritonKernel(lowered), apply_recursively=False).rewrite_module(op)
+        lowering = [LowerKernelSignature, HoistIfScalars, LowerKernelLoop, LowerScalar,
+                    LowerLoad, LowerStore, LowerCombining]  # fmt: skip
+        with recursion_room(frames):
+            PatternRewriteWalker(
+                GreedyRewritePatternApplier([pattern(emitters) for pattern in lowering]),
+                apply_recursively=False,
+            ).rewrite_module(working)
+        erase_lowered(list(emitters))
+        for emitter in set(emitters.values()):
+            emitter.add_remarks()
+        block = op.body.block
+        for old in list(block.ops):
+            block.erase_op(old)
+        for new in list(working.body.block.ops):
+            new.detach()
+            block.add_op(new)

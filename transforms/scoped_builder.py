@@ -67,6 +67,22 @@ class ScopedBuilder:
         """Where in `scopes` the iterations are (the program body first)."""
         self.tile_names: Counter[str] = Counter()
 
+    def move_entry_point(self, point: InsertPoint) -> None:
+        """Entry-block values (constants, tiles) go to `point` from now on."""
+        self.entry.point = self.constants.point = point
+
+    @contextmanager
+    def at(self, stack: list[Scope], point: InsertPoint) -> Iterator[None]:
+        """Inserts go to `point` in the innermost of `stack`, iterations nested from
+        the program's (a tt op being lowered where it stands)."""
+        saved = self.scopes, self.iterations
+        self.scopes, self.iterations = list(stack), list(range(len(stack)))
+        stack[-1].point = point
+        try:
+            yield
+        finally:
+            self.scopes, self.iterations = saved
+
     @property
     def scope(self) -> Scope:
         return self.scopes[-1]
