@@ -15,8 +15,8 @@ from xnpu.kernels import corpus_kernel
 from xnpu.machines import load_machine
 from xnpu.transforms.npu_double_buffer import TileLoop, find_tile_loop
 from xnpu.transforms.npu_lower_triton import LoweringError, NpuLowerTritonPass
-from xnpu.transforms.npu_vectorize import VectorLoopPlan, plan_vector_loop
 from xnpu.transforms.program_loop import program_loop
+from xnpu.transforms.vector_plan import VectorLoopPlan, plan_vector_loop
 
 SCRATCH = "memref<1024xf32, #spm.scratch>"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from xdsl.builder import Builder
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import FloatAttr, IndexType, IntegerAttr, IntegerType
-from xdsl.ir import Attribute, SSAValue
+from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.rewriter import InsertPoint
 
 INDEX = IndexType()
@@ -101,3 +101,9 @@ def _interval(kind, low_a, high_a, low_b, high_b) -> tuple[int | None, int | Non
         return low, high_a // low_b if high_a is not None and low_b else None
     low = -(-low_a // high_b) if high_b else None  # ceildivui
     return low, -(-high_a // low_b) if high_a is not None and low_b else None
+
+
+def located(op: Operation, source: Operation) -> Operation:
+    """`op` at the source location of the tt op it does the work of (for remarks)."""
+    op.location = source.location
+    return op

@@ -60,7 +60,6 @@ from xnpu.transforms import (
     scratchpad_problem,
 )
 from xnpu.transforms.builders import constant_int, static_range
-from xnpu.transforms.npu_vectorize import SCALAR_TAIL
 from xnpu.transforms.program_loop import (
     BLOCK_ELEMENTS,
     INDEPENDENT_TRIPS,
@@ -69,6 +68,7 @@ from xnpu.transforms.program_loop import (
     private_buffers,
     program_loop,
 )
+from xnpu.transforms.vector_plan import SCALAR_TAIL
 
 SCHEDULES = ("block", "cyclic")
 DECISIONS = ("model", "always", "never")
