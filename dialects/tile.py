@@ -20,6 +20,17 @@ row-major tiles with (their own lanes stay unused):
 
     tile.map (%i, %j) in (%f0 to %e0, %c0 to %c64) flat(%f) over [16, 64] { ... }
         ==>  scf.for %f = %f0 * 64 to %e0 * 64 step %c1 { ... }
+
+`tile.reduce` runs its body for the lanes of one axis in order, carrying accumulators
+from `from`'s values; its results are the last. The body combines one lane into them
+(a `tt.reduce`'s combiner, an assert's AND), and may store each running value (a
+`tt.scan`'s prefixes):
+
+    %sum = tile.reduce (%r) in (%c0 to %c1024) from (%acc = %zero : f32) {
+      %x = memref.load %in[%r]
+      %s = arith.addf %acc, %x : f32                   ==>   scf.for %r = ... iter_args(%acc = %zero)
+      tile.yield %s : f32
+    }
 """
 
 from __future__ import annotations
@@ -28,14 +39,16 @@ from collections.abc import Sequence
 from math import prod
 
 from xdsl.dialects.builtin import DenseArrayBase, IndexType, i64
-from xdsl.ir import Block, Dialect, Region, SSAValue
+from xdsl.ir import Attribute, Block, Dialect, Region, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     irdl_op_definition,
+    operand_def,
     opt_prop_def,
     region_def,
     traits_def,
     var_operand_def,
+    var_result_def,
 )
 from xdsl.parser import Parser, UnresolvedOperand
 from xdsl.printer import Printer
@@ -186,17 +199,126 @@ class MapOp(IRDLOperation):
 
 
 @irdl_op_definition
+class ReduceOp(IRDLOperation):
+    """Lanes `first` to `end` of one axis in order, carrying accumulators from `inits`
+    (see the module docstring): the body takes the lane and the accumulators and
+    yields the next ones; the results are the last."""
+
+    name = "tile.reduce"
+
+    first = operand_def(IndexType)
+    end = operand_def(IndexType)
+    inits = var_operand_def()
+    res = var_result_def()
+    body = region_def("single_block")
+
+    traits = traits_def(RecursiveMemoryEffect())
+
+    def __init__(
+        self, first: SSAValue, end: SSAValue, inits: Sequence[SSAValue], body: Region | None = None
+    ):
+        types = [value.type for value in inits]
+        if body is None:
+            body = Region(Block(arg_types=[INDEX, *types]))
+        super().__init__(operands=[first, end, inits], result_types=[types], regions=[body])
+
+    @property
+    def lane(self) -> SSAValue:
+        return self.body.block.args[0]
+
+    @property
+    def accumulators(self) -> tuple[SSAValue, ...]:
+        return self.body.block.args[1:]
+
+    def verify_(self) -> None:
+        types = [value.type for value in self.inits]
+        if [r.type for r in self.res] != types:
+            raise VerifyException("tile.reduce's results have the types of its accumulators")
+        block = self.body.block
+        if [a.type for a in block.args] != [INDEX, *types]:
+            raise VerifyException(
+                "tile.reduce's body takes the lane (index), then one argument per "
+                f"accumulator ({', '.join(map(str, types)) or 'none'})"
+            )
+        last = block.last_op
+        if not isinstance(last, YieldOp) or [v.type for v in last.values] != types:
+            raise VerifyException(
+                "tile.reduce's body must end with tile.yield of the next accumulators "
+                f"({', '.join(map(str, types)) or 'none'})"
+            )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> ReduceOp:
+        parser.parse_punctuation("(")
+        lane = parser.parse_argument(expect_type=False).resolve(INDEX)
+        parser.parse_punctuation(")")
+        parser.parse_keyword("in")
+        parser.parse_punctuation("(")
+        first = parser.resolve_operand(parser.parse_unresolved_operand(), INDEX)
+        parser.parse_keyword("to")
+        end = parser.resolve_operand(parser.parse_unresolved_operand(), INDEX)
+        parser.parse_punctuation(")")
+        parser.parse_keyword("from")
+
+        def carried() -> tuple[object, SSAValue]:
+            argument = parser.parse_argument(expect_type=False)
+            parser.parse_punctuation("=")
+            init = parser.parse_unresolved_operand()
+            parser.parse_punctuation(":")
+            kind: Attribute = parser.parse_type()
+            return argument.resolve(kind), parser.resolve_operand(init, kind)
+
+        pairs = parser.parse_comma_separated_list(parser.Delimiter.PAREN, carried)
+        attributes = parser.parse_optional_attr_dict_with_keyword()
+        body = parser.parse_region([lane, *(argument for argument, _ in pairs)])
+        op = cls(first, end, [init for _, init in pairs], body)
+        if attributes is not None:
+            op.attributes.update(attributes.data)
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" (")
+        printer.print_operand(self.lane)
+        printer.print_string(") in (")
+        printer.print_operand(self.first)
+        printer.print_string(" to ")
+        printer.print_operand(self.end)
+        printer.print_string(") from (")
+        printer.print_list(
+            zip(self.accumulators, self.inits),
+            lambda pair: (
+                printer.print_operand(pair[0]),
+                printer.print_string(" = "),
+                printer.print_operand(pair[1]),
+                printer.print_string(" : "),
+                printer.print_attribute(pair[1].type),
+            ),
+        )
+        printer.print_string(")")
+        printer.print_op_attributes(self.attributes, print_keyword=True)
+        printer.print_string(" ")
+        printer.print_region(self.body, print_entry_block_args=False)
+
+
+@irdl_op_definition
 class YieldOp(IRDLOperation):
-    """Ends a tile.map's body (one lane done)."""
+    """Ends a tile.map's body (one lane done; no values) or a tile.reduce's (the next
+    accumulators)."""
 
     name = "tile.yield"
 
-    traits = traits_def(IsTerminator(), HasParent(MapOp))
+    values = var_operand_def()
 
-    assembly_format = "attr-dict"
+    traits = traits_def(IsTerminator(), HasParent(MapOp, ReduceOp))
 
-    def __init__(self):
-        super().__init__()
+    assembly_format = "attr-dict ($values^ `:` type($values))?"
+
+    def __init__(self, *values: SSAValue):
+        super().__init__(operands=[values])
+
+    def verify_(self) -> None:
+        if isinstance(self.parent_op(), MapOp) and self.values:
+            raise VerifyException("tile.yield in a tile.map yields nothing")
 
 
-TILE = Dialect("tile", [MapOp, YieldOp], [])
+TILE = Dialect("tile", [MapOp, ReduceOp, YieldOp], [])

@@ -23,7 +23,7 @@ from xnpu.kernels import corpus_kernel, corpus_names
 from xnpu.kernels.cases import TEST_SIZES, make_case
 from xnpu.machines import MACHINES_DIR, load_machine
 from xnpu.transforms import XNPU_PASSES
-from xnpu.transforms.npu_lower_triton import LoweringError
+from xnpu.transforms.npu_lower_triton import LoweringError, NpuLowerTritonPass
 from xnpu.transforms.pipelines import LEVELS
 
 
@@ -75,6 +75,25 @@ def test_run_lowers_a_tt_module_itself():
     case = make_case("gelu", 100)
     xnpu.run(tt_module("gelu"), *case.args, grid=case.grid)
     assert case.mismatches() == []
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_module_at_the_tile_level_runs_as_its_kernel_does(level):
+    """npu-lower-triton's output (tile.map over boxes) is lowered from npu-lower-tiles
+    on by `lower` and `run`: the same program, outputs and cycles as from tt."""
+    at_tile_level = tt_module("softmax").clone()
+    NpuLowerTritonPass().apply(xnpu_context(), at_tile_level)
+    text = module_text(at_tile_level)
+    assert "tile.map" in text and "tt." not in text
+    from_tt = xnpu.lower(tt_module("softmax"), level)
+    from_tiles = xnpu.lower(at_tile_level, level)
+    assert module_text(from_tiles) == module_text(from_tt)
+    runs = []
+    for module in (at_tile_level if level == "scalar" else from_tiles, from_tt):
+        case = make_case("softmax", (5, 781))
+        runs.append(xnpu.run(module, *case.args, grid=case.grid).cycles)
+        assert case.mismatches() == []
+    assert runs[0] == runs[1]
 
 
 def test_lower_leaves_its_input_untouched():

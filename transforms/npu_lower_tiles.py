@@ -10,7 +10,13 @@ scaled by the lanes below:
         ==>   %lo = arith.muli %f, %c64            scf.for %x = %lo to %hi step %c1 {
               %hi = arith.muli %e, %c64              B(%x) }
 
-Constants come from the function's entry block (found there, or made once at its
+A `tile.reduce` becomes an scf.for carrying its accumulators:
+
+    %s = tile.reduce (%r) in (%lo to %hi) from (%acc = %z : f32) { B  tile.yield %n : f32 }
+        ==>  %s = scf.for %r = %lo to %hi step %c1 iter_args(%acc = %z) -> (f32) { B  scf.yield %n : f32 }
+
+Attributes the tile ops carry (an accumulator's `npu.combined_freely`) pass to the
+(outermost) loop. Constants come from the function's entry block (found there, or made once at its
 start), so the loops read the same constants the rest of the function does.
 """
 
@@ -24,6 +30,7 @@ from xdsl.dialects.builtin import IntegerAttr, ModuleOp
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
     PatternRewriter,
     PatternRewriteWalker,
     RewritePattern,
@@ -87,6 +94,8 @@ class MapToLoops(RewritePattern):
             block = Block(arg_types=[INDEX])
             block.args[0].name_hint = LOOP_NAMES[depth % len(LOOP_NAMES)]
             loop = scf.ForOp(lower, upper, one, [], block)
+            if not depth:
+                loop.attributes.update(op.attributes)
             rewriter.insert(loop, point)
             ivs.append(block.args[0])
             point = InsertPoint.at_end(block)
@@ -116,12 +125,38 @@ class MapToLoops(RewritePattern):
         return product.result
 
 
+@dataclass
+class ReduceToLoop(RewritePattern):
+    """A tile.reduce becomes an scf.for carrying its accumulators (see the module
+    docstring)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: tile.ReduceOp, rewriter: PatternRewriter) -> None:
+        body = op.body.block
+        block = Block(arg_types=[arg.type for arg in body.args])
+        for new, old in zip(block.args, body.args):
+            new.name_hint = old.name_hint
+        loop = scf.ForOp(op.first, op.end, entry_index(op, 1, rewriter), list(op.inits), block)
+        loop.attributes.update(op.attributes)
+        rewriter.insert(loop, InsertPoint.before(op))
+        last = body.last_op
+        assert isinstance(last, tile.YieldOp)
+        nexts = list(last.values)
+        rewriter.erase(last)
+        rewriter.inline_block(body, InsertPoint.at_end(block), block.args)
+        rewriter.insert(scf.YieldOp(*nexts), InsertPoint.at_end(block))
+        rewriter.replace(op, [], loop.results)
+
+
 @dataclass(frozen=True)
 class NpuLowerTilesPass(ModulePass):
-    """Lowers every tile.map to loops (see the module docstring)."""
+    """Lowers every tile.map and tile.reduce to loops (see the module docstring)."""
 
     name = "npu-lower-tiles"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         check_option_types(self)
-        PatternRewriteWalker(MapToLoops(), apply_recursively=False).rewrite_module(op)
+        PatternRewriteWalker(
+            GreedyRewritePatternApplier([MapToLoops(), ReduceToLoop()], dce_enabled=False),
+            apply_recursively=False,
+        ).rewrite_module(op)

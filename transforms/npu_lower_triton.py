@@ -241,7 +241,9 @@ class NpuLowerTritonPass(ModulePass):
                     LowerLoad, LowerStore, LowerCombining]  # fmt: skip
         with recursion_room(frames):
             PatternRewriteWalker(
-                GreedyRewritePatternApplier([pattern(emitters) for pattern in lowering]),
+                GreedyRewritePatternApplier(
+                    [pattern(emitters) for pattern in lowering], dce_enabled=False
+                ),
                 apply_recursively=False,
             ).rewrite_module(working)
         erase_lowered(list(emitters))

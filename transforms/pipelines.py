@@ -18,7 +18,7 @@ import inspect
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from xnpu.dialects import xnpu_context
+from xnpu.dialects import tile, tt, xnpu_context
 from xnpu.dialects.verified import verify_once
 from xnpu.machines import Machine, load_machine
 from xnpu.transforms.npu_double_buffer import NpuDoubleBufferPass
@@ -89,12 +89,19 @@ def passes_for(
     return passes
 
 
+def needs_lowering(module: ModuleOp) -> bool:
+    """Whether `module` holds tt kernels, or is at the tile level (npu-lower-triton's
+    output), rather than loops the interpreter runs."""
+    return any(isinstance(op, tt.FuncOp | tile.MapOp | tile.ReduceOp) for op in module.walk())
+
+
 def lower(
     module: ModuleOp, level: str = "scalar", machine: str | Machine = "edge-npu", **options
 ) -> ModuleOp:
-    """A new module: `module` (tt) lowered to the NPU program of `level`; `options`
-    are the passes' (width, contexts, schedule, buffers, writeback, budget, decide,
-    and programs: the launch's program count, which only steers MT's decision)."""
+    """A new module: `module` (tt, or at the tile level: its passes from npu-lower-tiles
+    on) lowered to the NPU program of `level`; `options` are the passes' (width,
+    contexts, schedule, buffers, writeback, budget, decide, and programs: the launch's
+    program count, which only steers MT's decision)."""
     if not isinstance(module, ModuleOp):
         raise ValueError(f"lower takes a module (builtin.module), not {type(module).__name__}")
     mechanisms = mechanisms_of(level)
@@ -112,7 +119,10 @@ def lower(
     machine_model = load_machine(machine)
     lowered = module.clone()
     context = xnpu_context()
-    for module_pass in passes_for(level, machine_model, **options):
+    passes = passes_for(level, machine_model, **options)
+    if not any(isinstance(op, tt.FuncOp) for op in lowered.body.block.ops):
+        passes = passes[1:]  # at the tile level already
+    for module_pass in passes:
         module_pass.apply(context, lowered)
     verify_once(lowered)
     return lowered

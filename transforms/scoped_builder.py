@@ -121,9 +121,9 @@ class ScopedBuilder:
             self.scopes = saved
 
     @contextmanager
-    def inside(self, loop: scf.ForOp | tile.MapOp) -> Iterator[None]:
+    def inside(self, loop: scf.ForOp | tile.MapOp | tile.ReduceOp) -> Iterator[None]:
         """Inserts go at the end of `loop`'s body (already inserted): an element loop,
-        or a tile.map's body (a lane)."""
+        or a tile.map's or tile.reduce's body (a lane)."""
         iteration = self.iteration
         outermost = self.scope is iteration
         saved_point = iteration.point
@@ -166,24 +166,25 @@ class ScopedBuilder:
             return value
         return self.insert(arith.IndexCastOp(value, INDEX)).results[0]
 
-    def loop_nest(
+    def map_over(
         self,
         bounds: Sequence[tuple[SSAValue, SSAValue]],
         body: Callable[[list[SSAValue]], None],
-        names: str = "ijk",
-    ) -> scf.ForOp | None:
-        """Nested scf.for over `bounds` ((lower, upper) each, step 1) around
-        `body(ivs)`, each body built in its own scope; the outermost loop."""
+        flat_extents: Sequence[int] | None = None,
+    ) -> tile.MapOp | None:
+        """A tile.map over `bounds` ((first, end) each) around `body(arguments)`: a lane
+        per range (and the flat index last, with `flat_extents`), built in a scope of
+        its own. No bounds: `body([])` where it stands."""
         if not bounds:
             body([])
             return None
-        lower, upper = bounds[0]
-        block = Block(arg_types=[INDEX])
-        block.args[0].name_hint = names[0]
-        loop = self.insert(scf.ForOp(lower, upper, self.index(1), [], block))
-        with self.inside(loop):
-            self.loop_nest(
-                bounds[1:], lambda ivs: body([block.args[0], *ivs]), names=names[1:] or "ijk"
-            )
-            self.insert(scf.YieldOp())
-        return loop
+        op = self.insert(tile.MapOp(bounds, flat_extents))
+        arguments = list(op.body.block.args)
+        for arg, name in zip(arguments, "ijk" * len(arguments)):
+            arg.name_hint = name
+        if flat_extents:
+            arguments[-1].name_hint = "f"
+        with self.inside(op):
+            body(arguments)
+            self.insert(tile.YieldOp())
+        return op

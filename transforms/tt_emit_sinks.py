@@ -19,10 +19,10 @@ from xdsl.dialects import arith, cf, memref, scf
 from xdsl.dialects.builtin import Float32Type, TensorType, UnitAttr, i1
 from xdsl.ir import Block, Region, SSAValue
 
-from xnpu.dialects import tt
+from xnpu.dialects import tile, tt
 from xnpu.dialects.combiners import identity_attribute
 from xnpu.dialects.location import at_location
-from xnpu.transforms.builders import INDEX, located
+from xnpu.transforms.builders import located
 from xnpu.transforms.libdevice import narrow_float
 from xnpu.transforms.program_loop import COMBINED_FREELY
 from xnpu.transforms.tt_analysis import StorePlan, one_op_combiner, row_major
@@ -234,7 +234,7 @@ class SinkEmission:
                 lanes[d] = iv
             body(lanes)
 
-        self.loop_nest([(self.index(0), self.index(shape[d])) for d in outer_dims], at)
+        self.map_over([(self.index(0), self.index(shape[d])) for d in outer_dims], at)
 
     def values_at(self, nodes: Sequence[Node], lanes: list[SSAValue]) -> list[SSAValue]:
         return [self.value_at(node, lanes, {}) for node in nodes]
@@ -244,18 +244,17 @@ class SinkEmission:
         0's values when `start` is 1), each lane's new ones `step(accs, lanes)`."""
         if extent == start:
             return firsts
-        block = Block(arg_types=[INDEX, *(v.type for v in firsts)])
+        reduce = self.insert(tile.ReduceOp(self.index(start), self.index(extent), firsts))
+        block = reduce.body.block
         block.args[0].name_hint = "r"
         for arg in block.args[1:]:
             arg.name_hint = "acc"
-        loop = scf.ForOp(self.index(start), self.index(extent), self.index(1), firsts, block)
-        self.insert(loop)
-        with self.inside(loop):
+        with self.inside(reduce):
             inner = list(lanes)
             inner[axis] = block.args[0]
             accs = list(block.args[1:])
-            self.insert(scf.YieldOp(*step(accs, inner)))
-        return list(loop.results)
+            self.insert(tile.YieldOp(*step(accs, inner)))
+        return list(reduce.results)
 
     def combiner(
         self, op: tt.ReduceOp | tt.ScanOp

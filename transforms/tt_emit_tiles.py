@@ -193,7 +193,7 @@ class TileEmission:
 
         extents = [self.index(leaf.shape[d]) for d in dims] or [self.index(1)]
         for piece in self.complement(box, dims, ranges, extents):
-            self.loop_nest(piece, body)
+            self.map_over(piece, body)
 
     def complement(self, box: EmittedBox, dims, ranges, extents) -> list[list[tuple]]:
         """The lanes of [0, extent) per dimension outside `ranges`, as loop-nest bounds:
@@ -228,22 +228,19 @@ class TileEmission:
     def lane_map(self, shape, dims, bounds, run, body) -> tile.MapOp:
         """The tile.map over `bounds` (a range per dim of `dims`; `run`: the trailing
         dims it runs flat), its body built by `body(lanes)` in a scope of its own."""
-        extents = [shape[d] for d in run] if run else None
-        op = self.insert(tile.MapOp(bounds, extents))
-        block = op.body.block
-        for arg, name in zip(block.args, "ijk" * len(block.args)):
-            arg.name_hint = name
-        with self.inside(op):
+
+        def lanes_body(arguments: list[SSAValue]) -> None:
             lanes = [self.index(0)] * len(shape)
-            for d, lane in zip(dims, block.args):
+            for d, lane in zip(dims, arguments):
                 lanes[d] = lane
             if run:
-                block.args[-1].name_hint = "f"
-                self.flat_lanes[tuple(lanes)] = (block.args[-1], run, shape)
+                self.flat_lanes[tuple(lanes)] = (arguments[-1], run, shape)
             body(lanes)
             if run:
                 self.flat_lanes.pop(tuple(lanes))
-            self.insert(tile.YieldOp())
+
+        op = self.map_over(bounds, lanes_body, [shape[d] for d in run] if run else None)
+        assert op is not None, "a box has a range per dimension, or one of 0 to 1"
         return op
 
     def flat_map(self, box: EmittedBox, dims, bounds, run, body) -> bool:

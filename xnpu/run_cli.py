@@ -5,8 +5,9 @@
     xnpu-run kernel.ttir.mlir --args ... --grid ... --machine edge-npu --json
     xnpu-run gelu.ttir.mlir --level vec+mt+db --args ... --grid 1024 --trace gelu.json
 
-The input is a lowered module, or a `tt` module (or Triton's own .ttir), which is
-lowered first at `--level` (default scalar).
+The input is a lowered module, a `tt` module (or Triton's own .ttir), or a module at
+the tile level (npu-lower-triton's output); the last two are lowered first at
+`--level` (default scalar).
 `--args` lists the kernel's arguments in order: for pointers `randn:N`, `rand:N`,
 `zeros:N`, `ones:N` or `arange:N` (N may be `ROWSxCOLS`) or a `.npy` file; for
 scalars a number. The grid sizes (`--grid 64` or `--grid 8,8`) fill the trailing
@@ -27,13 +28,13 @@ from xdsl.parser import Parser
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 
 from xnpu.cli import CommandError, check_output_file, command, read_text, write_file
-from xnpu.dialects import tt, xnpu_context
+from xnpu.dialects import xnpu_context
 from xnpu.frontend.ttir import TritonFrontendError, parse_ttir
 from xnpu.interpreters.simulator.runner import entry_function, run
 from xnpu.interpreters.simulator.trace import InterpreterError
 from xnpu.interpreters.simulator.values import UnsupportedType, numpy_dtype
 from xnpu.machines import DEFAULT_MACHINE, MachineError, available_machines, load_machine
-from xnpu.transforms.pipelines import lower
+from xnpu.transforms.pipelines import lower, needs_lowering
 
 GENERATORS = ("randn", "rand", "zeros", "ones", "arange")
 
@@ -128,8 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--level",
         default="scalar",
-        help="for tt input: the level to lower to: scalar, vec, vec+mt, vec+mt+db, or "
-        "any mechanisms joined by + (default: scalar); an already lowered module runs as is",
+        help="for tt or tile-level input: the level to lower to: scalar, vec, vec+mt, "
+        "vec+mt+db, or any mechanisms joined by + (default: scalar); a module of loops "
+        "runs as is",
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
@@ -180,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         text, name = read_text(args.input)
         module = parse_module(text, name)
         machine = load_machine(args.machine)
-        if any(isinstance(op, tt.FuncOp) for op in module.body.block.ops):
+        if needs_lowering(module):
             module = lower(module, args.level, machine)
         entry = entry_function(module, args.symbol)
         grid = tuple(_shape(args.grid.replace(",", "x")))

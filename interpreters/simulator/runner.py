@@ -6,8 +6,8 @@
 Pointer arguments take numpy arrays or CPU torch tensors: the run works on copies and
 writes them back into them once it has succeeded, so a failing run leaves them as they
 were; scalars take Python numbers; the grid sizes are the lowered
-function's trailing `index` arguments. A `tt` module is lowered at the scalar level
-first.
+function's trailing `index` arguments. A `tt` module, or one at the tile level, is
+lowered at the scalar level first.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import numpy as np
 from xdsl.dialects import func, memref, vector
 from xdsl.dialects.builtin import BFloat16Type, IndexType, IntegerType, MemRefType, ModuleOp
 
-from xnpu.dialects import spm, tt
+from xnpu.dialects import spm
 from xnpu.dialects.remarks import remarks_in
 from xnpu.interpreters.simulator.prepared import prepared
 from xnpu.interpreters.simulator.report import Report
@@ -28,7 +28,7 @@ from xnpu.interpreters.simulator.timing import replay
 from xnpu.interpreters.simulator.trace import InterpreterError
 from xnpu.interpreters.simulator.values import UnsupportedType, numpy_dtype, to_bfloat16
 from xnpu.machines import Machine, load_machine
-from xnpu.transforms.pipelines import lower
+from xnpu.transforms.pipelines import lower, needs_lowering
 
 
 def entry_function(module: ModuleOp, name: str | None = None) -> func.FuncOp:
@@ -259,7 +259,7 @@ def run(
         raise InterpreterError(f"run takes a module (builtin.module), not {type(module).__name__}")
     grid = _grid(grid)
     machine_model = load_machine(machine)
-    if any(isinstance(op, tt.FuncOp) for op in module.body.block.ops):
+    if needs_lowering(module):
         module = lower(module, "scalar", machine=machine_model)
     with prepared(module, machine_model, reference) as ready:
         entry = entry_function(module, function)

@@ -26,3 +26,22 @@ func.func @maps(%t: memref<64xf32, #spm.scratch>, %n: index) {
 // CHECK-NEXT:   %x_1 = memref.load %t[%f] : memref<64xf32, #spm.scratch>
 // CHECK-NEXT:   tile.yield
 // CHECK-NEXT: }
+
+func.func @reduce(%t: memref<64xf32, #spm.scratch>, %n: index) -> f32 {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %sum, %count = tile.reduce (%r) in (%c0 to %n) from (%acc = %zero : f32, %k = %c0 : index) {
+    %x = memref.load %t[%r] : memref<64xf32, #spm.scratch>
+    %s = arith.addf %acc, %x : f32
+    %c1 = arith.constant 1 : index
+    %m = arith.addi %k, %c1 : index
+    tile.yield %s, %m : f32, index
+  }
+  func.return %sum : f32
+}
+
+// CHECK:      %sum, %count = tile.reduce (%r) in (%c0 to %n) from (%acc = %zero : f32, %k = %c0 : index) {
+// CHECK-NEXT:   %x = memref.load %t[%r] : memref<64xf32, #spm.scratch>
+// CHECK-NEXT:   %s = arith.addf %acc, %x : f32
+// CHECK:        tile.yield %s, %m : f32, index
+// CHECK-NEXT: }

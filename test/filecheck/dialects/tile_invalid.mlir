@@ -42,4 +42,27 @@ func.func @yield_outside(%n: index) {
   }
   func.return
 }
-// CHECK: 'tile.yield' expects parent op 'tile.map'
+// CHECK: 'tile.yield' expects parent op to be one of 'tile.map', 'tile.reduce'
+
+// -----
+
+func.func @yields_the_wrong_type(%n: index) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %sum = tile.reduce (%r) in (%c0 to %n) from (%acc = %zero : f32) {
+    tile.yield %r : index
+  }
+  func.return
+}
+// CHECK: tile.reduce's body must end with tile.yield of the next accumulators (f32)
+
+// -----
+
+func.func @map_yields_a_value(%n: index) {
+  %c0 = arith.constant 0 : index
+  tile.map (%i) in (%c0 to %n) {
+    tile.yield %i : index
+  }
+  func.return
+}
+// CHECK: tile.yield in a tile.map yields nothing

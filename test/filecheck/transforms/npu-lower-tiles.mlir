@@ -60,6 +60,27 @@ func.func @flat(%t: memref<64xf32, #spm.scratch>, %first: index, %end: index) {
 // CHECK-NEXT:      %x_1 = memref.load %t[%i_1]
 // CHECK-NEXT:    }
 
+func.func @reduce(%t: memref<64xf32, #spm.scratch>, %n: index) -> f32 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %zero = arith.constant 0.0 : f32
+  %sum = tile.reduce (%r) in (%c0 to %n) from (%acc = %zero : f32) attributes {npu.combined_freely} {
+    %x = memref.load %t[%r] : memref<64xf32, #spm.scratch>
+    %s = arith.addf %acc, %x : f32
+    tile.yield %s : f32
+  }
+  func.return %sum : f32
+}
+
+// A tile.reduce is an scf.for carrying its accumulators; its attributes go with it.
+// CHECK-LABEL: func.func @reduce
+// CHECK:         %sum = scf.for %r = %c0 to %n step %c1 iter_args(%acc = %zero) -> (f32) {
+// CHECK-NEXT:      %x = memref.load %t[%r]
+// CHECK-NEXT:      %s = arith.addf %acc, %x : f32
+// CHECK-NEXT:      scf.yield %s : f32
+// CHECK-NEXT:    } {npu.combined_freely}
+// CHECK-NEXT:    func.return %sum : f32
+
 // The passes after it see loops only.
-// THEN-NOT: tile.map
+// THEN-NOT: tile.
 // FIRST: npu-tile: the module is at the tile level (tile.map); run npu-lower-tiles first

@@ -3,6 +3,7 @@
 // what it makes at the tile level (TILELEVEL), and the loops npu-lower-tiles makes of
 // that (the rest).
 // RUN: xdsl-opt %S/../dialects/tt_vector_add.mlir -p npu-lower-triton | filecheck %s --check-prefix=TILELEVEL
+// RUN: xdsl-opt %S/../dialects/tt_softmax.mlir -p npu-lower-triton | filecheck %s --check-prefix=TILESOFTMAX
 // RUN: xdsl-opt %S/../dialects/tt_vector_add.mlir -p npu-lower-triton,npu-lower-tiles | filecheck %s --check-prefix=ADD
 // RUN: xdsl-opt %S/../dialects/tt_gelu.mlir -p npu-lower-triton,npu-lower-tiles | filecheck %s --check-prefix=GELU
 // RUN: xdsl-opt %S/../dialects/tt_softmax.mlir -p npu-lower-triton,npu-lower-tiles | filecheck %s --check-prefix=SOFTMAX
@@ -22,6 +23,24 @@
 // TILELEVEL-NEXT: }
 // TILELEVEL-NEXT: spm.copy %[[OUT]][%{{.*}}] to %arg2[%[[OFF]]] count %[[LEN]]
 // TILELEVEL-NOT:  scf.for %i
+
+// Softmax at the tile level: masked lanes filled by a map over the lanes past the
+// count, each reduction a tile.reduce over the tile from its combiner's identity, and
+// exp computed into its own tile by a map; no element loop yet.
+// TILESOFTMAX:      spm.copy %arg1[%{{.*}}] to %[[IN:.*]][%{{.*}}] count %[[LEN:.*]] : memref<?xf32>
+// TILESOFTMAX-NEXT: tile.map (%i) in (%[[LEN]] to %[[BLOCK:.*]]) {
+// TILESOFTMAX-NEXT:   memref.store %{{.*}}, %[[IN]][%i]
+// TILESOFTMAX-NEXT:   tile.yield
+// TILESOFTMAX-NEXT: }
+// TILESOFTMAX:      %[[MAX:.*]] = tile.reduce (%r) in (%{{.*}} to %[[BLOCK]]) from (%acc = %{{.*}} : f32) {
+// TILESOFTMAX-NEXT:   %[[E:.*]] = memref.load %[[IN]][%r]
+// TILESOFTMAX-NEXT:   %[[M:.*]] = arith.maxnumf %acc, %[[E]] : f32
+// TILESOFTMAX-NEXT:   tile.yield %[[M]] : f32
+// TILESOFTMAX-NEXT: }
+// TILESOFTMAX-NEXT: tile.map
+// TILESOFTMAX:        math.exp
+// TILESOFTMAX:      tile.reduce
+// TILESOFTMAX-NOT:  scf.for %i
 
 // The program-id loop, a tile per load and store, copies of the valid elements only,
 // and one element loop over them.
