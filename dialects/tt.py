@@ -1055,6 +1055,101 @@ class FpToFpOp(IRDLOperation):
         printer.print_attribute(self.result.type)
 
 
+INPUT_PRECISIONS = ("tf32", "tf32x3", "ieee", "bf16x3", "bf16x6", "bf16")
+"""`tl.dot`'s input_precision values Triton 3.9 prints."""
+
+
+@irdl_op_definition
+class DotOp(IRDLOperation):
+    """
+    `tt.dot %a, %b, %c, inputPrecision = tf32 : tensor<32x16xf16> * tensor<16x64xf16>
+    -> tensor<32x64xf32>`: `c + a @ b` over the last two dims (a leading batch dim
+    is matched lane by lane); `inputPrecision` says how far fp32 inputs may be rounded
+    first (tf32: to a 10-bit mantissa), and is absent for `ieee`.
+    """
+
+    name = "tt.dot"
+
+    a = operand_def()
+    b = operand_def()
+    c = operand_def()
+    result = result_def()
+    input_precision = opt_prop_def(StringAttr)
+
+    traits = traits_def(Pure())
+
+    def __init__(self, a: SSAValue, b: SSAValue, c: SSAValue, input_precision: str | None = None):
+        properties = {}
+        if input_precision is not None:
+            properties["input_precision"] = StringAttr(input_precision)
+        super().__init__(operands=[a, b, c], result_types=[c.type], properties=properties)
+
+    @property
+    def precision(self) -> str:
+        return "ieee" if self.input_precision is None else self.input_precision.data
+
+    def verify_(self) -> None:
+        a, b, c = (shape_of(v.type) for v in (self.a, self.b, self.c))
+        _require(
+            all(isinstance(v.type, TensorType) for v in (self.a, self.b, self.c)),
+            "tt.dot takes tensors",
+        )
+        _require(len(a) in (2, 3) and len(a) == len(b) == len(c), (
+            f"tt.dot multiplies matrices (rank 2) or batches of them (rank 3), not "
+            f"{self.a.type} by {self.b.type} into {self.c.type}"
+        ))  # fmt: skip
+        _require(
+            a[-1] == b[-2] and c == (*a[:-1], b[-1]) and a[:-2] == b[:-2],
+            f"tt.dot: {self.a.type} * {self.b.type} does not give {self.c.type}",
+        )
+        _require(self.result.type == self.c.type, "tt.dot's result has its accumulator's type")
+        _require(
+            element_of(self.a.type) == element_of(self.b.type),
+            f"tt.dot's operands have one element type, not {element_of(self.a.type)} and "
+            f"{element_of(self.b.type)}",
+        )
+        _require(
+            self.precision in INPUT_PRECISIONS,
+            f"inputPrecision = {self.precision} is not one of {', '.join(INPUT_PRECISIONS)}",
+        )
+
+    @classmethod
+    def parse(cls, parser: Parser) -> DotOp:
+        operands = [parser.parse_unresolved_operand()]
+        for _ in range(2):
+            parser.parse_punctuation(",")
+            operands.append(parser.parse_unresolved_operand())
+        precision = None
+        if parser.parse_optional_punctuation(","):
+            parser.parse_keyword("inputPrecision")
+            parser.parse_punctuation("=")
+            precision = parser.parse_identifier(" (an input precision, e.g. tf32)")
+        extra = parser.parse_optional_attr_dict()
+        parser.parse_punctuation(":")
+        a_type = parser.parse_type()
+        parser.parse_punctuation("*")
+        b_type = parser.parse_type()
+        parser.parse_punctuation("->")
+        c_type = parser.parse_type()
+        a, b, c = (parser.resolve_operand(v, t) for v, t in zip(operands, (a_type, b_type, c_type)))
+        op = cls(a, b, c, precision)
+        op.attributes |= extra
+        return op
+
+    def print(self, printer: Printer) -> None:
+        printer.print_string(" ")
+        printer.print_list((self.a, self.b, self.c), printer.print_operand)
+        if self.input_precision is not None:
+            printer.print_string(f", inputPrecision = {self.input_precision.data}")
+        printer.print_op_attributes(self.attributes)
+        printer.print_string(" : ")
+        printer.print_attribute(self.a.type)
+        printer.print_string(" * ")
+        printer.print_attribute(self.b.type)
+        printer.print_string(" -> ")
+        printer.print_attribute(self.result.type)
+
+
 @irdl_op_definition
 class PreciseSqrtOp(IRDLOperation):
     """`tt.precise_sqrt %x : tensor<8xf32>`: the correctly rounded square root
@@ -1205,6 +1300,7 @@ TT = Dialect(
         PreciseSqrtOp,
         PreciseDivfOp,
         TransOp,
+        DotOp,
         JoinOp,
         SplitOp,
         BitcastOp,

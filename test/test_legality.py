@@ -254,12 +254,12 @@ func.func @f(%n: index) -> f32 {
         assert isinstance(why, str) and why.startswith(reason), why
 
 
-def test_tl_dot_is_named_where_it_is_written():
-    """A matrix product (tt.dot) is outside the subset xnpu reads: the error names the
-    op and the kernel's source line."""
-    signature = {"a_ptr": "*fp32", "b_ptr": "*fp32", "c_ptr": "*fp32"}
+def test_an_op_outside_the_subset_is_named_where_it_is_written():
+    """tt.histogram is outside the subset xnpu reads: the error names the op and the
+    kernel's source line."""
+    signature = {"x_ptr": "*i32", "out_ptr": "*i32"}
     with pytest.raises(
         TritonFrontendError,
-        match=r"(?s)Operation tt.dot is not registered.*refused_kernels.py:\d+",
+        match=r"(?s)Operation tt.histogram is not registered.*refused_kernels.py:\d+",
     ):
-        xnpu.from_triton(refused_kernels.matmul, signature, {"BLOCK": 16})
+        xnpu.from_triton(refused_kernels.histogram, signature, {"BLOCK": 16, "BINS": 8})

@@ -54,6 +54,7 @@ from xnpu.transforms.tt_values import (
     CarriedLeaf,
     ComputeNode,
     ConstantLeaf,
+    DotNode,
     JoinNode,
     LoadLeaf,
     Node,
@@ -152,6 +153,18 @@ def copy_groups(
                 continue
         groups.append([d])
     return groups
+
+
+LEAVES = ScalarLeaf | ConstantLeaf | AffineLeaf | LoadLeaf | ReducedLeaf | ScannedLeaf | CarriedLeaf
+"""Nodes whose lanes are read, not computed: scalars, constants, affine values, tiles."""
+
+
+def _read_in_place(node: Node) -> bool:
+    """Whether any lane of `node` is read where it lies, with nothing computed: a leaf
+    or a view of one."""
+    while isinstance(node, ViewNode):
+        node = node.operands[0]
+    return isinstance(node, LEAVES)
 
 
 def one_op_combiner(op: tt.ReduceOp) -> type[Operation] | None:
@@ -479,6 +492,9 @@ class KernelAnalysis:
                 return self._analyze_view(op, shape)
             case tt.JoinOp():
                 return self.add(JoinNode(self.node(op.lhs, op), self.node(op.rhs, op), shape))
+            case tt.DotOp():
+                a, b, acc = (self.node(v, op) for v in (op.a, op.b, op.c))
+                return self.add(DotNode(op, a, b, acc))
             case tt.BitcastOp() if isinstance(element, tt.PointerType):
                 return self.pointer_bitcast(op)
             case (
@@ -646,26 +662,24 @@ class KernelAnalysis:
     # ---- which values get their own tile
 
     def _plan_materialization(self) -> None:
-        """A non-leaf lane-varying value that reaches several sinks is computed once
-        into a tile (users first, so a value's sinks are known when it is decided)."""
+        """A non-leaf lane-varying value that reaches several sinks, or that a dot reads,
+        is computed once into a tile (users first, so a value's sinks are known when it
+        is decided)."""
         users_of: dict[Node, list[Node]] = {node: [] for node in self.nodes}
         for node in self.nodes:
             for operand in node.operands:
                 if node not in users_of[operand]:
                     users_of[operand].append(node)
+        # a dot reads its operands at lanes of its own (row i of a and column j of b
+        # for lane (i, j)): an operand computed lane by lane is computed once, into a tile
+        dot_inputs = {o for n in self.nodes if isinstance(n, DotNode) for o in n.operands[:2]}
         for node in reversed(self.nodes):
             for user in users_of[node]:
                 self.sinks_of[node] |= {user} if user in self.materialized else self.sinks_of[user]
-            leaf = isinstance(
-                node,
-                ScalarLeaf
-                | ConstantLeaf
-                | AffineLeaf
-                | LoadLeaf
-                | ReducedLeaf
-                | ScannedLeaf
-                | CarriedLeaf,
-            )
+            if node in dot_inputs and not node.invariant and not _read_in_place(node):
+                self.materialized.add(node)
+                continue
+            leaf = isinstance(node, LEAVES)
             cheap = node.element == i1  # masks are recomputed, never stored
             if not leaf and not cheap and not node.invariant and len(self.sinks_of[node]) > 1:
                 self.materialized.add(node)

@@ -13,8 +13,11 @@ from collections.abc import Sequence
 from math import prod
 
 from xdsl.dialects import arith, memref
-from xdsl.ir import SSAValue
+from xdsl.dialects.builtin import IntegerType
+from xdsl.ir import Attribute, SSAValue
 
+from xnpu.dialects import tile
+from xnpu.dialects.location import at_location
 from xnpu.transforms.builders import located
 from xnpu.transforms.tt_analysis import row_major
 from xnpu.transforms.tt_emit_scalars import EmittedBox
@@ -24,6 +27,7 @@ from xnpu.transforms.tt_values import (
     AffineLeaf,
     ComputeNode,
     ConstantLeaf,
+    DotNode,
     JoinNode,
     LoadLeaf,
     LoweringError,
@@ -168,6 +172,8 @@ class LaneEmission:
                 return self.value_at(node.operands[0], mapped, memo)
             case ReshapeNode():
                 return self.value_at(node.operands[0], self.regrouped(node, lanes), memo)
+            case DotNode():
+                return self.dot_at(node, lanes, memo)
             case JoinNode():
                 a, b = (self.value_at(o, lanes[:-1], memo) for o in node.operands)
                 first = self.insert(arith.CmpiOp(lanes[-1], self.index(0), "eq")).results[0]
@@ -241,6 +247,48 @@ class LaneEmission:
             )
             value = self.insert(arith.SelectOp(mask, value, other)).results[0]
         return value
+
+    def dot_at(self, node: DotNode, lanes: list[SSAValue], memo: dict) -> SSAValue:
+        """A dot at one lane (i, j): a tile.reduce over k from the accumulator's lane,
+        adding a's (i, k) times b's (k, j), both converted to the result's element.
+
+            %d = tile.reduce (%k) in (%c0 to %cK) from (%acc = %c_ij : f32) {
+              %x = arith.extf (memref.load %a[%i * K + %k])   %y = ... %b[%k * N + %j]
+              tile.yield (arith.addf %acc, (arith.mulf %x, %y)) : f32 }"""
+        a, b, acc = node.operands
+        if node.op.precision != "ieee" and not isinstance(a.element, IntegerType):
+            remark = (
+                f"dot{at_location(node.op)} multiplies in {node.element} with no input "
+                f"rounding (its inputPrecision={node.op.precision} allows rounding, which "
+                "xnpu does not do)"
+            )
+            if remark not in self.remarks:
+                self.remarks.append(remark)
+        start = self.value_at(acc, lanes, memo)
+        reduce = self.insert(tile.ReduceOp(self.index(0), self.index(node.depth), [start]))
+        k, total = reduce.body.block.args
+        k.name_hint, total.name_hint = "k", "acc"
+        integer = isinstance(node.element, IntegerType)
+        with self.inside(reduce):
+            inner: dict = {}  # values of this body only
+            x = self.value_at(a, [*lanes[:-1], k], inner)
+            y = self.value_at(b, [*lanes[:-2], k, lanes[-1]], inner)
+            x, y = (self.converted(v, node.element) for v in (x, y))
+            product = self.insert((arith.MuliOp if integer else arith.MulfOp)(x, y)).results[0]
+            added = (arith.AddiOp if integer else arith.AddfOp)(total, product)
+            self.insert(tile.YieldOp(self.insert(added).results[0]))
+        return reduce.results[0]
+
+    def converted(self, value: SSAValue, element: Attribute) -> SSAValue:
+        """`value` as `element`: a narrower float extended, a narrower integer
+        sign-extended (what a dot's inputs become before they are multiplied)."""
+        if value.type == element:
+            return value
+        if isinstance(element, IntegerType):
+            return self.insert(arith.ExtSIOp(value, element)).results[0]
+        if value.type.bitwidth < element.bitwidth:
+            return self.insert(arith.ExtFOp(value, element)).results[0]
+        return self.insert(arith.TruncFOp(value, element)).results[0]
 
     def compute(self, node: ComputeNode, operands: list[SSAValue]) -> SSAValue:
         op = node.op

@@ -33,7 +33,7 @@ from xnpu.transforms.tt_emit_lanes import LaneEmission
 from xnpu.transforms.tt_emit_scalars import ScalarEmission
 from xnpu.transforms.tt_emit_sinks import SinkEmission
 from xnpu.transforms.tt_emit_tiles import TileEmission, TileLayout
-from xnpu.transforms.tt_values import LoadLeaf, Node, Poly, ReducedLeaf, ViewNode
+from xnpu.transforms.tt_values import DotNode, LoadLeaf, Node, Poly, ReducedLeaf, ViewNode
 
 
 class KernelEmitter(ScalarEmission, TileEmission, LaneEmission, SinkEmission, ScopedBuilder):
@@ -241,5 +241,11 @@ class KernelEmitter(ScalarEmission, TileEmission, LaneEmission, SinkEmission, Sc
             return False
         if node in self.analysis.materialized or node in self.load_tiles:
             return False
+        if isinstance(node, DotNode):  # a and b are read at other lanes, acc at this one
+            a, b, acc = node.operands
+            return any(
+                self.reads_across_lanes(o, carried, v, seen)
+                for o, v in ((a, True), (b, True), (acc, viewed))
+            )
         viewed = viewed or isinstance(node, ViewNode)
         return any(self.reads_across_lanes(o, carried, viewed, seen) for o in node.operands)

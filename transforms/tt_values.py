@@ -247,6 +247,20 @@ class JoinNode(Node):
         super().__init__(shape, a.element, (a, b), invariant=a.invariant and b.invariant)
 
 
+class DotNode(Node):
+    """`tt.dot`: at lane (..., i, j) its accumulator's lane plus the sum over k of `a`
+    at (..., i, k) times `b` at (..., k, j), in the result's element type."""
+
+    def __init__(self, op: tt.DotOp, a: Node, b: Node, acc: Node):
+        super().__init__(tt.shape_of(op.result.type), tt.element_of(op.result.type), (a, b, acc))
+        self.op = op
+
+    @property
+    def depth(self) -> int:
+        """The k extent: how many products each lane sums."""
+        return self.operands[0].shape[-1]
+
+
 class ReducedLeaf(Node):
     """Result `index` of a tt.reduce: a scalar, or a tile when more than one remains."""
 

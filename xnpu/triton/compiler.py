@@ -48,7 +48,7 @@ class _TritonAndXnpuOptions:
     supported_fp8_dtypes: tuple[str, ...] = ()
     deprecated_fp8_dot_operand_dtypes: tuple[str, ...] = ()
     default_dot_input_precision: str = "ieee"
-    allowed_dot_input_precisions: tuple[str, ...] = ("ieee",)
+    allowed_dot_input_precisions: tuple[str, ...] = ("ieee", "tf32", "tf32x3")
     max_num_imprecise_acc_default: int = 0
     instrumentation_mode: str = ""
     fpsan_homomorphic_casts: bool = False

@@ -142,3 +142,27 @@ tt.assert %0, "never" : tensor<8xi32>
 %0 = "test.op"() : () -> tensor<16x4xf32>
 %1, %2 = tt.split %0 : tensor<16x4xf32> -> tensor<16xf32>
 // CHECK: splits a last dim of 2, not tensor<16x4xf32>
+
+// -----
+
+%0 = "test.op"() : () -> tensor<4x8xf16>
+%1 = "test.op"() : () -> tensor<16x2xf16>
+%2 = "test.op"() : () -> tensor<4x2xf32>
+%3 = tt.dot %0, %1, %2 : tensor<4x8xf16> * tensor<16x2xf16> -> tensor<4x2xf32>
+// CHECK: tt.dot: tensor<4x8xf16> * tensor<16x2xf16> does not give tensor<4x2xf32>
+
+// -----
+
+%0 = "test.op"() : () -> tensor<4x8xf16>
+%1 = "test.op"() : () -> tensor<8x2xf32>
+%2 = "test.op"() : () -> tensor<4x2xf32>
+%3 = tt.dot %0, %1, %2 : tensor<4x8xf16> * tensor<8x2xf32> -> tensor<4x2xf32>
+// CHECK: tt.dot's operands have one element type, not f16 and f32
+
+// -----
+
+%0 = "test.op"() : () -> tensor<4x8xf32>
+%1 = "test.op"() : () -> tensor<8x2xf32>
+%2 = "test.op"() : () -> tensor<4x2xf32>
+%3 = tt.dot %0, %1, %2, inputPrecision = fast : tensor<4x8xf32> * tensor<8x2xf32> -> tensor<4x2xf32>
+// CHECK: inputPrecision = fast is not one of tf32, tf32x3, ieee, bf16x3, bf16x6, bf16

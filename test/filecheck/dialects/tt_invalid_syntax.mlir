@@ -12,6 +12,6 @@
 
 // -----
 
-%x = "test.op"() : () -> tensor<8xf32>
-%y = tt.dot %x, %x, %x : tensor<8xf32> * tensor<8xf32> -> tensor<8xf32>
-// CHECK: tt.dot is not registered
+%x = "test.op"() : () -> tensor<8xi32>
+%y = tt.histogram %x : tensor<8xi32> -> tensor<4xi32>
+// CHECK: tt.histogram is not registered

@@ -10,6 +10,7 @@
 // RUN: xdsl-opt %S/../dialects/tt_inductor_layer_norm.mlir -p npu-lower-triton,npu-lower-tiles | filecheck %s --check-prefix=LN
 // RUN: xdsl-opt --split-input-file %s -p npu-lower-triton,npu-lower-tiles | filecheck %s --check-prefix=TILE2D
 // RUN: xdsl-opt --split-input-file %s -p npu-lower-triton,npu-lower-tiles | filecheck %s
+// RUN: xdsl-opt --split-input-file %s -p npu-lower-triton | filecheck %s --check-prefix=DOT
 
 // At the tile level, the element-wise work over the box is one tile.map (the lanes
 // from 0 to the valid count), between the copies in and the copy out.
@@ -870,3 +871,75 @@ builtin.module {
 // CHECK-NEXT:      spm.copy %x_ptr[%[[AT]]] to %{{.*}}[%{{.*}}] count %[[SIXTYFOUR]] rows %[[ROWS]] strides %[[APART]], %[[SIXTYFOUR]] : memref<?xf32> to memref<256xf32, #spm.scratch>
 // CHECK-NEXT:      scf.for %i
 // CHECK-NEXT:        memref.load %{{.*}}[%i] : memref<256xf32, #spm.scratch>
+
+// -----
+
+// tl.dot (x @ w, Triton's combine folded the bias into the accumulator; then relu):
+// both operands move as tiles, and each output lane (i, j) is a tile.reduce over k
+// from the accumulator's lane, the fp16 inputs widened to f32 before they multiply.
+builtin.module {
+  tt.func public @linear_relu(%x_ptr: !tt.ptr<f16>, %w_ptr: !tt.ptr<f16>, %bias_ptr: !tt.ptr<f32>, %y_ptr: !tt.ptr<f32>) attributes {noinline = false} {
+    %cst = arith.constant dense<8> : tensor<4x1xi32>
+    %cst_1 = arith.constant dense<0.000000e+00> : tensor<4x8xf32>
+    %w = arith.constant dense<8> : tensor<16x1xi32>
+    %x = arith.constant dense<16> : tensor<4x1xi32>
+    %rm = arith.constant 4 : i32
+    %rm_1 = tt.get_program_id x : i32
+    %rm_2 = arith.muli %rm_1, %rm : i32
+    %rm_3 = tt.make_range {end = 4 : i32, start = 0 : i32} : tensor<4xi32>
+    %rm_4 = tt.splat %rm_2 : i32 -> tensor<4xi32>
+    %rm_5 = arith.addi %rm_4, %rm_3 : tensor<4xi32>
+    %0 = tt.make_range {end = 8 : i32, start = 0 : i32} : tensor<8xi32>
+    %1 = tt.make_range {end = 16 : i32, start = 0 : i32} : tensor<16xi32>
+    %x_1 = tt.expand_dims %rm_5 {axis = 1 : i32} : tensor<4xi32> -> tensor<4x1xi32>
+    %x_2 = arith.muli %x_1, %x : tensor<4x1xi32>
+    %x_3 = tt.splat %x_ptr : !tt.ptr<f16> -> tensor<4x1x!tt.ptr<f16>>
+    %x_4 = tt.addptr %x_3, %x_2 : tensor<4x1x!tt.ptr<f16>>, tensor<4x1xi32>
+    %x_5 = tt.expand_dims %1 {axis = 0 : i32} : tensor<16xi32> -> tensor<1x16xi32>
+    %x_6 = tt.broadcast %x_4 : tensor<4x1x!tt.ptr<f16>> -> tensor<4x16x!tt.ptr<f16>>
+    %x_7 = tt.broadcast %x_5 : tensor<1x16xi32> -> tensor<4x16xi32>
+    %x_8 = tt.addptr %x_6, %x_7 : tensor<4x16x!tt.ptr<f16>>, tensor<4x16xi32>
+    %x_9 = tt.load %x_8 : tensor<4x16x!tt.ptr<f16>>
+    %w_1 = tt.expand_dims %1 {axis = 1 : i32} : tensor<16xi32> -> tensor<16x1xi32>
+    %w_2 = arith.muli %w_1, %w : tensor<16x1xi32>
+    %w_3 = tt.splat %w_ptr : !tt.ptr<f16> -> tensor<16x1x!tt.ptr<f16>>
+    %w_4 = tt.addptr %w_3, %w_2 : tensor<16x1x!tt.ptr<f16>>, tensor<16x1xi32>
+    %w_5 = tt.expand_dims %0 {axis = 0 : i32} : tensor<8xi32> -> tensor<1x8xi32>
+    %w_6 = tt.broadcast %w_4 : tensor<16x1x!tt.ptr<f16>> -> tensor<16x8x!tt.ptr<f16>>
+    %w_7 = tt.broadcast %w_5 : tensor<1x8xi32> -> tensor<16x8xi32>
+    %w_8 = tt.addptr %w_6, %w_7 : tensor<16x8x!tt.ptr<f16>>, tensor<16x8xi32>
+    %w_9 = tt.load %w_8 : tensor<16x8x!tt.ptr<f16>>
+    %y = tt.splat %bias_ptr : !tt.ptr<f32> -> tensor<8x!tt.ptr<f32>>
+    %y_1 = tt.addptr %y, %0 : tensor<8x!tt.ptr<f32>>, tensor<8xi32>
+    %y_2 = tt.load %y_1 : tensor<8x!tt.ptr<f32>>
+    %y_3 = tt.expand_dims %y_2 {axis = 0 : i32} : tensor<8xf32> -> tensor<1x8xf32>
+    %y_4 = tt.broadcast %y_3 : tensor<1x8xf32> -> tensor<4x8xf32>
+    %y_5 = tt.dot %x_9, %w_9, %y_4, inputPrecision = tf32 : tensor<4x16xf16> * tensor<16x8xf16> -> tensor<4x8xf32>
+    %2 = arith.muli %x_1, %cst : tensor<4x1xi32>
+    %3 = tt.splat %y_ptr : !tt.ptr<f32> -> tensor<4x1x!tt.ptr<f32>>
+    %4 = tt.addptr %3, %2 : tensor<4x1x!tt.ptr<f32>>, tensor<4x1xi32>
+    %5 = tt.broadcast %4 : tensor<4x1x!tt.ptr<f32>> -> tensor<4x8x!tt.ptr<f32>>
+    %6 = tt.broadcast %w_5 : tensor<1x8xi32> -> tensor<4x8xi32>
+    %7 = tt.addptr %5, %6 : tensor<4x8x!tt.ptr<f32>>, tensor<4x8xi32>
+    %8 = arith.maxnumf %y_5, %cst_1 : tensor<4x8xf32>
+    tt.store %7, %8 : tensor<4x8x!tt.ptr<f32>>
+    tt.return
+  }
+}
+
+// DOT-LABEL: func.func public @linear_relu(
+// DOT:         spm.copy %x_ptr[%{{.*}}] to %[[X:in[0-9]+]][%{{.*}}] count %{{.*}} : memref<?xf16> to memref<64xf16, #spm.scratch>
+// DOT-NEXT:    spm.copy %w_ptr[%{{.*}}] to %[[W:in[0-9]+]][%{{.*}}] count %{{.*}} : memref<?xf16> to memref<128xf16, #spm.scratch>
+// DOT-NEXT:    spm.copy %bias_ptr[%{{.*}}] to %[[B:in[0-9]+]]
+// DOT-NEXT:    tile.map (%i, %j) in (%{{.*}} to %{{.*}}, %{{.*}} to %{{.*}}) {
+// DOT-NEXT:      %[[BIAS:.*]] = memref.load %[[B]][%j]
+// DOT-NEXT:      %[[SUM:.*]] = tile.reduce (%k) in (%{{.*}} to %[[K:.*]]) from (%acc = %[[BIAS]] : f32) {
+// DOT:             %[[A:.*]] = memref.load %[[X]][%{{.*}}] : memref<64xf16, #spm.scratch>
+// DOT:             %[[BK:.*]] = memref.load %[[W]][%{{.*}}] : memref<128xf16, #spm.scratch>
+// DOT-NEXT:        %[[A32:.*]] = arith.extf %[[A]] : f16 to f32
+// DOT-NEXT:        %[[B32:.*]] = arith.extf %[[BK]] : f16 to f32
+// DOT-NEXT:        %[[P:.*]] = arith.mulf %[[A32]], %[[B32]] : f32
+// DOT-NEXT:        %[[S:.*]] = arith.addf %acc, %[[P]] : f32
+// DOT-NEXT:        tile.yield %[[S]] : f32
+// DOT-NEXT:      }
+// DOT-NEXT:      arith.maxnumf %[[SUM]]

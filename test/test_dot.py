@@ -1,0 +1,161 @@
+"""`tl.dot` on the NPU: matrix products with and without an accumulator, in a K loop
+with ragged tails, fused with a bias and an activation, batched, against a
+transposed operand, in fp16, fp32 and int8, at every level, against PyTorch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import triton
+import triton.language as tl
+
+import xnpu
+from xnpu.transforms.pipelines import LEVELS
+
+
+@triton.jit
+def grouped_matmul(a_ptr, b_ptr, c_ptr, M, N, K, sam, sak, sbk, sbn, scm, scn,
+                   BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, GROUP: tl.constexpr,
+                   ACC: tl.constexpr = tl.float32):  # fmt: skip
+    """Triton's tutorial matmul: output tiles in groups of GROUP rows, a K loop, an
+    accumulator of type ACC."""
+    pid = tl.program_id(0)
+    blocks_m, blocks_n = tl.cdiv(M, BM), tl.cdiv(N, BN)
+    in_group = GROUP * blocks_n
+    first_m = (pid // in_group) * GROUP
+    group_rows = min(blocks_m - first_m, GROUP)
+    pid_m = first_m + ((pid % in_group) % group_rows)
+    pid_n = (pid % in_group) // group_rows
+    rm = pid_m * BM + tl.arange(0, BM)
+    rn = pid_n * BN + tl.arange(0, BN)
+    rk = tl.arange(0, BK)
+    acc = tl.zeros((BM, BN), dtype=ACC)
+    for k in range(0, K, BK):
+        a_mask = (rm[:, None] < M) & ((k + rk)[None, :] < K)
+        b_mask = ((k + rk)[:, None] < K) & (rn[None, :] < N)
+        a = tl.load(a_ptr + rm[:, None] * sam + (k + rk)[None, :] * sak, mask=a_mask, other=0.0)
+        b = tl.load(b_ptr + (k + rk)[:, None] * sbk + rn[None, :] * sbn, mask=b_mask, other=0.0)
+        acc = tl.dot(a, b, acc)
+    c_mask = (rm[:, None] < M) & (rn[None, :] < N)
+    tl.store(c_ptr + rm[:, None] * scm + rn[None, :] * scn, acc.to(c_ptr.dtype.element_ty), c_mask)
+
+
+@triton.jit
+def linear_relu(x_ptr, w_ptr, bias_ptr, y_ptr, N: tl.constexpr, K: tl.constexpr,
+                BM: tl.constexpr):  # fmt: skip
+    """y = relu(x @ w + bias) for one block of rows: a dot with no accumulator of its
+    own, fused with what follows."""
+    rm = tl.program_id(0) * BM + tl.arange(0, BM)
+    rn, rk = tl.arange(0, N), tl.arange(0, K)
+    x = tl.load(x_ptr + rm[:, None] * K + rk[None, :])
+    w = tl.load(w_ptr + rk[:, None] * N + rn[None, :])
+    y = tl.dot(x, w) + tl.load(bias_ptr + rn)[None, :]
+    tl.store(y_ptr + rm[:, None] * N + rn[None, :], tl.maximum(y, 0.0))
+
+
+@triton.jit
+def scores(q_ptr, k_ptr, s_ptr, L: tl.constexpr, D: tl.constexpr):
+    """q @ k^T, scaled: attention's first product, k read as stored and transposed."""
+    rl, rd = tl.arange(0, L), tl.arange(0, D)
+    q = tl.load(q_ptr + rl[:, None] * D + rd[None, :])
+    k = tl.load(k_ptr + rl[:, None] * D + rd[None, :])
+    s = tl.dot(q, tl.trans(k)) * 0.125
+    tl.store(s_ptr + rl[:, None] * L + rl[None, :], s)
+
+
+@triton.jit
+def batched(a_ptr, b_ptr, c_ptr, B: tl.constexpr, M: tl.constexpr, N: tl.constexpr,
+            K: tl.constexpr):  # fmt: skip
+    """A rank-3 dot: a batch of products, matched lane by lane along the first dim."""
+    rb, rm = tl.arange(0, B), tl.arange(0, M)
+    rn, rk = tl.arange(0, N), tl.arange(0, K)
+    a = tl.load(a_ptr + rb[:, None, None] * M * K + rm[None, :, None] * K + rk[None, None, :])
+    b = tl.load(b_ptr + rb[:, None, None] * K * N + rk[None, :, None] * N + rn[None, None, :])
+    c = tl.dot(a, b)
+    tl.store(c_ptr + rb[:, None, None] * M * N + rm[None, :, None] * N + rn[None, None, :], c)
+
+
+def _tolerance(dtype: torch.dtype, depth: int) -> float:
+    """Sums of `depth` products in f32 may add in another order than PyTorch's."""
+    return 1e-5 * depth if dtype != torch.int8 else 0.0
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float32])
+def test_the_tutorial_matmul_matches_pytorch(xnpu_driver, level, dtype):
+    M, N, K = 70, 50, 90  # tails in every dim
+    gen = torch.Generator().manual_seed(1)
+    a, b = (torch.randn(*s, generator=gen).to(dtype) for s in ((M, K), (K, N)))
+    c = torch.full((M, N), float("nan"))
+    grid = (triton.cdiv(M, 32) * triton.cdiv(N, 32),)
+    grouped_matmul[grid](a, b, c, M, N, K, *a.stride(), *b.stride(), *c.stride(),
+                         BM=32, BN=32, BK=32, GROUP=2, level=level)  # fmt: skip
+    torch.testing.assert_close(c, a.float() @ b.float(), atol=_tolerance(dtype, K), rtol=1e-5)
+    assert xnpu.last_report().cycles > 0
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_dot_fused_with_bias_and_relu_matches_pytorch(xnpu_driver, level):
+    gen = torch.Generator().manual_seed(2)
+    x, w, bias = (
+        torch.randn(64, 32, generator=gen),
+        torch.randn(32, 16, generator=gen),
+        torch.randn(16, generator=gen),
+    )
+    y = torch.empty(64, 16)
+    linear_relu[(4,)](x, w, bias, y, N=16, K=32, BM=16, level=level)
+    torch.testing.assert_close(y, torch.relu(x @ w + bias), atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("level", ["scalar", "vec+mt+db"])
+def test_a_dot_against_a_transposed_operand_matches_pytorch(xnpu_driver, level):
+    gen = torch.Generator().manual_seed(3)
+    q, k = (torch.randn(16, 32, generator=gen).half() for _ in range(2))
+    s = torch.empty(16, 16)
+    scores[(1,)](q, k, s, L=16, D=32, level=level)
+    torch.testing.assert_close(s, (q.float() @ k.float().T) * 0.125, atol=1e-4, rtol=1e-5)
+
+
+@pytest.mark.parametrize("level", ["scalar", "vec+mt+db"])
+def test_a_batched_dot_matches_pytorch(xnpu_driver, level):
+    gen = torch.Generator().manual_seed(4)
+    a, b = torch.randn(2, 8, 16, generator=gen), torch.randn(2, 16, 4, generator=gen)
+    c = torch.empty(2, 8, 4)
+    batched[(1,)](a, b, c, B=2, M=8, N=4, K=16, level=level)
+    torch.testing.assert_close(c, a @ b, atol=1e-4, rtol=1e-5)
+
+
+def test_an_int8_dot_accumulates_exactly_in_int32(xnpu_driver):
+    gen = torch.Generator().manual_seed(5)
+    a = torch.randint(-128, 128, (40, 64), generator=gen, dtype=torch.int8)
+    b = torch.randint(-128, 128, (64, 40), generator=gen, dtype=torch.int8)
+    c = torch.empty(40, 40, dtype=torch.int32)
+    grouped_matmul[(4,)](a, b, c, 40, 40, 64, *a.stride(), *b.stride(), *c.stride(),
+                         BM=32, BN=32, BK=32, GROUP=1, ACC=tl.int32, level="vec")  # fmt: skip
+    assert torch.equal(c, a.int() @ b.int())
+
+
+def test_a_tf32_dot_is_computed_in_fp32_and_says_so(xnpu_driver):
+    """input_precision="tf32" lets the hardware round fp32 inputs to tf32; xnpu
+    multiplies them as they are (closer to PyTorch's fp32), and the remark says so."""
+    gen = torch.Generator().manual_seed(6)
+    x, w, bias = (
+        torch.randn(16, 32, generator=gen),
+        torch.randn(32, 16, generator=gen),
+        torch.zeros(16),
+    )
+    y = torch.empty(16, 16)
+    tf32_linear[(1,)](x, w, bias, y, N=16, K=32, BM=16, level="scalar")
+    torch.testing.assert_close(y, x @ w, atol=1e-4, rtol=1e-5)
+    assert any("inputPrecision=tf32" in r for r in xnpu.last_report().remarks)
+
+
+@triton.jit
+def tf32_linear(x_ptr, w_ptr, bias_ptr, y_ptr, N: tl.constexpr, K: tl.constexpr,
+                BM: tl.constexpr):  # fmt: skip
+    rm = tl.program_id(0) * BM + tl.arange(0, BM)
+    rn, rk = tl.arange(0, N), tl.arange(0, K)
+    x = tl.load(x_ptr + rm[:, None] * K + rk[None, :])
+    w = tl.load(w_ptr + rk[:, None] * N + rn[None, :])
+    y = tl.dot(x, w, input_precision="tf32") + tl.load(bias_ptr + rn)[None, :]
+    tl.store(y_ptr + rm[:, None] * N + rn[None, :], y)
