@@ -1,8 +1,11 @@
 """`tl.dot` on the NPU: matrix products with and without an accumulator, in a K loop
 with ragged tails, fused with a bias and an activation, batched, against a
-transposed operand, in fp16, fp32 and int8, at every level, against PyTorch."""
+transposed operand, in fp16, fp32 and int8, and flash attention (online softmax,
+two dots a key block, causal or not), at every level, against PyTorch."""
 
 from __future__ import annotations
+
+import math
 
 import pytest
 import torch
@@ -75,13 +78,60 @@ def batched(a_ptr, b_ptr, c_ptr, B: tl.constexpr, M: tl.constexpr, N: tl.constex
     tl.store(c_ptr + rb[:, None, None] * M * N + rm[None, :, None] * N + rn[None, None, :], c)
 
 
+@triton.jit
+def flash_attention(
+    q_ptr,
+    k_ptr,
+    v_ptr,
+    o_ptr,
+    L,
+    scale,
+    D: tl.constexpr,
+    BM: tl.constexpr,
+    BN: tl.constexpr,
+    CAUSAL: tl.constexpr,
+):
+    """One block of BM queries against every key block of BN: online softmax, two dots."""
+    start_m = tl.program_id(0) * BM
+    head = tl.program_id(1)
+    base = head * L * D
+    rm = start_m + tl.arange(0, BM)
+    rd = tl.arange(0, D)
+    q = tl.load(q_ptr + base + rm[:, None] * D + rd[None, :], mask=rm[:, None] < L, other=0.0)
+    m_i = tl.full((BM,), float("-inf"), tl.float32)
+    l_i = tl.zeros((BM,), tl.float32)
+    acc = tl.zeros((BM, D), tl.float32)
+    end = tl.minimum(start_m + BM, L) if CAUSAL else L
+    for start_n in range(0, end, BN):
+        rn = start_n + tl.arange(0, BN)
+        k = tl.load(k_ptr + base + rn[:, None] * D + rd[None, :], mask=rn[:, None] < L, other=0.0)
+        s = tl.dot(q, tl.trans(k)) * scale
+        keep = rn[None, :] < L
+        if CAUSAL:
+            keep = keep & (rn[None, :] <= rm[:, None])
+        s = tl.where(keep, s, float("-inf"))
+        m_new = tl.maximum(m_i, tl.max(s, 1))
+        alpha = tl.exp(m_i - m_new)
+        p = tl.exp(s - m_new[:, None])
+        l_i = l_i * alpha + tl.sum(p, 1)
+        v = tl.load(v_ptr + base + rn[:, None] * D + rd[None, :], mask=rn[:, None] < L, other=0.0)
+        acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
+        m_i = m_new
+    o = acc / l_i[:, None]
+    tl.store(
+        o_ptr + base + rm[:, None] * D + rd[None, :],
+        o.to(o_ptr.dtype.element_ty),
+        mask=rm[:, None] < L,
+    )
+
+
 def _tolerance(dtype: torch.dtype, depth: int) -> float:
     """Sums of `depth` products in f32 may add in another order than PyTorch's."""
     return 1e-5 * depth if dtype != torch.int8 else 0.0
 
 
 @pytest.mark.parametrize("level", LEVELS)
-@pytest.mark.parametrize("dtype", [torch.float16, torch.float32])
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
 def test_the_tutorial_matmul_matches_pytorch(xnpu_driver, level, dtype):
     M, N, K = 70, 50, 90  # tails in every dim
     gen = torch.Generator().manual_seed(1)
@@ -159,3 +209,25 @@ def tf32_linear(x_ptr, w_ptr, bias_ptr, y_ptr, N: tl.constexpr, K: tl.constexpr,
     w = tl.load(w_ptr + rk[:, None] * N + rn[None, :])
     y = tl.dot(x, w, input_precision="tf32") + tl.load(bias_ptr + rn)[None, :]
     tl.store(y_ptr + rm[:, None] * N + rn[None, :], y)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "level"),
+    [*((torch.float32, level) for level in LEVELS), (torch.float16, "vec+mt+db")],
+)
+@pytest.mark.parametrize("causal", [False, True])
+def test_flash_attention_matches_pytorchs_attention(xnpu_driver, dtype, level, causal):
+    """hexagon-mlir's own flash attention test, in Triton's style: 2 heads of 100
+    queries (a ragged last block) of 32 dims, blocks of 32 queries and 32 keys."""
+    heads, length, dims = 2, 100, 32
+    gen = torch.Generator().manual_seed(7)
+    q, k, v = (torch.randn(heads, length, dims, generator=gen).to(dtype) for _ in range(3))
+    o = torch.full((heads, length, dims), float("nan"), dtype=dtype)
+    flash_attention[(triton.cdiv(length, 32), heads)](
+        q, k, v, o, length, 1 / math.sqrt(dims), D=dims, BM=32, BN=32, CAUSAL=causal, level=level
+    )
+    want = torch.nn.functional.scaled_dot_product_attention(
+        q.float(), k.float(), v.float(), is_causal=causal
+    )
+    tolerance = 1e-5 if dtype == torch.float32 else 2e-3  # fp16's output rounding
+    torch.testing.assert_close(o.float(), want, atol=tolerance, rtol=tolerance)

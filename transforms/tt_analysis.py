@@ -231,6 +231,9 @@ class KernelAnalysis:
         self.affine_leaves: dict[SSAValue, AffineLeaf] = {}
         self.masks = MaskAnalysis()
         self.materialized: set[Node] = set()
+        self.aligned_sinks: dict[Node, set] = {}
+        """The sinks a node reaches lane for lane (through element-wise ops), and the
+        first user on each other path (a view, a dot, a tile of its own)."""
         self.stores: dict[tt.StoreOp, StorePlan] = {}
         self.sink_inputs: dict[Operation, tuple[Node, ...]] = {}
         """The value a tt.store stores, the tensors a tt.reduce or tt.scan combines."""
@@ -674,8 +677,11 @@ class KernelAnalysis:
         # for lane (i, j)): an operand computed lane by lane is computed once, into a tile
         dot_inputs = {o for n in self.nodes if isinstance(n, DotNode) for o in n.operands[:2]}
         for node in reversed(self.nodes):
+            self.aligned_sinks[node] = set(self.sinks_of[node])
             for user in users_of[node]:
                 self.sinks_of[node] |= {user} if user in self.materialized else self.sinks_of[user]
+                aligned = isinstance(user, ComputeNode) and user not in self.materialized
+                self.aligned_sinks[node] |= self.aligned_sinks[user] if aligned else {user}
             if node in dot_inputs and not node.invariant and not _read_in_place(node):
                 self.materialized.add(node)
                 continue
@@ -686,16 +692,13 @@ class KernelAnalysis:
 
     def materialized_box(self, node: Node) -> Box:
         """The lanes a materialized node's tile is computed for: its stores' common
-        mask when every sink is a store with one mask, else every lane."""
-        sink_ops = [s for s in self.sinks_of[node] if isinstance(s, Operation)]
-        masks = {op.mask if isinstance(op, tt.StoreOp) else None for op in sink_ops}
+        mask when every sink is a store with one mask that it reaches lane for lane
+        (through element-wise ops only), else every lane."""
+        sinks = self.aligned_sinks[node]
+        masks = {op.mask if isinstance(op, tt.StoreOp) else None for op in sinks}
         full = self.masks.full_box(node.shape)
-        if (
-            all(isinstance(op, tt.StoreOp) for op in sink_ops)
-            and len(masks) == 1
-            and None not in masks
-        ):
-            return self.masks.box_of(self.values[sink_ops[0].mask], node.shape) or full
+        if all(isinstance(op, tt.StoreOp) for op in sinks) and len(masks) == 1 and None not in masks:
+            return self.masks.box_of(self.values[next(iter(sinks)).mask], node.shape) or full
         return full
 
     # ---- sinks

@@ -18,6 +18,10 @@ Two families:
 * loop: rows of a matrix walked in chunks by a `for` loop, with a pointer bumped each
   iteration or offsets recomputed, carrying an accumulator tile and a running
   maximum; the row sums stored, and a second loop writing each chunk scaled by them.
+* dot: `tl.dot` of an M x K and a K x N block (sizes ragged or not), over a K loop
+  into an accumulator or one dot with or without one, its B operand stored as is or
+  transposed (`tl.trans`), output tiles over a 1-D or 2-D grid, and an epilogue
+  (a bias row, a scale, a relu) before the store.
 
 bf16 values are widened to fp32 once loaded and narrowed when stored (Triton's
 interpreter cannot compute in bf16); fp16 values are computed on as they are.
@@ -147,10 +151,12 @@ def generate(seed: int, index: int) -> FuzzKernel:
     rng = random.Random(f"xnpu-fuzz:{seed}:{index}")
     dtype = rng.choices(DTYPES, weights=(5, 2, 2, 2))[0]
     kernel = _Kernel(rng, dtype)
-    family = rng.choices(("map", "loop"), weights=(4, 1))[0]
+    family = rng.choices(("map", "loop", "dot"), weights=(4, 1, 1))[0]
+    if family == "dot" and dtype == "i32":  # Triton's integer dot takes int8
+        dtype = kernel.dtype = "fp32"
     kernel.features["family"] = family
     kernel.features["dtype"] = dtype
-    grid = (_map if family == "map" else _loop)(kernel)
+    grid = {"map": _map, "loop": _loop, "dot": _dot}[family](kernel)
     name = f"fuzz_{seed}_{index}"
     parameters = [p for p, _ in kernel.params]
     header = ", ".join([*parameters, *(f"{c}: tl.constexpr" for c in kernel.constexprs)])
@@ -667,3 +673,84 @@ def _loop(k: _Kernel) -> tuple[int, ...]:
         store = f"({scaled}).to({TL_DTYPE[k.dtype]})"
         src.line(f"tl.store({out} + {offsets}, {store}, mask={mask})", indent=2)
     return (programs,)
+
+
+# ---------------------------------------------------------------- the dot family
+
+
+def _dot(k: _Kernel) -> tuple[int, ...]:
+    """C = epilogue(A @ B [+ C0]) over output tiles of BM x BN (see the module
+    docstring). A is M x K row-major; B is K x N, or N x K read through tl.trans."""
+    rng, src = k.rng, k.src
+    sizes = [rng.randint(1, 80) if rng.random() < 0.6 else 16 << rng.randint(0, 2)
+             for _ in range(3)]  # fmt: skip
+    m, n, depth = sizes
+    bm, bn, bk = (rng.choice((16, 32, 64)) for _ in range(3))
+    while -(-m // bm) * -(-n // bn) > MAX_PROGRAMS:
+        bm, bn = bm * 2, bn * 2
+    looped = rng.random() < 0.6
+    if not looped:
+        bk = max(16, _pow2_at_least(depth))
+    transposed = rng.random() < 0.4
+    k.features.update(
+        rank="2-D",
+        dot="K loop" if looped else "one dot",
+        operand="transposed" if transposed else "as stored",
+        size="ragged tail" if any(x % b for x, b in zip(sizes, (bm, bn, bk))) else "exact",
+    )
+    M, N, K = k.size("M", m), k.size("N", n), k.size("K", depth)
+    BM, BN, BK = k.constexpr("BM", bm), k.constexpr("BN", bn), k.constexpr("BK", bk)
+    a = k.pointer("a", Buffer(k.dtype, m * depth, False))
+    b = k.pointer("b", Buffer(k.dtype, depth * n, False))
+    c = k.pointer("c", Buffer("fp32", m * n, True))
+    two_axes = rng.random() < 0.5
+    k.features["grid"] = "2-D" if two_axes else "1-D"
+    tiles_n = -(-n // bn)
+    if two_axes:
+        pid_m, pid_n = src.let("pm", "tl.program_id(0)"), src.let("pn", "tl.program_id(1)")
+        grid: tuple[int, ...] = (-(-m // bm), tiles_n)
+    else:
+        pid = src.let("pid", "tl.program_id(0)")
+        pid_m, pid_n = src.let("pm", f"{pid} // {tiles_n}"), src.let("pn", f"{pid} % {tiles_n}")
+        grid = (-(-m // bm) * tiles_n,)
+    rm = src.let("rm", f"{pid_m} * {BM} + tl.arange(0, {BM})")
+    rn = src.let("rn", f"{pid_n} * {BN} + tl.arange(0, {BN})")
+
+    def operands(start: str, indent: int) -> tuple[str, str]:
+        rk = src.let("rk", f"{start} + tl.arange(0, {BK})", indent)
+        a_mask = f"({rm}[:, None] < {M}) & ({rk}[None, :] < {K})"
+        a_tile = src.let("x", f"tl.load({a} + {rm}[:, None] * {K} + {rk}[None, :], "
+                              f"mask={a_mask}, other=0.0)", indent)  # fmt: skip
+        a_tile = k.widened(a_tile, indent=indent)
+        if transposed:  # B held as N x K
+            b_mask = f"({rn}[:, None] < {N}) & ({rk}[None, :] < {K})"
+            stored = src.let("y", f"tl.load({b} + {rn}[:, None] * {K} + {rk}[None, :], "
+                                  f"mask={b_mask}, other=0.0)", indent)  # fmt: skip
+            return a_tile, src.let("y", f"tl.trans({k.widened(stored, indent=indent)})", indent)
+        b_mask = f"({rk}[:, None] < {K}) & ({rn}[None, :] < {N})"
+        b_tile = src.let("y", f"tl.load({b} + {rk}[:, None] * {N} + {rn}[None, :], "
+                              f"mask={b_mask}, other=0.0)", indent)  # fmt: skip
+        return a_tile, k.widened(b_tile, indent=indent)
+
+    if looped:
+        acc = src.let("acc", f"tl.zeros(({BM}, {BN}), tl.float32)")
+        src.line(f"for start in range(0, {K}, {BK}):")
+        x, y = operands("start", 2)
+        src.line(f"{acc} = tl.dot({x}, {y}, {acc})", indent=2)
+    else:
+        x, y = operands("0", 1)
+        acc = src.let("acc", f"tl.dot({x}, {y})")
+    if k.dtype == "fp16":
+        k.half_sum = depth  # Triton's interpreter may add fp16 products in fp16
+    epilogue = rng.choice(("none", "bias", "scale", "relu"))
+    k.features["epilogue"] = epilogue
+    if epilogue == "bias":
+        bias = k.pointer("bias", Buffer("fp32", n, False))
+        acc = src.let("acc", f"{acc} + tl.load({bias} + {rn}, mask={rn} < {N}, other=0.0)[None, :]")
+    elif epilogue == "scale":
+        acc = src.let("acc", f"{acc} * {k.scalar('alpha', 'fp32', 0.5)}")
+    elif epilogue == "relu":
+        acc = src.let("acc", f"tl.maximum({acc}, 0.0)")
+    c_mask = f"({rm}[:, None] < {M}) & ({rn}[None, :] < {N})"
+    src.line(f"tl.store({c} + {rm}[:, None] * {N} + {rn}[None, :], {acc}, mask={c_mask})")
+    return grid
