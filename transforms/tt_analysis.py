@@ -697,7 +697,11 @@ class KernelAnalysis:
         sinks = self.aligned_sinks[node]
         masks = {op.mask if isinstance(op, tt.StoreOp) else None for op in sinks}
         full = self.masks.full_box(node.shape)
-        if all(isinstance(op, tt.StoreOp) for op in sinks) and len(masks) == 1 and None not in masks:
+        if (
+            all(isinstance(op, tt.StoreOp) for op in sinks)
+            and len(masks) == 1
+            and None not in masks
+        ):
             return self.masks.box_of(self.values[next(iter(sinks)).mask], node.shape) or full
         return full
 
