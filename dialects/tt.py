@@ -165,6 +165,16 @@ def stored_element(pointee: Attribute) -> Attribute:
     return IntegerType(8) if pointee == IntegerType(1) else pointee
 
 
+def _optional_setting(parser: Parser, keyword: str, what: str) -> str | None:
+    """`, keyword = value` after an op's operands (Triton's `rounding = rtne`,
+    `inputPrecision = tf32`): the value, or None when there is none."""
+    if not parser.parse_optional_punctuation(","):
+        return None
+    parser.parse_keyword(keyword)
+    parser.parse_punctuation("=")
+    return parser.parse_identifier(f" ({what})")
+
+
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise VerifyException(message)
@@ -1030,11 +1040,7 @@ class FpToFpOp(IRDLOperation):
     @classmethod
     def parse(cls, parser: Parser) -> FpToFpOp:
         unresolved = parser.parse_unresolved_operand()
-        rounding = None
-        if parser.parse_optional_punctuation(","):
-            parser.parse_keyword("rounding")
-            parser.parse_punctuation("=")
-            rounding = parser.parse_identifier(" (a rounding mode, e.g. rtne)")
+        rounding = _optional_setting(parser, "rounding", "a rounding mode, e.g. rtne")
         extra = parser.parse_optional_attr_dict()
         parser.parse_punctuation(":")
         src = parser.resolve_operand(unresolved, parser.parse_type())
@@ -1119,11 +1125,7 @@ class DotOp(IRDLOperation):
         for _ in range(2):
             parser.parse_punctuation(",")
             operands.append(parser.parse_unresolved_operand())
-        precision = None
-        if parser.parse_optional_punctuation(","):
-            parser.parse_keyword("inputPrecision")
-            parser.parse_punctuation("=")
-            precision = parser.parse_identifier(" (an input precision, e.g. tf32)")
+        precision = _optional_setting(parser, "inputPrecision", "an input precision, e.g. tf32")
         extra = parser.parse_optional_attr_dict()
         parser.parse_punctuation(":")
         a_type = parser.parse_type()

@@ -231,3 +231,30 @@ def test_flash_attention_matches_pytorchs_attention(xnpu_driver, dtype, level, c
     )
     tolerance = 1e-5 if dtype == torch.float32 else 2e-3  # fp16's output rounding
     torch.testing.assert_close(o.float(), want, atol=tolerance, rtol=tolerance)
+
+
+@triton.jit
+def widened_dot(a_ptr, b_ptr, c_ptr, N, K, BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr):
+    """The fuzzer's 5:76, minimized: operands converted before the dot (so computed
+    into tiles of their own), masked on N and K, the store masked on M and N."""
+    rm, rn, rk = tl.arange(0, BM), tl.arange(0, BN), tl.arange(0, BK)
+    a_mask = (rm[:, None] < 35) & (rk[None, :] < K)
+    b_mask = (rk[:, None] < K) & (rn[None, :] < N)
+    a = tl.load(a_ptr + rm[:, None] * K + rk[None, :], mask=a_mask, other=0.0)
+    b = tl.load(b_ptr + rk[:, None] * N + rn[None, :], mask=b_mask, other=0.0)
+    c = tl.dot(a.to(tl.float32), b.to(tl.float32))
+    c_mask = (rm[:, None] < 35) & (rn[None, :] < N)
+    tl.store(c_ptr + rm[:, None] * N + rn[None, :], c, mask=c_mask)
+
+
+@pytest.mark.parametrize("level", ["scalar", "vec+mt+db"])
+def test_operands_computed_into_tiles_cover_their_own_lanes(xnpu_driver, level):
+    """A dot's converted operand went to a tile computed only over the store's mask
+    box (rows < 35, columns < N), which its own lanes (rows and k) do not follow: the
+    k lanes past N were never written. A tile follows a store's box only when it
+    reaches the store lane for lane."""
+    gen = torch.Generator().manual_seed(8)
+    a, b = torch.randn(35, 52, generator=gen).half(), torch.randn(52, 7, generator=gen).half()
+    c = torch.zeros(35, 7)
+    widened_dot[(1,)](a, b, c, 7, 52, BM=64, BN=16, BK=64, level=level)
+    torch.testing.assert_close(c, a.float() @ b.float(), atol=1e-4, rtol=1e-5)
