@@ -322,3 +322,6 @@ class YieldOp(IRDLOperation):
 
 
 TILE = Dialect("tile", [MapOp, ReduceOp, YieldOp], [])
+
+LEVEL_OPS = (MapOp, ReduceOp)
+"""The ops that mark a module at the tile level (npu-lower-tiles makes them loops)."""

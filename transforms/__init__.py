@@ -54,7 +54,7 @@ def check_lowered(pass_name: str, module: Operation) -> None:
                 f"{pass_name}: @{op.sym_name.data} is a tt kernel, not lowered IR; run "
                 f"npu-lower-triton first (xdsl-opt -p npu-lower-triton,npu-lower-tiles,npu-tile,...)"
             )
-        if isinstance(op, tile.MapOp | tile.ReduceOp):
+        if isinstance(op, tile.LEVEL_OPS):
             raise PassFailedException(
                 f"{pass_name}: the module is at the tile level ({op.name}{at_location(op)}); "
                 "run npu-lower-tiles first"

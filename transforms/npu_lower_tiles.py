@@ -57,13 +57,9 @@ def entry_index(op: Operation, value: int, rewriter: PatternRewriter) -> SSAValu
             raise PassFailedException("npu-lower-tiles: a tile.map outside a func.func")
     entry = function.body.block
     for candidate in entry.ops:
-        if (
-            isinstance(candidate, arith.ConstantOp)
-            and candidate.result.type == INDEX
-            and isinstance(candidate.value, IntegerAttr)
-            and candidate.value.value.data == value
-        ):
-            return candidate.result
+        found = candidate.results[0] if len(candidate.results) == 1 else None
+        if found is not None and found.type == INDEX and constant_int(found) == value:
+            return found
     made = arith.ConstantOp(IntegerAttr(value, INDEX), INDEX)
     rewriter.insert(made, InsertPoint.at_start(entry))
     return made.result

@@ -92,7 +92,7 @@ def passes_for(
 def needs_lowering(module: ModuleOp) -> bool:
     """Whether `module` holds tt kernels, or is at the tile level (npu-lower-triton's
     output), rather than loops the interpreter runs."""
-    return any(isinstance(op, tt.FuncOp | tile.MapOp | tile.ReduceOp) for op in module.walk())
+    return any(isinstance(op, (tt.FuncOp, *tile.LEVEL_OPS)) for op in module.walk())
 
 
 def lower(

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from math import prod
 
 from xdsl.dialects import arith, memref
-from xdsl.dialects.builtin import IntegerType
+from xdsl.dialects.builtin import Float32Type, IntegerType
 from xdsl.ir import Attribute, SSAValue
 
 from xnpu.dialects import tile
@@ -256,7 +256,7 @@ class LaneEmission:
               %x = arith.extf (memref.load %a[%i * K + %k])   %y = ... %b[%k * N + %j]
               tile.yield (arith.addf %acc, (arith.mulf %x, %y)) : f32 }"""
         a, b, acc = node.operands
-        if node.op.precision != "ieee" and not isinstance(a.element, IntegerType):
+        if node.op.precision != "ieee" and isinstance(a.element, Float32Type):
             remark = (
                 f"dot{at_location(node.op)} multiplies in {node.element} with no input "
                 f"rounding (its inputPrecision={node.op.precision} allows rounding, which "

@@ -107,7 +107,7 @@ class SinkEmission:
         def widen(values: list[SSAValue]) -> list[SSAValue]:
             if wide is None:
                 return values
-            return [self.insert(arith.ExtFOp(v, Float32Type())).results[0] for v in values]
+            return [self.converted(v, Float32Type()) for v in values]
 
         def row(lanes: list[SSAValue]) -> None:
             if cloned:  # from lane 0, its first trip taking its values as they are
