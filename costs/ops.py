@@ -104,7 +104,7 @@ COST_CLASS: dict[str, str | dict[str, int]] = {
     **dict.fromkeys(
         ["arith.constant", "arith.index_cast", "scf.yield", "scf.for", "func.return",
          "func.call", "spm.alloc", "spm.copy", "spm.dma_start", "spm.dma_wait",
-         "spm.completed", "hwctx.parallel", "hwctx.yield", "hwctx.barrier"], FREE),
+         "spm.completed", "spm.matmul", "hwctx.parallel", "hwctx.yield", "hwctx.barrier"], FREE),
 }  # fmt: skip
 """Op name -> cost class of the machine tables ("free" costs nothing), or the counts of
 the classes whose costs add up to its own (a math function's approximation)."""

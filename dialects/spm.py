@@ -23,7 +23,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from xdsl.dialects.arith import ConstantOp
-from xdsl.dialects.builtin import IndexType, IntegerAttr, MemRefType, VectorType
+from xdsl.dialects.builtin import (
+    DenseArrayBase,
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    MemRefType,
+    UnitAttr,
+    VectorType,
+    i64,
+)
 from xdsl.ir import (
     Attribute,
     Dialect,
@@ -41,6 +50,7 @@ from xdsl.irdl import (
     operand_def,
     opt_operand_def,
     opt_prop_def,
+    prop_def,
     result_def,
     traits_def,
     var_operand_def,
@@ -417,8 +427,125 @@ class GatherOp(IRDLOperation):
             )
 
 
+class MatrixProductOp(IRDLOperation):
+    """
+    Operands, layout and checks shared by a matrix product on scratchpad tiles at the
+    tile level (`tile.matmul`) and on the matrix unit (`spm.matmul`):
+
+        <op> %a, %b into %c {dims = array<i64: B, M, N, K>, a_strides = array<i64: ...>,
+                             b_strides = ..., c_strides = ..., accumulate} : <types>
+
+    For every batch b < B and lane (i, j) of the M x N result, c[b, i, j] becomes (with
+    `accumulate`, c's value plus) the sum over k < K of a[b, i, k] * b[b, k, j], the
+    inputs widened to c's element type. Each operand is a 1-D scratchpad tile read at
+    its strides (batch, row, column): a[b, i, k] is a[b * s0 + i * s1 + k * s2], so a
+    transposed or broadcast operand is a tile read at other strides.
+    """
+
+    a = operand_def(MemRefType)
+    b = operand_def(MemRefType)
+    c = operand_def(MemRefType)
+    dims = prop_def(DenseArrayBase)
+    a_strides = prop_def(DenseArrayBase)
+    b_strides = prop_def(DenseArrayBase)
+    c_strides = prop_def(DenseArrayBase)
+    accumulate = opt_prop_def(UnitAttr)
+
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    assembly_format = "$a `,` $b `into` $c attr-dict `:` type($a) `,` type($b) `into` type($c)"
+    irdl_options = (ParsePropInAttrDict(),)
+
+    def __init__(
+        self,
+        a: SSAValue,
+        b: SSAValue,
+        c: SSAValue,
+        dims: Sequence[int],
+        strides: Sequence[Sequence[int]],
+        accumulate: bool,
+    ):
+        a_strides, b_strides, c_strides = (DenseArrayBase.from_list(i64, s) for s in strides)
+        properties = {
+            "dims": DenseArrayBase.from_list(i64, dims),
+            "a_strides": a_strides,
+            "b_strides": b_strides,
+            "c_strides": c_strides,
+        }
+        if accumulate:
+            properties["accumulate"] = UnitAttr()
+        super().__init__(operands=[a, b, c], properties=properties)
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """(B, M, N, K)."""
+        return tuple(self.dims.get_values())
+
+    def strides_of(self) -> tuple[tuple[int, ...], ...]:
+        """The (batch, row, column) strides of a, b and c."""
+        return tuple(
+            tuple(s.get_values()) for s in (self.a_strides, self.b_strides, self.c_strides)
+        )
+
+    def extents(self) -> tuple[tuple[int, int, int], ...]:
+        """The (batch, row, column) extents a, b and c are read at."""
+        batch, m, n, k = self.shape
+        return (batch, m, k), (batch, k, n), (batch, m, n)
+
+    def verify_(self) -> None:
+        dims = self.shape
+        if len(dims) != 4 or any(d < 1 for d in dims):
+            raise VerifyException(f"dims must be 4 extents (B, M, N, K) of at least 1, not {dims}")
+        names = ("a", "b", "c")
+        for name, value, strides, extents in zip(
+            names, (self.a, self.b, self.c), self.strides_of(), self.extents()
+        ):
+            type = value.type
+            if not is_scratchpad(type) or len(type.get_shape()) != 1 or type.get_shape()[0] < 0:
+                raise VerifyException(
+                    f"{name} must be a 1-D scratchpad tile of static size, not {type}"
+                )
+            if len(strides) != 3 or any(s < 0 for s in strides):
+                raise VerifyException(
+                    f"{name}_strides must be 3 strides (batch, row, column) of at least 0, "
+                    f"not {strides}"
+                )
+            last = sum((e - 1) * s for e, s in zip(extents, strides))
+            if last >= type.get_shape()[0]:
+                raise VerifyException(
+                    f"{name} is read up to element {last} ({' x '.join(map(str, extents))} at "
+                    f"strides {', '.join(map(str, strides))}), past the end of {type}"
+                )
+        if self.c in (self.a, self.b):
+            raise VerifyException("the result tile c must not be an input tile")
+        inputs, output = self.a.type.element_type, self.c.type.element_type
+        if self.b.type.element_type != inputs:
+            raise VerifyException(
+                f"a and b must have one element type, not {inputs} and {self.b.type.element_type}"
+            )
+        if isinstance(inputs, IntegerType) != isinstance(output, IntegerType) or (
+            output.bitwidth < inputs.bitwidth
+        ):
+            raise VerifyException(
+                f"the result's {output} must be as wide as the inputs' {inputs}, and of "
+                "their kind (integer or float)"
+            )
+
+
+@irdl_op_definition
+class MatmulOp(MatrixProductOp):
+    """
+    `spm.matmul %a, %b into %c {...}`: a matrix product on the matrix unit (HMX),
+    its operands and result in the scratchpad (MatrixProductOp gives the semantics).
+    The issuing context waits for it; contexts take turns on the machine's matrix
+    units. npu-matrix makes it of a `tile.matmul` whose types the unit takes.
+    """
+
+    name = "spm.matmul"
+
+
 SPM = Dialect(
     "spm",
-    [AllocOp, CopyOp, DmaStartOp, DmaWaitOp, CompletedOp, GatherOp],
+    [AllocOp, CopyOp, DmaStartOp, DmaWaitOp, CompletedOp, GatherOp, MatmulOp],
     [ScratchpadSpaceAttr, TokenType],
 )

@@ -55,6 +55,8 @@ from xdsl.printer import Printer
 from xdsl.traits import HasParent, IsTerminator, RecursiveMemoryEffect
 from xdsl.utils.exceptions import VerifyException
 
+from xnpu.dialects.spm import MatrixProductOp
+
 INDEX = IndexType()
 
 
@@ -321,7 +323,20 @@ class YieldOp(IRDLOperation):
             raise VerifyException("tile.yield in a tile.map yields nothing")
 
 
-TILE = Dialect("tile", [MapOp, ReduceOp, YieldOp], [])
+@irdl_op_definition
+class MatmulOp(MatrixProductOp):
+    """
+    `tile.matmul %a, %b into %c {dims = array<i64: B, M, N, K>, ...}`: a `tt.dot` on
+    scratchpad tiles (spm.MatrixProductOp gives the semantics and checks). npu-matrix
+    puts it on the matrix unit (`spm.matmul`) when the machine has one that takes its
+    types; npu-lower-tiles makes the rest loops: a tile.map over (b, i, j) of a
+    tile.reduce over k.
+    """
 
-LEVEL_OPS = (MapOp, ReduceOp)
+    name = "tile.matmul"
+
+
+TILE = Dialect("tile", [MapOp, ReduceOp, YieldOp, MatmulOp], [])
+
+LEVEL_OPS = (MapOp, ReduceOp, MatmulOp)
 """The ops that mark a module at the tile level (npu-lower-tiles makes them loops)."""

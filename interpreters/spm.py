@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from xdsl.dialects.builtin import IntegerType
 from xdsl.interpreter import Interpreter, InterpreterFunctions, impl, register_impls
 from xdsl.ir import SSAValue
 
+from xnpu.costs.matrix import product_cycles
 from xnpu.costs.ops import element_bytes
 from xnpu.dialects import spm
 from xnpu.dialects.location import at_location
@@ -20,6 +22,7 @@ from xnpu.interpreters.simulator.trace import (
     DmaWait,
     ExecutionState,
     InterpreterError,
+    MatrixProduct,
 )
 from xnpu.interpreters.simulator.values import describe, numpy_dtype, out_of_bounds_blame
 
@@ -163,6 +166,27 @@ class XnpuSpmFunctions(InterpreterFunctions):
         check_bounds(op, buffer, op.buffer, (at,))
         check_race(self.state, op, buffer, op.buffer, (at,), writes=False)
         return (buffer[at],)
+
+    @impl(spm.MatmulOp)
+    def run_matmul(self, interpreter: Interpreter, op: spm.MatmulOp, args):
+        """The product on the operands' elements (their strides and extents give every
+        element read; the verifier keeps them in bounds), each checked against
+        unfinished DMA and other contexts, then booked on a matrix unit."""
+        wide = np.int64 if isinstance(op.c.type.element_type, IntegerType) else np.float32
+        operands = []
+        for buffer, value, strides, extents, writes in zip(
+            args, op.operands, op.strides_of(), op.extents(), (False, False, True)
+        ):
+            elements = sum(np.ix_(*(np.arange(e) * s for e, s in zip(extents, strides))))
+            check_race(self.state, op, buffer, value, (elements.reshape(-1),), writes)
+            operands.append((buffer, elements))
+        (a, at_a), (b, at_b), (c, at_c) = operands
+        product = np.matmul(a[at_a].astype(wide), b[at_b].astype(wide))
+        if op.accumulate is not None:
+            product += c[at_c].astype(wide)
+        c[at_c] = product.astype(c.dtype)
+        self.state.record(MatrixProduct(op, product_cycles(op, self.state.machine)))
+        return ()
 
     @impl(spm.CompletedOp)
     def run_completed(self, interpreter: Interpreter, op: spm.CompletedOp, args):

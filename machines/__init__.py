@@ -80,6 +80,40 @@ class Threads:
 
 
 @dataclass(frozen=True)
+class Matrix:
+    """A matrix unit (HMX-like): it multiplies a tile of `tile_rows` rows of `tile_bytes`
+    by another into a `tile_rows` x `tile_rows` accumulator, reading both from the
+    scratchpad; its `units` are shared by every context, one product at a time each."""
+
+    units: int
+    tile_rows: int
+    tile_bytes: int
+    tile_cycles: float
+    """Cycles of one tile product at the unit's steady rate."""
+    setup_cycles: float
+    """Per product issued: taking the unit, configuring it, filling its pipeline."""
+    accumulator_cycles: float
+    """Per result tile of a product: moving its accumulator between unit and scratchpad."""
+
+    PRODUCTS = {"f16": ("f32", "f16"), "i8": ("i32",)}
+    """Input element -> the result elements the unit accumulates it into (public: HMX
+    multiplies fp16 on v73 and later, accumulating in fp32; 8-bit integers into int32,
+    HexKL's `hexkl_micro_hmx_mm_u8i8`). Other types (fp32, bf16) it does not take."""
+
+    def takes(self, inputs: str, result: str) -> bool:
+        """Whether the unit multiplies `inputs` elements into `result` ones (MLIR names)."""
+        return result in self.PRODUCTS.get(inputs, ())
+
+    def depth(self, element_bytes: int) -> int:
+        """The k extent one tile product covers for inputs of `element_bytes`."""
+        return max(1, self.tile_bytes // (self.tile_rows * element_bytes))
+
+    def peak_macs_per_cycle(self, element_bytes: int) -> float:
+        """Multiply-accumulates a cycle, every unit at its steady rate."""
+        return self.units * self.tile_rows**2 * self.depth(element_bytes) / self.tile_cycles
+
+
+@dataclass(frozen=True)
 class Machine:
     """A validated machine model (see machines/*.toml for the sources)."""
 
@@ -94,6 +128,8 @@ class Machine:
     scalar: Mapping[str, float]
     vector: Mapping[str, float]
     source: str
+    matrix: Matrix | None = None
+    """None: the machine has no matrix unit (dots run on the vector unit)."""
 
     def microseconds(self, cycles: float) -> float:
         return cycles / self.clock_mhz
@@ -111,8 +147,10 @@ class Machine:
     def values(self) -> dict[str, float]:
         """Every parameter by its `section.name` (see `value`)."""
         found: dict[str, float] = {"clock_mhz": self.clock_mhz}
-        for section in (*_SECTIONS, "scalar", "vector"):
+        for section in (*_SECTIONS, *_OPTIONAL_SECTIONS, "scalar", "vector"):
             table = getattr(self, section)
+            if table is None:
+                continue
             items = table.items() if isinstance(table, Mapping) else (
                 (f.name, getattr(table, f.name)) for f in fields(table))  # fmt: skip
             found.update({f"{section}.{name}": value for name, value in items})
@@ -143,7 +181,8 @@ class Machine:
 
 def _split_key(machine: Machine, key: str) -> tuple[str, str]:
     section, _, name = key.partition(".")
-    table = getattr(machine, section) if section in (*_SECTIONS, "scalar", "vector") else None
+    known_sections = (*_SECTIONS, *_OPTIONAL_SECTIONS, "scalar", "vector")
+    table = getattr(machine, section) if section in known_sections else None
     if isinstance(table, Mapping):
         known = set(table)
     else:
@@ -162,6 +201,7 @@ _SECTIONS: dict[str, type] = {
     "dma": Dma,
     "threads": Threads,
 }
+_OPTIONAL_SECTIONS: dict[str, type] = {"matrix": Matrix}
 _TOP_LEVEL = {"name": str, "description": str, "clock_mhz": float}
 
 
@@ -177,7 +217,7 @@ def _check_keys(where: str, table: Mapping[str, Any], expected: set[str]) -> Non
         raise MachineError(f"{where}: {'; '.join(problems)}")
 
 
-MAY_BE_ZERO = ("setup_cycles", "join_cycles")
+MAY_BE_ZERO = ("setup_cycles", "join_cycles", "accumulator_cycles")
 """Keys that may be 0 (a machine with no DMA setup or join cost); the others price
 something that takes time or space."""
 
@@ -260,12 +300,15 @@ def _parsed(where: str, text: str) -> Machine:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise MachineError(f"{where}: {error}") from None
-    _check_keys(where, data, set(_TOP_LEVEL) | set(_SECTIONS) | {"scalar", "vector"})
+    optional = set(_OPTIONAL_SECTIONS) & data.keys()
+    _check_keys(where, data, set(_TOP_LEVEL) | set(_SECTIONS) | optional | {"scalar", "vector"})
     for key, kind in _TOP_LEVEL.items():
         if kind is str and not isinstance(data[key], str):
             raise MachineError(f"{where}: {key} must be a string")
     sections = {
-        name: _section(f"{where} [{name}]", kind, data[name]) for name, kind in _SECTIONS.items()
+        name: _section(f"{where} [{name}]", kind, data[name])
+        for name, kind in (*_SECTIONS.items(), *_OPTIONAL_SECTIONS.items())
+        if name in data
     }
     machine_model = Machine(
         name=data["name"],

@@ -20,6 +20,7 @@ def _on_first_use(module: str, name: str) -> Callable[[], type[ModulePass]]:
 
 XNPU_PASSES: dict[str, Callable[[], type[ModulePass]]] = {
     "npu-lower-triton": _on_first_use("npu_lower_triton", "NpuLowerTritonPass"),
+    "npu-matrix": _on_first_use("npu_matrix", "NpuMatrixPass"),
     "npu-lower-tiles": _on_first_use("npu_lower_tiles", "NpuLowerTilesPass"),
     "npu-tile": _on_first_use("npu_tile", "NpuTilePass"),
     "npu-vectorize": _on_first_use("npu_vectorize", "NpuVectorizePass"),

@@ -10,6 +10,16 @@ scaled by the lanes below:
         ==>   %lo = arith.muli %f, %c64            scf.for %x = %lo to %hi step %c1 {
               %hi = arith.muli %e, %c64              B(%x) }
 
+A `tile.matmul` (one npu-matrix left, or every one at the scalar level) becomes a map
+over the result's lanes of a reduce over k, which then become loops as above:
+
+    tile.matmul %a, %b into %c {...}   ==>   tile.map (%i, %j) in (%c0 to %cM, %c0 to %cN) {
+                                                %s = tile.reduce (%k) in (%c0 to %cK)
+                                                        from (%acc = <c[i, j] or 0> : f32) {
+                                                  %p = arith.mulf (ext a[i, k]), (ext b[k, j])
+                                                  tile.yield (arith.addf %acc, %p) : f32 }
+                                                memref.store %s, %c[i * sc1 + j * sc2] }
+
 A `tile.reduce` becomes an scf.for carrying its accumulators:
 
     %s = tile.reduce (%r) in (%lo to %hi) from (%acc = %z : f32) { B  tile.yield %n : f32 }
@@ -25,8 +35,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects import arith, func, scf
-from xdsl.dialects.builtin import IntegerAttr, ModuleOp
+from xdsl.dialects import arith, func, memref, scf
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, IntegerType, ModuleOp
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
@@ -122,6 +132,82 @@ class MapToLoops(RewritePattern):
 
 
 @dataclass
+class MatmulToMaps(RewritePattern):
+    """A tile.matmul becomes a map of a reduce over k (see the module docstring)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: tile.MatmulOp, rewriter: PatternRewriter) -> None:
+        batch, m, n, depth = op.shape
+        a_strides, b_strides, c_strides = op.strides_of()
+        element = op.c.type.element_type
+        integer = isinstance(element, IntegerType)
+        zero = entry_index(op, 0, rewriter)
+        kept = [d for d, extent in enumerate((batch, m, n)) if extent > 1 or d]
+        ranges = [(zero, entry_index(op, (batch, m, n)[d], rewriter)) for d in kept]
+        lanes_map = tile.MapOp(ranges)
+        rewriter.insert(lanes_map, InsertPoint.before(op))
+        lanes = dict(zip(kept, lanes_map.lanes))
+        lane = [lanes.get(d, zero) for d in range(3)]
+
+        def insert(new: Operation) -> SSAValue:
+            rewriter.insert(new, InsertPoint.at_end(block))
+            return new.results[0]
+
+        def index(terms: list[tuple[SSAValue, int]]) -> SSAValue:
+            total = None
+            for value, stride in terms:
+                if stride == 0:
+                    continue
+                if stride != 1:
+                    value = insert(arith.MuliOp(value, entry_index(op, stride, rewriter)))
+                total = value if total is None else insert(arith.AddiOp(total, value))
+            return total if total is not None else zero
+
+        def widened(value: SSAValue) -> SSAValue:
+            if value.type == element:
+                return value
+            return insert((arith.ExtSIOp if integer else arith.ExtFOp)(value, element))
+
+        block = lanes_map.body.block
+        at_c = index(list(zip(lane, c_strides)))
+        if op.accumulate:
+            init = insert(memref.LoadOp.get(op.c, [at_c]))
+        else:
+            init = insert(
+                arith.ConstantOp(IntegerAttr(0, element) if integer else FloatAttr(0.0, element))
+            )
+        reduce = tile.ReduceOp(zero, entry_index(op, depth, rewriter), [init])
+        rewriter.insert(reduce, InsertPoint.at_end(block))
+        rewriter.insert(
+            memref.StoreOp.get(reduce.results[0], op.c, [at_c]), InsertPoint.at_end(block)
+        )
+        rewriter.insert(tile.YieldOp(), InsertPoint.at_end(block))
+        k, total = reduce.body.block.args
+        k.name_hint, total.name_hint = "k", "acc"
+        block = reduce.body.block
+        x = widened(
+            insert(
+                memref.LoadOp.get(
+                    op.a,
+                    [index([(lane[0], a_strides[0]), (lane[1], a_strides[1]), (k, a_strides[2])])],
+                )
+            )
+        )
+        y = widened(
+            insert(
+                memref.LoadOp.get(
+                    op.b,
+                    [index([(lane[0], b_strides[0]), (k, b_strides[1]), (lane[2], b_strides[2])])],
+                )
+            )
+        )
+        product = insert((arith.MuliOp if integer else arith.MulfOp)(x, y))
+        added = insert((arith.AddiOp if integer else arith.AddfOp)(total, product))
+        rewriter.insert(tile.YieldOp(added), InsertPoint.at_end(block))
+        rewriter.erase(op)
+
+
+@dataclass
 class ReduceToLoop(RewritePattern):
     """A tile.reduce becomes an scf.for carrying its accumulators (see the module
     docstring)."""
@@ -146,12 +232,13 @@ class ReduceToLoop(RewritePattern):
 
 @dataclass(frozen=True)
 class NpuLowerTilesPass(ModulePass):
-    """Lowers every tile.map and tile.reduce to loops (see the module docstring)."""
+    """Lowers every tile.matmul, tile.map and tile.reduce to loops (see the module docstring)."""
 
     name = "npu-lower-tiles"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         check_option_types(self)
+        PatternRewriteWalker(MatmulToMaps(), apply_recursively=False).rewrite_module(op)
         PatternRewriteWalker(
             GreedyRewritePatternApplier([MapToLoops(), ReduceToLoop()], dce_enabled=False),
             apply_recursively=False,

@@ -4,7 +4,7 @@ The ladder's levels as pass pipelines, and `lower`, which applies one to a copy 
 
     lowered = lower(module, "scalar")  # = xdsl-opt -p npu-lower-triton,npu-lower-tiles,npu-tile
     lowered = lower(module, "vec+mt+db", contexts=4, writeback="sync")
-              # = xdsl-opt -p 'npu-lower-triton,npu-lower-tiles,npu-tile{contexts=4},npu-vectorize,
+              # = xdsl-opt -p 'npu-lower-triton,npu-matrix,npu-lower-tiles,npu-tile{contexts=4},npu-vectorize,
               #                npu-multithread{contexts=4},npu-double-buffer{writeback=sync}'
 
 A level is "scalar" or mechanisms joined by "+", from "vec", "mt" and "db" (any
@@ -24,6 +24,7 @@ from xnpu.machines import Machine, load_machine
 from xnpu.transforms.npu_double_buffer import NpuDoubleBufferPass
 from xnpu.transforms.npu_lower_tiles import NpuLowerTilesPass
 from xnpu.transforms.npu_lower_triton import NpuLowerTritonPass
+from xnpu.transforms.npu_matrix import NpuMatrixPass
 from xnpu.transforms.npu_multithread import NpuMultithreadPass
 from xnpu.transforms.npu_tile import NpuTilePass
 from xnpu.transforms.npu_vectorize import NpuVectorizePass
@@ -75,6 +76,7 @@ def passes_for(
     mechanisms = mechanisms_of(level)
     passes: list[ModulePass] = [
         NpuLowerTritonPass(),
+        *([NpuMatrixPass(machine=machine)] if "vec" in mechanisms else []),
         NpuLowerTilesPass(),
         # cut for two buffers at least, so DB's variants differ by mechanism only
         NpuTilePass(budget=budget, contexts=contexts, buffers=max(2, buffers), machine=machine),

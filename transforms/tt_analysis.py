@@ -43,6 +43,7 @@ from xdsl.dialects.builtin import (
     i1,
 )
 from xdsl.ir import Attribute, BlockArgument, Operation, SSAValue
+from xdsl.traits import is_side_effect_free
 
 from xnpu.dialects import arith_tensor, tt
 from xnpu.dialects.combiners import COMBINERS
@@ -159,6 +160,34 @@ LEAVES = ScalarLeaf | ConstantLeaf | AffineLeaf | LoadLeaf | ReducedLeaf | Scann
 """Nodes whose lanes are read, not computed: scalars, constants, affine values, tiles."""
 
 
+def _varies_in(loop: scf.ForOp, value: SSAValue) -> bool:
+    """Whether `value` may differ from trip to trip of `loop`: it is the loop's own
+    block argument (the induction variable, a carried value) or is computed in the
+    loop from one (`BLOCK_K * stride_ak` computed in the body does not vary)."""
+    owner = value.owner
+    if not isinstance(owner, Operation):
+        return owner is loop.body.block or (
+            loop.is_ancestor(owner.parent_op()) if owner.parent_op() else False
+        )
+    if not loop.is_ancestor(owner):
+        return False
+    if owner.regions or not is_side_effect_free(owner):
+        return True
+    return any(_varies_in(loop, operand) for operand in owner.operands)
+
+
+def _hoist_out_of(loop: scf.ForOp, value: SSAValue) -> None:
+    """Moves the pure ops that compute `value` in `loop` (from values it does not
+    change, `_varies_in`) to just before it."""
+    owner = value.owner
+    if not isinstance(owner, Operation) or not loop.is_ancestor(owner):
+        return
+    for operand in owner.operands:
+        _hoist_out_of(loop, operand)
+    owner.detach()
+    loop.parent_block().insert_op_before(owner, loop)
+
+
 def _read_in_place(node: Node) -> bool:
     """Whether any lane of `node` is read where it lies, with nothing computed: a leaf
     or a view of one."""
@@ -231,6 +260,10 @@ class KernelAnalysis:
         self.affine_leaves: dict[SSAValue, AffineLeaf] = {}
         self.masks = MaskAnalysis()
         self.materialized: set[Node] = set()
+        self.users_of: dict[Node, list[Node]] = {}
+        """The nodes that take a node as an operand."""
+        self.accumulated_in_place: dict[DotNode, CarriedLeaf] = {}
+        """Dots that add their product into their accumulator's carry tile."""
         self.aligned_sinks: dict[Node, set] = {}
         """The sinks a node reaches lane for lane (through element-wise ops), and the
         first user on each other path (a view, a dot, a tile of its own)."""
@@ -383,13 +416,11 @@ class KernelAnalysis:
         if not isinstance(yielded.offset, Affine):
             raise fail(loop, refusal)
         step = yielded.offset.plus(now.offset.scaled(-1))
-        defined_in_loop = any(
-            loop.is_ancestor(v.owner if isinstance(v.owner, Operation) else v.owner.parent_op())
-            for _, monomial in step.start.terms
-            for v in monomial
-        )
-        if not step.uniform or defined_in_loop:
+        values = [v for _, monomial in step.start.terms for v in monomial]
+        if not step.uniform or any(_varies_in(loop, v) for v in values):
             raise fail(loop, refusal)
+        for value in values:  # the step is taken before the loop: computed there
+            _hoist_out_of(loop, value)
         return step.start
 
     def _analyze_if(self, op: scf.IfOp) -> None:
@@ -666,29 +697,49 @@ class KernelAnalysis:
 
     def _plan_materialization(self) -> None:
         """A non-leaf lane-varying value that reaches several sinks, or that a dot reads,
-        is computed once into a tile (users first, so a value's sinks are known when it
-        is decided)."""
-        users_of: dict[Node, list[Node]] = {node: [] for node in self.nodes}
+        is computed once into a tile, and so is every dot (a tile.matmul's result);
+        users first, so a value's sinks are known when it is decided."""
+        users_of = self.users_of
         for node in self.nodes:
             for operand in node.operands:
-                if node not in users_of[operand]:
+                if node not in users_of.setdefault(operand, []):
                     users_of[operand].append(node)
         # a dot reads its operands at lanes of its own (row i of a and column j of b
         # for lane (i, j)): an operand computed lane by lane is computed once, into a tile
         dot_inputs = {o for n in self.nodes if isinstance(n, DotNode) for o in n.operands[:2]}
         for node in reversed(self.nodes):
             self.aligned_sinks[node] = set(self.sinks_of[node])
-            for user in users_of[node]:
+            for user in users_of.get(node, []):
                 self.sinks_of[node] |= {user} if user in self.materialized else self.sinks_of[user]
                 aligned = isinstance(user, ComputeNode) and user not in self.materialized
                 self.aligned_sinks[node] |= self.aligned_sinks[user] if aligned else {user}
-            if node in dot_inputs and not node.invariant and not _read_in_place(node):
+            dot_input = node in dot_inputs and not _read_in_place(node)
+            if isinstance(node, DotNode) or (dot_input and not node.invariant):
                 self.materialized.add(node)
                 continue
             leaf = isinstance(node, LEAVES)
             cheap = node.element == i1  # masks are recomputed, never stored
             if not leaf and not cheap and not node.invariant and len(self.sinks_of[node]) > 1:
                 self.materialized.add(node)
+        for node in self.nodes:
+            if isinstance(node, DotNode) and (carried := self._accumulated_in_place(node)):
+                self.accumulated_in_place[node] = carried
+
+    def _accumulated_in_place(self, dot: DotNode) -> CarriedLeaf | None:
+        """The carried tensor a dot may add its product into, in its carry tile: the
+        dot's accumulator when the loop carries it, the dot alone reads it, and the
+        dot's value is only the loop's next value of it (`acc = tl.dot(a, b, acc)`)."""
+        acc = dot.operands[2]
+        if not isinstance(acc, CarriedLeaf) or not acc.in_body:
+            return None
+        if self.users_of.get(acc) != [dot] or self.sinks_of[acc] != {dot} or self.users_of.get(dot):
+            return None
+        yield_op = acc.loop.body.block.last_op
+        if self.sinks_of[dot] != {yield_op}:
+            return None
+        carried = self.loop_carries[acc.loop].tensors
+        inputs = dict(zip(carried, self.sink_inputs[yield_op]))
+        return acc if inputs.get(acc.index) is dot else None
 
     def materialized_box(self, node: Node) -> Box:
         """The lanes a materialized node's tile is computed for: its stores' common

@@ -65,6 +65,9 @@ class LaneEmission:
             self.prepare(operand, box, seen)
 
     def materialize(self, node: Node) -> None:
+        if isinstance(node, DotNode):
+            self.emit_matmul(node)
+            return
         box = self.emitted_box(self.analysis.materialized_box(node))
         layout = self.new_tile("tmp", node.shape, None, node.element, box)
         self.prepare_operands(node, box)
@@ -172,8 +175,6 @@ class LaneEmission:
                 return self.value_at(node.operands[0], mapped, memo)
             case ReshapeNode():
                 return self.value_at(node.operands[0], self.regrouped(node, lanes), memo)
-            case DotNode():
-                return self.dot_at(node, lanes, memo)
             case JoinNode():
                 a, b = (self.value_at(o, lanes[:-1], memo) for o in node.operands)
                 first = self.insert(arith.CmpiOp(lanes[-1], self.index(0), "eq")).results[0]
@@ -248,13 +249,16 @@ class LaneEmission:
             value = self.insert(arith.SelectOp(mask, value, other)).results[0]
         return value
 
-    def dot_at(self, node: DotNode, lanes: list[SSAValue], memo: dict) -> SSAValue:
-        """A dot at one lane (i, j): a tile.reduce over k from the accumulator's lane,
-        adding a's (i, k) times b's (k, j), both converted to the result's element.
+    def emit_matmul(self, node: DotNode) -> None:
+        """A dot into a tile of its own (or into the carry tile of the accumulator it
+        adds to, `accumulated_in_place`): one tile.matmul reading a and b where their
+        tiles hold them (a transposed or broadcast view is the tile at other strides),
+        after the accumulator's lanes are written into the result tile, unless it is
+        zero.
 
-            %d = tile.reduce (%k) in (%c0 to %cK) from (%acc = %c_ij : f32) {
-              %x = arith.extf (memref.load %a[%i * K + %k])   %y = ... %b[%k * N + %j]
-              tile.yield (arith.addf %acc, (arith.mulf %x, %y)) : f32 }"""
+            %acc = tt.dot %a, %b, %c          tile.map (%i, %j) { %res[...] = %c at (i, j) }
+                                      ==>     tile.matmul %in0, %in1 into %res {dims = ...,
+                                                  a_strides = ..., accumulate}"""
         a, b, acc = node.operands
         if node.op.precision != "ieee" and isinstance(a.element, Float32Type):
             remark = (
@@ -264,20 +268,62 @@ class LaneEmission:
             )
             if remark not in self.remarks:
                 self.remarks.append(remark)
-        start = self.value_at(acc, lanes, memo)
-        reduce = self.insert(tile.ReduceOp(self.index(0), self.index(node.depth), [start]))
-        k, total = reduce.body.block.args
-        k.name_hint, total.name_hint = "k", "acc"
-        integer = isinstance(node.element, IntegerType)
-        with self.inside(reduce):
-            inner: dict = {}  # values of this body only
-            x = self.value_at(a, [*lanes[:-1], k], inner)
-            y = self.value_at(b, [*lanes[:-2], k, lanes[-1]], inner)
-            x, y = (self.converted(v, node.element) for v in (x, y))
-            product = self.insert((arith.MuliOp if integer else arith.MulfOp)(x, y)).results[0]
-            added = (arith.AddiOp if integer else arith.AddfOp)(total, product)
-            self.insert(tile.YieldOp(self.insert(added).results[0]))
-        return reduce.results[0]
+        full = self.emitted_box(self.analysis.masks.full_box(node.shape))
+        a_view, b_view = (self.strided_operand(o) for o in (a, b))
+        carried = self.analysis.accumulated_in_place.get(node)
+        accumulate = not _is_zero(acc)
+        if carried is not None:
+            result = self.tile_of(carried)
+        else:
+            result = self.new_tile("dot", node.shape, None, node.element, full)
+            if accumulate:
+                self.prepare(acc, full)
+                self.fill_tiles([(result, acc)], full)
+        rank = len(node.shape)
+        batch = node.shape[0] if rank == 3 else 1
+        dims = (batch, node.shape[-2], node.shape[-1], node.depth)
+        strides = [
+            (s[0] if rank == 3 else 0, s[-2], s[-1]) for s in (a_view[1], b_view[1], result.strides)
+        ]
+        matmul = tile.MatmulOp(a_view[0], b_view[0], result.buffer, dims, strides, accumulate)
+        self.insert(located(matmul, node.op))
+        self.remember(("tile", node), result)
+
+    def strided_operand(self, node: Node) -> tuple[SSAValue, tuple[int, ...]]:
+        """A dot operand as a tile and its lane strides: the tile it is held in (a
+        view's source tile, read at the strides the view maps its lanes to), or a
+        tile it is computed into here."""
+        box = self.emitted_box(self.analysis.masks.full_box(node.shape))
+        self.prepare(node, box)
+        found = self.held_in_tile(node)
+        if found is None:
+            layout = self.new_tile("tmp", node.shape, None, node.element, box)
+            self.fill_tiles([(layout, node)], box)
+            self.remember(("tile", node), layout)
+            found = layout.buffer, layout.strides
+        return found
+
+    def held_in_tile(self, node: Node) -> tuple[SSAValue, tuple[int, ...]] | None:
+        layout = self.tile_of(node)
+        if layout is None and isinstance(node, LoadLeaf):
+            layout = self.load_tiles.get(node)
+        if layout is None and isinstance(node, ReducedLeaf):
+            reduced = self.reduced.get(node)
+            layout = reduced if isinstance(reduced, TileLayout) else None
+        if layout is not None:
+            return layout.buffer, layout.strides
+        if not isinstance(node, ViewNode):
+            return None
+        source = self.held_in_tile(node.operands[0])
+        if source is None:
+            return None
+        buffer, source_strides = source
+        strides = []
+        for d in range(len(node.shape)):  # a view's lane map is linear in the lanes
+            unit = [1 if e == d else 0 for e in range(len(node.shape))]
+            mapped = node.lane_map(unit)
+            strides.append(sum(s * lane for s, lane in zip(source_strides, mapped)))
+        return buffer, tuple(strides)
 
     def converted(self, value: SSAValue, element: Attribute) -> SSAValue:
         """`value` as `element`: a narrower float extended, a narrower integer
@@ -304,3 +350,10 @@ class LaneEmission:
                 attributes=dict(op.attributes),
             )
         return self.insert(new).results[0]
+
+
+def _is_zero(node: Node) -> bool:
+    """Whether a node is a splat zero (a dot with no accumulator of its own)."""
+    while isinstance(node, ViewNode):
+        node = node.operands[0]
+    return isinstance(node, ConstantLeaf) and node.value.value.data == 0

@@ -218,6 +218,9 @@ class KernelEmitter(ScalarEmission, TileEmission, LaneEmission, SinkEmission, Sc
         by_shape: dict[tuple[int, ...], list[tuple[TileLayout, Node]]] = {}
         for layout, node in nexts:
             box = self.emitted_box(self.analysis.masks.full_box(node.shape))
+            if node in self.analysis.accumulated_in_place:
+                self.prepare(node, box)  # the dot adds into the carry tile itself
+                continue
             if self.reads_across_lanes(node, carried_in) and self.tile_of(node) is None:
                 self.materialize(node)
             self.prepare(node, box)

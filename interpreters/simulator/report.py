@@ -38,6 +38,11 @@ class Report:
         return sum(c.compute for c in self.contexts)
 
     @property
+    def matrix_cycles(self) -> float:
+        """Cycles the contexts' products held the matrix units."""
+        return self.timeline.matrix_busy
+
+    @property
     def copy_cycles(self) -> float:
         return sum(c.copy for c in self.contexts)
 
@@ -70,6 +75,7 @@ class Report:
             "copy_cycles": whole(self.copy_cycles),
             "dma_wait_cycles": whole(self.dma_wait_cycles),
             "dma_busy_cycles": whole(self.dma_busy),
+            "matrix_cycles": whole(self.matrix_cycles),
             "dma_bytes": self.timeline.dma_bytes,
             "overlap_cycles": whole(self.overlap_cycles),
             "ddr_bytes": self.ddr_bytes,
@@ -119,6 +125,12 @@ class Report:
             f"{self.timeline.dma_bytes:,} bytes; overlapped with compute "
             f"{self.overlap_cycles:,.0f} cycles; {self.ddr_bytes:,} DDR bytes moved in all"
         )
+        if self.matrix_cycles:
+            waited = sum(c.matrix_wait for c in self.contexts)
+            lines.append(
+                f"  matrix unit busy {self.matrix_cycles:,.0f} cycles "
+                f"({share(self.matrix_cycles)}); contexts waited {waited:,.0f} cycles for it"
+            )
         if remarks:
             lines += [f"  remark: {remark}" for remark in self.remarks]
         return "\n".join(lines)

@@ -15,6 +15,8 @@ shared resources.
   time (descriptors are chained), then its bytes move once DDR is free for them, at
   the engine's bandwidth or DDR's, whichever is lower. The context goes on at once.
   A wait blocks the context until the named transfers end.
+* An spm.matmul takes the earliest free matrix unit (`matrix.units`, shared by every
+  context) for its cycles; the context waits for it, as a HexKL call blocks.
 * DDR bandwidth is one resource: DMA transfers and core copies take turns on it.
 * An hwctx.parallel forks its contexts (`fork_cycles`), which start together, and
   joins when the last one ends (`join_cycles`); the forking context waits meanwhile.
@@ -37,6 +39,7 @@ from xnpu.interpreters.simulator.trace import (
     Copy,
     DmaStart,
     DmaWait,
+    MatrixProduct,
     Parallel,
 )
 from xnpu.machines import Machine
@@ -55,6 +58,10 @@ class ContextTime:
     dma_wait: float = 0.0
     vector_wait: float = 0.0
     """Time spent waiting for a free vector unit."""
+    matrix: float = 0.0
+    """Time its products held a matrix unit."""
+    matrix_wait: float = 0.0
+    """Time spent waiting for a free matrix unit."""
     parallel: float = 0.0
     """Time spent forking, waiting for the forked contexts, and joining."""
     ddr_bytes_read: int = 0
@@ -63,7 +70,7 @@ class ContextTime:
 
     @property
     def busy(self) -> float:
-        return self.compute + self.copy
+        return self.compute + self.copy + self.matrix
 
     @property
     def idle(self) -> float:
@@ -85,6 +92,7 @@ class Timeline:
     contexts: list[ContextTime]
     dma_busy: float = 0.0
     dma_bytes: int = 0
+    matrix_busy: float = 0.0
     events: list[Event] = field(default_factory=list)
 
     @property
@@ -95,7 +103,9 @@ class Timeline:
     def overlap(self) -> float:
         """Cycles during which a DMA transfer and some context's compute both ran."""
         dma = _union(e for e in self.events if e.track.startswith("dma"))
-        work = _union(e for e in self.events if e.name in ("compute", "copy in", "copy out"))
+        work = _union(
+            e for e in self.events if e.name in ("compute", "copy in", "copy out", "matrix")
+        )
         return _intersection_length(dma, work)
 
 
@@ -147,6 +157,7 @@ class Replay:
         )
         self.dma_free = [0.0] * machine.dma.engines
         self.vector_free = [0.0] * machine.core.vector_contexts
+        self.matrix_free = [0.0] * (machine.matrix.units if machine.matrix else 0)
         self.ddr = Channel(machine.ddr.bytes_per_cycle)
         self.core_path = Channel(machine.ddr.core_bytes_per_cycle)
         """The cores' own path to DDR, shared by every context's core copies."""
@@ -206,6 +217,19 @@ class Replay:
                 )
                 spent.copy += end - now
                 self.count_bytes(spent, segment.nbytes, segment.to_scratchpad)
+                return end
+            case MatrixProduct():
+                unit = min(range(len(self.matrix_free)), key=self.matrix_free.__getitem__)
+                start = max(now, self.matrix_free[unit])
+                end = self.matrix_free[unit] = start + segment.cycles
+                spent.matrix_wait += start - now
+                spent.matrix += segment.cycles
+                self.timeline.matrix_busy += segment.cycles
+                self.event(context, "matrix unit wait", now, start - now)
+                self.event(context, "matrix", start, segment.cycles)
+                self.timeline.events.append(
+                    Event(f"matrix {unit}", "product", start, segment.cycles)
+                )
                 return end
             case DmaStart():
                 engine = min(range(len(self.dma_free)), key=self.dma_free.__getitem__)

@@ -4,6 +4,7 @@ The functional layer's record: per hardware context, a trace of what it did, in 
     Compute(scalar_cycles, vector_cycles)        op costs summed between events
     Copy(bytes, accesses, ...)                   a core-driven spm.copy
     DmaStart(id, bytes, ...) / DmaWait(ids)      asynchronous transfers
+    MatrixProduct(cycles)                        an spm.matmul on a matrix unit
     Parallel(children)                           an hwctx.parallel: fork, the children's
                                                  traces, join
 
@@ -63,6 +64,15 @@ class DmaWait:
 
 
 @dataclass
+class MatrixProduct:
+    """An spm.matmul: `cycles` on one of the machine's matrix units (costs/matrix.py);
+    the issuing context waits for it."""
+
+    op: Operation
+    cycles: float
+
+
+@dataclass
 class Parallel:
     """An hwctx.parallel: fork `children` (trace indices), wait for all, join."""
 
@@ -70,7 +80,7 @@ class Parallel:
     children: tuple[int, ...]
 
 
-Segment = Compute | Copy | DmaStart | DmaWait | Parallel
+Segment = Compute | Copy | DmaStart | DmaWait | MatrixProduct | Parallel
 
 
 @dataclass
