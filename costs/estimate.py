@@ -1,8 +1,9 @@
 """A block's cycles before it runs: the profitability models' price of IR (builds no
 IR). Ops cost their price (ops.py), products their matrix-unit cycles (matrix.py),
 core copies their bytes at the cores' path (transfers.py), a loop its trips times its
-body and one trip's overhead, and an op with regions its dearest region. How many trips a loop runs is the caller's to say
-(`LoopTrips`): it depends on what the passes know about the program loop."""
+body and one trip's overhead, and an op with regions its dearest region. How many
+trips a loop runs is the caller's to say (`LoopTrips`): it depends on what the passes
+know about the program loop."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def block_cycles(block: Block, machine: Machine, trips: LoopTrips, share: int = 
             element = op.scratchpad_side.type.element_type
             total += core_copy_estimate(extent * element.bitwidth / 8, machine)
         elif isinstance(op, spm.MatmulOp):
-            total += product_cycles(op, machine)
+            total += product_cycles(op, machine)[0]
         elif op.regions:
             total += max((block_cycles(b, machine, trips, share) for r in op.regions
                           for b in r.blocks), default=0.0)  # fmt: skip

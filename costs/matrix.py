@@ -39,8 +39,14 @@ def peak_cycles(macs: float, element_bytes: int, matrix: Matrix) -> float:
     return macs / matrix.peak_macs_per_cycle(element_bytes)
 
 
-def product_cycles(op: MatrixProductOp, machine: Machine) -> float:
-    """An spm.matmul's cycles on one of the machine's matrix units."""
+def product_cycles(op: MatrixProductOp, machine: Machine) -> tuple[float, float]:
+    """An spm.matmul's cycles on one of the machine's matrix units, and what its
+    multiply-accumulates alone take at every unit's peak."""
     if machine.matrix is None:
         raise ValueError(f"machine '{machine.name}' has no matrix unit for {op.name}")
-    return matmul_cycles(op.shape, element_bytes(op.a.type.element_type), machine.matrix)
+    size = element_bytes(op.a.type.element_type)
+    batch, m, n, k = op.shape
+    return (
+        matmul_cycles(op.shape, size, machine.matrix),
+        peak_cycles(batch * m * n * k, size, machine.matrix),
+    )

@@ -185,7 +185,7 @@ class XnpuSpmFunctions(InterpreterFunctions):
         if op.accumulate is not None:
             product += c[at_c].astype(wide)
         c[at_c] = product.astype(c.dtype)
-        self.state.record(MatrixProduct(op, product_cycles(op, self.state.machine)))
+        self.state.record(MatrixProduct(op, *product_cycles(op, self.state.machine)))
         return ()
 
     @impl(spm.CompletedOp)

@@ -19,7 +19,14 @@ import time
 from pathlib import Path
 
 from xnpu.bench import db_sweep, ladder, mt_scaling, paper
-from xnpu.bench.measure import ELEMENTWISE, FIXED_SHAPE, ROW_KERNELS, STYLES, BenchError
+from xnpu.bench.measure import (
+    ELEMENTWISE,
+    FIXED_SHAPE,
+    MATRIX_KERNELS,
+    ROW_KERNELS,
+    STYLES,
+    BenchError,
+)
 from xnpu.bench.output import Progress, write_csv, write_json
 from xnpu.bench.published import ELEMENTS, FIGURES, runs_needed
 from xnpu.cli import (
@@ -75,7 +82,7 @@ def _counts(text: str) -> list[int]:
 
 
 def parser() -> argparse.ArgumentParser:
-    kernels = ELEMENTWISE + ROW_KERNELS + FIXED_SHAPE
+    kernels = ELEMENTWISE + ROW_KERNELS + FIXED_SHAPE + MATRIX_KERNELS
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--machine",

@@ -12,7 +12,8 @@ kernel, with the variants that take DB apart:
 vector_add and the other element-wise kernels run in both launch styles: reference
 style (one program of BLOCK = N, as hexagon-mlir's tests launch them) and grid style
 (BLOCK as written, 1,024 or Inductor's XBLOCK); the others run grid style. Inductor's
-fixed-shape kernels run on the shape they were captured for (128 x 512).
+fixed-shape kernels run on the shape they were captured for (128 x 512), and the
+matrix kernels (matmul, flash attention) on theirs (measure.MATRIX_SHAPES).
 
 Per row: cycles, µs, the speedup over the rung below (variants: over vec+mt) and over
 scalar, DDR and DMA bytes, the share of DMA time hidden under compute, and the
@@ -26,10 +27,12 @@ import math
 from xnpu.bench.measure import (
     ELEMENTWISE,
     FIXED_SHAPE,
+    MATRIX_SHAPES,
     Roofline,
     Variant,
     bench_kernel,
     measure,
+    problem,
 )
 from xnpu.bench.output import Progress, percent, pyplot, table, times
 from xnpu.interpreters.simulator.report import whole
@@ -69,12 +72,14 @@ def run(
         kernel = bench_kernel(kernel_name, style)
         label = f"{kernel_name} ({style} style)"
         size = FIXED_SHAPE_ELEMENTS if kernel_name in FIXED_SHAPE else elements
+        size = MATRIX_SHAPES.get(kernel_name, size)
         measured = {}
         for variant in VARIANTS:
             progress.step(f"{label} {variant.name}")
             measured[variant.name] = measure(kernel, variant, size, machine)
         grid = measured["vec+mt"].report.grid
-        rows += [row | {"style": style, "elements": size, "grid": list(grid)}
+        described = problem(kernel_name, size)
+        rows += [row | {"style": style, "elements": size, "problem": described, "grid": list(grid)}
                  for row in _rows(label, measured, machine)]  # fmt: skip
         labels.append(label)
         sizes[label] = (size, grid)
@@ -95,7 +100,7 @@ FIXED_SHAPE_ELEMENTS = ROWS * COLS
 
 def _rows(kernel: str, measured: dict, machine: Machine) -> list[dict]:
     vec = measured["vec"].report
-    roofline = Roofline(vec.ddr_bytes, vec.compute_cycles, machine)
+    roofline = Roofline(vec.ddr_bytes, vec.compute_cycles, machine, vec.matrix_peak_cycles)
     scalar_cycles = measured["scalar"].report.cycles
     rows = []
     for variant in VARIANTS:
@@ -133,7 +138,7 @@ def render(result: dict) -> str:
         bound = rows[0]
         grid = "x".join(map(str, bound["grid"]))
         blocks.append(
-            f"{kernel}, {bound['elements']:,} fp32 elements, grid {grid}, machine {result['machine']} "
+            f"{kernel}, {bound['problem']}, grid {grid}, machine {result['machine']} "
             f"({result['clock_mhz']:g} MHz); roofline {bound['roofline_cycles'] / result['clock_mhz']:,.1f} µs "
             f"({bound['roofline_bound']}-bound)"
         )
@@ -171,7 +176,8 @@ def render(result: dict) -> str:
     blocks.append(
         "step: over the rung below (indented variants: over vec+mt); DMA hidden: share of DMA "
         "busy time under compute; roofline: bound / time, bound = max(DDR bytes / DDR bandwidth, "
-        "vector work / vector units). Every output matched PyTorch."
+        "vector work / vector units, multiply-accumulates at the matrix unit's peak). Every output "
+        "matched PyTorch."
     )
     return "\n".join(blocks)
 
@@ -235,7 +241,7 @@ def plot(result: dict, path) -> None:
             fontsize=8,
         )
         ax.set_ylabel("simulated µs (log)")
-        ax.set_title(f"{kernel}, {rows[0]['elements']:,} elements", fontsize=9)
+        ax.set_title(f"{kernel}, {rows[0]['problem']}", fontsize=9)
         taken_apart = plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="black", hatch="//")
         ax.legend(
             [roofline, taken_apart], ["roofline bound", "DB taken apart (not a rung)"], fontsize=8

@@ -39,6 +39,22 @@ FIXED_SHAPE = ("inductor/add_broadcast", "inductor/softmax", "inductor/layer_nor
                "inductor/rms_norm")  # fmt: skip
 """Inductor kernels captured for one shape (xnpu.kernels.inductor.ROWS x COLS): they
 run at that size only."""
+MATRIX_SHAPES: dict[str, object] = {"matmul": 256, "flash_attention": (2, 256)}
+"""The matrix kernels and the problem the ladder runs them on: matmul n (n x n times
+n x n), flash attention (heads, length). Their scalar rung multiplies element by
+element, so a problem of N elements would take minutes to simulate."""
+MATRIX_KERNELS = tuple(MATRIX_SHAPES)
+
+
+def problem(kernel: str, size) -> str:
+    """What a size means for `kernel`, in words."""
+    if kernel == "matmul":
+        return f"{size} x {size} x {size} fp16 matmul"
+    if kernel == "flash_attention":
+        heads, length = size
+        return f"{heads} heads x {length} queries x {length} keys, fp16"
+    return f"{size:,} fp32 elements"
+
 
 STYLES = ("grid", "reference")
 """Launch styles (design.md §1): Triton's grid of small blocks, as the kernel's BLOCK
@@ -108,9 +124,11 @@ def bench_kernel(name: str, style: str = "grid") -> BenchKernel:
         )
     if name in FIXED_SHAPE:
         return BenchKernel(name, corpus_kernel(name), lambda n, seed: make_case(name, 0, seed))
+    if name in MATRIX_KERNELS:
+        return BenchKernel(name, corpus_kernel(name), lambda n, seed: make_case(name, n, seed))
     raise BenchError(
         f"no benchmark kernel '{name}': choose from "
-        f"{', '.join(ELEMENTWISE + ROW_KERNELS + FIXED_SHAPE)}"
+        f"{', '.join(ELEMENTWISE + ROW_KERNELS + FIXED_SHAPE + MATRIX_KERNELS)}"
     )
 
 
@@ -211,12 +229,14 @@ def measure(
 
 @dataclass(frozen=True)
 class Roofline:
-    """The machine's bound for a kernel's work: its DDR bytes at DDR's bandwidth, or
-    its vector work spread over every vector unit, whichever is longer."""
+    """The machine's bound for a kernel's work: its DDR bytes at DDR's bandwidth, its
+    vector work spread over every vector unit, or its multiply-accumulates at the
+    matrix units' peak, whichever is longest."""
 
     ddr_bytes: int
     vector_work_cycles: float
     machine: Machine = field(repr=False)
+    matrix_peak_cycles: float = 0.0
 
     @property
     def memory_cycles(self) -> float:
@@ -224,7 +244,9 @@ class Roofline:
 
     @property
     def compute_cycles(self) -> float:
-        return self.vector_work_cycles / self.machine.core.vector_contexts
+        return max(
+            self.vector_work_cycles / self.machine.core.vector_contexts, self.matrix_peak_cycles
+        )
 
     @property
     def cycles(self) -> float:
@@ -232,7 +254,9 @@ class Roofline:
 
     @property
     def bound(self) -> str:
-        return "memory" if self.memory_cycles >= self.compute_cycles else "compute"
+        if self.memory_cycles >= self.compute_cycles:
+            return "memory"
+        return "matrix" if self.matrix_peak_cycles >= self.compute_cycles else "compute"
 
     def fraction(self, cycles: float) -> float:
         """How close a run of `cycles` comes to the bound (1 = at the bound)."""

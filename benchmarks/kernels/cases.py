@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from xnpu.kernels.flash_attention import CONSTEXPRS as ATTENTION
 from xnpu.kernels.inductor import COLS, ROWS
+from xnpu.kernels.matmul import CONSTEXPRS as MATMUL
 from xnpu.kernels.polynomial import CONSTEXPRS as POLYNOMIAL_CONSTEXPRS
 
 POLYNOMIAL_DEGREE = POLYNOMIAL_CONSTEXPRS["DEGREE"]
@@ -31,12 +33,16 @@ class Case:
     grid: tuple[int, ...]
     expected: dict[int, torch.Tensor] = field(default_factory=dict)
     """Argument position -> what that buffer must hold after the run."""
+    atol: float = 1e-5
+    """The absolute tolerance: sums of many products may add in another order than
+    PyTorch's (a dot's is ~1e-5 per term summed)."""
 
-    def mismatches(self, rtol: float = 1e-4, atol: float = 1e-5) -> list[str]:
+    def mismatches(self, rtol: float = 1e-4, atol: float | None = None) -> list[str]:
         """Empty when every output matches the PyTorch reference (a half-precision output
         within one unit of its last place: the kernel and PyTorch may round an fp32
         value a hair apart to opposite sides)."""
         problems = []
+        atol = self.atol if atol is None else atol
         for position, want in self.expected.items():
             got = self.args[position]
             half = want.dtype in (torch.float16, torch.bfloat16)
@@ -119,6 +125,27 @@ def _inductor_rows(layout: str):
     return build
 
 
+def _matmul(name: str, n: int, generator: torch.Generator) -> Case:
+    """n x n times n x n in fp16, fp32 out (the corpus kernel's blocks and groups)."""
+    a, b = (torch.randn(n, n, generator=generator).half() for _ in range(2))
+    c = torch.full((n, n), float("nan"))
+    blocks = -(-n // MATMUL["BLOCK_M"]) * -(-n // MATMUL["BLOCK_N"])
+    want = a.float() @ b.float()
+    return Case(name, [a, b, c, n, n, n, n, n, n], (blocks,), {2: want}, atol=1e-5 * n)
+
+
+def _attention(name: str, size: tuple[int, int], generator: torch.Generator) -> Case:
+    """`heads` heads of `length` queries against as many keys, fp16, not causal."""
+    heads, length = size
+    dims = ATTENTION["D"]
+    q, k, v = (torch.randn(heads, length, dims, generator=generator).half() for _ in range(3))
+    o = torch.full((heads, length, dims), float("nan"), dtype=torch.float16)
+    want = F.scaled_dot_product_attention(q.float(), k.float(), v.float()).half()
+    grid = (-(-length // ATTENTION["BLOCK_M"]), heads)
+    # p is rounded to fp16 before its dot with v, as the kernel says: ~1e-3 off
+    return Case(name, [q, k, v, o, length, dims**-0.5], grid, {3: want}, atol=2e-3)
+
+
 def _gelu(x):
     return 0.5 * x * (1.0 + torch.erf(x * 0.7071067811865476))
 
@@ -175,6 +202,8 @@ BUILDERS: dict[str, Callable] = {
     "inductor/softmax": _inductor_rows("softmax"),
     "inductor/layer_norm": _inductor_rows("layer_norm"),
     "inductor/rms_norm": _inductor_rows("rms_norm"),
+    "matmul": _matmul,
+    "flash_attention": _attention,
 }
 
 TEST_SIZES: dict[str, list] = {
@@ -185,6 +214,8 @@ TEST_SIZES: dict[str, list] = {
     **dict.fromkeys(["softmax", "layer_norm", "rms_norm"], [(4, 1024), (5, 781), (3, 50)]),
     **dict.fromkeys(["inductor/softmax", "inductor/layer_norm", "inductor/rms_norm"], [0, 3]),
     "inductor/add_broadcast": [0],  # unmasked: extra programs would read past the end
+    "matmul": [128, 100],
+    "flash_attention": [(2, 128), (1, 100)],
 }
 """Per kernel: sizes that are and are not multiples of the block, and one smaller than
 a block (for the fixed-shape Inductor kernels: extra programs past the end)."""

@@ -37,11 +37,12 @@ def matmul(a_ptr, b_ptr, c_ptr, M, N, K, stride_am, stride_ak, stride_bk, stride
 
 
 SIGNATURE = {
-    "a_ptr": "*fp16", "b_ptr": "*fp16", "c_ptr": "*fp32",
-    "M": "i32", "N": "i32", "K": "i32",
-    "stride_am": "i32", "stride_ak": "i32", "stride_bk": "i32", "stride_bn": "i32",
-    "stride_cm": "i32", "stride_cn": "i32",
+    "a_ptr": "*fp16", "b_ptr": "*fp16", "c_ptr": "*fp32", "M": "i32", "N": "i32", "K": "i32",
+    "stride_am": "i32", "stride_bk": "i32", "stride_cm": "i32",
 }  # fmt: skip
-CONSTEXPRS = {"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": 64, "GROUP_M": 4}
+CONSTEXPRS = {"BLOCK_M": 128, "BLOCK_N": 128, "BLOCK_K": 64, "GROUP_M": 4,
+              "stride_ak": 1, "stride_bn": 1, "stride_cn": 1}  # fmt: skip
+"""Unit strides are constants, as Triton makes an integer argument equal to 1 when it
+specializes a launch (row-major A, B and C)."""
 
 KERNEL = matmul

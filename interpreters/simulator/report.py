@@ -43,6 +43,11 @@ class Report:
         return self.timeline.matrix_busy
 
     @property
+    def matrix_peak_cycles(self) -> float:
+        """What the products' multiply-accumulates take at the matrix units' peak."""
+        return self.timeline.matrix_peak
+
+    @property
     def copy_cycles(self) -> float:
         return sum(c.copy for c in self.contexts)
 

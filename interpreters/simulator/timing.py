@@ -93,6 +93,8 @@ class Timeline:
     dma_busy: float = 0.0
     dma_bytes: int = 0
     matrix_busy: float = 0.0
+    matrix_peak: float = 0.0
+    """The cycles the products' multiply-accumulates take at the matrix unit's peak."""
     events: list[Event] = field(default_factory=list)
 
     @property
@@ -225,6 +227,7 @@ class Replay:
                 spent.matrix_wait += start - now
                 spent.matrix += segment.cycles
                 self.timeline.matrix_busy += segment.cycles
+                self.timeline.matrix_peak += segment.peak_cycles
                 self.event(context, "matrix unit wait", now, start - now)
                 self.event(context, "matrix", start, segment.cycles)
                 self.timeline.events.append(

@@ -70,6 +70,8 @@ class MatrixProduct:
 
     op: Operation
     cycles: float
+    peak_cycles: float
+    """What its multiply-accumulates would take at the unit's peak (costs/matrix.py)."""
 
 
 @dataclass
