@@ -125,13 +125,16 @@ def _inductor_rows(layout: str):
     return build
 
 
-def _matmul(name: str, n: int, generator: torch.Generator) -> Case:
-    """n x n times n x n in fp16, fp32 out (the corpus kernel's blocks and groups)."""
+def matmul_case(n: int, seed: int = 0, blocks: tuple[int, int] | None = None) -> Case:
+    """n x n times n x n in fp16, fp32 out, for the corpus matmul launched with output
+    blocks of `blocks` (BLOCK_M, BLOCK_N; by default its own)."""
+    generator = torch.Generator().manual_seed(seed)
+    block_m, block_n = blocks or (MATMUL["BLOCK_M"], MATMUL["BLOCK_N"])
     a, b = (torch.randn(n, n, generator=generator).half() for _ in range(2))
     c = torch.full((n, n), float("nan"))
-    blocks = -(-n // MATMUL["BLOCK_M"]) * -(-n // MATMUL["BLOCK_N"])
+    grid = (-(-n // block_m) * -(-n // block_n),)
     want = a.float() @ b.float()
-    return Case(name, [a, b, c, n, n, n, n, n, n], (blocks,), {2: want}, atol=1e-5 * n)
+    return Case("matmul", [a, b, c, n, n, n, n, n, n], grid, {2: want}, atol=1e-5 * n)
 
 
 def _attention(name: str, size: tuple[int, int], generator: torch.Generator) -> Case:
@@ -202,7 +205,7 @@ BUILDERS: dict[str, Callable] = {
     "inductor/softmax": _inductor_rows("softmax"),
     "inductor/layer_norm": _inductor_rows("layer_norm"),
     "inductor/rms_norm": _inductor_rows("rms_norm"),
-    "matmul": _matmul,
+    "matmul": lambda name, n, generator: matmul_case(n, int(generator.initial_seed())),
     "flash_attention": _attention,
 }
 
