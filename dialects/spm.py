@@ -495,7 +495,9 @@ class MatrixProductOp(IRDLOperation):
     def verify_(self) -> None:
         dims = self.shape
         if len(dims) != 4 or any(d < 1 for d in dims):
-            raise VerifyException(f"dims must be 4 extents (B, M, N, K) of at least 1, not {dims}")
+            raise VerifyException(
+                f"{self.name}: dims must be 4 extents (B, M, N, K) of at least 1, not {dims}"
+            )
         names = ("a", "b", "c")
         for name, value, strides, extents in zip(
             names, (self.a, self.b, self.c), self.strides_of(), self.extents()
@@ -503,31 +505,31 @@ class MatrixProductOp(IRDLOperation):
             type = value.type
             if not is_scratchpad(type) or len(type.get_shape()) != 1 or type.get_shape()[0] < 0:
                 raise VerifyException(
-                    f"{name} must be a 1-D scratchpad tile of static size, not {type}"
+                    f"{self.name}: {name} must be a 1-D scratchpad tile of static size, not {type}"
                 )
             if len(strides) != 3 or any(s < 0 for s in strides):
                 raise VerifyException(
-                    f"{name}_strides must be 3 strides (batch, row, column) of at least 0, "
+                    f"{self.name}: {name}_strides must be 3 strides (batch, row, column) of at least 0, "
                     f"not {strides}"
                 )
             last = sum((e - 1) * s for e, s in zip(extents, strides))
             if last >= type.get_shape()[0]:
                 raise VerifyException(
-                    f"{name} is read up to element {last} ({' x '.join(map(str, extents))} at "
+                    f"{self.name}: {name} is read up to element {last} ({' x '.join(map(str, extents))} at "
                     f"strides {', '.join(map(str, strides))}), past the end of {type}"
                 )
         if self.c in (self.a, self.b):
-            raise VerifyException("the result tile c must not be an input tile")
+            raise VerifyException(f"{self.name}: the result tile c must not be an input tile")
         inputs, output = self.a.type.element_type, self.c.type.element_type
         if self.b.type.element_type != inputs:
             raise VerifyException(
-                f"a and b must have one element type, not {inputs} and {self.b.type.element_type}"
+                f"{self.name}: a and b must have one element type, not {inputs} and {self.b.type.element_type}"
             )
         if isinstance(inputs, IntegerType) != isinstance(output, IntegerType) or (
             output.bitwidth < inputs.bitwidth
         ):
             raise VerifyException(
-                f"the result's {output} must be as wide as the inputs' {inputs}, and of "
+                f"{self.name}: the result's {output} must be as wide as the inputs' {inputs}, and of "
                 "their kind (integer or float)"
             )
 

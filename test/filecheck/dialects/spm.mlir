@@ -39,3 +39,12 @@ func.func @gather(%at: vector<32xindex>) -> vector<32xf32> {
 
 // CHECK-LABEL: func.func @gather(
 // CHECK: %{{.*}} = spm.gather %{{.*}}[%at] : memref<64xf32, #spm.scratch>, vector<32xindex> -> vector<32xf32>
+
+// A product on the matrix unit (the same form as tile.matmul).
+func.func @matmul(%a: memref<1024xf16, #spm.scratch>, %b: memref<1024xf16, #spm.scratch>, %c: memref<1024xf32, #spm.scratch>) {
+  spm.matmul %a, %b into %c {dims = array<i64: 1, 32, 32, 32>, a_strides = array<i64: 0, 32, 1>, b_strides = array<i64: 0, 32, 1>, c_strides = array<i64: 0, 32, 1>} : memref<1024xf16, #spm.scratch>, memref<1024xf16, #spm.scratch> into memref<1024xf32, #spm.scratch>
+  func.return
+}
+
+// CHECK-LABEL: func.func @matmul
+// CHECK-NEXT:    spm.matmul %a, %b into %c {dims = array<i64: 1, 32, 32, 32>, a_strides = array<i64: 0, 32, 1>, b_strides = array<i64: 0, 32, 1>, c_strides = array<i64: 0, 32, 1>} : memref<1024xf16, #spm.scratch>, memref<1024xf16, #spm.scratch> into memref<1024xf32, #spm.scratch>

@@ -82,3 +82,11 @@ func.func @gather_wrong_lanes(%at: vector<32xindex>) {
 }
 
 // CHECK: gathering vector<32xindex> from memref<64xf32, #spm.scratch> gives vector<32xf32>, not vector<16xf32>
+
+// -----
+
+func.func @matmul_past_the_end(%a: memref<1024xf16, #spm.scratch>, %b: memref<512xf16, #spm.scratch>, %c: memref<1024xf32, #spm.scratch>) {
+  spm.matmul %a, %b into %c {dims = array<i64: 1, 32, 32, 32>, a_strides = array<i64: 0, 32, 1>, b_strides = array<i64: 0, 32, 1>, c_strides = array<i64: 0, 32, 1>} : memref<1024xf16, #spm.scratch>, memref<512xf16, #spm.scratch> into memref<1024xf32, #spm.scratch>
+  func.return
+}
+// CHECK: spm.matmul: b is read up to element 1023 (1 x 32 x 32 at strides 0, 32, 1), past the end of memref<512xf16, #spm.scratch>

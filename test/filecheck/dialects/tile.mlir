@@ -45,3 +45,13 @@ func.func @reduce(%t: memref<64xf32, #spm.scratch>, %n: index) -> f32 {
 // CHECK-NEXT:   %s = arith.addf %acc, %x : f32
 // CHECK:        tile.yield %s, %m : f32, index
 // CHECK-NEXT: }
+
+// A product on scratchpad tiles: a batch of 2 of 16 x 8 times 8 x 4, b transposed
+// (read at strides k = 1, n = 8), added into c.
+func.func @matmul(%a: memref<256xf16, #spm.scratch>, %b: memref<64xf16, #spm.scratch>, %c: memref<128xf32, #spm.scratch>) {
+  tile.matmul %a, %b into %c {dims = array<i64: 2, 16, 4, 8>, a_strides = array<i64: 128, 8, 1>, b_strides = array<i64: 32, 1, 8>, c_strides = array<i64: 64, 4, 1>, accumulate} : memref<256xf16, #spm.scratch>, memref<64xf16, #spm.scratch> into memref<128xf32, #spm.scratch>
+  func.return
+}
+
+// CHECK-LABEL: func.func @matmul
+// CHECK-NEXT:    tile.matmul %a, %b into %c {dims = array<i64: 2, 16, 4, 8>, a_strides = array<i64: 128, 8, 1>, b_strides = array<i64: 32, 1, 8>, c_strides = array<i64: 64, 4, 1>, accumulate} : memref<256xf16, #spm.scratch>, memref<64xf16, #spm.scratch> into memref<128xf32, #spm.scratch>

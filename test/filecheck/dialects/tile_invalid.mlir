@@ -66,3 +66,59 @@ func.func @map_yields_a_value(%n: index) {
   func.return
 }
 // CHECK: tile.yield in a tile.map yields nothing
+
+// -----
+
+func.func @past_the_end(%a: memref<256xf16, #spm.scratch>, %b: memref<256xf16, #spm.scratch>, %c: memref<256xf32, #spm.scratch>) {
+  tile.matmul %a, %b into %c {dims = array<i64: 1, 16, 16, 32>, a_strides = array<i64: 0, 32, 1>, b_strides = array<i64: 0, 16, 1>, c_strides = array<i64: 0, 16, 1>} : memref<256xf16, #spm.scratch>, memref<256xf16, #spm.scratch> into memref<256xf32, #spm.scratch>
+  func.return
+}
+// CHECK: tile.matmul: a is read up to element 511 (1 x 16 x 32 at strides 0, 32, 1), past the end of memref<256xf16, #spm.scratch>
+
+// -----
+
+func.func @mixed_inputs(%a: memref<256xf16, #spm.scratch>, %b: memref<256xf32, #spm.scratch>, %c: memref<256xf32, #spm.scratch>) {
+  tile.matmul %a, %b into %c {dims = array<i64: 1, 16, 16, 16>, a_strides = array<i64: 0, 16, 1>, b_strides = array<i64: 0, 16, 1>, c_strides = array<i64: 0, 16, 1>} : memref<256xf16, #spm.scratch>, memref<256xf32, #spm.scratch> into memref<256xf32, #spm.scratch>
+  func.return
+}
+// CHECK: tile.matmul: a and b must have one element type, not f16 and f32
+
+// -----
+
+func.func @narrower_result(%a: memref<256xf32, #spm.scratch>, %b: memref<256xf32, #spm.scratch>, %c: memref<256xf16, #spm.scratch>) {
+  tile.matmul %a, %b into %c {dims = array<i64: 1, 16, 16, 16>, a_strides = array<i64: 0, 16, 1>, b_strides = array<i64: 0, 16, 1>, c_strides = array<i64: 0, 16, 1>} : memref<256xf32, #spm.scratch>, memref<256xf32, #spm.scratch> into memref<256xf16, #spm.scratch>
+  func.return
+}
+// CHECK: tile.matmul: the result's f16 must be as wide as the inputs' f32, and of their kind (integer or float)
+
+// -----
+
+func.func @ddr_operand(%a: memref<256xf16>, %b: memref<256xf16, #spm.scratch>, %c: memref<256xf32, #spm.scratch>) {
+  tile.matmul %a, %b into %c {dims = array<i64: 1, 16, 16, 16>, a_strides = array<i64: 0, 16, 1>, b_strides = array<i64: 0, 16, 1>, c_strides = array<i64: 0, 16, 1>} : memref<256xf16>, memref<256xf16, #spm.scratch> into memref<256xf32, #spm.scratch>
+  func.return
+}
+// CHECK: tile.matmul: a must be a 1-D scratchpad tile of static size, not memref<256xf16>
+
+// -----
+
+func.func @zero_extent(%a: memref<256xf16, #spm.scratch>, %b: memref<256xf16, #spm.scratch>, %c: memref<256xf32, #spm.scratch>) {
+  tile.matmul %a, %b into %c {dims = array<i64: 1, 0, 16, 16>, a_strides = array<i64: 0, 16, 1>, b_strides = array<i64: 0, 16, 1>, c_strides = array<i64: 0, 16, 1>} : memref<256xf16, #spm.scratch>, memref<256xf16, #spm.scratch> into memref<256xf32, #spm.scratch>
+  func.return
+}
+// CHECK: tile.matmul: dims must be 4 extents (B, M, N, K) of at least 1, not (1, 0, 16, 16)
+
+// -----
+
+func.func @two_strides(%a: memref<256xf16, #spm.scratch>, %b: memref<256xf16, #spm.scratch>, %c: memref<256xf32, #spm.scratch>) {
+  tile.matmul %a, %b into %c {dims = array<i64: 1, 16, 16, 16>, a_strides = array<i64: 16, 1>, b_strides = array<i64: 0, 16, 1>, c_strides = array<i64: 0, 16, 1>} : memref<256xf16, #spm.scratch>, memref<256xf16, #spm.scratch> into memref<256xf32, #spm.scratch>
+  func.return
+}
+// CHECK: tile.matmul: a_strides must be 3 strides (batch, row, column) of at least 0, not (16, 1)
+
+// -----
+
+func.func @result_is_an_input(%a: memref<256xf32, #spm.scratch>, %b: memref<256xf32, #spm.scratch>) {
+  tile.matmul %a, %b into %a {dims = array<i64: 1, 16, 16, 16>, a_strides = array<i64: 0, 16, 1>, b_strides = array<i64: 0, 16, 1>, c_strides = array<i64: 0, 16, 1>} : memref<256xf32, #spm.scratch>, memref<256xf32, #spm.scratch> into memref<256xf32, #spm.scratch>
+  func.return
+}
+// CHECK: tile.matmul: the result tile c must not be an input tile

@@ -84,3 +84,37 @@ func.func @reduce(%t: memref<64xf32, #spm.scratch>, %n: index) -> f32 {
 // The passes after it see loops only.
 // THEN-NOT: tile.
 // FIRST: npu-tile: the module is at the tile level (tile.map); run npu-lower-tiles first
+
+// A tile.matmul npu-matrix left (or any, at the scalar level): a map over the result's
+// lanes of a reduce over k, made loops; each lane starts from c's value (accumulate),
+// reads a and b at their strides (b transposed here: k is its unit stride) and widens
+// the fp16 inputs to f32 before it multiplies.
+func.func @matmul(%a: memref<512xf16, #spm.scratch>, %b: memref<512xf16, #spm.scratch>, %c: memref<256xf32, #spm.scratch>) {
+  tile.matmul %a, %b into %c {dims = array<i64: 1, 16, 16, 32>, a_strides = array<i64: 0, 32, 1>, b_strides = array<i64: 0, 1, 32>, c_strides = array<i64: 0, 16, 1>, accumulate} : memref<512xf16, #spm.scratch>, memref<512xf16, #spm.scratch> into memref<256xf32, #spm.scratch>
+  func.return
+}
+
+// CHECK-LABEL: func.func @matmul
+// CHECK-DAG:     %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG:     %[[C32:.*]] = arith.constant 32 : index
+// CHECK-DAG:     %[[C16:.*]] = arith.constant 16 : index
+// CHECK-DAG:     %[[C0:.*]] = arith.constant 0 : index
+// CHECK:         scf.for %i = %[[C0]] to %[[C16]] step %[[C1]] {
+// CHECK-NEXT:      scf.for %j = %[[C0]] to %[[C16]] step %[[C1]] {
+// CHECK-NEXT:        %[[ROW:.*]] = arith.muli %i, %[[C16]] : index
+// CHECK-NEXT:        %[[AT:.*]] = arith.addi %[[ROW]], %j : index
+// CHECK-NEXT:        %[[INIT:.*]] = memref.load %c[%[[AT]]] : memref<256xf32, #spm.scratch>
+// CHECK-NEXT:        %[[SUM:.*]] = scf.for %k = %[[C0]] to %[[C32]] step %[[C1]] iter_args(%acc = %[[INIT]]) -> (f32) {
+// CHECK-NEXT:          %[[AROW:.*]] = arith.muli %i, %[[C32]] : index
+// CHECK-NEXT:          %[[AAT:.*]] = arith.addi %[[AROW]], %k : index
+// CHECK-NEXT:          %[[X:.*]] = memref.load %a[%[[AAT]]] : memref<512xf16, #spm.scratch>
+// CHECK-NEXT:          %[[X32:.*]] = arith.extf %[[X]] : f16 to f32
+// CHECK-NEXT:          %[[BCOL:.*]] = arith.muli %j, %[[C32]] : index
+// CHECK-NEXT:          %[[BAT:.*]] = arith.addi %k, %[[BCOL]] : index
+// CHECK-NEXT:          %[[Y:.*]] = memref.load %b[%[[BAT]]] : memref<512xf16, #spm.scratch>
+// CHECK-NEXT:          %[[Y32:.*]] = arith.extf %[[Y]] : f16 to f32
+// CHECK-NEXT:          %[[P:.*]] = arith.mulf %[[X32]], %[[Y32]] : f32
+// CHECK-NEXT:          %[[S:.*]] = arith.addf %acc, %[[P]] : f32
+// CHECK-NEXT:          scf.yield %[[S]] : f32
+// CHECK-NEXT:        }
+// CHECK-NEXT:        memref.store %[[SUM]], %c[%[[AT]]] : memref<256xf32, #spm.scratch>

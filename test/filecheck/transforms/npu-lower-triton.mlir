@@ -875,8 +875,9 @@ builtin.module {
 // -----
 
 // tl.dot (x @ w, Triton's combine folded the bias into the accumulator; then relu):
-// both operands move as tiles, and each output lane (i, j) is a tile.reduce over k
-// from the accumulator's lane, the fp16 inputs widened to f32 before they multiply.
+// both operands move as tiles, the accumulator's lanes (the bias, broadcast) are
+// written into the dot's tile, one tile.matmul adds x @ w into it (the operands read
+// at their tiles' strides), and the relu reads it lane by lane.
 builtin.module {
   tt.func public @linear_relu(%x_ptr: !tt.ptr<f16>, %w_ptr: !tt.ptr<f16>, %bias_ptr: !tt.ptr<f32>, %y_ptr: !tt.ptr<f32>) attributes {noinline = false} {
     %cst = arith.constant dense<8> : tensor<4x1xi32>
@@ -928,18 +929,71 @@ builtin.module {
 }
 
 // DOT-LABEL: func.func public @linear_relu(
+// DOT:         %[[RES:dot[0-9]+]] = spm.alloc : memref<32xf32, #spm.scratch>
 // DOT:         spm.copy %x_ptr[%{{.*}}] to %[[X:in[0-9]+]][%{{.*}}] count %{{.*}} : memref<?xf16> to memref<64xf16, #spm.scratch>
 // DOT-NEXT:    spm.copy %w_ptr[%{{.*}}] to %[[W:in[0-9]+]][%{{.*}}] count %{{.*}} : memref<?xf16> to memref<128xf16, #spm.scratch>
 // DOT-NEXT:    spm.copy %bias_ptr[%{{.*}}] to %[[B:in[0-9]+]]
 // DOT-NEXT:    tile.map (%i, %j) in (%{{.*}} to %{{.*}}, %{{.*}} to %{{.*}}) {
 // DOT-NEXT:      %[[BIAS:.*]] = memref.load %[[B]][%j]
-// DOT-NEXT:      %[[SUM:.*]] = tile.reduce (%k) in (%{{.*}} to %[[K:.*]]) from (%acc = %[[BIAS]] : f32) {
-// DOT:             %[[A:.*]] = memref.load %[[X]][%{{.*}}] : memref<64xf16, #spm.scratch>
-// DOT:             %[[BK:.*]] = memref.load %[[W]][%{{.*}}] : memref<128xf16, #spm.scratch>
-// DOT-NEXT:        %[[A32:.*]] = arith.extf %[[A]] : f16 to f32
-// DOT-NEXT:        %[[B32:.*]] = arith.extf %[[BK]] : f16 to f32
-// DOT-NEXT:        %[[P:.*]] = arith.mulf %[[A32]], %[[B32]] : f32
-// DOT-NEXT:        %[[S:.*]] = arith.addf %acc, %[[P]] : f32
-// DOT-NEXT:        tile.yield %[[S]] : f32
-// DOT-NEXT:      }
+// DOT:           memref.store %[[BIAS]], %[[RES]][%{{.*}}] : memref<32xf32, #spm.scratch>
+// DOT-NEXT:      tile.yield
+// DOT-NEXT:    }
+// DOT-NEXT:    tile.matmul %[[X]], %[[W]] into %[[RES]] {dims = array<i64: 1, 4, 8, 16>, a_strides = array<i64: 0, 16, 1>, b_strides = array<i64: 0, 8, 1>, c_strides = array<i64: 0, 8, 1>, accumulate} : memref<64xf16, #spm.scratch>, memref<128xf16, #spm.scratch> into memref<32xf32, #spm.scratch>
+// DOT-NEXT:    tile.map (%{{.*}}, %{{.*}}) in (%{{.*}} to %{{.*}}, %{{.*}} to %{{.*}}) flat(%f) over [4, 8] {
+// DOT-NEXT:      %[[SUM:.*]] = memref.load %[[RES]][%f] : memref<32xf32, #spm.scratch>
 // DOT-NEXT:      arith.maxnumf %[[SUM]]
+
+// -----
+
+// A K loop of acc = tl.dot(a, tl.trans(b), acc): the product is added into the
+// accumulator's carry tile itself (no copy in or out each trip), b read transposed
+// (its tile at strides k = 1, n = 16).
+builtin.module {
+  tt.func public @k_loop(%a_ptr: !tt.ptr<f16>, %b_ptr: !tt.ptr<f16>, %c_ptr: !tt.ptr<f32>, %K: i32) attributes {noinline = false} {
+    %acc = arith.constant dense<0.000000e+00> : tensor<16x16xf32>
+    %c16_i32 = arith.constant 16 : i32
+    %c0_i32 = arith.constant 0 : i32
+    %cst = arith.constant dense<16> : tensor<16x1xi32>
+    %0 = tt.make_range {end = 16 : i32, start = 0 : i32} : tensor<16xi32>
+    %acc_1 = scf.for %k = %c0_i32 to %K step %c16_i32 iter_args(%acc_2 = %acc) -> (tensor<16x16xf32>) : i32 {
+      %a = tt.expand_dims %0 {axis = 1 : i32} : tensor<16xi32> -> tensor<16x1xi32>
+      %a_1 = tt.splat %K : i32 -> tensor<16x1xi32>
+      %a_2 = arith.muli %a, %a_1 : tensor<16x1xi32>
+      %a_3 = tt.splat %a_ptr : !tt.ptr<f16> -> tensor<16x1x!tt.ptr<f16>>
+      %a_4 = tt.addptr %a_3, %a_2 : tensor<16x1x!tt.ptr<f16>>, tensor<16x1xi32>
+      %a_5 = tt.splat %k : i32 -> tensor<16xi32>
+      %a_6 = arith.addi %a_5, %0 : tensor<16xi32>
+      %a_7 = tt.expand_dims %a_6 {axis = 0 : i32} : tensor<16xi32> -> tensor<1x16xi32>
+      %a_8 = tt.broadcast %a_4 : tensor<16x1x!tt.ptr<f16>> -> tensor<16x16x!tt.ptr<f16>>
+      %a_9 = tt.broadcast %a_7 : tensor<1x16xi32> -> tensor<16x16xi32>
+      %a_10 = tt.addptr %a_8, %a_9 : tensor<16x16x!tt.ptr<f16>>, tensor<16x16xi32>
+      %a_11 = tt.load %a_10 : tensor<16x16x!tt.ptr<f16>>
+      %b = tt.splat %b_ptr : !tt.ptr<f16> -> tensor<16x1x!tt.ptr<f16>>
+      %b_1 = tt.addptr %b, %a_2 : tensor<16x1x!tt.ptr<f16>>, tensor<16x1xi32>
+      %b_2 = tt.broadcast %b_1 : tensor<16x1x!tt.ptr<f16>> -> tensor<16x16x!tt.ptr<f16>>
+      %b_3 = tt.addptr %b_2, %a_9 : tensor<16x16x!tt.ptr<f16>>, tensor<16x16xi32>
+      %b_4 = tt.load %b_3 : tensor<16x16x!tt.ptr<f16>>
+      %acc_3 = tt.trans %b_4 {order = array<i32: 1, 0>} : tensor<16x16xf16> -> tensor<16x16xf16>
+      %acc_4 = tt.dot %a_11, %acc_3, %acc_2, inputPrecision = tf32 : tensor<16x16xf16> * tensor<16x16xf16> -> tensor<16x16xf32>
+      scf.yield %acc_4 : tensor<16x16xf32>
+    }
+    %1 = tt.expand_dims %0 {axis = 1 : i32} : tensor<16xi32> -> tensor<16x1xi32>
+    %2 = arith.muli %1, %cst : tensor<16x1xi32>
+    %3 = tt.splat %c_ptr : !tt.ptr<f32> -> tensor<16x1x!tt.ptr<f32>>
+    %4 = tt.addptr %3, %2 : tensor<16x1x!tt.ptr<f32>>, tensor<16x1xi32>
+    %5 = tt.expand_dims %0 {axis = 0 : i32} : tensor<16xi32> -> tensor<1x16xi32>
+    %6 = tt.broadcast %4 : tensor<16x1x!tt.ptr<f32>> -> tensor<16x16x!tt.ptr<f32>>
+    %7 = tt.broadcast %5 : tensor<1x16xi32> -> tensor<16x16xi32>
+    %8 = tt.addptr %6, %7 : tensor<16x16x!tt.ptr<f32>>, tensor<16x16xi32>
+    tt.store %8, %acc_1 : tensor<16x16x!tt.ptr<f32>>
+    tt.return
+  }
+}
+
+// DOT-LABEL: func.func public @k_loop(
+// DOT:         %[[ACC:carry[0-9]+]] = spm.alloc : memref<256xf32, #spm.scratch>
+// DOT:         scf.for %k = %{{.*}} to %{{.*}} step %{{.*}} {
+// DOT-NEXT:      spm.copy %a_ptr[%k] to %[[A:in[0-9]+]][%{{.*}}] count %{{.*}} rows %{{.*}} strides %{{.*}}, %{{.*}} : memref<?xf16> to memref<256xf16, #spm.scratch>
+// DOT-NEXT:      spm.copy %b_ptr[%k] to %[[B:in[0-9]+]][%{{.*}}] count %{{.*}} rows %{{.*}} strides %{{.*}}, %{{.*}} : memref<?xf16> to memref<256xf16, #spm.scratch>
+// DOT-NEXT:      tile.matmul %[[A]], %[[B]] into %[[ACC]] {dims = array<i64: 1, 16, 16, 16>, a_strides = array<i64: 0, 16, 1>, b_strides = array<i64: 0, 1, 16>, c_strides = array<i64: 0, 16, 1>, accumulate}
+// DOT-NEXT:    }
