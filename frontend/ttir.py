@@ -67,9 +67,15 @@ def _resolve_aliases(text: str, context: Context, name: str) -> dict[str, Attrib
     return resolved
 
 
+_ASSUMPTION = re.compile(r"^[ \t]*llvm\.intr\.assume [^\n]*$", re.MULTILINE)
+"""`tl.assume(cond)` in Triton IR (Inductor's templates assume their program ids are
+not negative): a hint to LLVM that nothing in xnpu reads."""
+
+
 def _blank_alias_definitions(text: str) -> str:
-    """`text` with the alias definitions replaced by empty lines (line numbers kept)."""
-    return _ALIAS_DEFINITION.sub("", text)
+    """`text` with the alias definitions and `tl.assume` hints replaced by empty lines
+    (line numbers kept)."""
+    return _ASSUMPTION.sub("", _ALIAS_DEFINITION.sub("", text))
 
 
 def _source_location_of_line(text: str, line: int, aliases: dict[str, Attribute]) -> str | None:

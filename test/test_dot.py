@@ -13,6 +13,7 @@ import triton
 import triton.language as tl
 
 import xnpu
+from xnpu.machines import MACHINES_DIR
 from xnpu.transforms.pipelines import LEVELS
 
 
@@ -260,3 +261,53 @@ def test_operands_computed_into_tiles_cover_their_own_lanes(xnpu_driver, level):
     c = torch.zeros(35, 7)
     widened_dot[(1,)](a, b, c, 7, 52, BM=64, BN=16, BK=64, level=level)
     torch.testing.assert_close(c, a.float() @ b.float(), atol=1e-4, rtol=1e-5)
+
+
+def test_an_fp16_dot_runs_on_the_matrix_unit_from_vec_on(xnpu_driver):
+    """q @ k^T of 16 x 32 by 32 x 16 in fp16: one tile product on the matrix unit at
+    vec (its setup, one 32 x 32 x 32 product, one accumulator moved: 100 + 32 + 32
+    cycles on edge-npu), none at the scalar level, which multiplies element by element."""
+    gen = torch.Generator().manual_seed(9)
+    q, k = (torch.randn(16, 32, generator=gen).half() for _ in range(2))
+    for level, matrix_cycles in (("scalar", 0), ("vec", 164)):
+        s = torch.empty(16, 16)
+        scores[(1,)](q, k, s, L=16, D=32, level=level)
+        torch.testing.assert_close(s, (q.float() @ k.float().T) * 0.125, atol=1e-4, rtol=1e-5)
+        assert xnpu.last_report().matrix_cycles == matrix_cycles
+
+
+def test_an_fp32_dot_stays_on_the_vector_unit_and_says_why(xnpu_driver):
+    gen = torch.Generator().manual_seed(10)
+    x, w, bias = (
+        torch.randn(64, 32, generator=gen),
+        torch.randn(32, 16, generator=gen),
+        torch.randn(16, generator=gen),
+    )
+    y = torch.empty(64, 16)
+    linear_relu[(4,)](x, w, bias, y, N=16, K=32, BM=16, level="vec")
+    torch.testing.assert_close(y, torch.relu(x @ w + bias), atol=1e-4, rtol=1e-5)
+    report = xnpu.last_report()
+    assert report.matrix_cycles == 0
+    assert any(
+        "npu-matrix: product left on the vector unit: the matrix unit multiplies f16 into "
+        "f32 or f16; i8 into i32, not f32 into f32" in r
+        for r in report.remarks
+    )
+
+
+def test_a_machine_with_no_matrix_unit_multiplies_on_the_vector_unit(xnpu_driver, tmp_path):
+    """A machine file without [matrix]: the fp16 dot stays a loop nest (vectorized),
+    with a remark that names the machine."""
+    text = MACHINES_DIR.joinpath("edge-npu.toml").read_text()
+    start = text.index("[matrix]")
+    end = text.index("\n[", start + 1)
+    path = tmp_path / "no-matrix.toml"
+    path.write_text((text[:start] + text[end + 1 :]).replace('"edge-npu"', '"no-matrix"', 1))
+    gen = torch.Generator().manual_seed(11)
+    q, k = (torch.randn(16, 32, generator=gen).half() for _ in range(2))
+    s = torch.empty(16, 16)
+    scores[(1,)](q, k, s, L=16, D=32, level="vec", machine=str(path))
+    torch.testing.assert_close(s, (q.float() @ k.float().T) * 0.125, atol=1e-4, rtol=1e-5)
+    report = xnpu.last_report()
+    assert report.matrix_cycles == 0
+    assert any("machine 'no-matrix' has no matrix unit" in r for r in report.remarks)

@@ -9,6 +9,7 @@ from xnpu.interpreters.simulator.trace import (
     Copy,
     DmaStart,
     DmaWait,
+    MatrixProduct,
     Parallel,
 )
 from xnpu.machines import load_machine
@@ -67,3 +68,22 @@ def test_a_descriptor_queued_late_pays_its_setup_after_it_is_queued():
     # the first is done at 200; the second, queued at 250, sets up until 450, moves to 550
     assert timeline.cycles == pytest.approx(550)
     assert timeline.dma_busy == pytest.approx(200 + 300)
+
+
+def test_contexts_take_turns_on_the_matrix_unit_and_wait_for_their_products():
+    """One matrix unit: two contexts issuing a product at once run one after the
+    other; the second waits, and each context's own compute after it waits too."""
+    product = MatrixProduct(op=None, cycles=500.0, peak_cycles=400.0)
+    traces = [
+        ContextTrace(0, "main", [Parallel(op=None, children=(1, 2))]),
+        ContextTrace(1, "context 0", [product, Compute(10.0, 0.0)]),
+        ContextTrace(2, "context 1", [product, Compute(10.0, 0.0)]),
+    ]
+    timeline = replay(traces, MACHINE)
+    assert [c.end for c in timeline.contexts[1:]] == pytest.approx([1000 + 510, 1000 + 1010])
+    assert [c.matrix_wait for c in timeline.contexts[1:]] == pytest.approx([0, 500])
+    assert timeline.matrix_busy == pytest.approx(1000)
+    assert timeline.matrix_peak == pytest.approx(800)
+    # two units: side by side
+    two = MACHINE.with_values({"matrix.units": 2})
+    assert replay(traces, two).cycles == pytest.approx(1000 + 510 + 300)

@@ -145,6 +145,7 @@ class MatmulToMaps(RewritePattern):
         kept = [d for d, extent in enumerate((batch, m, n)) if extent > 1 or d]
         ranges = [(zero, entry_index(op, (batch, m, n)[d], rewriter)) for d in kept]
         lanes_map = tile.MapOp(ranges)
+        lanes_map.attributes.update(op.attributes)  # its remarks go to the loop
         rewriter.insert(lanes_map, InsertPoint.before(op))
         lanes = dict(zip(kept, lanes_map.lanes))
         lane = [lanes.get(d, zero) for d in range(3)]

@@ -176,6 +176,26 @@ def _varies_in(loop: scf.ForOp, value: SSAValue) -> bool:
     return any(_varies_in(loop, operand) for operand in owner.operands)
 
 
+def _scalar_poly(poly: Poly, element: Attribute, before: Operation) -> list[Operation]:
+    """The ops that compute `poly` on scalars of type `element` (each of its values of
+    that type), inserted just before `before`; the last one's result is its value."""
+    made: list[Operation] = []
+
+    def emit(new: Operation) -> SSAValue:
+        made.append(new)
+        return new.results[0]
+
+    total: SSAValue | None = None
+    for coef, monomial in poly.terms or ((0, ()),):
+        term = emit(arith.ConstantOp(IntegerAttr(coef, element)))
+        for value in monomial:
+            term = emit(arith.MuliOp(term, value))
+        total = term if total is None else emit(arith.AddiOp(total, term))
+    for new in made:
+        before.parent_block().insert_op_before(new, before)
+    return made
+
+
 def _hoist_out_of(loop: scf.ForOp, value: SSAValue) -> None:
     """Moves the pure ops that compute `value` in `loop` (from values it does not
     change, `_varies_in`) to just before it."""
@@ -547,6 +567,10 @@ class KernelAnalysis:
                 folded = self._affine_arith(op)
                 if folded is not None:
                     return folded
+            case arith.RemSIOp() | arith.RemUIOp():
+                folded = self._contiguous_remainder(op)
+                if folded is not None:
+                    return folded
             case _ if isinstance(op, EXTSI_OPS) and isinstance(self.values.get(op.input), Affine):
                 return self.values[op.input].retyped(element)  # widening keeps the value
         if op.dialect_name() not in ("arith", "math") or op.regions:
@@ -569,6 +593,41 @@ class KernelAnalysis:
         if lhs.uniform:
             return rhs.times(lhs.start)
         return None
+
+    def _contiguous_remainder(self, op: arith.RemSIOp | arith.RemUIOp) -> Affine | None:
+        """`x % m` that stays affine, as Triton's matmuls wrap their rows and columns
+        (`(pid_m * BLOCK_M + tl.arange(0, BLOCK_M)) % M`): x is start + i along one
+        dim of extent B, and no run of B lanes wraps, because m is a constant multiple of
+        B and start's coefficients are multiples of B, or because the kernel says so
+        (`tl.max_contiguous(..., B)`, a `tt.contiguity` of B). Then (start + i) % m is
+        (start % m) + i, the remainder taken once per program, on scalars."""
+        x, m = (self.values.get(v) for v in op.operands)
+        if not isinstance(x, Affine) or not isinstance(m, Affine) or not m.uniform:
+            return None
+        varying = [d for d in range(len(x.shape)) if x.varies(d)]
+        if len(varying) != 1 or x.lanes[varying[0]].constant != 1:
+            return None
+        (d,) = varying
+        extent, modulus = x.shape[d], m.start.constant
+        provable = (
+            modulus is not None
+            and modulus % extent == 0
+            and all(coef % extent == 0 for coef, _ in x.start.terms)
+        )
+        hint = op.attributes.get("tt.contiguity")
+        hinted = isinstance(hint, DenseIntOrFPElementsAttr) and (
+            list(hint.get_values())[min(d, len(hint) - 1)] >= extent
+        )
+        if not (provable or hinted):
+            return None
+        if any(v.type != x.type for p in (x.start, m.start) for _, mono in p.terms for v in mono):
+            return None
+        made = [_scalar_poly(poly, x.type, op) for poly in (x.start, m.start)]
+        remainder = type(op)(*(ops[-1].results[0] for ops in made))
+        op.parent_block().insert_op_before(remainder, op)
+        for new in (*made[0], *made[1], remainder):
+            self._analyze_scalar(new)
+        return Affine(x.shape, Poly.of(1, remainder.result), x.lanes, x.type)
 
     def _analyze_view(self, op: Operation, shape: tuple[int, ...]) -> Value:
         lane_map = _lane_map(op, tt.shape_of(op.src.type), shape)

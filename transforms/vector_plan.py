@@ -104,8 +104,11 @@ class VectorLoopPlan:
 
 
 def is_element_loop(loop: scf.ForOp) -> bool:
-    """An innermost loop that is not a vectorized loop's scalar tail."""
-    return SCALAR_TAIL not in loop.attributes and not any(op.regions for op in loop.body.block.ops)
+    """An innermost loop that is not a vectorized loop's scalar tail, nor a loop of
+    products on the matrix unit (a K loop of spm.matmul: its work is already wide)."""
+    return SCALAR_TAIL not in loop.attributes and not any(
+        op.regions or isinstance(op, spm.MatmulOp) for op in loop.body.block.ops
+    )
 
 
 def plan_vector_loop(loop: scf.ForOp, machine: Machine, width: int | None) -> VectorLoopPlan | str:

@@ -105,6 +105,24 @@ class SimulatedBenchmarker:
         return simulated_benchmark(fn)
 
 
+@contextlib.contextmanager
+def simulated_autotuning() -> Iterator[None]:
+    """Inductor's benchmarks timed by the machine model while inside: the pointwise
+    autotuner's (triton_heuristics) and the template autotuner's (its shared
+    benchmarker's CPU timing, which select_algorithm uses for a Triton mm template's
+    configurations), each a simulated launch instead of wall-clock repetitions."""
+    from torch._inductor.runtime import benchmarking, triton_heuristics
+
+    def simulated(fn, *args, **kwargs) -> float:
+        return simulated_benchmark(fn)
+
+    with (
+        unittest.mock.patch.object(triton_heuristics, "benchmarker", SimulatedBenchmarker),
+        unittest.mock.patch.object(benchmarking.benchmarker, "benchmark_cpu", simulated),
+    ):
+        yield
+
+
 _INDUCTOR_CONFIG = {
     "cpu_backend": "triton",
     "compile_threads": 1,  # the "cpu" backend is xnpu's in this process only
@@ -113,6 +131,19 @@ _INDUCTOR_CONFIG = {
     "autotune_local_cache": False,  # Inductor's autotuning picks by simulated time here
     "autotune_remote_cache": False,
 }
+
+
+def _decompositions() -> dict:
+    """Inductor's own decompositions, and attention's: on the CPU, Inductor leaves
+    `scaled_dot_product_attention` to ATen as one fused operator; decomposed (PyTorch's
+    math form: q @ k^T, scale, mask, softmax, @ v), its products become Triton mm
+    templates and its softmax a Triton kernel, all on the NPU."""
+    import torch
+    from torch._decomp import get_decompositions
+    from torch._inductor.decomposition import select_decomp_table
+
+    attention = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu.default
+    return {**select_decomp_table(), **get_decompositions([attention])}
 
 
 def xnpu_backend(
@@ -124,7 +155,6 @@ def xnpu_backend(
     has no effect here (the options choose the pipeline), and a warning says so."""
     from torch._inductor import config as inductor_config
     from torch._inductor.compile_fx import compile_fx
-    from torch._inductor.runtime import triton_heuristics
 
     if mode is not None:
         warnings.warn(
@@ -134,15 +164,20 @@ def xnpu_backend(
         )
     options = dict(options or {})
     check_known(options, 'torch.compile(..., backend="xnpu", options=...)')
-    with providing_cpu_backend(), inductor_config.patch(_INDUCTOR_CONFIG):
-        compiled = compile_fx(graph_module, example_inputs)
+    with (
+        providing_cpu_backend(),
+        inductor_config.patch(_INDUCTOR_CONFIG),
+        session(fallback_to_host=True, **options),  # templates autotuned at the level asked
+        simulated_autotuning(),
+    ):
+        compiled = compile_fx(graph_module, example_inputs, decompositions=_decompositions())
 
     def call(*args):
         with (
             providing_cpu_backend(),
             inductor_config.patch(_INDUCTOR_CONFIG),
             session(fallback_to_host=True, **options) as recorded,
-            unittest.mock.patch.object(triton_heuristics, "benchmarker", SimulatedBenchmarker),
+            simulated_autotuning(),
         ):
             with HostOperators(recorded):
                 result = compiled(*args)
