@@ -11,8 +11,10 @@ after). Each call then launches its kernels through xnpu's Triton driver:
     y = compiled(x)                  # what eager PyTorch returns
     print(xnpu.last_report())        # every kernel with its cycles, the total, ATen's ops
 
-A kernel xnpu cannot lower runs on the host (Triton's interpreter) with a warning
-naming it and why; operators Inductor leaves to ATen (matmul...) are listed as such.
+Matrix products become Inductor's Triton templates (autotuned by simulated time) and
+attention is decomposed into products and a softmax, so both run on the NPU. A kernel
+xnpu cannot lower runs on the host (Triton's interpreter) with a warning naming it and
+why; operators Inductor still leaves to ATen are listed as such.
 """
 
 from __future__ import annotations
@@ -125,6 +127,13 @@ def simulated_autotuning() -> Iterator[None]:
 
 _INDUCTOR_CONFIG = {
     "cpu_backend": "triton",
+    # matrix products as Inductor's Triton templates (mm, bmm, addmm with their
+    # epilogues), autotuned by simulated time, rather than ATen calls on the host
+    "max_autotune_gemm": True,
+    "max_autotune_gemm_backends": "TRITON",
+    # timing a template with its epilogue fused writes a harness module whose CPU
+    # imports torch 2.13 indents wrongly (IndentationError); epilogues are still fused
+    "benchmark_epilogue_fusion": False,
     "compile_threads": 1,  # the "cpu" backend is xnpu's in this process only
     "fx_graph_cache": False,
     "fx_graph_remote_cache": False,
