@@ -597,10 +597,12 @@ class KernelAnalysis:
     def _contiguous_remainder(self, op: arith.RemSIOp | arith.RemUIOp) -> Affine | None:
         """`x % m` that stays affine, as Triton's matmuls wrap their rows and columns
         (`(pid_m * BLOCK_M + tl.arange(0, BLOCK_M)) % M`): x is start + i along one
-        dim of extent B, and no run of B lanes wraps, because m is a constant multiple of
-        B and start's coefficients are multiples of B, or because the kernel says so
-        (`tl.max_contiguous(..., B)`, a `tt.contiguity` of B). Then (start + i) % m is
-        (start % m) + i, the remainder taken once per program, on scalars."""
+        dim of extent B, and no run of B lanes wraps: m is a constant multiple of B and
+        start's coefficients are multiples of B; or m is known only at run time and the
+        kernel says so (`tl.max_contiguous(..., B)`, a `tt.contiguity` of B). Then
+        (start + i) % m is (start % m) + i, the remainder taken once per program, on
+        scalars. A constant m that the lanes wrap around stays element-wise (gathered),
+        whatever a hint says."""
         x, m = (self.values.get(v) for v in op.operands)
         if not isinstance(x, Affine) or not isinstance(m, Affine) or not m.uniform:
             return None
@@ -609,17 +611,16 @@ class KernelAnalysis:
             return None
         (d,) = varying
         extent, modulus = x.shape[d], m.start.constant
-        provable = (
-            modulus is not None
-            and modulus % extent == 0
-            and all(coef % extent == 0 for coef, _ in x.start.terms)
-        )
-        hint = op.attributes.get("tt.contiguity")
-        hinted = isinstance(hint, DenseIntOrFPElementsAttr) and (
-            list(hint.get_values())[min(d, len(hint) - 1)] >= extent
-        )
-        if not (provable or hinted):
-            return None
+        aligned = all(coef % extent == 0 for coef, _ in x.start.terms)
+        if modulus is not None:  # known: the hint is not needed, nor trusted
+            if not (aligned and modulus % extent == 0):
+                return None  # Inductor hints M = 100 contiguous in blocks of 32: it is not
+        else:
+            hint = op.attributes.get("tt.contiguity")
+            if not isinstance(hint, DenseIntOrFPElementsAttr):
+                return None
+            if list(hint.get_values())[min(d, len(hint) - 1)] < extent:
+                return None
         if any(v.type != x.type for p in (x.start, m.start) for _, mono in p.terms for v in mono):
             return None
         made = [_scalar_poly(poly, x.type, op) for poly in (x.start, m.start)]

@@ -692,11 +692,15 @@ def _dot(k: _Kernel) -> tuple[int, ...]:
     if not looped:
         bk = max(16, _pow2_at_least(depth))
     transposed = rng.random() < 0.4
+    wrapped = rng.random() < 0.3  # Triton's and Inductor's `% M` rows, hinted contiguous
+    added = looped and rng.random() < 0.4  # `acc += tl.dot(x, y)`, as Inductor writes it
     k.features.update(
         rank="2-D",
         dot="K loop" if looped else "one dot",
         operand="transposed" if transposed else "as stored",
         size="ragged tail" if any(x % b for x, b in zip(sizes, (bm, bn, bk))) else "exact",
+        rows="wrapped (% M)" if wrapped else "masked",
+        accumulate="acc += dot" if added else "dot(x, y, acc)",
     )
     M, N, K = k.size("M", m), k.size("N", n), k.size("K", depth)
     BM, BN, BK = k.constexpr("BM", bm), k.constexpr("BN", bn), k.constexpr("BK", bk)
@@ -715,20 +719,32 @@ def _dot(k: _Kernel) -> tuple[int, ...]:
         grid = (-(-m // bm) * tiles_n,)
     rm = src.let("rm", f"{pid_m} * {BM} + tl.arange(0, {BM})")
     rn = src.let("rn", f"{pid_n} * {BN} + tl.arange(0, {BN})")
+    # wrapped: rows and columns read modulo M and N, unmasked
+    am, bn_ = rm, rn
+    if wrapped:  # a hint that would lie is undefined behaviour: given only when true
+        am, bn_ = (
+            src.let(name, f"tl.max_contiguous(tl.multiple_of({r} % {S}, {B}), {B})")
+            if size % block == 0
+            else src.let(name, f"{r} % {S}")
+            for name, r, S, B, size, block in (("am", rm, M, BM, m, bm), ("bn", rn, N, BN, n, bn))
+        )
+    rows_a = "" if wrapped else f"({am}[:, None] < {M}) & "
+    rows_b = "" if wrapped else f" & ({bn_}[None, :] < {N})"
+    cols_b = "" if wrapped else f"({bn_}[:, None] < {N}) & "
 
     def operands(start: str, indent: int) -> tuple[str, str]:
         rk = src.let("rk", f"{start} + tl.arange(0, {BK})", indent)
-        a_mask = f"({rm}[:, None] < {M}) & ({rk}[None, :] < {K})"
-        a_tile = src.let("x", f"tl.load({a} + {rm}[:, None] * {K} + {rk}[None, :], "
+        a_mask = f"{rows_a}({rk}[None, :] < {K})"
+        a_tile = src.let("x", f"tl.load({a} + {am}[:, None] * {K} + {rk}[None, :], "
                               f"mask={a_mask}, other=0.0)", indent)  # fmt: skip
         a_tile = k.widened(a_tile, indent=indent)
         if transposed:  # B held as N x K
-            b_mask = f"({rn}[:, None] < {N}) & ({rk}[None, :] < {K})"
-            stored = src.let("y", f"tl.load({b} + {rn}[:, None] * {K} + {rk}[None, :], "
+            b_mask = f"{cols_b}({rk}[None, :] < {K})"
+            stored = src.let("y", f"tl.load({b} + {bn_}[:, None] * {K} + {rk}[None, :], "
                                   f"mask={b_mask}, other=0.0)", indent)  # fmt: skip
             return a_tile, src.let("y", f"tl.trans({k.widened(stored, indent=indent)})", indent)
-        b_mask = f"({rk}[:, None] < {K}) & ({rn}[None, :] < {N})"
-        b_tile = src.let("y", f"tl.load({b} + {rk}[:, None] * {N} + {rn}[None, :], "
+        b_mask = f"({rk}[:, None] < {K}){rows_b}"
+        b_tile = src.let("y", f"tl.load({b} + {rk}[:, None] * {N} + {bn_}[None, :], "
                               f"mask={b_mask}, other=0.0)", indent)  # fmt: skip
         return a_tile, k.widened(b_tile, indent=indent)
 
@@ -736,7 +752,10 @@ def _dot(k: _Kernel) -> tuple[int, ...]:
         acc = src.let("acc", f"tl.zeros(({BM}, {BN}), tl.float32)")
         src.line(f"for start in range(0, {K}, {BK}):")
         x, y = operands("start", 2)
-        src.line(f"{acc} = tl.dot({x}, {y}, {acc})", indent=2)
+        if added:
+            src.line(f"{acc} += tl.dot({x}, {y})", indent=2)
+        else:
+            src.line(f"{acc} = tl.dot({x}, {y}, {acc})", indent=2)
     else:
         x, y = operands("0", 1)
         acc = src.let("acc", f"tl.dot({x}, {y})")
