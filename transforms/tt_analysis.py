@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from math import gcd, prod
 
 from xdsl.dialects import arith, scf
 from xdsl.dialects.builtin import (
@@ -174,6 +175,24 @@ def _varies_in(loop: scf.ForOp, value: SSAValue) -> bool:
     if owner.regions or not is_side_effect_free(owner):
         return True
     return any(_varies_in(loop, operand) for operand in owner.operands)
+
+
+def _known_multiple(value: SSAValue, depth: int = 8) -> int:
+    """A number `value` is known to be a multiple of, from the scalar ops that compute
+    it: a constant is a multiple of itself, a product of its factors' product, a sum or
+    difference of their gcd, a cast of its operand's; anything else of 1."""
+    owner = value.owner
+    if depth == 0 or not isinstance(owner, Operation):
+        return 1
+    if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, IntegerAttr):
+        return abs(owner.value.value.data) or 1
+    if isinstance(owner, arith.MuliOp):
+        return prod(_known_multiple(v, depth - 1) for v in owner.operands)
+    if isinstance(owner, arith.AddiOp | arith.SubiOp):
+        return gcd(*(_known_multiple(v, depth - 1) for v in owner.operands))
+    if isinstance(owner, (*EXTSI_OPS, arith.IndexCastOp)):
+        return _known_multiple(owner.operands[0], depth - 1)
+    return 1
 
 
 def _scalar_poly(poly: Poly, element: Attribute, before: Operation) -> list[Operation]:
@@ -611,7 +630,10 @@ class KernelAnalysis:
             return None
         (d,) = varying
         extent, modulus = x.shape[d], m.start.constant
-        aligned = all(coef % extent == 0 for coef, _ in x.start.terms)
+        aligned = all(
+            coef * prod(_known_multiple(v) for v in monomial) % extent == 0
+            for coef, monomial in x.start.terms
+        )
         if modulus is not None:  # known: the hint is not needed, nor trusted
             if not (aligned and modulus % extent == 0):
                 return None  # Inductor hints M = 100 contiguous in blocks of 32: it is not
