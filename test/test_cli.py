@@ -225,5 +225,5 @@ def test_bench_remarks_name_what_each_run_left_alone(capsys):
     assert bench_cli.main([*argv, "--remarks"]) == 0
     out = capsys.readouterr().out
     assert "remarks (what the passes did, and what they left alone and why):" in out
-    assert "its offsets are affine piece by piece" in out
+    assert "1 tile(s) every program fills alike move once a tile" in out
     assert "npu-double-buffer: pipelined over 2" in out

@@ -311,3 +311,32 @@ def test_a_machine_with_no_matrix_unit_multiplies_on_the_vector_unit(xnpu_driver
     report = xnpu.last_report()
     assert report.matrix_cycles == 0
     assert any("machine 'no-matrix' has no matrix unit" in r for r in report.remarks)
+
+
+@triton.jit
+def wrapped_rows(a_ptr, b_ptr, c_ptr, M: tl.constexpr, N: tl.constexpr, K: tl.constexpr,
+                 BM: tl.constexpr):  # fmt: skip
+    """Inductor's mm template's rows: wrapped modulo M, hinted contiguous in blocks of BM
+    (a hint Inductor gives even when M is no multiple of BM)."""
+    rm = tl.program_id(0) * BM + tl.arange(0, BM)
+    am = tl.max_contiguous(tl.multiple_of(rm % M, BM), BM)
+    rn, rk = tl.arange(0, N), tl.arange(0, K)
+    a = tl.load(a_ptr + am[:, None] * K + rk[None, :])
+    b = tl.load(b_ptr + rk[:, None] * N + rn[None, :])
+    tl.store(c_ptr + rm[:, None] * N + rn[None, :], tl.dot(a, b), mask=rm[:, None] < M)
+
+
+@pytest.mark.parametrize(("rows", "moved_as_a_box"), [(96, True), (100, False)])
+def test_rows_wrapped_modulo_m_move_as_a_box_only_when_no_block_wraps(
+    xnpu_driver, rows, moved_as_a_box
+):
+    """M = 96 in blocks of 32: no block wraps, so each block's rows are one box. M = 100:
+    the last block wraps (rows 96..99, then 0..27), whatever the hint says: its rows are
+    read element by element, and the result is still right."""
+    gen = torch.Generator().manual_seed(13)
+    a, b = torch.randn(rows, 32, generator=gen).half(), torch.randn(32, 16, generator=gen).half()
+    c = torch.zeros(rows, 16)
+    wrapped_rows[(triton.cdiv(rows, 32),)](a, b, c, M=rows, N=16, K=32, BM=32, level="vec")
+    torch.testing.assert_close(c, a.float() @ b.float(), atol=1e-4, rtol=1e-5)
+    gathered = any("gathered element by element" in r for r in xnpu.last_report().remarks)
+    assert gathered != moved_as_a_box

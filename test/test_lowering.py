@@ -344,12 +344,11 @@ def test_the_vectorizer_says_which_loops_it_left_scalar():
     ), remarks
 
 
-def test_a_broadcast_moves_as_rows_of_its_period_and_vectorizes():
-    """Inductor's broadcast add reads `y[i % 512]`: offsets affine piece by piece,
-    so y moves as rows of 512 in one copy, and the loop is a vector loop."""
+def test_a_broadcast_moves_once_a_tile_and_vectorizes():
+    """Inductor's broadcast add reads `y[i % 512]` in blocks of 512: no block wraps, so
+    the offsets are affine (i itself), every program reads the same y, which moves
+    once a tile, and the loop is a vector loop."""
     module = xnpu.lower(corpus_kernel("inductor/add_broadcast").to_tt(), "vec")
     remarks = remarks_in(module)
-    assert any(
-        "moves as 1 row(s) of 512: its offsets are affine piece by piece" in r for r in remarks
-    )
+    assert any("1 tile(s) every program fills alike move once a tile" in r for r in remarks)
     assert not [r for r in remarks if "left scalar" in r or "element by element" in r], remarks

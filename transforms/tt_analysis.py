@@ -643,9 +643,17 @@ class KernelAnalysis:
                 return None
             if list(hint.get_values())[min(d, len(hint) - 1)] < extent:
                 return None
-        if any(v.type != x.type for p in (x.start, m.start) for _, mono in p.terms for v in mono):
+        start = x.start
+        if modulus is not None and not start.may_be_negative:  # whole periods drop out
+            start = Poly(tuple(
+                (coef, monomial) for coef, monomial in start.terms
+                if coef * prod(_known_multiple(v) for v in monomial) % modulus
+            ))  # fmt: skip
+            if not start.terms:
+                return Affine(x.shape, Poly(), x.lanes, x.type)
+        if any(v.type != x.type for p in (start, m.start) for _, mono in p.terms for v in mono):
             return None
-        made = [_scalar_poly(poly, x.type, op) for poly in (x.start, m.start)]
+        made = [_scalar_poly(poly, x.type, op) for poly in (start, m.start)]
         remainder = type(op)(*(ops[-1].results[0] for ops in made))
         op.parent_block().insert_op_before(remainder, op)
         for new in (*made[0], *made[1], remainder):
