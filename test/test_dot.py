@@ -13,35 +13,10 @@ import triton
 import triton.language as tl
 
 import xnpu
+from xnpu.kernels.flash_attention import flash_attention
+from xnpu.kernels.matmul import matmul
 from xnpu.machines import MACHINES_DIR
 from xnpu.transforms.pipelines import LEVELS
-
-
-@triton.jit
-def grouped_matmul(a_ptr, b_ptr, c_ptr, M, N, K, sam, sak, sbk, sbn, scm, scn,
-                   BM: tl.constexpr, BN: tl.constexpr, BK: tl.constexpr, GROUP: tl.constexpr,
-                   ACC: tl.constexpr = tl.float32):  # fmt: skip
-    """Triton's tutorial matmul: output tiles in groups of GROUP rows, a K loop, an
-    accumulator of type ACC."""
-    pid = tl.program_id(0)
-    blocks_m, blocks_n = tl.cdiv(M, BM), tl.cdiv(N, BN)
-    in_group = GROUP * blocks_n
-    first_m = (pid // in_group) * GROUP
-    group_rows = min(blocks_m - first_m, GROUP)
-    pid_m = first_m + ((pid % in_group) % group_rows)
-    pid_n = (pid % in_group) // group_rows
-    rm = pid_m * BM + tl.arange(0, BM)
-    rn = pid_n * BN + tl.arange(0, BN)
-    rk = tl.arange(0, BK)
-    acc = tl.zeros((BM, BN), dtype=ACC)
-    for k in range(0, K, BK):
-        a_mask = (rm[:, None] < M) & ((k + rk)[None, :] < K)
-        b_mask = ((k + rk)[:, None] < K) & (rn[None, :] < N)
-        a = tl.load(a_ptr + rm[:, None] * sam + (k + rk)[None, :] * sak, mask=a_mask, other=0.0)
-        b = tl.load(b_ptr + (k + rk)[:, None] * sbk + rn[None, :] * sbn, mask=b_mask, other=0.0)
-        acc = tl.dot(a, b, acc)
-    c_mask = (rm[:, None] < M) & (rn[None, :] < N)
-    tl.store(c_ptr + rm[:, None] * scm + rn[None, :] * scn, acc.to(c_ptr.dtype.element_ty), c_mask)
 
 
 @triton.jit
@@ -79,53 +54,6 @@ def batched(a_ptr, b_ptr, c_ptr, B: tl.constexpr, M: tl.constexpr, N: tl.constex
     tl.store(c_ptr + rb[:, None, None] * M * N + rm[None, :, None] * N + rn[None, None, :], c)
 
 
-@triton.jit
-def flash_attention(
-    q_ptr,
-    k_ptr,
-    v_ptr,
-    o_ptr,
-    L,
-    scale,
-    D: tl.constexpr,
-    BM: tl.constexpr,
-    BN: tl.constexpr,
-    CAUSAL: tl.constexpr,
-):
-    """One block of BM queries against every key block of BN: online softmax, two dots."""
-    start_m = tl.program_id(0) * BM
-    head = tl.program_id(1)
-    base = head * L * D
-    rm = start_m + tl.arange(0, BM)
-    rd = tl.arange(0, D)
-    q = tl.load(q_ptr + base + rm[:, None] * D + rd[None, :], mask=rm[:, None] < L, other=0.0)
-    m_i = tl.full((BM,), float("-inf"), tl.float32)
-    l_i = tl.zeros((BM,), tl.float32)
-    acc = tl.zeros((BM, D), tl.float32)
-    end = tl.minimum(start_m + BM, L) if CAUSAL else L
-    for start_n in range(0, end, BN):
-        rn = start_n + tl.arange(0, BN)
-        k = tl.load(k_ptr + base + rn[:, None] * D + rd[None, :], mask=rn[:, None] < L, other=0.0)
-        s = tl.dot(q, tl.trans(k)) * scale
-        keep = rn[None, :] < L
-        if CAUSAL:
-            keep = keep & (rn[None, :] <= rm[:, None])
-        s = tl.where(keep, s, float("-inf"))
-        m_new = tl.maximum(m_i, tl.max(s, 1))
-        alpha = tl.exp(m_i - m_new)
-        p = tl.exp(s - m_new[:, None])
-        l_i = l_i * alpha + tl.sum(p, 1)
-        v = tl.load(v_ptr + base + rn[:, None] * D + rd[None, :], mask=rn[:, None] < L, other=0.0)
-        acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
-        m_i = m_new
-    o = acc / l_i[:, None]
-    tl.store(
-        o_ptr + base + rm[:, None] * D + rd[None, :],
-        o.to(o_ptr.dtype.element_ty),
-        mask=rm[:, None] < L,
-    )
-
-
 def _tolerance(dtype: torch.dtype, depth: int) -> float:
     """Sums of `depth` products in f32 may add in another order than PyTorch's."""
     return 1e-5 * depth if dtype != torch.int8 else 0.0
@@ -134,13 +62,15 @@ def _tolerance(dtype: torch.dtype, depth: int) -> float:
 @pytest.mark.parametrize("level", LEVELS)
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float32])
 def test_the_tutorial_matmul_matches_pytorch(xnpu_driver, level, dtype):
-    M, N, K = 70, 50, 90  # tails in every dim
+    """The corpus matmul (Triton's tutorial: grouped ordering, a K loop that bumps its
+    pointers) with tails in every dim, in each input type."""
+    M, N, K = 70, 50, 90
     gen = torch.Generator().manual_seed(1)
     a, b = (torch.randn(*s, generator=gen).to(dtype) for s in ((M, K), (K, N)))
     c = torch.full((M, N), float("nan"))
     grid = (triton.cdiv(M, 32) * triton.cdiv(N, 32),)
-    grouped_matmul[grid](a, b, c, M, N, K, *a.stride(), *b.stride(), *c.stride(),
-                         BM=32, BN=32, BK=32, GROUP=2, level=level)  # fmt: skip
+    matmul[grid](a, b, c, M, N, K, K, N, N, BLOCK_M=32, BLOCK_N=32, BLOCK_K=32, GROUP_M=2,
+                 level=level)  # fmt: skip
     torch.testing.assert_close(c, a.float() @ b.float(), atol=_tolerance(dtype, K), rtol=1e-5)
     assert xnpu.last_report().cycles > 0
 
@@ -156,6 +86,13 @@ def test_a_dot_fused_with_bias_and_relu_matches_pytorch(xnpu_driver, level):
     y = torch.empty(64, 16)
     linear_relu[(4,)](x, w, bias, y, N=16, K=32, BM=16, level=level)
     torch.testing.assert_close(y, torch.relu(x @ w + bias), atol=1e-4, rtol=1e-5)
+    # fp32 stays on the vector unit, and the remark says why
+    report = xnpu.last_report()
+    assert report.matrix_cycles == 0
+    left = "npu-matrix: product left on the vector unit: the matrix unit multiplies f16 into "
+    assert any(f"{left}f32 or f16; i8 into i32, not f32 into f32" in r for r in report.remarks) == (
+        level != "scalar"
+    )
 
 
 @pytest.mark.parametrize("level", ["scalar", "vec+mt+db"])
@@ -179,13 +116,15 @@ def test_a_batched_dot_matches_pytorch(xnpu_driver, level):
 
 
 def test_an_int8_dot_accumulates_exactly_in_int32(xnpu_driver):
+    """int8 into int32: on the matrix unit from vec on, exact."""
     gen = torch.Generator().manual_seed(5)
-    a = torch.randint(-128, 128, (40, 64), generator=gen, dtype=torch.int8)
-    b = torch.randint(-128, 128, (64, 40), generator=gen, dtype=torch.int8)
-    c = torch.empty(40, 40, dtype=torch.int32)
-    grouped_matmul[(4,)](a, b, c, 40, 40, 64, *a.stride(), *b.stride(), *c.stride(),
-                         BM=32, BN=32, BK=32, GROUP=1, ACC=tl.int32, level="vec")  # fmt: skip
-    assert torch.equal(c, a.int() @ b.int())
+    a = torch.randint(-128, 128, (32, 64), generator=gen, dtype=torch.int8)
+    b = torch.randint(-128, 128, (64, 16), generator=gen, dtype=torch.int8)
+    for level in ("scalar", "vec"):
+        c = torch.empty(1, 32, 16, dtype=torch.int32)
+        batched[(1,)](a[None], b[None], c, B=1, M=32, N=16, K=64, level=level)
+        assert torch.equal(c[0], a.int() @ b.int())
+        assert (xnpu.last_report().matrix_cycles > 0) == (level == "vec")
 
 
 def test_a_tf32_dot_is_computed_in_fp32_and_says_so(xnpu_driver):
@@ -227,7 +166,17 @@ def test_flash_attention_matches_pytorchs_attention(xnpu_driver, dtype, level, c
     q, k, v = (torch.randn(heads, length, dims, generator=gen).to(dtype) for _ in range(3))
     o = torch.full((heads, length, dims), float("nan"), dtype=dtype)
     flash_attention[(triton.cdiv(length, 32), heads)](
-        q, k, v, o, length, 1 / math.sqrt(dims), D=dims, BM=32, BN=32, CAUSAL=causal, level=level
+        q,
+        k,
+        v,
+        o,
+        length,
+        1 / math.sqrt(dims),
+        D=dims,
+        BLOCK_M=32,
+        BLOCK_N=32,
+        CAUSAL=causal,
+        level=level,
     )
     want = torch.nn.functional.scaled_dot_product_attention(
         q.float(), k.float(), v.float(), is_causal=causal
@@ -274,25 +223,6 @@ def test_an_fp16_dot_runs_on_the_matrix_unit_from_vec_on(xnpu_driver):
         scores[(1,)](q, k, s, L=16, D=32, level=level)
         torch.testing.assert_close(s, (q.float() @ k.float().T) * 0.125, atol=1e-4, rtol=1e-5)
         assert xnpu.last_report().matrix_cycles == matrix_cycles
-
-
-def test_an_fp32_dot_stays_on_the_vector_unit_and_says_why(xnpu_driver):
-    gen = torch.Generator().manual_seed(10)
-    x, w, bias = (
-        torch.randn(64, 32, generator=gen),
-        torch.randn(32, 16, generator=gen),
-        torch.randn(16, generator=gen),
-    )
-    y = torch.empty(64, 16)
-    linear_relu[(4,)](x, w, bias, y, N=16, K=32, BM=16, level="vec")
-    torch.testing.assert_close(y, torch.relu(x @ w + bias), atol=1e-4, rtol=1e-5)
-    report = xnpu.last_report()
-    assert report.matrix_cycles == 0
-    assert any(
-        "npu-matrix: product left on the vector unit: the matrix unit multiplies f16 into "
-        "f32 or f16; i8 into i32, not f32 into f32" in r
-        for r in report.remarks
-    )
 
 
 def test_a_machine_with_no_matrix_unit_multiplies_on_the_vector_unit(xnpu_driver, tmp_path):
