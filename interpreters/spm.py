@@ -172,6 +172,13 @@ class XnpuSpmFunctions(InterpreterFunctions):
         """The product on the operands' elements (their strides and extents give every
         element read; the verifier keeps them in bounds), each checked against
         unfinished DMA and other contexts, then booked on a matrix unit."""
+        machine = self.state.machine
+        if machine.matrix is None:
+            raise InterpreterError(
+                f"spm.matmul{at_location(op)}: machine '{machine.name}' has no matrix unit; "
+                "lower the kernel for this machine (npu-matrix then leaves its products to "
+                "the vector unit)"
+            )
         wide = np.int64 if isinstance(op.c.type.element_type, IntegerType) else np.float32
         operands = []
         for buffer, value, strides, extents, writes in zip(
@@ -185,7 +192,7 @@ class XnpuSpmFunctions(InterpreterFunctions):
         if op.accumulate is not None:
             product += c[at_c].astype(wide)
         c[at_c] = product.astype(c.dtype)
-        self.state.record(MatrixProduct(op, *product_cycles(op, self.state.machine)))
+        self.state.record(MatrixProduct(op, *product_cycles(op, machine)))
         return ()
 
     @impl(spm.CompletedOp)

@@ -13,6 +13,9 @@ import triton
 import triton.language as tl
 
 import xnpu
+from xnpu.interpreters.simulator.trace import InterpreterError
+from xnpu.kernels import corpus_kernel
+from xnpu.kernels.cases import make_case
 from xnpu.kernels.flash_attention import flash_attention
 from xnpu.kernels.matmul import matmul
 from xnpu.machines import MACHINES_DIR
@@ -225,18 +228,26 @@ def test_an_fp16_dot_runs_on_the_matrix_unit_from_vec_on(xnpu_driver):
         assert xnpu.last_report().matrix_cycles == matrix_cycles
 
 
-def test_a_machine_with_no_matrix_unit_multiplies_on_the_vector_unit(xnpu_driver, tmp_path):
-    """A machine file without [matrix]: the fp16 dot stays a loop nest (vectorized),
-    with a remark that names the machine."""
+@pytest.fixture
+def no_matrix_machine(tmp_path) -> str:
+    """edge-npu's machine file without its [matrix] section, named no-matrix."""
     text = MACHINES_DIR.joinpath("edge-npu.toml").read_text()
     start = text.index("[matrix]")
     end = text.index("\n[", start + 1)
     path = tmp_path / "no-matrix.toml"
     path.write_text((text[:start] + text[end + 1 :]).replace('"edge-npu"', '"no-matrix"', 1))
+    return str(path)
+
+
+def test_a_machine_with_no_matrix_unit_multiplies_on_the_vector_unit(
+    xnpu_driver, no_matrix_machine
+):
+    """A machine file without [matrix]: the fp16 dot stays a loop nest (vectorized),
+    with a remark that names the machine."""
     gen = torch.Generator().manual_seed(11)
     q, k = (torch.randn(16, 32, generator=gen).half() for _ in range(2))
     s = torch.empty(16, 16)
-    scores[(1,)](q, k, s, L=16, D=32, level="vec", machine=str(path))
+    scores[(1,)](q, k, s, L=16, D=32, level="vec", machine=no_matrix_machine)
     torch.testing.assert_close(s, (q.float() @ k.float().T) * 0.125, atol=1e-4, rtol=1e-5)
     report = xnpu.last_report()
     assert report.matrix_cycles == 0
@@ -270,3 +281,13 @@ def test_rows_wrapped_modulo_m_move_as_a_box_only_when_no_block_wraps(
     torch.testing.assert_close(c, a.float() @ b.float(), atol=1e-4, rtol=1e-5)
     gathered = any("gathered element by element" in r for r in xnpu.last_report().remarks)
     assert gathered != moved_as_a_box
+
+
+def test_a_product_lowered_for_the_matrix_unit_refuses_a_machine_without_one(no_matrix_machine):
+    """A module lowered for edge-npu holds spm.matmul; run on a machine with no matrix
+    unit, it fails naming the op and what to do, and leaves the output as it was."""
+    module = xnpu.lower(corpus_kernel("matmul").to_tt(), "vec")
+    case = make_case("matmul", 100)
+    with pytest.raises(InterpreterError, match="machine 'no-matrix' has no matrix unit"):
+        xnpu.run(module, *case.args, grid=case.grid, machine=no_matrix_machine)
+    assert torch.isnan(case.args[2]).all()  # the output, NaN before the run, untouched
