@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from xnpu.bench.measure import BenchKernel, Roofline, Variant, measure
+from xnpu.bench.measure import BenchError, BenchKernel, Roofline, Variant, measure
 from xnpu.kernels import CorpusKernel, corpus_kernel
 from xnpu.kernels.cases import matmul_case
 from xnpu.machines import load_machine
@@ -81,7 +81,10 @@ def main() -> None:
     )
     for level in args.levels.split(","):
         started = time.perf_counter()
-        report = measure(kernel, Variant.of(level), n, machine).report
+        try:
+            report = measure(kernel, Variant.of(level), n, machine).report
+        except (BenchError, ValueError) as error:  # a bad level, blocks too big to hold
+            raise SystemExit(f"matmul_roofline: {error}") from None
         wall = time.perf_counter() - started
         roofline = Roofline(
             report.ddr_bytes, report.compute_cycles, machine, report.matrix_peak_cycles
