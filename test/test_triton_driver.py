@@ -301,3 +301,20 @@ def test_the_launch_record_keeps_warnings_quiet_for_plain_launches(xnpu_driver):
         warnings.simplefilter("error")
         vector_add[(3,)](x, y, out, 3000, BLOCK_SIZE=1024, level="vec+mt", contexts=2)
     assert torch.equal(out, x + y)
+
+
+def test_a_host_run_leaves_triton_language_as_it_was():
+    """Triton's interpreter patches triton.language and does not always undo it; a host
+    run (language_restored) puts every attribute back, even when the run fails."""
+    import triton.language as tl
+
+    from xnpu.triton.launch import language_restored
+
+    original_mul, original_arange = tl.core.tensor.__mul__, tl.arange
+    with pytest.raises(RuntimeError), language_restored():
+        tl.core.tensor.__mul__ = lambda self, other: None
+        tl.arange = None
+        tl.core.added_by_the_run = 1
+        raise RuntimeError("the interpreter failed")
+    assert tl.core.tensor.__mul__ is original_mul and tl.arange is original_arange
+    assert not hasattr(tl.core, "added_by_the_run")

@@ -299,7 +299,10 @@ class Launcher:
         )
         # the kernel's @triton.jit helpers (Inductor's sort, welford...) run as Python too
         try:
-            with unittest.mock.patch.object(JITFunction, "__call__", _call_interpreted):
+            with (
+                language_restored(),
+                unittest.mock.patch.object(JITFunction, "__call__", _call_interpreted),
+            ):
                 InterpretedFunction(self.src.fn.fn)[grid](*args)  # every parameter, in order
         except Exception as error:  # Triton's interpreter raises what its ops raise
             raise LaunchError(
@@ -317,6 +320,31 @@ class Launcher:
                 return
         if launch.report is not None:
             set_last_report(launch.report)
+
+
+@contextlib.contextmanager
+def language_restored() -> Iterator[None]:
+    """triton.language as it was before, whatever runs inside: Triton's interpreter
+    patches the language's modules and classes to run a kernel, and a helper it calls
+    (`InterpretedFunction.__call__`) patches them without undoing it, so a host run
+    could leave the next compile of any kernel reading interpreter values."""
+    import triton.language as tl
+
+    owners = [tl, tl.core, tl.math, tl.core.tensor, tl.core.tensor_descriptor_base]
+    saved = [dict(vars(owner)) for owner in owners]
+    try:
+        yield
+    finally:
+        for owner, before in zip(owners, saved):
+            now = vars(owner)
+            for name in [n for n in now if n not in before]:
+                delattr(owner, name)
+            for name, value in before.items():
+                if now.get(name, _ABSENT) is not value:
+                    setattr(owner, name, value)
+
+
+_ABSENT = object()
 
 
 def _call_interpreted(jit_function, *args, **kwargs):
