@@ -86,9 +86,7 @@ def main() -> None:
         except (BenchError, ValueError) as error:  # a bad level, blocks too big to hold
             raise SystemExit(f"matmul_roofline: {error}") from None
         wall = time.perf_counter() - started
-        roofline = Roofline(
-            report.ddr_bytes, report.compute_cycles, machine, report.matrix_peak_cycles
-        )
+        roofline = Roofline.of(report, machine)
         cycles = report.cycles
         contexts = [c for c in report.contexts if c.label != "main"] or report.contexts
 

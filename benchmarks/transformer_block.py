@@ -52,9 +52,7 @@ def main() -> None:
     print("|---|---|---:|---:|---:|---|---:|")
     for launch in session.launches:
         report = launch.report
-        roofline = Roofline(
-            report.ddr_bytes, report.compute_cycles, machine, report.matrix_peak_cycles
-        )
+        roofline = Roofline.of(report, machine)
         grid = "x".join(map(str, report.grid))
         print(
             f"| {launch.kernel} | {grid} | {report.cycles:,.0f} | "

@@ -100,7 +100,7 @@ FIXED_SHAPE_ELEMENTS = ROWS * COLS
 
 def _rows(kernel: str, measured: dict, machine: Machine) -> list[dict]:
     vec = measured["vec"].report
-    roofline = Roofline(vec.ddr_bytes, vec.compute_cycles, machine, vec.matrix_peak_cycles)
+    roofline = Roofline.of(vec, machine)
     scalar_cycles = measured["scalar"].report.cycles
     rows = []
     for variant in VARIANTS:

@@ -238,6 +238,11 @@ class Roofline:
     machine: Machine = field(repr=False)
     matrix_peak_cycles: float = 0.0
 
+    @staticmethod
+    def of(report: Report, machine: Machine) -> Roofline:
+        """The bound for the work a run did: its DDR bytes, vector work and products."""
+        return Roofline(report.ddr_bytes, report.compute_cycles, machine, report.matrix_peak_cycles)
+
     @property
     def memory_cycles(self) -> float:
         return self.ddr_bytes / self.machine.ddr.bytes_per_cycle
