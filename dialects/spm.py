@@ -365,13 +365,19 @@ LISTED_BUFFERS = 5
 """An overflow message names the largest buffers, and sums up the rest."""
 
 
+def scratchpad_used(buffers: Sequence[tuple[AllocOp, int]], machine: Machine) -> int:
+    """The scratchpad bytes `buffers` (each an spm.alloc and its live copies) take, in
+    whole allocation granules."""
+    return sum(copies * machine.scratchpad.rounded(alloc.nbytes) for alloc, copies in buffers)
+
+
 def scratchpad_overflow(buffers: Sequence[tuple[AllocOp, int]], machine: Machine) -> str | None:
     """None when `buffers` (each an spm.alloc and how many copies of it are live at
     once) fit `machine`'s scratchpad, in whole allocation granules; else what they
     take against what it has, the largest buffers by name. The one scratchpad-fit check: the
     passes ask it of a function's buffers, the interpreter of the live ones."""
     pad = machine.scratchpad
-    used = sum(copies * pad.rounded(alloc.nbytes) for alloc, copies in buffers)
+    used = scratchpad_used(buffers, machine)
     if used <= pad.capacity_bytes:
         return None
     largest = sorted(buffers, key=lambda b: -b[1] * pad.rounded(b[0].nbytes))

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from xnpu.bench import db_sweep, ladder, mt_scaling, paper
+from xnpu.bench import db_sweep, engine, explore, ladder, mt_scaling, paper, search, sweep
 from xnpu.bench.measure import (
     ELEMENTWISE,
     FIXED_SHAPE,
@@ -27,7 +27,8 @@ from xnpu.bench.measure import (
     STYLES,
     BenchError,
 )
-from xnpu.bench.output import Progress, write_csv, write_json
+from xnpu.bench.output import Progress, table, write_csv, write_json
+from xnpu.bench.store import ResultStore
 from xnpu.bench.published import ELEMENTS, FIGURES, runs_needed
 from xnpu.cli import (
     CommandError,
@@ -210,7 +211,106 @@ def parser() -> argparse.ArgumentParser:
         help="the published figures beside the simulated ones",
         description=paper.__doc__,
     )
+    _explorer_parsers(commands, kernels)
     return top
+
+
+DEFAULT_STORE = Path("xnpu-explore.duckdb")
+
+
+def _explorer_parsers(commands, kernels: list[str]) -> None:
+    """explore, search and query: runs that go to a result store (store.py)."""
+    runs = argparse.ArgumentParser(add_help=False)
+    runs.add_argument(
+        "--machine",
+        default=None,
+        help=f"the base machine model, whose values --set changes: a name "
+        f"({', '.join(available_machines())}) or a .toml path (default {DEFAULT_MACHINE})",
+    )
+    runs.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=V[,V...]",
+        help="machine values (any machine-file key, section.name), e.g. "
+        "--set ddr.bytes_per_cycle=2.4,4.77 (repeatable)",
+    )
+    runs.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"the DuckDB result store, created if missing (default {DEFAULT_STORE})",
+    )
+    runs.add_argument("--name", help="the sweep's name in the store (default: the spec's)")
+    runs.add_argument(
+        "--engine",
+        choices=engine.BACKENDS,
+        default="ray",
+        help="ray: Ray tasks, on this machine's cores or the cluster at --address (default); "
+        "local: one by one in this process",
+    )
+    runs.add_argument(
+        "--address", help="a Ray cluster's address (ray://HOST:10001 or auto); default: a local Ray"
+    )
+    runs.add_argument(
+        "--jobs", type=_count, default=None, help="cores a local Ray uses (default: all)"
+    )
+    runs.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+
+    p = commands.add_parser(
+        "explore",
+        parents=[runs],
+        help="a sweep of kernels x sizes x levels x options x machine values, into a store",
+        description=explore.__doc__,
+    )
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.add_argument("--spec", type=Path, metavar="FILE.toml", help="the sweep, as a TOML file "
+                   "(the options below add to it)")  # fmt: skip
+    p.add_argument("--kernel", nargs="+", choices=kernels, default=[], metavar="K",
+                   help=f"kernels (choose from {', '.join(kernels)})")  # fmt: skip
+    p.add_argument("--sizes", type=_sizes, default=[], metavar="LIST",
+                   help="sizes, comma-separated (64K,1M: elements; matmul: n; "
+                   "flash_attention: length)")  # fmt: skip
+    p.add_argument("--level", nargs="+", default=[], metavar="L",
+                   help="levels (default vec+mt+db)")  # fmt: skip
+    p.add_argument("--style", nargs="+", choices=STYLES, default=[], help="launch styles "
+                   "(default grid)")  # fmt: skip
+    p.add_argument("--option", action="append", default=[], metavar="NAME=V[,V...]",
+                   help=f"compiler options ({', '.join(sweep.SWEPT_OPTIONS)}), e.g. "
+                   "--option contexts=1,2,4 (repeatable)")  # fmt: skip
+    p.add_argument("--dry-run", action="store_true",
+                   help="say how many points there are and how many the store holds; run none")  # fmt: skip
+    p.add_argument("--plot", type=Path, metavar="DIR",
+                   help="write sensitivity.png, db_gain.png and pareto.png into DIR")  # fmt: skip
+    p.add_argument("--parquet", type=Path, metavar="FILE", help="also export the sweep's rows "
+                   "as Parquet")  # fmt: skip
+
+    p = commands.add_parser(
+        "search",
+        parents=[runs],
+        help="the fastest compiler options for one kernel, by Optuna over simulated time",
+        description=search.__doc__,
+    )
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.add_argument("--kernel", required=True, choices=kernels, metavar="K",
+                   help=f"the kernel (choose from {', '.join(kernels)})")  # fmt: skip
+    p.add_argument("--size", type=_size, default=1 << 20, metavar="N",
+                   help="its size (default 1M elements)")  # fmt: skip
+    p.add_argument("--level", nargs="+", default=["vec+mt+db"], metavar="L",
+                   help="levels the search may pick (default vec+mt+db)")  # fmt: skip
+    p.add_argument("--trials", type=_count, default=60, help="points to try (default 60)")
+    p.add_argument("--seed", type=int, default=0, help="the sampler's seed (default 0)")
+
+    p = commands.add_parser(
+        "query",
+        help="SQL over a result store (default: what it holds, by sweep)",
+        description="Runs SQL over a result store's table `points` (columns: store.py) and "
+        "prints the rows; without SQL, the sweeps it holds.",
+    )
+    p.add_argument("store", type=Path, help="the DuckDB result store")
+    p.add_argument("sql", nargs="?", help="the query (table: points)")
+    p.add_argument("--parquet", type=Path, metavar="FILE", help="export every row as Parquet")
 
 
 def _check_outputs(args) -> None:
@@ -306,10 +406,129 @@ def write_outputs(args, result: dict, text: str) -> list[str]:
     return [str(path) for path, _ in jobs]
 
 
+def explore_spec(args) -> sweep.SweepSpec:
+    """The sweep the spec file and the command line describe together: the command
+    line's kernels, sizes, levels and styles add to the file's; its options and
+    machine values replace the file's for the same key."""
+    if args.spec:
+        spec = sweep.load_spec(args.spec, mt_scaling.parse_sizes)
+    else:
+        spec = sweep.SweepSpec([], [], [], name="explore")
+    spec.kernels = list(dict.fromkeys(spec.kernels + args.kernel))
+    spec.sizes = list(dict.fromkeys(spec.sizes + args.sizes))
+    spec.levels = list(dict.fromkeys(spec.levels + args.level)) or ["vec+mt+db"]
+    spec.styles = list(dict.fromkeys(spec.styles + args.style)) if args.style else spec.styles
+    spec.options |= sweep.parse_assignments(args.option, "--option")
+    spec.machine_values |= sweep.parse_assignments(args.set, "--set")
+    spec.machine = args.machine or spec.machine
+    spec.name = args.name or spec.name
+    return spec
+
+
+def _explore(args, started: float) -> int:
+    spec = explore_spec(args)
+    points = spec.points()
+    if args.parquet:
+        check_output_file(args.parquet, "--parquet")
+    if args.plot:
+        check_output_directory(args.plot, "--plot")
+    store_path = args.store or DEFAULT_STORE
+    with ResultStore(store_path) as store:
+        if args.dry_run:
+            done = store.done([p.identity(spec.base_machine()) for p in points])
+            print(f"sweep '{spec.name}': {len(points):,} points, {len(done):,} of them in {store_path}")
+            return 0
+        with engine.Engine(args.engine, args.address, args.jobs) as runner:
+            progress = Progress(len(points), enabled=not args.quiet)
+            try:
+                result = explore.run_sweep(spec, store, runner, progress)
+            except KeyboardInterrupt:
+                progress.finish()
+                print(
+                    f"xnpu-bench explore: interrupted; {store.count(spec.name):,} points of "
+                    f"'{spec.name}' are in {store_path}: run the same command to do the rest",
+                    file=sys.stderr,
+                )
+                raise
+            where = runner.where()
+        print(explore.summary(store, result, where))
+        records = store.records(
+            "SELECT * FROM points WHERE sweep = ? AND status = 'ok'", [spec.name]
+        )
+        columns = [c for c in explore.swept_columns(store, spec.name) if c != "size"]
+        if records and columns:
+            print("\n" + explore.sensitivity_text(records, columns))
+        written = []
+        if args.plot:
+            from xnpu.bench.explore_plots import write_plots
+
+            written += [str(p) for p in write_plots(records, columns, args.plot)]
+        if args.parquet:
+            store.export_parquet(args.parquet, spec.name)
+            written.append(str(args.parquet))
+    if written:
+        print(f"wrote {', '.join(written)}", file=sys.stderr)
+    print(f"wall time {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _search(args, started: float) -> int:
+    fixed = sweep.parse_assignments(args.set, "--set")
+    several = [key for key, values in fixed.items() if len(values) > 1]
+    if several:
+        raise BenchError(f"--set {several[0]}: a search runs on one machine; give one value")
+    sweep.SweepSpec([args.kernel], [args.size], list(args.level)).check()
+    machine = args.machine or DEFAULT_MACHINE
+    name = args.name or f"search {args.kernel} {args.size}"
+    with ResultStore(args.store or DEFAULT_STORE) as store, engine.Engine(
+        args.engine, args.address, args.jobs
+    ) as runner:
+        progress = Progress(args.trials, enabled=not args.quiet)
+        result = search.search(
+            args.kernel, args.size, args.level, args.trials, machine,
+            {k: v[0] for k, v in fixed.items()}, store, runner, name, args.seed, progress,
+        )  # fmt: skip
+        print(search.render(result, store))
+    print(f"wall time {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _query(args) -> int:
+    with ResultStore(args.store, read_only=True) as store:
+        sql = args.sql or (
+            "SELECT sweep, count(*) AS points, count_if(status = 'ok') AS ok, "
+            "min(finished) AS first, max(finished) AS last FROM points GROUP BY sweep ORDER BY first"
+        )
+        names, rows = store.query(sql)
+        if names:
+            print(table(names, [[_cell(v) for v in row] for row in rows]))
+            print(f"({len(rows):,} rows)", file=sys.stderr)
+        if args.parquet:
+            check_output_file(args.parquet, "--parquet")
+            store.export_parquet(args.parquet)
+            print(f"wrote {args.parquet}", file=sys.stderr)
+    return 0
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    return "NULL" if value is None else str(value)
+
+
+EXPLORER = {"explore": _explore, "search": _search}
+
+
 @command("xnpu-bench")
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     started = time.perf_counter()
+    if args.command in (*EXPLORER, "query"):
+        try:
+            return _query(args) if args.command == "query" else EXPLORER[args.command](args, started)
+        except (BenchError, CommandError, MachineError) as error:
+            print(f"xnpu-bench {args.command}: error: {error}", file=sys.stderr)
+            return 1
     try:
         _check_outputs(args)
         machine = load_machine(args.machine)

@@ -13,6 +13,7 @@ kernels as rows of 1,024.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -46,6 +47,14 @@ element, so a problem of N elements would take minutes to simulate."""
 MATRIX_KERNELS = tuple(MATRIX_SHAPES)
 
 
+def matrix_problem(kernel: str, size):
+    """A matrix kernel's problem from one number: matmul's n, or flash attention's
+    length (with MATRIX_SHAPES' heads); a full shape passes through."""
+    if kernel == "flash_attention" and isinstance(size, int):
+        return (MATRIX_SHAPES[kernel][0], size)
+    return size
+
+
 def problem(kernel: str, size) -> str:
     """What a size means for `kernel`, in words."""
     if kernel == "matmul":
@@ -70,6 +79,10 @@ ROW_LENGTH = 1024
 class BenchError(Exception):
     """A measurement that cannot be reported (a wrong output, an unknown kernel, a bad
     option); the message says what and where."""
+
+
+class WrongOutput(BenchError):
+    """A run whose output differs from PyTorch's: a defect, never a timing."""
 
 
 @dataclass(frozen=True)
@@ -125,7 +138,9 @@ def bench_kernel(name: str, style: str = "grid") -> BenchKernel:
     if name in FIXED_SHAPE:
         return BenchKernel(name, corpus_kernel(name), lambda n, seed: make_case(name, 0, seed))
     if name in MATRIX_KERNELS:
-        return BenchKernel(name, corpus_kernel(name), lambda n, seed: make_case(name, n, seed))
+        return BenchKernel(
+            name, corpus_kernel(name), lambda n, seed: make_case(name, matrix_problem(name, n), seed)
+        )
     raise BenchError(
         f"no benchmark kernel '{name}': choose from "
         f"{', '.join(ELEMENTWISE + ROW_KERNELS + FIXED_SHAPE + MATRIX_KERNELS)}"
@@ -179,7 +194,9 @@ class Measurement:
 
 
 _TT_MODULES: dict[tuple, ModuleOp] = {}
-_LOWERED: dict[tuple, ModuleOp] = {}
+_LOWERED: OrderedDict[tuple, ModuleOp] = OrderedDict()
+KEPT_LOWERED = 256
+"""Lowered modules kept (least recently used go first): a long sweep visits thousands."""
 
 
 def _key(kernel: BenchKernel) -> tuple:
@@ -196,7 +213,9 @@ def lowered(kernel: BenchKernel, variant: Variant, machine: Machine, programs: i
         else dict(variant.options)
     )
     key = (source, variant.level, tuple(sorted(options.items())), machine.fingerprint())
-    if key not in _LOWERED:
+    if key in _LOWERED:
+        _LOWERED.move_to_end(key)
+    else:
         if source not in _TT_MODULES:
             _TT_MODULES[source] = kernel.source.to_tt()
         try:
@@ -206,6 +225,8 @@ def lowered(kernel: BenchKernel, variant: Variant, machine: Machine, programs: i
             ValueError,
         ) as error:  # a pass names itself; say which run it was
             raise BenchError(f"{kernel.name} at {variant.name}: {error}") from None
+        while len(_LOWERED) > KEPT_LOWERED:
+            _LOWERED.popitem(last=False)
     return _LOWERED[key]
 
 
@@ -220,7 +241,7 @@ def measure(
     report = xnpu.run(module, *case.args, grid=case.grid, machine=machine)
     wrong = case.mismatches()
     if wrong:
-        raise BenchError(
+        raise WrongOutput(
             f"{kernel.name} at {variant.name}, {elements:,} elements: wrong output, so no timing "
             f"is reported: {wrong[0]}"
         )

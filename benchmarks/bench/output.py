@@ -18,6 +18,8 @@ class Progress:
     otherwise (CI logs); silent when disabled."""
 
     WIDTH = 24
+    LOG_EVERY = 5.0
+    """Seconds between `advance` lines when the stream is not a terminal."""
 
     def __init__(self, total: int, enabled: bool = True, stream=None):
         self.total = total
@@ -25,6 +27,7 @@ class Progress:
         self.enabled = enabled
         self.stream = stream or sys.stderr
         self.started = time.perf_counter()
+        self.logged = 0.0
 
     def step(self, what: str) -> None:
         """Announces the step about to run."""
@@ -40,6 +43,33 @@ class Progress:
             self.stream.write(line + "\n")
         self.stream.flush()
         self.done += 1
+
+    def advance(self, count: int, what: str) -> None:
+        """Counts `count` finished steps, the last of which was `what`, with the rate and
+        the time left at that rate."""
+        self.done += count
+        if not self.enabled:
+            return
+        filled = self.WIDTH * self.done // max(self.total, 1)
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        elapsed = time.perf_counter() - self.started
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        left = (self.total - self.done) / rate if rate else 0.0
+        line = (
+            f"[{bar}] {self.done}/{self.total} {rate:.1f}/s, {left:.0f} s left; last: {what}"
+        )
+        if self.stream.isatty():
+            self.stream.write("\r\033[K" + line[: self._columns()])
+        elif elapsed - self.logged >= self.LOG_EVERY or self.done >= self.total:
+            self.stream.write(line + "\n")  # a log: a line every few seconds
+            self.logged = elapsed
+        self.stream.flush()
+
+    @staticmethod
+    def _columns() -> int:
+        import shutil
+
+        return shutil.get_terminal_size().columns - 1
 
     def finish(self) -> None:
         if self.enabled and self.stream.isatty():

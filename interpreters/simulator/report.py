@@ -28,6 +28,8 @@ class Report:
     timeline: Timeline
     remarks: list[str] = field(default_factory=list)
     """What the passes decided or left alone, and why (npu.remarks in the IR)."""
+    scratchpad_bytes: int = 0
+    """The most scratchpad the run held at once, in whole allocation granules."""
 
     @property
     def microseconds(self) -> float:
@@ -84,6 +86,7 @@ class Report:
             "dma_bytes": self.timeline.dma_bytes,
             "overlap_cycles": whole(self.overlap_cycles),
             "ddr_bytes": self.ddr_bytes,
+            "scratchpad_bytes": self.scratchpad_bytes,
             "contexts": [
                 {k: whole(v) if isinstance(v, float) else v for k, v in asdict(c).items()}
                 | {"busy": whole(c.busy), "idle": whole(c.idle)}

@@ -289,6 +289,7 @@ def run(
         ready.state.check_all_waited(f"@{entry.sym_name.data}")
         ready.state.flush()
         traces = ready.state.traces
+        scratchpad_bytes = ready.state.scratchpad_peak
     timeline = replay(traces, machine_model)
     _write_back(entry, callers, values)
     return Report(
@@ -301,4 +302,5 @@ def run(
         dma_busy=timeline.dma_busy,
         timeline=timeline,
         remarks=remarks_in(entry),
+        scratchpad_bytes=scratchpad_bytes,
     )

@@ -25,7 +25,7 @@ import numpy as np
 from xdsl.ir import Operation
 
 from xnpu.dialects.location import at_location
-from xnpu.dialects.spm import AllocOp, scratchpad_overflow
+from xnpu.dialects.spm import AllocOp, scratchpad_overflow, scratchpad_used
 from xnpu.interpreters.simulator.errors import InterpreterError
 from xnpu.interpreters.simulator.races import RaceDetector
 from xnpu.machines import Machine
@@ -114,6 +114,8 @@ class ExecutionState(RaceDetector):
         self.pending_vector = 0.0
         self.live_buffers: list[AllocOp] = []
         self.live_arrays: list[np.ndarray] = []
+        self.scratchpad_peak = 0
+        """The most scratchpad bytes live at once (whole granules)."""
         self.reset_races()
 
     def new_trace(self, label: str) -> ContextTrace:
@@ -141,10 +143,11 @@ class ExecutionState(RaceDetector):
     # ---- scratchpad occupancy
 
     def allocate(self, op: AllocOp, array: np.ndarray) -> None:
-        live = [*self.live_buffers, op]
-        problem = scratchpad_overflow([(buffer, 1) for buffer in live], self.machine)
+        live = [(buffer, 1) for buffer in (*self.live_buffers, op)]
+        problem = scratchpad_overflow(live, self.machine)
         if problem is not None:
             raise InterpreterError(f"scratchpad overflow{at_location(op)}: {problem}")
+        self.scratchpad_peak = max(self.scratchpad_peak, scratchpad_used(live, self.machine))
         self.live_buffers.append(op)
         self.live_arrays.append(array)
 

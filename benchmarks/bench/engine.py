@@ -1,0 +1,191 @@
+"""
+Where sweep points run: on Ray (this machine's cores by default, a cluster when given
+its address) or one by one in this process. Points that share a compile go to one
+task, so the worker lowers the kernel once for all their sizes; a worker keeps its
+compiled Triton modules and lowered modules for the tasks after (measure.lowered).
+
+    with Engine("ray", jobs=2) as engine:             # or Engine("ray", address="ray://head:10001")
+        for rows in engine.run(evaluate, [(points, "edge-npu", "my-sweep"), ...]):
+            store.add(rows)                           # as each task finishes
+
+A point's failure is a row (status refused, wrong, invalid or error, with the message),
+never the sweep's end.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+
+from xnpu.bench.measure import BenchError, Variant, WrongOutput, bench_kernel, measure
+from xnpu.bench.sweep import Point
+from xnpu.interpreters.simulator.trace import InterpreterError
+from xnpu.machines import MachineError, load_machine
+
+BACKENDS = ("ray", "local")
+"""ray: tasks on a Ray cluster (a local one by default); local: this process, in order."""
+
+POINTS_PER_TASK = 16
+"""At most this many points (of one compile) in a task: enough to amortize a task's
+overhead (a few ms on Ray) without leaving a core idle at the end of a sweep."""
+
+
+def tasks_for(points: Sequence[Point], per_task: int = POINTS_PER_TASK) -> list[list[Point]]:
+    """Points grouped by compile (see Point.compile_key), in chunks of `per_task`."""
+    groups: dict[tuple, list[Point]] = {}
+    for point in points:
+        groups.setdefault(point.compile_key(), []).append(point)
+    return [group[i : i + per_task] for group in groups.values()
+            for i in range(0, len(group), per_task)]  # fmt: skip
+
+
+def evaluate(points: Sequence[Point], machine: str, sweep: str) -> list[dict]:
+    """Each point run and checked against PyTorch (measure), as a store row."""
+    base = load_machine(machine)
+    rows = []
+    for point in points:
+        started = time.perf_counter()
+        row = {
+            "id": point.identity(base),
+            "sweep": sweep,
+            "kernel": point.kernel,
+            "style": point.style,
+            "size": point.size,
+            "level": point.level,
+            "machine": base.name,
+            **dict(point.options),
+            **dict(point.machine_values),
+        }
+        row.update(_outcome(point, base))
+        row["wall_seconds"] = time.perf_counter() - started
+        row["finished"] = datetime.now()
+        rows.append(row)
+    return rows
+
+
+def _outcome(point: Point, base) -> dict:
+    try:
+        machine = base.with_values(dict(point.machine_values))
+    except MachineError as error:
+        return {"status": "invalid", "message": str(error)}
+    try:
+        kernel = bench_kernel(point.kernel, point.style)
+        variant = Variant.of(point.level, **dict(point.options))
+        report = measure(kernel, variant, point.size, machine, point.seed).report
+    except WrongOutput as error:
+        return {"status": "wrong", "message": str(error)}
+    except (BenchError, InterpreterError, MachineError) as error:
+        return {"status": "refused", "message": str(error)}
+    except Exception as error:  # a defect: recorded with where it happened, the sweep goes on
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        return {
+            "status": "error",
+            "message": f"{type(error).__name__}: {error} ({where.filename}:{where.lineno})",
+        }
+    return {
+        "status": "ok",
+        "message": None,
+        "cycles": report.cycles,
+        "microseconds": report.microseconds,
+        "compute_cycles": report.compute_cycles,
+        "dma_wait_cycles": report.dma_wait_cycles,
+        "overlap_cycles": report.overlap_cycles,
+        "matrix_cycles": report.matrix_cycles,
+        "ddr_bytes": report.ddr_bytes,
+        "scratchpad_bytes": report.scratchpad_bytes,
+        # the forked contexts that worked (the main one waits for them), or the main one
+        "contexts_used": sum(1 for c in report.contexts[1:] if c.busy > 0) or 1,
+    }
+
+
+class Engine:
+    """Runs tasks where the backend says; `run` yields results as tasks finish."""
+
+    def __init__(self, backend: str = "ray", address: str | None = None, jobs: int | None = None):
+        if backend not in BACKENDS:
+            raise BenchError(f"unknown engine {backend!r}: use {', '.join(BACKENDS)}")
+        if address and backend != "ray":
+            raise BenchError("an address is for the ray engine (a Ray cluster to run on)")
+        if jobs is not None and jobs < 1:
+            raise BenchError(f"jobs must be at least 1, got {jobs}")
+        self.backend = backend
+        self.address = address
+        self.jobs = jobs
+        self._started_ray = False
+        self._remote = {}
+
+    def __enter__(self) -> Engine:
+        if self.backend == "ray":
+            self._start_ray()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _start_ray(self) -> None:
+        import ray
+
+        if ray.is_initialized():  # the caller's Ray: use it as it is, leave it running
+            return
+        # Ray's own banner and usage prompt are noise in a sweep's output
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        settings = {"include_dashboard": False, "log_to_driver": False, "logging_level": "error"}
+        try:
+            if self.address:
+                ray.init(address=self.address, **settings)
+            else:
+                ray.init(num_cpus=self.jobs or os.cpu_count() or 1, **settings)
+        except (ConnectionError, ValueError, RuntimeError) as error:
+            where = self.address or "this machine"
+            raise BenchError(f"cannot start Ray on {where}: {error}") from None
+        self._started_ray = True
+
+    @property
+    def workers(self) -> int:
+        """How many tasks run at once."""
+        if self.backend == "local":
+            return 1
+        import ray
+
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+    def where(self) -> str:
+        if self.backend == "local":
+            return f"this process on {socket.gethostname()}"
+        return f"Ray at {self.address}" if self.address else "Ray on this machine"
+
+    def run(self, function: Callable, tasks: Iterable[tuple]) -> Iterator:
+        """function(*task) for every task, yielded as each finishes (any order)."""
+        if self.backend == "local":
+            for task in tasks:
+                yield function(*task)
+            return
+        import ray
+
+        remote = self._remote.get(function)
+        if remote is None:
+            remote = self._remote[function] = ray.remote(function)
+        pending = []
+        queue = iter(tasks)
+        limit = 2 * self.workers  # a few queued per worker: results stream, memory stays flat
+        while True:
+            while len(pending) < limit:
+                task = next(queue, None)
+                if task is None:
+                    break
+                pending.append(remote.remote(*task))
+            if not pending:
+                return
+            finished, pending = ray.wait(pending, num_returns=1)
+            yield ray.get(finished[0])
+
+    def close(self) -> None:
+        if self._started_ray:
+            import ray
+
+            ray.shutdown()
+            self._started_ray = False

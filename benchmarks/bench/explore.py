@@ -1,0 +1,236 @@
+"""
+`xnpu-bench explore`: a sweep over kernels x sizes x levels x compiler options x machine
+values, run on Ray (or in this process), every output checked against PyTorch, each
+result written to a DuckDB store as it arrives. Run the same command again and it
+does only the points the store does not hold: a killed sweep resumes where it stopped.
+
+    xnpu-bench explore --spec sweep.toml --store results.duckdb
+    xnpu-bench explore --kernel gelu softmax --sizes 64K,1M --level vec+mt vec+mt+db \\
+        --set ddr.bytes_per_cycle=2.4,4.77,9.54 --option contexts=1,2,4 \\
+        --store results.duckdb --plot figures/ [--address ray://head:10001]
+
+Afterwards: the points by outcome, each kernel's fastest point and its Pareto front
+(time vs scratchpad bytes vs contexts), and the plots (sensitivity, DB gain, Pareto).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from xnpu.bench.engine import Engine, evaluate, tasks_for
+from xnpu.bench.output import Progress, table
+from xnpu.bench.store import ResultStore
+from xnpu.bench.sweep import SweepSpec
+from xnpu.transforms.pipelines import OPTION_MECHANISM
+
+PARETO_OBJECTIVES = ("cycles", "scratchpad_bytes", "contexts_used")
+"""What a Pareto front trades: time, scratchpad held, contexts used (all minimized)."""
+
+
+@dataclass
+class SweepRun:
+    """What one invocation did: points asked for, found done in the store, run now."""
+
+    sweep: str
+    points: int
+    already_done: int
+    ran: int
+    seconds: float
+
+    @property
+    def points_per_second(self) -> float:
+        return self.ran / self.seconds if self.seconds else 0.0
+
+
+def run_sweep(
+    spec: SweepSpec, store: ResultStore, engine: Engine, progress: Progress | None = None
+) -> SweepRun:
+    """Runs the spec's points the store does not hold yet, writing each task's rows
+    as it finishes."""
+    points = spec.points()
+    base = spec.base_machine()
+    ids = {point.identity(base): point for point in points}
+    done = store.done(list(ids))
+    todo = [point for i, point in ids.items() if i not in done]
+    progress = progress or Progress(len(todo), enabled=False)
+    progress.total = len(todo)
+    started = time.perf_counter()
+    ran = 0
+    tasks = [(task, spec.machine, spec.name) for task in tasks_for(todo)]
+    for rows in engine.run(evaluate, tasks):
+        ran += store.add(rows)
+        progress.advance(len(rows), _short(rows[-1]))
+    progress.finish()
+    return SweepRun(spec.name, len(points), len(done), ran, time.perf_counter() - started)
+
+
+def _short(row: dict) -> str:
+    return f"{row['kernel']} {row['size']:,} {row['level']} {row['status']}"
+
+
+def pareto_front(records: Sequence[dict], objectives: Sequence[str] = PARETO_OBJECTIVES):
+    """The records no other record beats: at most as much of every objective, less of
+    one. Records with an objective missing are left out."""
+    scored = [r for r in records if all(r.get(o) is not None for o in objectives)]
+
+    def dominates(a: dict, b: dict) -> bool:
+        return all(a[o] <= b[o] for o in objectives) and any(a[o] < b[o] for o in objectives)
+
+    front = [r for r in scored if not any(dominates(other, r) for other in scored)]
+    unique = {tuple(r[o] for o in objectives): r for r in front}  # ties: one of them
+    return sorted(unique.values(), key=lambda r: tuple(r[o] for o in objectives))
+
+
+def swept_columns(store: ResultStore, sweep: str) -> list[str]:
+    """The option and machine-value columns the sweep's points vary over."""
+    from xnpu.bench.store import FIXED_COLUMNS
+
+    names, rows = store.query("SELECT * FROM points WHERE sweep = ? LIMIT 0", [sweep])
+    candidates = ["level", *(n for n in names if n not in FIXED_COLUMNS), "size"]
+    varying = []
+    for name in candidates:
+        quoted = '"' + name.replace('"', '""') + '"'
+        _, counted = store.query(
+            f"SELECT count(DISTINCT {quoted}) FROM points WHERE sweep = ?", [sweep]
+        )
+        if counted[0][0] > 1:
+            varying.append(name)
+    return varying
+
+
+def _setting(record: dict, columns: Sequence[str]) -> str:
+    shown = [f"{c}={record[c]}" for c in columns if record.get(c) is not None]
+    return " ".join(shown) or "(defaults)"
+
+
+def summary(store: ResultStore, run: SweepRun, where: str) -> str:
+    """The sweep's outcome counts, and per kernel and size its fastest point and its
+    Pareto front."""
+    sweep = run.sweep
+    lines = [
+        f"sweep '{sweep}' in {store.path}: {run.points:,} points; {run.already_done:,} were "
+        f"in the store, {run.ran:,} ran now on {where} in {run.seconds:.1f} s "
+        f"({run.points_per_second:.1f} points/s)"
+    ]
+    _, counts = store.query(
+        "SELECT status, count(*) FROM points WHERE sweep = ? GROUP BY status ORDER BY status",
+        [sweep],
+    )
+    lines.append("  by outcome: " + ", ".join(f"{s} {n:,}" for s, n in counts))
+    problems = store.records(
+        "SELECT status, any_value(message) AS message, count(*) AS n FROM points "
+        "WHERE sweep = ? AND status NOT IN ('ok') GROUP BY status, split_part(message, ':', 1) "
+        "ORDER BY n DESC LIMIT 5",
+        [sweep],
+    )
+    for p in problems:
+        lines.append(f"  {p['status']} ({p['n']:,}), e.g.: {p['message'][:300]}")
+    varying = [c for c in swept_columns(store, sweep) if c != "size"]
+    rows = []
+    for group in store.records(
+        "SELECT DISTINCT kernel, size FROM points WHERE sweep = ? AND status = 'ok' "
+        "ORDER BY kernel, size",
+        [sweep],
+    ):
+        records = store.records(
+            "SELECT * FROM points WHERE sweep = ? AND status = 'ok' AND kernel = ? AND size = ?",
+            [sweep, group["kernel"], group["size"]],
+        )
+        fastest = min(records, key=lambda r: r["cycles"])
+        slowest = max(records, key=lambda r: r["cycles"])
+        front = pareto_front(records)
+        rows.append([
+            group["kernel"], f"{group['size']:,}", f"{len(records):,}",
+            f"{fastest['cycles']:,.0f}", f"{slowest['cycles'] / fastest['cycles']:.2f}x",
+            str(len(front)), _setting(fastest, varying),
+        ])  # fmt: skip
+    if rows:
+        lines += [
+            "",
+            table(
+                ["kernel", "size", "points", "fastest cycles", "slowest/fastest",
+                 "Pareto points", "fastest point"],
+                rows,
+            ),  # fmt: skip
+        ]
+    return "\n".join(lines)
+
+
+def front_text(store: ResultStore, sweep: str, kernel: str, size: int) -> str:
+    """One kernel's Pareto front as a table."""
+    records = store.records(
+        "SELECT * FROM points WHERE sweep = ? AND status = 'ok' AND kernel = ? AND size = ?",
+        [sweep, kernel, size],
+    )
+    varying = [c for c in swept_columns(store, sweep) if c not in ("size",)]
+    rows = [
+        [f"{r['cycles']:,.0f}", f"{r['scratchpad_bytes']:,}", str(r["contexts_used"]),
+         _setting(r, varying)]
+        for r in pareto_front(records)
+    ]  # fmt: skip
+    return (
+        f"Pareto front of {kernel} at {size:,} (time vs scratchpad vs contexts):\n"
+        + table(["cycles", "scratchpad bytes", "contexts", "point"], rows)
+    )
+
+
+def median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def sensitivity(records: Sequence[dict], columns: Sequence[str]) -> dict[str, dict[str, float]]:
+    """kernel -> column -> the median, over every setting of the other columns, of the
+    slowest over the fastest time as that column alone moves across its values (1: the
+    kernel does not care)."""
+    found: dict[str, dict[str, float]] = {}
+    for column in columns:
+        # a level's points hold no value for the options only other levels read
+        held = [c for c in columns if column != "level" or c not in OPTION_MECHANISM]
+        others = [c for c in (*held, "size") if c != column]
+        groups: dict[tuple, list[float]] = {}
+        for r in records:
+            key = (r["kernel"], *(r.get(c) for c in others))
+            groups.setdefault(key, []).append(r["cycles"])
+        swings: dict[str, list[float]] = {}
+        for key, cycles in groups.items():
+            if len(cycles) > 1:
+                swings.setdefault(key[0], []).append(max(cycles) / min(cycles))
+        for kernel, values in swings.items():
+            found.setdefault(kernel, {})[column] = median(values)
+    return found
+
+
+
+
+def db_gains(records: Sequence[dict], columns: Sequence[str], base_level: str = "vec+mt"):
+    """For every point at `base_level` + db, the time of the same point at
+    `base_level` over its own (DB's speedup); as (record with db, gain) pairs."""
+    db_level = base_level + "+db"
+    matched = [c for c in (*columns, "size") if OPTION_MECHANISM.get(c) != "db" and c != "level"]
+    bases = {
+        (r["kernel"], *(r.get(c) for c in matched)): r["cycles"]
+        for r in records
+        if r["level"] == base_level
+    }
+    pairs = []
+    for r in records:
+        if r["level"] == db_level:
+            base = bases.get((r["kernel"], *(r.get(c) for c in matched)))
+            if base is not None:
+                pairs.append((r, base / r["cycles"]))
+    return pairs
+
+
+def sensitivity_text(records: Sequence[dict], columns: Sequence[str]) -> str:
+    found = sensitivity(records, columns)
+    shown = [c for c in columns if any(c in by for by in found.values())]
+    rows = [[kernel, *(f"{by[c]:.2f}x" if c in by else "-" for c in shown)]
+            for kernel, by in sorted(found.items())]  # fmt: skip
+    return (
+        "sensitivity (median slowest/fastest as one parameter moves, the rest held):\n"
+        + table(["kernel", *shown], rows)
+    )

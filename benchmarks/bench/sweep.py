@@ -1,0 +1,221 @@
+"""
+What a design-space sweep covers: kernels x sizes x levels x compiler options x machine
+values, from a TOML spec or the command line, as a list of `Point`s, each with a stable
+id (so that a store knows which points a sweep has done).
+
+    # sweep.toml                               # xnpu-bench explore --spec sweep.toml
+    kernels = ["gelu", "softmax"]               # corpus kernels (xnpu-bench ladder --help)
+    sizes = ["64K", "1M"]                       # elements (matmul: n; flash_attention: length)
+    levels = ["vec+mt", "vec+mt+db"]
+    [machine]                                   # any machine-file key, section.name
+    "ddr.bytes_per_cycle" = [2.4, 4.77, 9.54]
+    scratchpad.capacity_bytes = [1048576, 8388608]
+    [options]                                   # the passes' options (xnpu.lower)
+    contexts = [1, 2, 4]
+    writeback = ["async", "sync"]               # for levels with db only
+
+An option a level's passes do not read (writeback at "vec+mt") is dropped from that
+level's points, so the grid holds each distinct compile once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import itertools
+import json
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xnpu.bench.measure import BenchError, bench_kernel
+from xnpu.bench.mt_scaling import parse_sizes
+from xnpu.machines import DEFAULT_MACHINE, Machine, MachineError, load_machine
+from xnpu.transforms.pipelines import OPTION_MECHANISM, mechanisms_of, passes_for
+
+SWEPT_OPTIONS = tuple(
+    name
+    for name in inspect.signature(passes_for).parameters
+    if name not in ("level", "machine", "programs")  # programs is the launch's own grid
+)
+"""The compiler options a sweep may vary: the passes' (see xnpu.lower)."""
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run of a sweep: a kernel at a size, lowered at a level with options, on the
+    base machine with some values changed."""
+
+    kernel: str
+    size: int
+    level: str
+    options: tuple[tuple[str, object], ...] = ()
+    machine_values: tuple[tuple[str, float], ...] = ()
+    style: str = "grid"
+    seed: int = 0
+
+    def compile_key(self) -> tuple:
+        """Points with equal keys share one lowered module per launch (all but size)."""
+        return (self.kernel, self.style, self.level, self.options, self.machine_values)
+
+    def identity(self, machine: Machine) -> str:
+        """A stable id: the same point on the same base machine has the same id in
+        every run of every sweep."""
+        text = json.dumps(
+            [self.kernel, self.style, self.size, self.level, self.options,
+             self.machine_values, self.seed, machine.fingerprint()],
+            default=str,
+        )  # fmt: skip
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+    def describe(self) -> str:
+        parts = [f"{self.kernel} {self.size:,} {self.level}"]
+        parts += [f"{k}={v}" for k, v in self.options + self.machine_values]
+        return " ".join(parts)
+
+
+@dataclass
+class SweepSpec:
+    """The axes of a sweep; `points()` is their product."""
+
+    kernels: list[str]
+    sizes: list[int]
+    levels: list[str]
+    options: dict[str, list] = field(default_factory=dict)
+    machine_values: dict[str, list[float]] = field(default_factory=dict)
+    styles: list[str] = field(default_factory=lambda: ["grid"])
+    machine: str = DEFAULT_MACHINE
+    name: str = ""
+
+    def base_machine(self) -> Machine:
+        return load_machine(self.machine)
+
+    def check(self) -> None:
+        """Fails (BenchError), naming the axis and value, on anything no point could run."""
+        if not (self.kernels and self.sizes and self.levels and self.styles):
+            raise BenchError("a sweep needs at least one kernel, size and level")
+        for kernel, style in itertools.product(self.kernels, self.styles):
+            bench_kernel(kernel, style)  # BenchError naming the kernels there are
+        for level in self.levels:
+            try:
+                mechanisms_of(level)
+            except ValueError as error:
+                raise BenchError(str(error)) from None
+        unknown = [name for name in self.options if name not in SWEPT_OPTIONS]
+        if unknown:
+            raise BenchError(
+                f"unknown compiler option {unknown[0]!r}: the options are {', '.join(SWEPT_OPTIONS)}"
+            )
+        for name, values in {**self.options, **self.machine_values, "sizes": self.sizes}.items():
+            if not values:
+                raise BenchError(f"{name} has no values")
+        try:
+            machine = self.base_machine()
+            for key in self.machine_values:
+                machine.value(key)  # a key the machine file has
+        except MachineError as error:
+            raise BenchError(f"machine values: {error}") from None
+        for key, values in self.machine_values.items():
+            wrong = [v for v in values if isinstance(v, bool) or not isinstance(v, int | float)]
+            if wrong:
+                raise BenchError(f"machine value {key} = {wrong[0]!r} is not a number")
+        # a value out of its range, or at odds with another, makes its points "invalid"
+        for size in self.sizes:
+            if not isinstance(size, int) or size < 1:
+                raise BenchError(f"a size is a positive number of elements, not {size!r}")
+
+    def points(self) -> list[Point]:
+        """Every distinct point of the product of the axes, in a stable order."""
+        self.check()
+        machine_axes = [[(key, value) for value in values]
+                        for key, values in sorted(self.machine_values.items())]  # fmt: skip
+        found: dict[Point, None] = {}
+        for kernel, style, level in itertools.product(self.kernels, self.styles, self.levels):
+            mechanisms = mechanisms_of(level)
+            applying = {name: values for name, values in sorted(self.options.items())
+                        if OPTION_MECHANISM.get(name, "every level") in (*mechanisms, "every level")}  # fmt: skip
+            option_axes = [[(name, value) for value in values] for name, values in applying.items()]
+            for options in itertools.product(*option_axes):
+                for values in itertools.product(*machine_axes):
+                    for size in self.sizes:
+                        point = Point(kernel, size, level, options, values, style)
+                        found.setdefault(point, None)
+        return list(found)
+
+
+def _flatten(table: Mapping, prefix: str = "") -> dict[str, object]:
+    """{"ddr": {"bytes_per_cycle": [..]}} and {"ddr.bytes_per_cycle": [..]} alike."""
+    flat = {}
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _as_list(value, what: str) -> list:
+    values = value if isinstance(value, list) else [value]
+    if not values:
+        raise BenchError(f"{what} has no values")
+    return values
+
+
+SPEC_KEYS = ("name", "machine", "kernels", "sizes", "levels", "styles", "options", "machine_values")
+
+
+def load_spec(path: Path, parse_size) -> SweepSpec:
+    """A spec file (see the module docstring); `parse_size` reads "64K"-style sizes."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as error:
+        raise BenchError(f"cannot read the sweep spec {path}: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise BenchError(f"{path}: not valid TOML: {error}") from None
+    data["machine_values"] = data.pop("machine_values", {})
+    if isinstance(data.get("machine"), dict):  # [machine] holds values; machine = "..." names it
+        data["machine_values"] = data.pop("machine")
+    unknown = [key for key in data if key not in SPEC_KEYS]
+    if unknown:
+        raise BenchError(f"{path}: unknown key {unknown[0]!r}; a spec has {', '.join(SPEC_KEYS)}")
+    sizes = []
+    for size in _as_list(data.get("sizes", []), "sizes"):
+        sizes.extend(parse_size(size) if isinstance(size, str) else [size])
+    return SweepSpec(
+        kernels=_as_list(data.get("kernels", []), "kernels"),
+        sizes=sizes,
+        levels=_as_list(data.get("levels", ["vec+mt+db"]), "levels"),
+        options={k: _as_list(v, k) for k, v in _flatten(data.get("options", {})).items()},
+        machine_values={
+            k: _as_list(v, k) for k, v in _flatten(data.get("machine_values", {})).items()
+        },
+        styles=_as_list(data.get("styles", ["grid"]), "styles"),
+        machine=data.get("machine", DEFAULT_MACHINE),
+        name=data.get("name", path.stem),
+    )
+
+
+def parse_value(text: str) -> object:
+    """A value given on the command line: an integer (64K and 8M are 2^10 and 2^20
+    multiples), a number, or a word."""
+    for convert in (int, float, lambda t: parse_sizes(t)[0] if "," not in t else None):
+        try:
+            value = convert(text)
+        except ValueError:
+            continue
+        if value is not None:
+            return value
+    return text
+
+
+def parse_assignments(items: Sequence[str], what: str) -> dict[str, list]:
+    """["ddr.bytes_per_cycle=2.4,4.77"] -> {"ddr.bytes_per_cycle": [2.4, 4.77]}."""
+    found: dict[str, list] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        parsed = [parse_value(v.strip()) for v in values.split(",") if v.strip()]
+        if not sep or not key.strip() or not parsed:
+            raise BenchError(f"{what} '{item}' is not KEY=VALUE[,VALUE...]")
+        found[key.strip()] = parsed
+    return found
