@@ -12,13 +12,16 @@ compared with PyTorch before its timing is reported.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import importlib.metadata
+import signal
 import sys
 import time
 from pathlib import Path
 
 from xnpu.bench import db_sweep, engine, explore, ladder, mt_scaling, paper, search, sweep
+from xnpu.bench.explore_plots import write_plots
 from xnpu.bench.measure import (
     ELEMENTWISE,
     FIXED_SHAPE,
@@ -28,8 +31,8 @@ from xnpu.bench.measure import (
     BenchError,
 )
 from xnpu.bench.output import Progress, table, write_csv, write_json
-from xnpu.bench.store import ResultStore
 from xnpu.bench.published import ELEMENTS, FIGURES, runs_needed
+from xnpu.bench.store import ResultStore
 from xnpu.cli import (
     CommandError,
     check_output_directory,
@@ -433,10 +436,12 @@ def _explore(args, started: float) -> int:
     if args.plot:
         check_output_directory(args.plot, "--plot")
     store_path = args.store or DEFAULT_STORE
-    with ResultStore(store_path) as store:
+    with ResultStore(store_path) as store, interrupted_by_sigterm():
         if args.dry_run:
             done = store.done([p.identity(spec.base_machine()) for p in points])
-            print(f"sweep '{spec.name}': {len(points):,} points, {len(done):,} of them in {store_path}")
+            print(
+                f"sweep '{spec.name}': {len(points):,} points, {len(done):,} of them in {store_path}"
+            )
             return 0
         with engine.Engine(args.engine, args.address, args.jobs) as runner:
             progress = Progress(len(points), enabled=not args.quiet)
@@ -460,8 +465,6 @@ def _explore(args, started: float) -> int:
             print("\n" + explore.sensitivity_text(records, columns))
         written = []
         if args.plot:
-            from xnpu.bench.explore_plots import write_plots
-
             written += [str(p) for p in write_plots(records, columns, args.plot)]
         if args.parquet:
             store.export_parquet(args.parquet, spec.name)
@@ -472,6 +475,20 @@ def _explore(args, started: float) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def interrupted_by_sigterm():
+    """`kill` stops a sweep as Ctrl-C does (its Ray workers shut down, the store closed)."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _search(args, started: float) -> int:
     fixed = sweep.parse_assignments(args.set, "--set")
     several = [key for key, values in fixed.items() if len(values) > 1]
@@ -480,9 +497,10 @@ def _search(args, started: float) -> int:
     sweep.SweepSpec([args.kernel], [args.size], list(args.level)).check()
     machine = args.machine or DEFAULT_MACHINE
     name = args.name or f"search {args.kernel} {args.size}"
-    with ResultStore(args.store or DEFAULT_STORE) as store, engine.Engine(
-        args.engine, args.address, args.jobs
-    ) as runner:
+    with (
+        ResultStore(args.store or DEFAULT_STORE) as store,
+        engine.Engine(args.engine, args.address, args.jobs) as runner,
+    ):
         progress = Progress(args.trials, enabled=not args.quiet)
         result = search.search(
             args.kernel, args.size, args.level, args.trials, machine,
@@ -525,7 +543,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if args.command in (*EXPLORER, "query"):
         try:
-            return _query(args) if args.command == "query" else EXPLORER[args.command](args, started)
+            return (
+                _query(args) if args.command == "query" else EXPLORER[args.command](args, started)
+            )
         except (BenchError, CommandError, MachineError) as error:
             print(f"xnpu-bench {args.command}: error: {error}", file=sys.stderr)
             return 1

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from xnpu.bench.engine import Engine, evaluate, tasks_for
 from xnpu.bench.output import Progress, table
-from xnpu.bench.store import ResultStore
+from xnpu.bench.store import FIXED_COLUMNS, ResultStore
 from xnpu.bench.sweep import SweepSpec
 from xnpu.transforms.pipelines import OPTION_MECHANISM
 
@@ -85,8 +85,6 @@ def pareto_front(records: Sequence[dict], objectives: Sequence[str] = PARETO_OBJ
 
 def swept_columns(store: ResultStore, sweep: str) -> list[str]:
     """The option and machine-value columns the sweep's points vary over."""
-    from xnpu.bench.store import FIXED_COLUMNS
-
     names, rows = store.query("SELECT * FROM points WHERE sweep = ? LIMIT 0", [sweep])
     candidates = ["level", *(n for n in names if n not in FIXED_COLUMNS), "size"]
     varying = []
@@ -150,8 +148,15 @@ def summary(store: ResultStore, run: SweepRun, where: str) -> str:
         lines += [
             "",
             table(
-                ["kernel", "size", "points", "fastest cycles", "slowest/fastest",
-                 "Pareto points", "fastest point"],
+                [
+                    "kernel",
+                    "size",
+                    "points",
+                    "fastest cycles",
+                    "slowest/fastest",
+                    "Pareto points",
+                    "fastest point",
+                ],
                 rows,
             ),  # fmt: skip
         ]
@@ -170,9 +175,8 @@ def front_text(store: ResultStore, sweep: str, kernel: str, size: int) -> str:
          _setting(r, varying)]
         for r in pareto_front(records)
     ]  # fmt: skip
-    return (
-        f"Pareto front of {kernel} at {size:,} (time vs scratchpad vs contexts):\n"
-        + table(["cycles", "scratchpad bytes", "contexts", "point"], rows)
+    return f"Pareto front of {kernel} at {size:,} (time vs scratchpad vs contexts):\n" + table(
+        ["cycles", "scratchpad bytes", "contexts", "point"], rows
     )
 
 
@@ -204,8 +208,6 @@ def sensitivity(records: Sequence[dict], columns: Sequence[str]) -> dict[str, di
     return found
 
 
-
-
 def db_gains(records: Sequence[dict], columns: Sequence[str], base_level: str = "vec+mt"):
     """For every point at `base_level` + db, the time of the same point at
     `base_level` over its own (DB's speedup); as (record with db, gain) pairs."""
@@ -230,7 +232,6 @@ def sensitivity_text(records: Sequence[dict], columns: Sequence[str]) -> str:
     shown = [c for c in columns if any(c in by for by in found.values())]
     rows = [[kernel, *(f"{by[c]:.2f}x" if c in by else "-" for c in shown)]
             for kernel, by in sorted(found.items())]  # fmt: skip
-    return (
-        "sensitivity (median slowest/fastest as one parameter moves, the rest held):\n"
-        + table(["kernel", *shown], rows)
+    return "sensitivity (median slowest/fastest as one parameter moves, the rest held):\n" + table(
+        ["kernel", *shown], rows
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from xnpu.bench.explore import median, db_gains, pareto_front, sensitivity
+from xnpu.bench.explore import db_gains, median, pareto_front, sensitivity
 from xnpu.bench.output import pyplot
 
 SCRATCHPAD_AXES = ("scratchpad.capacity_bytes", "scratchpad.tile_budget_bytes", "budget")

@@ -139,7 +139,9 @@ def bench_kernel(name: str, style: str = "grid") -> BenchKernel:
         return BenchKernel(name, corpus_kernel(name), lambda n, seed: make_case(name, 0, seed))
     if name in MATRIX_KERNELS:
         return BenchKernel(
-            name, corpus_kernel(name), lambda n, seed: make_case(name, matrix_problem(name, n), seed)
+            name,
+            corpus_kernel(name),
+            lambda n, seed: make_case(name, matrix_problem(name, n), seed),
         )
     raise BenchError(
         f"no benchmark kernel '{name}': choose from "

@@ -55,9 +55,7 @@ class Progress:
         elapsed = time.perf_counter() - self.started
         rate = self.done / elapsed if elapsed > 0 else 0.0
         left = (self.total - self.done) / rate if rate else 0.0
-        line = (
-            f"[{bar}] {self.done}/{self.total} {rate:.1f}/s, {left:.0f} s left; last: {what}"
-        )
+        line = f"[{bar}] {self.done}/{self.total} {rate:.1f}/s, {left:.0f} s left; last: {what}"
         if self.stream.isatty():
             self.stream.write("\r\033[K" + line[: self._columns()])
         elif elapsed - self.logged >= self.LOG_EVERY or self.done >= self.total:

@@ -76,13 +76,11 @@ class ResultStore:
             raise BenchError(f"no result store at {self.path}")
         try:
             self.connection = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as error:
-            raise BenchError(
-                f"cannot open the result store {self.path}: {error} (is another sweep "
-                f"writing it?)"
-            ) from None
         except duckdb.Error as error:
-            raise BenchError(f"{self.path} is not a DuckDB result store: {error}") from None
+            held = "lock" in str(error).lower()
+            why = "another process holds it (a sweep still running?)" if held else (
+                f"not a DuckDB result store ({error})")  # fmt: skip
+            raise BenchError(f"cannot open the result store {self.path}: {why}") from None
         if not read_only:
             columns = ", ".join(f"{_quoted(n)} {t}" for n, t in FIXED_COLUMNS.items())
             self.connection.execute(f"CREATE TABLE IF NOT EXISTS points ({columns})")
@@ -170,4 +168,6 @@ class ResultStore:
         """The rows (of one sweep, or all) as a Parquet file."""
         where = "WHERE sweep = " + "'" + sweep.replace("'", "''") + "'" if sweep else ""
         target = str(path).replace("'", "''")
-        self.connection.execute(f"COPY (SELECT * FROM points {where}) TO '{target}' (FORMAT PARQUET)")
+        self.connection.execute(
+            f"COPY (SELECT * FROM points {where}) TO '{target}' (FORMAT PARQUET)"
+        )

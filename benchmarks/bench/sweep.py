@@ -7,7 +7,8 @@ id (so that a store knows which points a sweep has done).
     kernels = ["gelu", "softmax"]               # corpus kernels (xnpu-bench ladder --help)
     sizes = ["64K", "1M"]                       # elements (matmul: n; flash_attention: length)
     levels = ["vec+mt", "vec+mt+db"]
-    [machine]                                   # any machine-file key, section.name
+    machine = "edge-npu"                        # the base model (a name or .toml path)
+    [set]                                       # machine values: any machine-file key
     "ddr.bytes_per_cycle" = [2.4, 4.77, 9.54]
     scratchpad.capacity_bytes = [1048576, 8388608]
     [options]                                   # the passes' options (xnpu.lower)
@@ -162,7 +163,7 @@ def _as_list(value, what: str) -> list:
     return values
 
 
-SPEC_KEYS = ("name", "machine", "kernels", "sizes", "levels", "styles", "options", "machine_values")
+SPEC_KEYS = ("name", "machine", "kernels", "sizes", "levels", "styles", "set", "options")
 
 
 def load_spec(path: Path, parse_size) -> SweepSpec:
@@ -173,9 +174,6 @@ def load_spec(path: Path, parse_size) -> SweepSpec:
         raise BenchError(f"cannot read the sweep spec {path}: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
         raise BenchError(f"{path}: not valid TOML: {error}") from None
-    data["machine_values"] = data.pop("machine_values", {})
-    if isinstance(data.get("machine"), dict):  # [machine] holds values; machine = "..." names it
-        data["machine_values"] = data.pop("machine")
     unknown = [key for key in data if key not in SPEC_KEYS]
     if unknown:
         raise BenchError(f"{path}: unknown key {unknown[0]!r}; a spec has {', '.join(SPEC_KEYS)}")
@@ -187,9 +185,7 @@ def load_spec(path: Path, parse_size) -> SweepSpec:
         sizes=sizes,
         levels=_as_list(data.get("levels", ["vec+mt+db"]), "levels"),
         options={k: _as_list(v, k) for k, v in _flatten(data.get("options", {})).items()},
-        machine_values={
-            k: _as_list(v, k) for k, v in _flatten(data.get("machine_values", {})).items()
-        },
+        machine_values={k: _as_list(v, k) for k, v in _flatten(data.get("set", {})).items()},
         styles=_as_list(data.get("styles", ["grid"]), "styles"),
         machine=data.get("machine", DEFAULT_MACHINE),
         name=data.get("name", path.stem),
