@@ -26,18 +26,17 @@ from __future__ import annotations
 
 import argparse
 import math
-import multiprocessing
 import os
 import re
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy.optimize import least_squares
 
+from xnpu.bench.engine import Engine
 from xnpu.bench.measure import BenchError
 from xnpu.bench.output import table
 from xnpu.bench.paper import compare, render, simulate
@@ -118,22 +117,27 @@ def _values_at(machine: Machine, keys: list[tuple[str, ...]], logs) -> dict[str,
     return values
 
 
-def _simulated_in_worker(source: str, keys: list[tuple[str, ...]], logs) -> dict | None:
-    """One evaluation in a worker process (None: values no machine file could hold)."""
+def _simulated_in_worker(point, source: str, keys: list[tuple[str, ...]], logs):
+    """One evaluation on an engine's worker: (point, its figures), the figures None for
+    values no machine file could hold."""
     machine = load_machine(source)
     try:
-        return simulate(machine.with_values(_values_at(machine, keys, logs)))
+        return point, simulate(machine.with_values(_values_at(machine, keys, logs)))
     except MachineError:
-        return None
+        return point, None
 
 
 class Model:
-    """The figures as functions of the free parameters' logarithms; with `jobs` > 1,
-    the evaluations a finite-difference Jacobian needs run side by side in as many
-    processes."""
+    """The figures as functions of the free parameters' logarithms; given an engine
+    (xnpu-bench explore's: Ray on this machine's cores or a cluster), the evaluations a
+    finite-difference Jacobian needs run side by side on it."""
 
     def __init__(
-        self, machine: Machine, parameters: list[Parameter], quiet: bool = False, jobs: int = 1
+        self,
+        machine: Machine,
+        parameters: list[Parameter],
+        quiet: bool = False,
+        engine: Engine | None = None,
     ):
         self.machine = machine
         self.parameters = parameters
@@ -142,15 +146,7 @@ class Model:
         self.quiet = quiet
         self.evaluations = 0
         self.cache: dict[tuple, dict | None] = {}
-        self.pool = (
-            ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
-            if jobs > 1
-            else None
-        )
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown()
+        self.engine = engine
 
     def machine_at(self, logs) -> Machine:
         return self.machine.with_values(_values_at(self.machine, self.keys, logs))
@@ -160,16 +156,13 @@ class Model:
         return tuple(np.round(logs, 12))
 
     def prefetch(self, points) -> None:
-        """Evaluates the points not evaluated yet, side by side when there is a pool."""
+        """Evaluates the points not evaluated yet, side by side when there is an engine."""
         missing = list({self._key(p): p for p in points if self._key(p) not in self.cache}.items())
-        if self.pool is None or len(missing) < 2:
+        if self.engine is None or len(missing) < 2:
             return
-        futures = [
-            self.pool.submit(_simulated_in_worker, self.machine.source, self.keys, logs)
-            for _, logs in missing
-        ]
-        for (key, _), future in zip(missing, futures):
-            self.cache[key] = future.result()
+        tasks = [(key, self.machine.source, self.keys, logs) for key, logs in missing]
+        for key, figures in self.engine.run(_simulated_in_worker, tasks):
+            self.cache[key] = figures
             self.evaluations += 1
 
     def microseconds(self, logs) -> dict:
@@ -254,16 +247,12 @@ class Calibration:
 
 
 def calibrate(
-    machine: Machine, loo: bool = True, quiet: bool = False, jobs: int = 1
+    machine: Machine, loo: bool = True, quiet: bool = False, engine: Engine | None = None
 ) -> Calibration:
     parameters = fitted_parameters(Path(machine.source))
     if not parameters:
         raise BenchError(f"{machine.source} marks no value as fitted: nothing to calibrate")
-    model = Model(machine, parameters, quiet, jobs)
-    try:
-        return _calibrate(model, loo)
-    finally:
-        model.close()
+    return _calibrate(Model(machine, parameters, quiet, engine), loo)
 
 
 def _calibrate(model: Model, loo: bool) -> Calibration:
@@ -428,7 +417,11 @@ def main() -> None:
         "--jobs",
         type=int,
         default=os.cpu_count() or 1,
-        help="processes evaluating a Jacobian's points side by side (default: one per core)",
+        help="cores a local Ray uses for a Jacobian's points, side by side (default: all; "
+        "1: one by one in this process, no Ray)",
+    )
+    parser.add_argument(
+        "--address", help="run the evaluations on the Ray cluster at this address instead"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
     args = parser.parse_args()
@@ -437,7 +430,11 @@ def main() -> None:
     start = time.perf_counter()
     try:
         machine = load_machine(args.machine)
-        result = calibrate(machine, loo=not args.no_loo, quiet=args.quiet, jobs=args.jobs)
+        if args.jobs == 1 and not args.address:
+            result = calibrate(machine, loo=not args.no_loo, quiet=args.quiet)
+        else:
+            with Engine("ray", args.address, None if args.address else args.jobs) as engine:
+                result = calibrate(machine, not args.no_loo, args.quiet, engine)
     except (BenchError, MachineError) as error:
         raise SystemExit(f"calibrate: {error}") from None
     print(

@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -335,3 +336,45 @@ def test_a_report_says_how_much_scratchpad_the_run_held():
     }
     assert 0 < held[1 << 18] <= 1 << 18
     assert 1 << 18 < held[1 << 21] <= 1 << 21
+
+
+# ---- workloads: the user's own Triton kernels and torch.compile'd functions
+
+WORKLOADS = Path(__file__).resolve().parent.parent / "benchmarks" / "workloads"
+
+
+def test_a_sweep_runs_a_users_triton_kernel_and_torch_function(tmp_path):
+    silu, mlp = str(WORKLOADS / "scaled_silu.py"), str(WORKLOADS / "gelu_mlp.py")
+    spec = SweepSpec([silu, mlp], [64], ["scalar", "vec+mt+db"], name="workloads")
+    with ResultStore(tmp_path / "r.duckdb") as store, Engine("local") as engine:
+        run_sweep(spec, store, engine)
+        rows = {(r["kernel"], r["level"]): r for r in store.records("SELECT * FROM points")}
+    assert {r["status"] for r in rows.values()} == {"ok"}, [r["message"] for r in rows.values()]
+    for kernel in (silu, mlp):
+        assert rows[kernel, "vec+mt+db"]["cycles"] < rows[kernel, "scalar"]["cycles"]
+
+
+def test_a_workload_that_disagrees_with_pytorch_is_wrong_and_one_incomplete_is_refused(tmp_path):
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text(
+        (WORKLOADS / "scaled_silu.py").read_text().replace("return scale * torch", "return torch")
+    )
+    with ResultStore(tmp_path / "r.duckdb") as store, Engine("local") as engine:
+        run_sweep(SweepSpec([str(wrong)], [4096], ["vec"], name="w"), store, engine)
+        (row,) = store.records("SELECT * FROM points")
+    assert row["status"] == "wrong" and "differs from PyTorch's" in row["message"]
+    incomplete = tmp_path / "incomplete.py"
+    incomplete.write_text("def inputs(size, seed):\n    return ()\n")
+    with pytest.raises(BenchError, match="defines no run, reference"):
+        SweepSpec([str(incomplete)], [4096], ["vec"]).points()
+
+
+def test_editing_a_workload_makes_its_points_new(tmp_path):
+    machine = load_machine()
+    workload = tmp_path / "w.py"
+    workload.write_text((WORKLOADS / "scaled_silu.py").read_text())
+    point = Point(str(workload), 4096, "vec")
+    before = point.identity(machine)
+    assert Point(str(workload), 4096, "vec").identity(machine) == before
+    workload.write_text(workload.read_text().replace("1.5", "2.5"))
+    assert point.identity(machine) != before

@@ -270,8 +270,9 @@ def _explorer_parsers(commands, kernels: list[str]) -> None:
     p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--spec", type=Path, metavar="FILE.toml", help="the sweep, as a TOML file "
                    "(the options below add to it)")  # fmt: skip
-    p.add_argument("--kernel", nargs="+", choices=kernels, default=[], metavar="K",
-                   help=f"kernels (choose from {', '.join(kernels)})")  # fmt: skip
+    p.add_argument("--kernel", nargs="+", default=[], metavar="K",
+                   help=f"corpus kernels ({', '.join(kernels)}) or workload files (FILE.py: "
+                   "inputs, run and reference; see xnpu.bench.workload)")  # fmt: skip
     p.add_argument("--sizes", type=_sizes, default=[], metavar="LIST",
                    help="sizes, comma-separated (64K,1M: elements; matmul: n; "
                    "flash_attention: length)")  # fmt: skip
@@ -296,8 +297,8 @@ def _explorer_parsers(commands, kernels: list[str]) -> None:
         description=search.__doc__,
     )
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.add_argument("--kernel", required=True, choices=kernels, metavar="K",
-                   help=f"the kernel (choose from {', '.join(kernels)})")  # fmt: skip
+    p.add_argument("--kernel", required=True, metavar="K",
+                   help=f"a corpus kernel ({', '.join(kernels)}) or a workload file (FILE.py)")  # fmt: skip
     p.add_argument("--size", type=_size, default=1 << 20, metavar="N",
                    help="its size (default 1M elements)")  # fmt: skip
     p.add_argument("--level", nargs="+", default=["vec+mt+db"], metavar="L",
@@ -494,7 +495,7 @@ def _search(args, started: float) -> int:
     several = [key for key, values in fixed.items() if len(values) > 1]
     if several:
         raise BenchError(f"--set {several[0]}: a search runs on one machine; give one value")
-    sweep.SweepSpec([args.kernel], [args.size], list(args.level)).check()
+    sweep.SweepSpec([args.kernel], [args.size], list(args.level)).check()  # names what is wrong
     machine = args.machine or DEFAULT_MACHINE
     name = args.name or f"search {args.kernel} {args.size}"
     with (

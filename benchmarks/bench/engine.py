@@ -23,6 +23,8 @@ from datetime import datetime
 
 from xnpu.bench.measure import BenchError, Variant, WrongOutput, bench_kernel, measure
 from xnpu.bench.sweep import Point
+from xnpu.bench.workload import is_workload, measure_workload
+from xnpu.interpreters.simulator.report import Report
 from xnpu.interpreters.simulator.trace import InterpreterError
 from xnpu.machines import MachineError, load_machine
 
@@ -73,9 +75,13 @@ def _outcome(point: Point, base) -> dict:
     except MachineError as error:
         return {"status": "invalid", "message": str(error)}
     try:
-        kernel = bench_kernel(point.kernel, point.style)
-        variant = Variant.of(point.level, **dict(point.options))
-        report = measure(kernel, variant, point.size, machine, point.seed).report
+        if is_workload(point.kernel):
+            options = dict(point.options)
+            reports = measure_workload(point.kernel, point.level, options, point.size, machine)
+        else:
+            kernel = bench_kernel(point.kernel, point.style)
+            variant = Variant.of(point.level, **dict(point.options))
+            reports = [measure(kernel, variant, point.size, machine, point.seed).report]
     except WrongOutput as error:
         return {"status": "wrong", "message": str(error)}
     except (BenchError, InterpreterError, MachineError) as error:
@@ -86,19 +92,22 @@ def _outcome(point: Point, base) -> dict:
             "status": "error",
             "message": f"{type(error).__name__}: {error} ({where.filename}:{where.lineno})",
         }
+    return {"status": "ok", "message": None, **figures(reports)}
+
+
+def figures(reports: Sequence[Report]) -> dict:
+    """A point's figures from the reports of its launches, run one after the other."""
     return {
-        "status": "ok",
-        "message": None,
-        "cycles": report.cycles,
-        "microseconds": report.microseconds,
-        "compute_cycles": report.compute_cycles,
-        "dma_wait_cycles": report.dma_wait_cycles,
-        "overlap_cycles": report.overlap_cycles,
-        "matrix_cycles": report.matrix_cycles,
-        "ddr_bytes": report.ddr_bytes,
-        "scratchpad_bytes": report.scratchpad_bytes,
+        "cycles": sum(r.cycles for r in reports),
+        "microseconds": sum(r.microseconds for r in reports),
+        "compute_cycles": sum(r.compute_cycles for r in reports),
+        "dma_wait_cycles": sum(r.dma_wait_cycles for r in reports),
+        "overlap_cycles": sum(r.overlap_cycles for r in reports),
+        "matrix_cycles": sum(r.matrix_cycles for r in reports),
+        "ddr_bytes": sum(r.ddr_bytes for r in reports),
+        "scratchpad_bytes": max(r.scratchpad_bytes for r in reports),
         # the forked contexts that worked (the main one waits for them), or the main one
-        "contexts_used": sum(1 for c in report.contexts[1:] if c.busy > 0) or 1,
+        "contexts_used": max(sum(1 for c in r.contexts[1:] if c.busy > 0) or 1 for r in reports),
     }
 
 

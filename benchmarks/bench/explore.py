@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from xnpu.bench.engine import Engine, evaluate, tasks_for
 from xnpu.bench.output import Progress, table
 from xnpu.bench.store import FIXED_COLUMNS, ResultStore
-from xnpu.bench.sweep import SweepSpec
+from xnpu.bench.sweep import Point, SweepSpec
 from xnpu.transforms.pipelines import OPTION_MECHANISM
 
 PARETO_OBJECTIVES = ("cycles", "scratchpad_bytes", "contexts_used")
@@ -45,11 +45,15 @@ class SweepRun:
 
 
 def run_sweep(
-    spec: SweepSpec, store: ResultStore, engine: Engine, progress: Progress | None = None
+    spec: SweepSpec,
+    store: ResultStore,
+    engine: Engine,
+    progress: Progress | None = None,
+    points: Sequence[Point] | None = None,
 ) -> SweepRun:
-    """Runs the spec's points the store does not hold yet, writing each task's rows
-    as it finishes."""
-    points = spec.points()
+    """Runs the spec's points (or `points` of it) the store does not hold yet,
+    writing each task's rows as it finishes."""
+    points = spec.points() if points is None else points
     base = spec.base_machine()
     ids = {point.identity(base): point for point in points}
     done = store.done(list(ids))

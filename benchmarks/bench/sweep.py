@@ -4,7 +4,7 @@ values, from a TOML spec or the command line, as a list of `Point`s, each with a
 id (so that a store knows which points a sweep has done).
 
     # sweep.toml                               # xnpu-bench explore --spec sweep.toml
-    kernels = ["gelu", "softmax"]               # corpus kernels (xnpu-bench ladder --help)
+    kernels = ["gelu", "softmax"]               # corpus kernels, or workload files (workload.py)
     sizes = ["64K", "1M"]                       # elements (matmul: n; flash_attention: length)
     levels = ["vec+mt", "vec+mt+db"]
     machine = "edge-npu"                        # the base model (a name or .toml path)
@@ -32,6 +32,7 @@ from pathlib import Path
 
 from xnpu.bench.measure import BenchError, bench_kernel
 from xnpu.bench.mt_scaling import parse_sizes
+from xnpu.bench.workload import fingerprint, is_workload, load_workload
 from xnpu.machines import DEFAULT_MACHINE, Machine, MachineError, load_machine
 from xnpu.transforms.pipelines import OPTION_MECHANISM, mechanisms_of, passes_for
 
@@ -63,8 +64,11 @@ class Point:
     def identity(self, machine: Machine) -> str:
         """A stable id: the same point on the same base machine has the same id in
         every run of every sweep."""
+        kernel = (
+            [self.kernel, fingerprint(self.kernel)] if is_workload(self.kernel) else self.kernel
+        )
         text = json.dumps(
-            [self.kernel, self.style, self.size, self.level, self.options,
+            [kernel, self.style, self.size, self.level, self.options,
              self.machine_values, self.seed, machine.fingerprint()],
             default=str,
         )  # fmt: skip
@@ -97,7 +101,12 @@ class SweepSpec:
         if not (self.kernels and self.sizes and self.levels and self.styles):
             raise BenchError("a sweep needs at least one kernel, size and level")
         for kernel, style in itertools.product(self.kernels, self.styles):
-            bench_kernel(kernel, style)  # BenchError naming the kernels there are
+            if not is_workload(kernel):
+                bench_kernel(kernel, style)  # BenchError naming the kernels there are
+            elif style != "grid":
+                raise BenchError(f"{kernel} launches as it says: style {style!r} is for the corpus")
+            else:
+                load_workload(kernel)  # BenchError saying what the file lacks
         for level in self.levels:
             try:
                 mechanisms_of(level)

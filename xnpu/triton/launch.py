@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from triton.runtime import driver as triton_driver
 from xdsl.utils.exceptions import DiagnosticException
 
 from xnpu.dialects.remarks import is_scalar_work
@@ -30,6 +31,7 @@ from xnpu.frontend.ttir import TritonFrontendError, parse_ttir
 from xnpu.interpreters.simulator.report import Report
 from xnpu.interpreters.simulator.runner import entry_function, grid_rank, run
 from xnpu.transforms.pipelines import lower, mechanisms_of
+from xnpu.triton.driver import XnpuDriver
 from xnpu.triton.options import LAUNCH_KEYWORDS, LaunchSettings, Layer, check_known, resolve
 
 
@@ -320,6 +322,18 @@ class Launcher:
                 return
         if launch.report is not None:
             set_last_report(launch.report)
+
+
+@contextlib.contextmanager
+def xnpu_driver_active() -> Iterator[None]:
+    """xnpu's Triton driver active inside (launches run on the simulated NPU), and
+    whatever was active before put back."""
+    previous = triton_driver._active  # pyright: ignore[reportPrivateUsage]
+    triton_driver.set_active(XnpuDriver())
+    try:
+        yield
+    finally:
+        triton_driver._active = previous  # pyright: ignore[reportPrivateUsage]
 
 
 @contextlib.contextmanager
