@@ -198,6 +198,9 @@ def test_an_interrupted_sweep_resumes_with_no_point_lost_or_repeated(ray_engine,
         result = run_sweep(SMALL, store, ray_engine)
         assert (result.already_done, result.ran) == (kept, 16 - kept)
         assert store.query("SELECT count(*), count(DISTINCT id) FROM points")[1] == [(16, 16)]
+        # results of other code are kept, and said to be
+        store.query("UPDATE points SET code = 'older' WHERE size = 4096")
+        assert run_sweep(SMALL, store, ray_engine).other_code == 8
 
 
 def test_a_point_that_fails_is_a_row_that_says_why(tmp_path):

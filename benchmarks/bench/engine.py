@@ -14,12 +14,16 @@ never the sweep's end.
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.util
 import os
 import socket
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
+from pathlib import Path
 
 from xnpu.bench.measure import BenchError, Variant, WrongOutput, bench_kernel, measure
 from xnpu.bench.sweep import Point
@@ -45,6 +49,24 @@ def tasks_for(points: Sequence[Point], per_task: int = POINTS_PER_TASK) -> list[
             for i in range(0, len(group), per_task)]  # fmt: skip
 
 
+CODE_PACKAGES = ("xnpu", *(f"xnpu.{layer}" for layer in ("machines", "frontend", "dialects",
+                 "costs", "transforms", "interpreters", "kernels", "bench")))  # fmt: skip
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A hash of xnpu's code and machine files, as this process runs them: every row
+    records it, so a store can tell results of other code from this code's."""
+    digest = hashlib.sha256()
+    for package in CODE_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        for directory in spec.submodule_search_locations or () if spec else ():
+            for path in sorted(Path(directory).rglob("*")):
+                if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
+                    digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def evaluate(points: Sequence[Point], machine: str, sweep: str) -> list[dict]:
     """Each point run and checked against PyTorch (measure), as a store row."""
     base = load_machine(machine)
@@ -65,6 +87,7 @@ def evaluate(points: Sequence[Point], machine: str, sweep: str) -> list[dict]:
         row.update(_outcome(point, base))
         row["wall_seconds"] = time.perf_counter() - started
         row["finished"] = datetime.now()
+        row["code"] = code_fingerprint()
         rows.append(row)
     return rows
 

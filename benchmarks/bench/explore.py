@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from xnpu.bench.engine import Engine, evaluate, tasks_for
+from xnpu.bench.engine import Engine, code_fingerprint, evaluate, tasks_for
 from xnpu.bench.output import Progress, table
 from xnpu.bench.store import FIXED_COLUMNS, ResultStore
 from xnpu.bench.sweep import Point, SweepSpec
@@ -38,6 +38,8 @@ class SweepRun:
     already_done: int
     ran: int
     seconds: float
+    other_code: int = 0
+    """Points found in the store that other xnpu code measured (kept, not rerun)."""
 
     @property
     def points_per_second(self) -> float:
@@ -57,6 +59,7 @@ def run_sweep(
     base = spec.base_machine()
     ids = {point.identity(base): point for point in points}
     done = store.done(list(ids))
+    other_code = store.measured_by_other_code(done, code_fingerprint())
     todo = [point for i, point in ids.items() if i not in done]
     progress = progress or Progress(len(todo), enabled=False)
     progress.total = len(todo)
@@ -67,7 +70,9 @@ def run_sweep(
         ran += store.add(rows)
         progress.advance(len(rows), _short(rows[-1]))
     progress.finish()
-    return SweepRun(spec.name, len(points), len(done), ran, time.perf_counter() - started)
+    return SweepRun(
+        spec.name, len(points), len(done), ran, time.perf_counter() - started, other_code
+    )
 
 
 def _short(row: dict) -> str:
@@ -116,6 +121,11 @@ def summary(store: ResultStore, run: SweepRun, where: str) -> str:
         f"in the store, {run.ran:,} ran now on {where} in {run.seconds:.1f} s "
         f"({run.points_per_second:.1f} points/s)"
     ]
+    if run.other_code:
+        lines.append(
+            f"  note: {run.other_code:,} of the points in the store were measured by other xnpu "
+            f"code than this (its `code` column); a new --store or --name measures them again"
+        )
     _, counts = store.query(
         "SELECT status, count(*) FROM points WHERE sweep = ? GROUP BY status ORDER BY status",
         [sweep],

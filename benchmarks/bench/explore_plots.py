@@ -37,6 +37,11 @@ def _save(plt, figure, path: Path) -> None:
     plt.close(figure)
 
 
+def _order(value) -> tuple:
+    """Numbers by value, then words: legends in the order a reader expects."""
+    return (0, value, "") if isinstance(value, int | float) else (1, 0, str(value))
+
+
 def plot_sensitivity(records: Sequence[dict], columns: Sequence[str], path: Path) -> bool:
     """Bars per kernel; False when no parameter moved alone (nothing to draw)."""
     found = sensitivity(records, columns)
@@ -51,7 +56,7 @@ def plot_sensitivity(records: Sequence[dict], columns: Sequence[str], path: Path
                  [by.get(c, 1.0) for c in shown], width, label=kernel)  # fmt: skip
     axis.set_xticks([j + 0.4 - width / 2 for j in range(len(shown))], shown, rotation=20,
                     ha="right", fontsize=8)  # fmt: skip
-    axis.set_yscale("log")
+    axis.axhline(1.0, color="grey", linewidth=0.8)
     axis.set_ylabel("slowest / fastest (median)")
     axis.set_title("Sensitivity: how far one parameter alone moves the time")
     axis.legend(fontsize=7)
@@ -76,7 +81,7 @@ def plot_db_gain(records: Sequence[dict], columns: Sequence[str], path: Path) ->
             if r["kernel"] == kernel:
                 line = r.get(line_key) if line_key else "all"
                 lines.setdefault(line, {}).setdefault(r.get(x_key), []).append(gain)
-        for line, points in sorted(lines.items(), key=lambda item: str(item[0])):
+        for line, points in sorted(lines.items(), key=lambda item: _order(item[0])):
             xs = sorted(x for x in points if x is not None)
             label = f"{line_key} = {line}" if line_key else None
             axis.plot(xs, [median(points[x]) for x in xs], marker="o", label=label)

@@ -13,7 +13,8 @@ status (ok, refused: a named limit such as scratchpad overflow; wrong: an output
 differs from PyTorch; invalid: machine values no machine file can hold; error: an
 unexpected failure), message, the report's figures (cycles, microseconds,
 compute_cycles, dma_wait_cycles, overlap_cycles, matrix_cycles, ddr_bytes,
-scratchpad_bytes, contexts_used), wall_seconds, finished; then one column per swept
+scratchpad_bytes, contexts_used), wall_seconds, finished, code (a hash of the
+xnpu code that measured it); then one column per swept
 option (contexts, buffers, ...; NULL: the pass's default) and per machine value
 ("ddr.bytes_per_cycle", ...: the value the point ran with).
 """
@@ -46,6 +47,7 @@ FIXED_COLUMNS = {
     "contexts_used": "INTEGER",
     "wall_seconds": "DOUBLE",
     "finished": "TIMESTAMP",
+    "code": "VARCHAR",
 }
 """Every row's columns and their types; swept options and machine values add more."""
 
@@ -111,6 +113,17 @@ class ResultStore:
             "SELECT points.id FROM points JOIN wanted USING (id)"
         ).fetchall()
         return {i for (i,) in found}
+
+    def measured_by_other_code(self, ids: Iterable[str], code: str) -> int:
+        """How many of `ids` the store holds from code other than `code`."""
+        ids = list(ids)
+        if not ids or "code" not in self._columns:
+            return 0
+        listed = ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
+        return self.connection.execute(
+            f"SELECT count(*) FROM points WHERE id IN ({listed}) AND code IS DISTINCT FROM ?",
+            [code],
+        ).fetchone()[0]
 
     def add(self, rows: Sequence[dict]) -> int:
         """Writes `rows` in one transaction (adding columns for new keys); a row whose
