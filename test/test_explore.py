@@ -119,8 +119,9 @@ def test_sensitivity_and_db_gain_compare_points_that_differ_in_one_thing():
                                  ("vec+mt+db", 1, 200.0), ("vec+mt+db", 4, 80.0)]
     ]  # fmt: skip
     found = sensitivity(rows, ["level", "contexts"])["k"]
-    assert found["contexts"] == pytest.approx((4.0 + 2.5) / 2)
-    assert found["level"] == pytest.approx((2.0 + 1.25) / 2)
+    assert found["contexts"].median == pytest.approx((4.0 + 2.5) / 2)
+    assert found["contexts"].largest == pytest.approx(4.0)
+    assert found["level"].median == pytest.approx((2.0 + 1.25) / 2)
     gains = sorted(gain for _, gain in db_gains(rows, ["level", "contexts"]))
     assert gains == [pytest.approx(1.25), pytest.approx(2.0)]
 
@@ -381,3 +382,11 @@ def test_editing_a_workload_makes_its_points_new(tmp_path):
     assert Point(str(workload), 4096, "vec").identity(machine) == before
     workload.write_text(workload.read_text().replace("1.5", "2.5"))
     assert point.identity(machine) != before
+
+
+def test_styles_a_kernel_cannot_launch_in_are_left_out_and_said():
+    spec = SweepSpec(["gelu", "softmax"], [4096], ["vec"], styles=["grid", "reference"])
+    points = spec.points()
+    assert sorted((p.kernel, p.style) for p in points) == [
+        ("gelu", "grid"), ("gelu", "reference"), ("softmax", "grid")]  # fmt: skip
+    assert spec.left_out() == ["softmax in reference style (it launches in grid only)"]

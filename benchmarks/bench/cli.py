@@ -432,6 +432,8 @@ def explore_spec(args) -> sweep.SweepSpec:
 def _explore(args, started: float) -> int:
     spec = explore_spec(args)
     points = spec.points()
+    for note in spec.left_out():
+        print(f"xnpu-bench explore: left out {note}", file=sys.stderr)
     if args.parquet:
         check_output_file(args.parquet, "--parquet")
     if args.plot:

@@ -81,15 +81,25 @@ def _short(row: dict) -> str:
 
 def pareto_front(records: Sequence[dict], objectives: Sequence[str] = PARETO_OBJECTIVES):
     """The records no other record beats: at most as much of every objective, less of
-    one. Records with an objective missing are left out."""
+    one, in whole units (cycles a float's rounding apart are a tie). Records with an
+    objective missing are left out."""
     scored = [r for r in records if all(r.get(o) is not None for o in objectives)]
+    whole = {id(r): [round(r[o]) for o in objectives] for r in scored}
 
     def dominates(a: dict, b: dict) -> bool:
-        return all(a[o] <= b[o] for o in objectives) and any(a[o] < b[o] for o in objectives)
+        pairs = list(zip(whole[id(a)], whole[id(b)]))
+        return all(x <= y for x, y in pairs) and any(x < y for x, y in pairs)
 
     front = [r for r in scored if not any(dominates(other, r) for other in scored)]
-    unique = {tuple(r[o] for o in objectives): r for r in front}  # ties: one of them
+    unique = {tuple(whole[id(r)]): r for r in front}  # ties: one of them
     return sorted(unique.values(), key=lambda r: tuple(r[o] for o in objectives))
+
+
+def fastest(records: Sequence[dict]) -> dict:
+    """The fastest record; among ties in whole cycles, the one holding the least
+    scratchpad, then using the fewest contexts."""
+    return min(records, key=lambda r: (round(r["cycles"]), r["scratchpad_bytes"],
+                                       r["contexts_used"]))  # fmt: skip
 
 
 def swept_columns(store: ResultStore, sweep: str) -> list[str]:
@@ -150,13 +160,13 @@ def summary(store: ResultStore, run: SweepRun, where: str) -> str:
             "SELECT * FROM points WHERE sweep = ? AND status = 'ok' AND kernel = ? AND size = ?",
             [sweep, group["kernel"], group["size"]],
         )
-        fastest = min(records, key=lambda r: r["cycles"])
+        best = fastest(records)
         slowest = max(records, key=lambda r: r["cycles"])
         front = pareto_front(records)
         rows.append([
             group["kernel"], f"{group['size']:,}", f"{len(records):,}",
-            f"{fastest['cycles']:,.0f}", f"{slowest['cycles'] / fastest['cycles']:.2f}x",
-            str(len(front)), _setting(fastest, varying),
+            f"{best['cycles']:,.0f}", f"{slowest['cycles'] / best['cycles']:.2f}x",
+            str(len(front)), _setting(best, varying),
         ])  # fmt: skip
     if rows:
         lines += [
@@ -200,15 +210,25 @@ def median(values: Sequence[float]) -> float:
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
-def sensitivity(records: Sequence[dict], columns: Sequence[str]) -> dict[str, dict[str, float]]:
-    """kernel -> column -> the median, over every setting of the other columns, of the
-    slowest over the fastest time as that column alone moves across its values (1: the
-    kernel does not care)."""
-    found: dict[str, dict[str, float]] = {}
+@dataclass(frozen=True)
+class Swing:
+    """How far one parameter alone moves a kernel's time: slowest over fastest, the
+    median and the largest over every setting of the other parameters."""
+
+    median: float
+    largest: float
+
+    def __str__(self) -> str:
+        return f"{self.median:.2f}x (max {self.largest:.2f}x)"
+
+
+def sensitivity(records: Sequence[dict], columns: Sequence[str]) -> dict[str, dict[str, Swing]]:
+    """kernel -> column -> its Swing (1: the kernel does not care)."""
+    found: dict[str, dict[str, Swing]] = {}
     for column in columns:
         # a level's points hold no value for the options only other levels read
         held = [c for c in columns if column != "level" or c not in OPTION_MECHANISM]
-        others = [c for c in (*held, "size") if c != column]
+        others = [c for c in (*held, "size", "style") if c != column]
         groups: dict[tuple, list[float]] = {}
         for r in records:
             key = (r["kernel"], *(r.get(c) for c in others))
@@ -218,7 +238,7 @@ def sensitivity(records: Sequence[dict], columns: Sequence[str]) -> dict[str, di
             if len(cycles) > 1:
                 swings.setdefault(key[0], []).append(max(cycles) / min(cycles))
         for kernel, values in swings.items():
-            found.setdefault(kernel, {})[column] = median(values)
+            found.setdefault(kernel, {})[column] = Swing(median(values), max(values))
     return found
 
 
@@ -226,7 +246,8 @@ def db_gains(records: Sequence[dict], columns: Sequence[str], base_level: str = 
     """For every point at `base_level` + db, the time of the same point at
     `base_level` over its own (DB's speedup); as (record with db, gain) pairs."""
     db_level = base_level + "+db"
-    matched = [c for c in (*columns, "size") if OPTION_MECHANISM.get(c) != "db" and c != "level"]
+    matched = [c for c in (*columns, "size", "style")
+               if OPTION_MECHANISM.get(c) != "db" and c != "level"]  # fmt: skip
     bases = {
         (r["kernel"], *(r.get(c) for c in matched)): r["cycles"]
         for r in records
@@ -244,8 +265,10 @@ def db_gains(records: Sequence[dict], columns: Sequence[str], base_level: str = 
 def sensitivity_text(records: Sequence[dict], columns: Sequence[str]) -> str:
     found = sensitivity(records, columns)
     shown = [c for c in columns if any(c in by for by in found.values())]
-    rows = [[kernel, *(f"{by[c]:.2f}x" if c in by else "-" for c in shown)]
+    rows = [[kernel, *(str(by[c]) if c in by else "-" for c in shown)]
             for kernel, by in sorted(found.items())]  # fmt: skip
-    return "sensitivity (median slowest/fastest as one parameter moves, the rest held):\n" + table(
-        ["kernel", *shown], rows
+    heading = (
+        "sensitivity: slowest/fastest as one parameter alone moves, the median and the largest\n"
+        "over every setting of the others:\n"
     )
+    return heading + table(["kernel", *shown], rows)

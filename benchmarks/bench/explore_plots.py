@@ -48,16 +48,23 @@ def plot_sensitivity(records: Sequence[dict], columns: Sequence[str], path: Path
     if not found:
         return False
     plt = pyplot()
+    from matplotlib.ticker import ScalarFormatter  # after pyplot() chose the file backend
+
     shown = [c for c in columns if any(c in by for by in found.values())]
     figure, axis = plt.subplots(figsize=(max(6.0, 1.2 * len(shown) * len(found) ** 0.5), 4))
     width = 0.8 / len(found)
     for i, (kernel, by) in enumerate(sorted(found.items())):
-        axis.bar([j + i * width for j in range(len(shown))],
-                 [by.get(c, 1.0) for c in shown], width, label=kernel)  # fmt: skip
+        xs = [j + i * width for j in range(len(shown))]
+        medians = [by[c].median if c in by else 1.0 for c in shown]
+        bars = axis.bar(xs, medians, width, label=kernel)
+        axis.scatter(xs, [by[c].largest if c in by else 1.0 for c in shown], marker="_", s=80,
+                     color=bars.patches[0].get_facecolor())  # fmt: skip
     axis.set_xticks([j + 0.4 - width / 2 for j in range(len(shown))], shown, rotation=20,
                     ha="right", fontsize=8)  # fmt: skip
-    axis.axhline(1.0, color="grey", linewidth=0.8)
-    axis.set_ylabel("slowest / fastest (median)")
+    axis.set_ylabel("slowest / fastest: median (bar), largest (tick)")
+    axis.set_yscale("log")
+    axis.yaxis.set_major_formatter(ScalarFormatter())
+    axis.yaxis.set_minor_formatter(ScalarFormatter())
     axis.set_title("Sensitivity: how far one parameter alone moves the time")
     axis.legend(fontsize=7)
     _save(plt, figure, path)

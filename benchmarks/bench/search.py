@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xnpu.bench.engine import Engine, evaluate
-from xnpu.bench.explore import front_text
+from xnpu.bench.explore import fastest, front_text
 from xnpu.bench.output import Progress
 from xnpu.bench.store import ResultStore
 from xnpu.bench.sweep import Point
@@ -111,7 +111,7 @@ def search(
     (default_row,), count = _rows_for([default], base, machine, sweep, store, engine)
     ok = [r for r in seen if r["status"] == "ok"]
     return SearchResult(
-        sweep, trials, ran + count, min(ok, key=lambda r: r["cycles"]) if ok else None,
+        sweep, trials, ran + count, fastest(ok) if ok else None,
         default_row if default_row["status"] == "ok" else None,
     )  # fmt: skip
 

@@ -100,13 +100,15 @@ class SweepSpec:
         """Fails (BenchError), naming the axis and value, on anything no point could run."""
         if not (self.kernels and self.sizes and self.levels and self.styles):
             raise BenchError("a sweep needs at least one kernel, size and level")
-        for kernel, style in itertools.product(self.kernels, self.styles):
-            if not is_workload(kernel):
-                bench_kernel(kernel, style)  # BenchError naming the kernels there are
-            elif style != "grid":
-                raise BenchError(f"{kernel} launches as it says: style {style!r} is for the corpus")
-            else:
+        for kernel in self.kernels:
+            launches = self.launch_styles(kernel)
+            if not launches:  # no style the kernel launches in: say why for the first
+                bench_kernel(kernel, self.styles[0])
+                raise BenchError(f"{kernel} launches as it says: styles are for the corpus")
+            if is_workload(kernel):
                 load_workload(kernel)  # BenchError saying what the file lacks
+            else:
+                bench_kernel(kernel, launches[0])  # BenchError naming the kernels there are
         for level in self.levels:
             try:
                 mechanisms_of(level)
@@ -135,13 +137,38 @@ class SweepSpec:
             if not isinstance(size, int) or size < 1:
                 raise BenchError(f"a size is a positive number of elements, not {size!r}")
 
+    def launch_styles(self, kernel: str) -> list[str]:
+        """The sweep's styles `kernel` can launch in: a row kernel runs grid style only,
+        a workload as it launches itself (counted as grid)."""
+        if is_workload(kernel):
+            return [s for s in self.styles if s == "grid"]
+        known = []
+        for style in self.styles:
+            try:
+                bench_kernel(kernel, style)
+                known.append(style)
+            except BenchError:
+                pass
+        return known
+
+    def left_out(self) -> list[str]:
+        """The kernel-and-style pairs the product skips, each with why."""
+        return [
+            f"{kernel} in {style} style (it launches in {', '.join(self.launch_styles(kernel))} only)"
+            for kernel in self.kernels
+            for style in self.styles
+            if style not in self.launch_styles(kernel)
+        ]
+
     def points(self) -> list[Point]:
-        """Every distinct point of the product of the axes, in a stable order."""
+        """Every distinct point of the product of the axes, in a stable order (the
+        styles a kernel cannot launch in are left out: `left_out`)."""
         self.check()
         machine_axes = [[(key, value) for value in values]
                         for key, values in sorted(self.machine_values.items())]  # fmt: skip
         found: dict[Point, None] = {}
-        for kernel, style, level in itertools.product(self.kernels, self.styles, self.levels):
+        pairs = [(kernel, style) for kernel in self.kernels for style in self.launch_styles(kernel)]
+        for (kernel, style), level in itertools.product(pairs, self.levels):
             mechanisms = mechanisms_of(level)
             applying = {name: values for name, values in sorted(self.options.items())
                         if OPTION_MECHANISM.get(name, "every level") in (*mechanisms, "every level")}  # fmt: skip
