@@ -13,7 +13,7 @@ import pytest
 
 from xnpu.bench.cli import main
 from xnpu.bench.engine import Engine, evaluate, tasks_for
-from xnpu.bench.explore import db_gains, pareto_front, run_sweep, sensitivity
+from xnpu.bench.explore import StopRequest, db_gains, pareto_front, run_sweep, sensitivity
 from xnpu.bench.measure import BenchError, Variant, bench_kernel, measure
 from xnpu.bench.mt_scaling import parse_sizes
 from xnpu.bench.search import search
@@ -390,3 +390,23 @@ def test_styles_a_kernel_cannot_launch_in_are_left_out_and_said():
     assert sorted((p.kernel, p.style) for p in points) == [
         ("gelu", "grid"), ("gelu", "reference"), ("softmax", "grid")]  # fmt: skip
     assert spec.left_out() == ["softmax in reference style (it launches in grid only)"]
+
+
+class KillAfterFirstTask:
+    """A progress bar that sends the process SIGTERM when the first task is stored."""
+
+    total = 0
+
+    def advance(self, count, what):
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    def finish(self):
+        pass
+
+
+def test_kill_stops_a_sweep_after_the_task_in_hand_is_stored(tmp_path):
+    with ResultStore(tmp_path / "r.duckdb") as store, Engine("local") as engine:
+        with StopRequest() as stop, pytest.raises(KeyboardInterrupt):
+            run_sweep(SMALL, store, engine, KillAfterFirstTask(), stop=stop)
+        assert store.count() == len(tasks_for(SMALL.points())[0])  # one whole task
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # put back

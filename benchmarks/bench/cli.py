@@ -12,10 +12,8 @@ compared with PyTorch before its timing is reported.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import importlib.metadata
-import signal
 import sys
 import time
 from pathlib import Path
@@ -439,7 +437,7 @@ def _explore(args, started: float) -> int:
     if args.plot:
         check_output_directory(args.plot, "--plot")
     store_path = args.store or DEFAULT_STORE
-    with ResultStore(store_path) as store, interrupted_by_sigterm():
+    with ResultStore(store_path) as store, explore.StopRequest() as stop:
         if args.dry_run:
             done = store.done([p.identity(spec.base_machine()) for p in points])
             print(
@@ -449,7 +447,7 @@ def _explore(args, started: float) -> int:
         with engine.Engine(args.engine, args.address, args.jobs) as runner:
             progress = Progress(len(points), enabled=not args.quiet)
             try:
-                result = explore.run_sweep(spec, store, runner, progress)
+                result = explore.run_sweep(spec, store, runner, progress, stop=stop)
             except KeyboardInterrupt:
                 progress.finish()
                 print(
@@ -476,20 +474,6 @@ def _explore(args, started: float) -> int:
         print(f"wrote {', '.join(written)}", file=sys.stderr)
     print(f"wall time {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
-
-
-@contextlib.contextmanager
-def interrupted_by_sigterm():
-    """`kill` stops a sweep as Ctrl-C does (its Ray workers shut down, the store closed)."""
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _search(args, started: float) -> int:

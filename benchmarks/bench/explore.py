@@ -15,6 +15,7 @@ Afterwards: the points by outcome, each kernel's fastest point and its Pareto fr
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -46,15 +47,46 @@ class SweepRun:
         return self.ran / self.seconds if self.seconds else 0.0
 
 
+class StopRequest:
+    """Ctrl-C or `kill` during a sweep, inside `with StopRequest() as stop:` the task in
+    hand finishes and is stored, then the sweep stops (KeyboardInterrupt) at a point
+    where the store holds whole results; a second Ctrl-C stops at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.requested = False
+        self._previous = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> StopRequest:
+        self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+
 def run_sweep(
     spec: SweepSpec,
     store: ResultStore,
     engine: Engine,
     progress: Progress | None = None,
     points: Sequence[Point] | None = None,
+    stop: StopRequest | None = None,
 ) -> SweepRun:
     """Runs the spec's points (or `points` of it) the store does not hold yet,
-    writing each task's rows as it finishes."""
+    writing each task's rows as it finishes (and stopping after one when `stop` is
+    requested)."""
     points = spec.points() if points is None else points
     base = spec.base_machine()
     ids = {point.identity(base): point for point in points}
@@ -69,6 +101,8 @@ def run_sweep(
     for rows in engine.run(evaluate, tasks):
         ran += store.add(rows)
         progress.advance(len(rows), _short(rows[-1]))
+        if stop is not None:
+            stop.check()
     progress.finish()
     return SweepRun(
         spec.name, len(points), len(done), ran, time.perf_counter() - started, other_code
