@@ -437,14 +437,18 @@ def _explore(args, started: float) -> int:
     if args.plot:
         check_output_directory(args.plot, "--plot")
     store_path = args.store or DEFAULT_STORE
-    with ResultStore(store_path) as store, explore.StopRequest() as stop:
+    with ResultStore(store_path) as store:
         if args.dry_run:
             done = store.done([p.identity(spec.base_machine()) for p in points])
             print(
                 f"sweep '{spec.name}': {len(points):,} points, {len(done):,} of them in {store_path}"
             )
             return 0
-        with engine.Engine(args.engine, args.address, args.jobs) as runner:
+        # the stop handlers after Ray's start: they replace its own, which ends the process
+        with (
+            engine.Engine(args.engine, args.address, args.jobs) as runner,
+            explore.StopRequest() as stop,
+        ):
             progress = Progress(len(points), enabled=not args.quiet)
             try:
                 result = explore.run_sweep(spec, store, runner, progress, stop=stop)

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from xnpu.bench import measure as measure_module
+from xnpu.bench import workload as workload_module
 from xnpu.bench.measure import BenchError, Variant, WrongOutput, bench_kernel, measure
 from xnpu.bench.sweep import Point
 from xnpu.bench.workload import is_workload, measure_workload
@@ -49,21 +51,25 @@ def tasks_for(points: Sequence[Point], per_task: int = POINTS_PER_TASK) -> list[
             for i in range(0, len(group), per_task)]  # fmt: skip
 
 
-CODE_PACKAGES = ("xnpu", *(f"xnpu.{layer}" for layer in ("machines", "frontend", "dialects",
-                 "costs", "transforms", "interpreters", "kernels", "bench")))  # fmt: skip
+MEASURING_CODE = ("xnpu", *(f"xnpu.{layer}" for layer in ("machines", "frontend", "dialects",
+                  "costs", "transforms", "interpreters", "kernels")))  # fmt: skip
+"""The packages whose code decides a point's numbers; of the runner's own, the modules
+that measure (this one, measure.py, workload.py), not those that present results."""
 
 
 @functools.cache
 def code_fingerprint() -> str:
-    """A hash of xnpu's code and machine files, as this process runs them: every row
+    """A hash of the code that measures points, as this process runs it: every row
     records it, so a store can tell results of other code from this code's."""
-    digest = hashlib.sha256()
-    for package in CODE_PACKAGES:
+    files = [Path(__file__), Path(measure_module.__file__), Path(workload_module.__file__)]
+    for package in MEASURING_CODE:
         spec = importlib.util.find_spec(package)
-        for directory in spec.submodule_search_locations or () if spec else ():
-            for path in sorted(Path(directory).rglob("*")):
-                if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
-                    digest.update(path.name.encode() + path.read_bytes())
+        for directory in (spec.submodule_search_locations or ()) if spec else ():
+            files += [path for path in sorted(Path(directory).rglob("*"))
+                      if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts]  # fmt: skip
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:12]
 
 

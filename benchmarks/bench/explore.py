@@ -50,7 +50,7 @@ class SweepRun:
 class StopRequest:
     """Ctrl-C or `kill` during a sweep, inside `with StopRequest() as stop:` the task in
     hand finishes and is stored, then the sweep stops (KeyboardInterrupt) at a point
-    where the store holds whole results; a second Ctrl-C stops at once."""
+    where the store holds whole results; a second Ctrl-C stops at once, `kill -9` too."""
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -59,7 +59,8 @@ class StopRequest:
         self._previous = {}
 
     def _handle(self, signum, frame) -> None:
-        if self.requested:
+        # only a second Ctrl-C is urgent: Ray's own handler passes a SIGTERM on twice
+        if self.requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.requested = True
 
@@ -69,7 +70,8 @@ class StopRequest:
 
     def __exit__(self, *exc) -> None:
         for number, handler in self._previous.items():
-            signal.signal(number, handler)
+            # None: a handler installed outside Python (Ray's), which cannot be put back
+            signal.signal(number, signal.SIG_DFL if handler is None else handler)
 
     def check(self) -> None:
         if self.requested:
