@@ -33,8 +33,11 @@ SMALL = SweepSpec(
 @pytest.fixture(scope="module")
 def ray_engine():
     """One local Ray for the module's sweeps (it takes a few seconds to start)."""
+    handlers = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
     with Engine("ray", jobs=2) as engine:
         yield engine
+    # Ray's own signal handlers are gone with it: the caller's are back
+    assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == handlers
 
 
 # ---- specs
@@ -405,8 +408,9 @@ class KillAfterFirstTask:
 
 
 def test_kill_stops_a_sweep_after_the_task_in_hand_is_stored(tmp_path):
+    before = signal.getsignal(signal.SIGTERM)
     with ResultStore(tmp_path / "r.duckdb") as store, Engine("local") as engine:
         with StopRequest() as stop, pytest.raises(KeyboardInterrupt):
             run_sweep(SMALL, store, engine, KillAfterFirstTask(), stop=stop)
         assert store.count() == len(tasks_for(SMALL.points())[0])  # one whole task
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # put back
+    assert signal.getsignal(signal.SIGTERM) == before  # put back

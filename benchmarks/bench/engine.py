@@ -18,6 +18,7 @@ import functools
 import hashlib
 import importlib.util
 import os
+import signal
 import socket
 import time
 import traceback
@@ -155,6 +156,7 @@ class Engine:
         self.jobs = jobs
         self._started_ray = False
         self._remote = {}
+        self._signal_handlers: dict = {}
 
     def __enter__(self) -> Engine:
         if self.backend == "ray":
@@ -172,6 +174,8 @@ class Engine:
         # Ray's own banner and usage prompt are noise in a sweep's output
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         settings = {"include_dashboard": False, "log_to_driver": False, "logging_level": "error"}
+        # Ray installs its own signal handlers in the caller: put the caller's back at close
+        self._signal_handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             if self.address:
                 ray.init(address=self.address, **settings)
@@ -227,3 +231,5 @@ class Engine:
 
             ray.shutdown()
             self._started_ray = False
+            for number, handler in self._signal_handlers.items():
+                signal.signal(number, signal.SIG_DFL if handler is None else handler)
