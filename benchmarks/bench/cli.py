@@ -7,6 +7,10 @@ compared with PyTorch before its timing is reported.
     xnpu-bench db-sweep [--degrees 1,2,4,...] [--size N] [--contexts 1,4]
     xnpu-bench paper
     ... [--json FILE] [--csv FILE] [--plot FILE.png] [--out DIR] [--quiet]
+    xnpu-bench explore [--spec FILE.toml] [--kernel K ...] [--sizes LIST] [--set KEY=V,V]
+                       [--option NAME=V,V] [--store FILE] [--plot DIR] [--address ADDR]
+    xnpu-bench search --kernel K [--size N] [--trials N] [--store FILE]
+    xnpu-bench query STORE [SQL]
 """
 
 from __future__ import annotations

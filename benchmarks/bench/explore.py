@@ -141,7 +141,7 @@ def fastest(records: Sequence[dict]) -> dict:
 def swept_columns(store: ResultStore, sweep: str) -> list[str]:
     """The option and machine-value columns the sweep's points vary over."""
     names, rows = store.query("SELECT * FROM points WHERE sweep = ? LIMIT 0", [sweep])
-    candidates = ["level", *(n for n in names if n not in FIXED_COLUMNS), "size"]
+    candidates = ["level", "style", *(n for n in names if n not in FIXED_COLUMNS), "size"]
     varying = []
     for name in candidates:
         quoted = '"' + name.replace('"', '""') + '"'

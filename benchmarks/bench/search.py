@@ -124,8 +124,7 @@ def _rows_for(points, base: Machine, machine: str, sweep: str, store, engine):
     ran = 0
     for rows in engine.run(evaluate, [([p], machine, sweep) for p in missing]):
         ran += store.add(rows)
-    listed = ", ".join(f"'{i}'" for i in set(ids))
-    found = {r["id"]: r for r in store.records(f"SELECT * FROM points WHERE id IN ({listed})")}
+    found = store.rows(ids)
     return [found[i] for i in ids], ran
 
 
