@@ -47,6 +47,12 @@ class SweepRun:
         return self.ran / self.seconds if self.seconds else 0.0
 
 
+WRITE_EVERY = 1.0
+"""Seconds between the store's writes: a write (a commit) costs several milliseconds, a
+task often less than a tenth of a second; `kill -9` loses at most this much work, which
+the next run redoes."""
+
+
 class StopRequest:
     """Ctrl-C or `kill` during a sweep, inside `with StopRequest() as stop:` the task in
     hand finishes and is stored, then the sweep stops (KeyboardInterrupt) at a point
@@ -87,8 +93,8 @@ def run_sweep(
     stop: StopRequest | None = None,
 ) -> SweepRun:
     """Runs the spec's points (or `points` of it) the store does not hold yet,
-    writing each task's rows as it finishes (and stopping after one when `stop` is
-    requested)."""
+    writing the rows of the tasks finished every WRITE_EVERY seconds and when the sweep
+    ends or stops (after the task in hand, when `stop` is requested)."""
     points = spec.points() if points is None else points
     base = spec.base_machine()
     ids = {point.identity(base): point for point in points}
@@ -98,13 +104,20 @@ def run_sweep(
     progress = progress or Progress(len(todo), enabled=False)
     progress.total = len(todo)
     started = time.perf_counter()
-    ran = 0
     tasks = [(task, spec.machine, spec.name) for task in tasks_for(todo)]
-    for rows in engine.run(evaluate, tasks):
-        ran += store.add(rows)
-        progress.advance(len(rows), _short(rows[-1]))
-        if stop is not None:
-            stop.check()
+    pending: list[dict] = []
+    ran, flushed = 0, time.perf_counter()
+    try:
+        for rows in engine.run(evaluate, tasks):
+            pending += rows
+            progress.advance(len(rows), _short(rows[-1]))
+            if time.perf_counter() - flushed >= WRITE_EVERY or (stop and stop.requested):
+                ran += store.add(pending)
+                pending, flushed = [], time.perf_counter()
+            if stop is not None:
+                stop.check()
+    finally:  # finished points are kept however the sweep ends, but by kill -9
+        ran += store.add(pending)
     progress.finish()
     return SweepRun(
         spec.name, len(points), len(done), ran, time.perf_counter() - started, other_code
