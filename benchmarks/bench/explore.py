@@ -183,7 +183,7 @@ def summary(store: ResultStore, run: SweepRun, where: str) -> str:
     if run.other_code:
         lines.append(
             f"  note: {run.other_code:,} of the points in the store were measured by other xnpu "
-            f"code than this (its `code` column); a new --store or --name measures them again"
+            f"code than this (its `code` column); a new --store measures them again"
         )
     _, counts = store.query(
         "SELECT status, count(*) FROM points WHERE sweep = ? GROUP BY status ORDER BY status",
