@@ -107,7 +107,9 @@ def _outcome(point: Point, base) -> dict:
     try:
         if is_workload(point.kernel):
             options = dict(point.options)
-            reports = measure_workload(point.kernel, point.level, options, point.size, machine)
+            reports = measure_workload(
+                point.kernel, point.level, options, point.size, machine, point.seed
+            )
         else:
             kernel = bench_kernel(point.kernel, point.style)
             variant = Variant.of(point.level, **dict(point.options))
@@ -211,7 +213,7 @@ class Engine:
         remote = self._remote.get(function)
         if remote is None:
             remote = self._remote[function] = ray.remote(function)
-        pending = []
+        pending: list = []  # the running tasks' result references
         queue = iter(tasks)
         limit = 2 * self.workers  # a few queued per worker: results stream, memory stays flat
         while True:
@@ -222,8 +224,17 @@ class Engine:
                 pending.append(remote.remote(*task))
             if not pending:
                 return
-            finished, pending = ray.wait(pending, num_returns=1)
-            yield ray.get(finished[0])
+            (finished,), pending = ray.wait(pending, num_returns=1)
+            try:
+                result = ray.get(finished)
+            except ray.exceptions.RayTaskError as error:  # the function raised: as if here
+                raise error.cause from None
+            except ray.exceptions.RayError as error:  # a worker died (memory, a crash)
+                raise BenchError(
+                    f"Ray lost a task: {type(error).__name__}: {str(error).splitlines()[0]}; "
+                    f"what finished before it is kept"
+                ) from None
+            yield result
 
     def close(self) -> None:
         if self._started_ray:

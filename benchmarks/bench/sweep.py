@@ -35,6 +35,8 @@ from xnpu.bench.mt_scaling import parse_sizes
 from xnpu.bench.workload import fingerprint, is_workload, load_workload
 from xnpu.machines import DEFAULT_MACHINE, Machine, MachineError, load_machine
 from xnpu.transforms.pipelines import OPTION_MECHANISM, mechanisms_of, passes_for
+from xnpu.triton.compiler import LaunchOptionError
+from xnpu.triton.options import check_known
 
 SWEPT_OPTIONS = tuple(
     name
@@ -119,6 +121,12 @@ class SweepSpec:
             raise BenchError(
                 f"unknown compiler option {unknown[0]!r}: the options are {', '.join(SWEPT_OPTIONS)}"
             )
+        for name, values in self.options.items():
+            for value in values:
+                try:  # the one check of an option's type and choices (launch keywords')
+                    check_known({name: value}, "option")
+                except LaunchOptionError as error:
+                    raise BenchError(str(error)) from None
         for name, values in {**self.options, **self.machine_values, "sizes": self.sizes}.items():
             if not values:
                 raise BenchError(f"{name} has no values")
