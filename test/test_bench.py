@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from xnpu.bench import cli, db_sweep, ladder, mt_scaling
+from xnpu.bench.engine import Engine
 from xnpu.bench.measure import BenchError, BenchKernel, Variant, bench_kernel, measure
 from xnpu.bench.output import Progress
 from xnpu.bench.paper import compare, render
@@ -366,3 +367,19 @@ def test_the_joint_fit_recovers_known_values_and_says_what_no_figure_constrains(
     assert abs(result.leave_one_out[vadd.name] / vadd.value - 1) < 0.01  # three others see ddr
     assert abs(result.leave_one_out[fp16.name] / fp16.value - 1) > 0.2
     assert "not constrained by the figures" in calibrate.report(result)
+
+
+def test_calibrations_evaluations_run_on_the_explorers_engine():
+    """The Jacobian's points evaluated side by side on an engine give what one
+    evaluation in this process gives."""
+    calibrate = _calibrate_module()
+    machine = load_machine()
+    parameters = calibrate.fitted_parameters(Path(machine.source))[:1]  # DDR's bandwidth
+    with Engine("local") as engine:
+        model = calibrate.Model(machine, parameters, quiet=True, engine=engine)
+        nudged = model.start + 0.1
+        model.prefetch([model.start, nudged])
+    assert model.evaluations == 2
+    by_itself = calibrate.Model(machine, parameters, quiet=True)
+    assert model.microseconds(nudged) == by_itself.microseconds(nudged)
+    assert model.microseconds(nudged) != model.microseconds(model.start)
