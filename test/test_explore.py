@@ -418,3 +418,16 @@ def test_kill_stops_a_sweep_after_the_task_in_hand_is_stored(tmp_path):
             run_sweep(SMALL, store, engine, KillAfterFirstTask(), stop=stop)
         assert store.count() == len(tasks_for(SMALL.points())[0])  # one whole task
     assert signal.getsignal(signal.SIGTERM) == before  # put back
+
+
+def test_search_from_the_command_line_searches_each_kernel(tmp_path, capsys):
+    store = tmp_path / "s.duckdb"
+    arguments = ["search", "--kernel", "gelu", "vector_add", "--size", "16K", "--trials", "4",
+                 "--engine", "local", "--store", str(store), "--quiet"]  # fmt: skip
+    assert main(arguments) == 0
+    out = capsys.readouterr().out
+    assert "search 'search gelu 16384': 4 trials" in out
+    assert "search 'search vector_add 16384': 4 trials" in out
+    assert out.count("Pareto front of") == 2
+    assert main(arguments) == 0  # again: every point is read back from the store
+    assert "0 points run now" in capsys.readouterr().out

@@ -247,7 +247,11 @@ def _explorer_parsers(commands, kernels: list[str]) -> None:
         metavar="FILE",
         help=f"the DuckDB result store, created if missing (default {DEFAULT_STORE})",
     )
-    runs.add_argument("--name", help="the sweep's name in the store (default: the spec's)")
+    runs.add_argument(
+        "--name",
+        help="the sweep's name in the store (explore: default the spec's, or 'explore'; "
+        "search: the prefix of each kernel's, default 'search')",
+    )
     runs.add_argument(
         "--engine",
         choices=engine.BACKENDS,
@@ -295,12 +299,13 @@ def _explorer_parsers(commands, kernels: list[str]) -> None:
     p = commands.add_parser(
         "search",
         parents=[runs],
-        help="the fastest compiler options for one kernel, by Optuna over simulated time",
+        help="each kernel's fastest compiler options, by Optuna over simulated time",
         description=search.__doc__,
     )
     p.formatter_class = argparse.RawDescriptionHelpFormatter
-    p.add_argument("--kernel", required=True, metavar="K",
-                   help=f"a corpus kernel ({', '.join(kernels)}) or a workload file (FILE.py)")  # fmt: skip
+    p.add_argument("--kernel", required=True, nargs="+", metavar="K",
+                   help=f"corpus kernels ({', '.join(kernels)}) or workload files (FILE.py): "
+                   "a search each")  # fmt: skip
     p.add_argument("--size", type=_size, default=1 << 20, metavar="N",
                    help="its size (default 1M elements)")  # fmt: skip
     p.add_argument("--level", nargs="+", default=["vec+mt+db"], metavar="L",
@@ -489,19 +494,21 @@ def _search(args, started: float) -> int:
     several = [key for key, values in fixed.items() if len(values) > 1]
     if several:
         raise BenchError(f"--set {several[0]}: a search runs on one machine; give one value")
-    sweep.SweepSpec([args.kernel], [args.size], list(args.level)).check()  # names what is wrong
+    kernels = list(dict.fromkeys(args.kernel))
+    sweep.SweepSpec(kernels, [args.size], list(args.level)).check()  # names what is wrong
     machine = args.machine or DEFAULT_MACHINE
-    name = args.name or f"search {args.kernel} {args.size}"
     with (
         ResultStore(args.store or DEFAULT_STORE) as store,
         engine.Engine(args.engine, args.address, args.jobs) as runner,
     ):
-        progress = Progress(args.trials, enabled=not args.quiet)
-        result = search.search(
-            args.kernel, args.size, args.level, args.trials, machine,
-            {k: v[0] for k, v in fixed.items()}, store, runner, name, args.seed, progress,
-        )  # fmt: skip
-        print(search.render(result, store))
+        for kernel in kernels:
+            name = f"{args.name or 'search'} {kernel} {args.size}"
+            progress = Progress(args.trials, enabled=not args.quiet)
+            result = search.search(
+                kernel, args.size, args.level, args.trials, machine,
+                {k: v[0] for k, v in fixed.items()}, store, runner, name, args.seed, progress,
+            )  # fmt: skip
+            print(search.render(result, store) + "\n")
     print(f"wall time {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
 

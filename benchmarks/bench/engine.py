@@ -184,8 +184,12 @@ class Engine:
             else:
                 ray.init(num_cpus=self.jobs or os.cpu_count() or 1, **settings)
         except (ConnectionError, ValueError, RuntimeError) as error:
-            where = self.address or "this machine"
-            raise BenchError(f"cannot start Ray on {where}: {error}") from None
+            if self.address:
+                raise BenchError(f"cannot reach Ray at {self.address}: {error}") from None
+            raise BenchError(
+                f"cannot start Ray on this machine: {error} (--engine local runs the points "
+                f"in this process instead)"
+            ) from None
         self._started_ray = True
 
     @property
