@@ -431,3 +431,10 @@ def test_search_from_the_command_line_searches_each_kernel(tmp_path, capsys):
     assert out.count("Pareto front of") == 2
     assert main(arguments) == 0  # again: every point is read back from the store
     assert "0 points run now" in capsys.readouterr().out
+
+
+def test_a_cluster_address_nothing_answers_at_is_named_at_once():
+    started = time.monotonic()
+    with pytest.raises(BenchError, match="cannot reach Ray at ray://127.0.0.1:1"):
+        Engine("ray", address="ray://127.0.0.1:1").__enter__()
+    assert time.monotonic() - started < 10

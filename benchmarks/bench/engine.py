@@ -143,6 +143,18 @@ def figures(reports: Sequence[Report]) -> dict:
     }
 
 
+def _check_reachable(address: str) -> None:
+    """Fails at once, naming the address, when nothing answers there (Ray itself retries
+    an unreachable cluster for minutes). "auto" and other forms are left to Ray."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as error:
+        raise BenchError(f"cannot reach Ray at {address}: {error.strerror or error}") from None
+
+
 class Engine:
     """Runs tasks where the backend says; `run` yields results as tasks finish."""
 
@@ -178,6 +190,8 @@ class Engine:
         settings = {"include_dashboard": False, "log_to_driver": False, "logging_level": "error"}
         # Ray installs its own signal handlers in the caller: put the caller's back at close
         self._signal_handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        if self.address:
+            _check_reachable(self.address)
         try:
             if self.address:
                 ray.init(address=self.address, **settings)
