@@ -448,7 +448,7 @@ def _explore(args, started: float) -> int:
     store_path = args.store or DEFAULT_STORE
     with ResultStore(store_path) as store:
         if args.dry_run:
-            done = store.done([p.identity(spec.base_machine()) for p in points])
+            done = store.done(list(spec.identities(points)))
             print(
                 f"sweep '{spec.name}': {len(points):,} points, {len(done):,} of them in {store_path}"
             )
@@ -463,25 +463,25 @@ def _explore(args, started: float) -> int:
                 result = explore.run_sweep(spec, store, runner, progress, stop=stop)
             except KeyboardInterrupt:
                 progress.finish()
+                kept = len(store.done(list(spec.identities(points))))
                 print(
-                    f"xnpu-bench explore: interrupted; {store.count(spec.name):,} points of "
-                    f"'{spec.name}' are in {store_path}: run the same command to do the rest",
+                    f"xnpu-bench explore: interrupted; {kept:,} of the {len(points):,} points "
+                    f"are in {store_path}: run the same command to do the rest",
                     file=sys.stderr,
                 )
                 raise
             where = runner.where()
-        print(explore.summary(store, result, where))
-        records = store.records(
-            "SELECT * FROM points WHERE sweep = ? AND status = 'ok'", [spec.name]
-        )
-        columns = [c for c in explore.swept_columns(store, spec.name) if c != "size"]
-        if records and columns:
-            print("\n" + explore.sensitivity_text(records, columns))
+        records = list(store.rows(result.ids).values())  # whichever sweep measured them
+        print(explore.summary(records, result, store_path, where))
+        ok = [r for r in records if r["status"] == "ok"]
+        columns = explore.swept_columns(ok)
+        if ok and columns:
+            print("\n" + explore.sensitivity_text(ok, columns))
         written = []
         if args.plot:
-            written += [str(p) for p in write_plots(records, columns, args.plot)]
+            written += [str(p) for p in write_plots(ok, columns, args.plot)]
         if args.parquet:
-            store.export_parquet(args.parquet, spec.name)
+            store.export_parquet(args.parquet, result.ids)
             written.append(str(args.parquet))
     if written:
         print(f"wrote {', '.join(written)}", file=sys.stderr)
@@ -508,7 +508,7 @@ def _search(args, started: float) -> int:
                 kernel, args.size, args.level, args.trials, machine,
                 {k: v[0] for k, v in fixed.items()}, store, runner, name, args.seed, progress,
             )  # fmt: skip
-            print(search.render(result, store) + "\n")
+            print(search.render(result, store.path) + "\n")
     print(f"wall time {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
 

@@ -183,6 +183,8 @@ class Engine:
     def _start_ray(self) -> None:
         import ray
 
+        if self.address:
+            _check_reachable(self.address)
         if ray.is_initialized():  # the caller's Ray: use it as it is, leave it running
             return
         # Ray's own banner and usage prompt are noise in a sweep's output
@@ -190,8 +192,6 @@ class Engine:
         settings = {"include_dashboard": False, "log_to_driver": False, "logging_level": "error"}
         # Ray installs its own signal handlers in the caller: put the caller's back at close
         self._signal_handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-        if self.address:
-            _check_reachable(self.address)
         try:
             if self.address:
                 ray.init(address=self.address, **settings)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from xnpu.bench.engine import Engine, code_fingerprint, evaluate, tasks_for
 from xnpu.bench.output import Progress, table
@@ -41,6 +41,8 @@ class SweepRun:
     seconds: float
     other_code: int = 0
     """Points found in the store that other xnpu code measured (kept, not rerun)."""
+    ids: list[str] = field(default_factory=list)
+    """The sweep's points' ids, to read its rows back (store.rows)."""
 
     @property
     def points_per_second(self) -> float:
@@ -95,9 +97,7 @@ def run_sweep(
     """Runs the spec's points (or `points` of it) the store does not hold yet,
     writing the rows of the tasks finished every WRITE_EVERY seconds and when the sweep
     ends or stops (after the task in hand, when `stop` is requested)."""
-    points = spec.points() if points is None else points
-    base = spec.base_machine()
-    ids = {point.identity(base): point for point in points}
+    ids = spec.identities(points)
     done = store.done(list(ids))
     other_code = store.measured_by_other_code(done, code_fingerprint())
     todo = [point for i, point in ids.items() if i not in done]
@@ -111,7 +111,7 @@ def run_sweep(
         for rows in engine.run(evaluate, tasks):
             pending += rows
             progress.advance(len(rows), _short(rows[-1]))
-            if time.perf_counter() - flushed >= WRITE_EVERY or (stop and stop.requested):
+            if time.perf_counter() - flushed >= WRITE_EVERY:
                 ran += store.add(pending)
                 pending, flushed = [], time.perf_counter()
             if stop is not None:
@@ -119,9 +119,8 @@ def run_sweep(
     finally:  # finished points are kept however the sweep ends, but by kill -9
         ran += store.add(pending)
     progress.finish()
-    return SweepRun(
-        spec.name, len(points), len(done), ran, time.perf_counter() - started, other_code
-    )
+    seconds = time.perf_counter() - started
+    return SweepRun(spec.name, len(ids), len(done), ran, seconds, other_code, list(ids))
 
 
 def _short(row: dict) -> str:
@@ -151,19 +150,11 @@ def fastest(records: Sequence[dict]) -> dict:
                                        r["contexts_used"]))  # fmt: skip
 
 
-def swept_columns(store: ResultStore, sweep: str) -> list[str]:
-    """The option and machine-value columns the sweep's points vary over."""
-    names, rows = store.query("SELECT * FROM points WHERE sweep = ? LIMIT 0", [sweep])
-    candidates = ["level", "style", *(n for n in names if n not in FIXED_COLUMNS), "size"]
-    varying = []
-    for name in candidates:
-        quoted = '"' + name.replace('"', '""') + '"'
-        _, counted = store.query(
-            f"SELECT count(DISTINCT {quoted}) FROM points WHERE sweep = ?", [sweep]
-        )
-        if counted[0][0] > 1:
-            varying.append(name)
-    return varying
+def swept_columns(records: Sequence[dict]) -> list[str]:
+    """The level, style, option and machine-value columns the records vary over."""
+    names = dict.fromkeys(name for r in records for name in r)
+    candidates = ["level", "style", *(n for n in names if n not in FIXED_COLUMNS)]
+    return [c for c in candidates if len({r.get(c) for r in records}) > 1]
 
 
 def _setting(record: dict, columns: Sequence[str]) -> str:
@@ -171,12 +162,23 @@ def _setting(record: dict, columns: Sequence[str]) -> str:
     return " ".join(shown) or "(defaults)"
 
 
-def summary(store: ResultStore, run: SweepRun, where: str) -> str:
-    """The sweep's outcome counts, and per kernel and size its fastest point and its
-    Pareto front."""
-    sweep = run.sweep
+def _by_problem(failed: Sequence[dict]) -> list[tuple[str, int, str]]:
+    """Failed records grouped by status and the first clause of their message: (status,
+    how many, an example message), the commonest first."""
+    groups: dict[tuple, list[str]] = {}
+    for r in failed:
+        groups.setdefault((r["status"], (r["message"] or "").split(":")[0]), []).append(
+            r["message"] or ""
+        )
+    ordered = sorted(groups.items(), key=lambda item: -len(item[1]))
+    return [(status, len(messages), messages[0]) for (status, _), messages in ordered]
+
+
+def summary(records: Sequence[dict], run: SweepRun, store_path, where: str) -> str:
+    """The sweep's outcome counts, its failures by kind, and per kernel and size its
+    fastest point and Pareto front (`records`: the sweep's rows)."""
     lines = [
-        f"sweep '{sweep}' in {store.path}: {run.points:,} points; {run.already_done:,} were "
+        f"sweep '{run.sweep}' in {store_path}: {run.points:,} points; {run.already_done:,} were "
         f"in the store, {run.ran:,} ran now on {where} in {run.seconds:.1f} s "
         f"({run.points_per_second:.1f} points/s)"
     ]
@@ -185,69 +187,48 @@ def summary(store: ResultStore, run: SweepRun, where: str) -> str:
             f"  note: {run.other_code:,} of the points in the store were measured by other xnpu "
             f"code than this (its `code` column); a new --store measures them again"
         )
-    _, counts = store.query(
-        "SELECT status, count(*) FROM points WHERE sweep = ? GROUP BY status ORDER BY status",
-        [sweep],
-    )
-    lines.append("  by outcome: " + ", ".join(f"{s} {n:,}" for s, n in counts))
-    problems = store.records(
-        "SELECT status, any_value(message) AS message, count(*) AS n FROM points "
-        "WHERE sweep = ? AND status NOT IN ('ok') GROUP BY status, split_part(message, ':', 1) "
-        "ORDER BY n DESC LIMIT 5",
-        [sweep],
-    )
-    for p in problems:
-        lines.append(f"  {p['status']} ({p['n']:,}), e.g.: {p['message'][:300]}")
-    varying = [c for c in swept_columns(store, sweep) if c != "size"]
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    lines.append("  by outcome: " + ", ".join(f"{s} {n:,}" for s, n in sorted(counts.items())))
+    for status, count, example in _by_problem([r for r in records if r["status"] != "ok"])[:5]:
+        lines.append(f"  {status} ({count:,}), e.g.: {example[:300]}")
+    ok = [r for r in records if r["status"] == "ok"]
+    varying = swept_columns(ok)
     rows = []
-    for group in store.records(
-        "SELECT DISTINCT kernel, size FROM points WHERE sweep = ? AND status = 'ok' "
-        "ORDER BY kernel, size",
-        [sweep],
-    ):
-        records = store.records(
-            "SELECT * FROM points WHERE sweep = ? AND status = 'ok' AND kernel = ? AND size = ?",
-            [sweep, group["kernel"], group["size"]],
-        )
-        best = fastest(records)
-        slowest = max(records, key=lambda r: r["cycles"])
-        front = pareto_front(records)
+    for (kernel, size), group in sorted(by_kernel_and_size(ok).items()):
+        best = fastest(group)
+        slowest = max(r["cycles"] for r in group)
         rows.append([
-            group["kernel"], f"{group['size']:,}", f"{len(records):,}",
-            f"{best['cycles']:,.0f}", f"{slowest['cycles'] / best['cycles']:.2f}x",
-            str(len(front)), _setting(best, varying),
+            kernel, f"{size:,}", f"{len(group):,}", f"{best['cycles']:,.0f}",
+            f"{slowest / best['cycles']:.2f}x", str(len(pareto_front(group))),
+            _setting(best, varying),
         ])  # fmt: skip
     if rows:
-        lines += [
-            "",
-            table(
-                [
-                    "kernel",
-                    "size",
-                    "points",
-                    "fastest cycles",
-                    "slowest/fastest",
-                    "Pareto points",
-                    "fastest point",
-                ],
-                rows,
-            ),  # fmt: skip
-        ]
+        headers = ["kernel", "size", "points", "fastest cycles", "slowest/fastest",
+                   "Pareto points", "fastest point"]  # fmt: skip
+        lines += ["", table(headers, rows)]
     return "\n".join(lines)
 
 
-def front_text(store: ResultStore, sweep: str, kernel: str, size: int) -> str:
-    """One kernel's Pareto front as a table."""
-    records = store.records(
-        "SELECT * FROM points WHERE sweep = ? AND status = 'ok' AND kernel = ? AND size = ?",
-        [sweep, kernel, size],
-    )
-    varying = [c for c in swept_columns(store, sweep) if c not in ("size",)]
+def by_kernel_and_size(records: Sequence[dict]) -> dict[tuple, list[dict]]:
+    """The records grouped by (kernel, size)."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["kernel"], r["size"]), []).append(r)
+    return groups
+
+
+def front_text(records: Sequence[dict]) -> str:
+    """The Pareto front of one kernel's records at one size, as a table."""
+    ok = [r for r in records if r["status"] == "ok"]
+    varying = swept_columns(ok)
     rows = [
         [f"{r['cycles']:,.0f}", f"{r['scratchpad_bytes']:,}", str(r["contexts_used"]),
          _setting(r, varying)]
-        for r in pareto_front(records)
+        for r in pareto_front(ok)
     ]  # fmt: skip
+    kernel, size = ok[0]["kernel"], ok[0]["size"]
     return f"Pareto front of {kernel} at {size:,} (time vs scratchpad vs contexts):\n" + table(
         ["cycles", "scratchpad bytes", "contexts", "point"], rows
     )
@@ -277,7 +258,7 @@ def sensitivity(records: Sequence[dict], columns: Sequence[str]) -> dict[str, di
     for column in columns:
         # a level's points hold no value for the options only other levels read
         held = [c for c in columns if column != "level" or c not in OPTION_MECHANISM]
-        others = [c for c in (*held, "size", "style") if c != column]
+        others = [c for c in dict.fromkeys((*held, "size", "style")) if c != column]
         groups: dict[tuple, list[float]] = {}
         for r in records:
             key = (r["kernel"], *(r.get(c) for c in others))
@@ -295,7 +276,7 @@ def db_gains(records: Sequence[dict], columns: Sequence[str], base_level: str = 
     """For every point at `base_level` + db, the time of the same point at
     `base_level` over its own (DB's speedup); as (record with db, gain) pairs."""
     db_level = base_level + "+db"
-    matched = [c for c in (*columns, "size", "style")
+    matched = [c for c in dict.fromkeys((*columns, "size", "style"))
                if OPTION_MECHANISM.get(c) != "db" and c != "level"]  # fmt: skip
     bases = {
         (r["kernel"], *(r.get(c) for c in matched)): r["cycles"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from xnpu.bench.explore import db_gains, median, pareto_front, sensitivity
+from xnpu.bench.explore import by_kernel_and_size, db_gains, median, pareto_front, sensitivity
 from xnpu.bench.output import pyplot
 
 SCRATCHPAD_AXES = ("scratchpad.capacity_bytes", "scratchpad.tile_budget_bytes", "budget")
@@ -107,9 +107,7 @@ def plot_db_gain(records: Sequence[dict], columns: Sequence[str], path: Path) ->
 def plot_pareto(records: Sequence[dict], path: Path) -> bool:
     """Time against scratchpad bytes per kernel and size, by contexts used, the Pareto
     front joined; False when no point ran."""
-    groups: dict[tuple, list[dict]] = {}
-    for r in records:
-        groups.setdefault((r["kernel"], r["size"]), []).append(r)
+    groups = by_kernel_and_size(records)
     if not groups:
         return False
     shown = sorted(groups, key=lambda g: (-g[1], g[0]))[:PARETO_PANELS]

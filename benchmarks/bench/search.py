@@ -42,6 +42,8 @@ class SearchResult:
     """The fastest point's store row (None: no trial ran correctly)."""
     default: dict | None
     """The row of the level's defaults (no option given), for comparison."""
+    rows: list[dict]
+    """Every trial's row."""
 
 
 def suggest(trial, levels: Sequence[str], machine: Machine) -> tuple[str, tuple]:
@@ -112,7 +114,7 @@ def search(
     ok = [r for r in seen if r["status"] == "ok"]
     return SearchResult(
         sweep, trials, ran + count, fastest(ok) if ok else None,
-        default_row if default_row["status"] == "ok" else None,
+        default_row if default_row["status"] == "ok" else None, [*seen, default_row],
     )  # fmt: skip
 
 
@@ -128,11 +130,11 @@ def _rows_for(points, base: Machine, machine: str, sweep: str, store, engine):
     return [found[i] for i in ids], ran
 
 
-def render(result: SearchResult, store: ResultStore) -> str:
+def render(result: SearchResult, store_path) -> str:
     """The best point found against the level's defaults, and the Pareto front of
     the points tried."""
     lines = [f"search '{result.sweep}': {result.trials} trials, {result.ran} points run now "
-             f"(the rest were in {store.path})"]  # fmt: skip
+             f"(the rest were in {store_path})"]  # fmt: skip
     if result.best is None:
         return "\n".join([*lines, "  no trial ran correctly: see the store's messages"])
     best = result.best
@@ -145,5 +147,5 @@ def render(result: SearchResult, store: ResultStore) -> str:
             f"({speedup:.2f}x slower)"
         )
     lines.append("")
-    lines.append(front_text(store, result.sweep, best["kernel"], best["size"]))
+    lines.append(front_text(result.rows))
     return "\n".join(lines)

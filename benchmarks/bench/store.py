@@ -97,11 +97,15 @@ class ResultStore:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _among(self, ids: Iterable[str], select: str, parameters: Sequence = ()) -> list:
-        """`select` over the store's rows whose id is among `ids` (as table `found`)."""
+    def _wanted(self, ids: Iterable[str]) -> None:
+        """Table `wanted`: the ids, for a join."""
         self.connection.execute(
             "CREATE OR REPLACE TEMP TABLE wanted AS SELECT unnest(?::VARCHAR[]) AS id", [list(ids)]
         )
+
+    def _among(self, ids: Iterable[str], select: str, parameters: Sequence = ()) -> list:
+        """`select` over the store's rows whose id is among `ids` (as table `found`)."""
+        self._wanted(ids)
         return self.connection.execute(
             f"WITH found AS (SELECT points.* FROM points JOIN wanted USING (id)) {select}",
             list(parameters),
@@ -177,10 +181,14 @@ class ResultStore:
         names, rows = self.query(sql, parameters)
         return [dict(zip(names, row)) for row in rows]
 
-    def export_parquet(self, path: Path, sweep: str | None = None) -> None:
-        """The rows (of one sweep, or all) as a Parquet file."""
-        where = "WHERE sweep = " + "'" + sweep.replace("'", "''") + "'" if sweep else ""
-        target = str(path).replace("'", "''")
+    def export_parquet(self, path: Path, ids: Iterable[str] | None = None) -> None:
+        """The rows (of `ids`, or all) as a Parquet file."""
+        target = "'" + str(path).replace("'", "''") + "'"
+        if ids is None:
+            self.connection.execute(f"COPY points TO {target} (FORMAT PARQUET)")
+            return
+        self._wanted(ids)
         self.connection.execute(
-            f"COPY (SELECT * FROM points {where}) TO '{target}' (FORMAT PARQUET)"
+            f"COPY (SELECT points.* FROM points JOIN wanted USING (id)) TO {target} "
+            "(FORMAT PARQUET)"
         )

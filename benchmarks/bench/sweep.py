@@ -98,6 +98,13 @@ class SweepSpec:
     def base_machine(self) -> Machine:
         return load_machine(self.machine)
 
+    def identities(self, points: Sequence[Point] | None = None) -> dict[str, Point]:
+        """The points (default: all of the sweep's) by their ids on the base machine."""
+        base = self.base_machine()
+        return {
+            point.identity(base): point for point in (self.points() if points is None else points)
+        }
+
     def check(self) -> None:
         """Fails (BenchError), naming the axis and value, on anything no point could run."""
         if not (self.kernels and self.sizes and self.levels and self.styles):
