@@ -22,9 +22,8 @@ from xnpu.bench.engine import Engine, evaluate
 from xnpu.bench.explore import fastest, front_text
 from xnpu.bench.output import Progress
 from xnpu.bench.store import ResultStore
-from xnpu.bench.sweep import Point
+from xnpu.bench.sweep import Point, level_reads
 from xnpu.machines import Machine, load_machine
-from xnpu.transforms.pipelines import OPTION_MECHANISM, mechanisms_of
 from xnpu.triton.keywords import XNPU_BY_NAME
 
 SEARCHED = ("contexts", "buffers", "budget", "schedule", "writeback")
@@ -39,7 +38,7 @@ class SearchResult:
     trials: int
     ran: int
     best: dict | None
-    """The fastest point's store row (None: no trial ran correctly)."""
+    """The fastest row of the trials and the defaults (None: none ran correctly)."""
     default: dict | None
     """The row of the level's defaults (no option given), for comparison."""
     rows: list[dict]
@@ -49,7 +48,6 @@ class SearchResult:
 def suggest(trial, levels: Sequence[str], machine: Machine) -> tuple[str, tuple]:
     """A level and options drawn by `trial` (only the options that level reads)."""
     level = trial.suggest_categorical("level", list(levels))
-    mechanisms = mechanisms_of(level)
     pad = machine.scratchpad.capacity_bytes
     budgets = [b for b in (SMALLEST_BUDGET << i for i in range(32)) if b <= pad]
     space = {  # SEARCHED's ranges
@@ -61,11 +59,7 @@ def suggest(trial, levels: Sequence[str], machine: Machine) -> tuple[str, tuple]
         "writeback": lambda: trial.suggest_categorical(
             "writeback", list(XNPU_BY_NAME["writeback"].choices)),
     }  # fmt: skip
-    options = {
-        name: draw()
-        for name, draw in space.items()
-        if OPTION_MECHANISM.get(name, "every level") in (*mechanisms, "every level")
-    }
+    options = {name: draw() for name, draw in space.items() if level_reads(level, name)}
     return level, tuple(sorted(options.items()))
 
 
@@ -111,7 +105,7 @@ def search(
     progress.finish()
     default = Point(kernel, size, levels[-1], (), values)
     (default_row,), count = _rows_for([default], base, machine, sweep, store, engine)
-    ok = [r for r in seen if r["status"] == "ok"]
+    ok = [r for r in (*seen, default_row) if r["status"] == "ok"]  # the defaults may win
     return SearchResult(
         sweep, trials, ran + count, fastest(ok) if ok else None,
         default_row if default_row["status"] == "ok" else None, [*seen, default_row],
@@ -144,7 +138,7 @@ def render(result: SearchResult, store_path) -> str:
         speedup = result.default["cycles"] / best["cycles"]
         lines.append(
             f"  the defaults at {result.default['level']}: {result.default['cycles']:,.0f} cycles "
-            f"({speedup:.2f}x slower)"
+            f"(the fastest is {speedup:.2f}x faster)"
         )
     lines.append("")
     lines.append(front_text(result.rows))

@@ -46,6 +46,12 @@ SWEPT_OPTIONS = tuple(
 """The compiler options a sweep may vary: the passes' (see xnpu.lower)."""
 
 
+def level_reads(level: str, option: str) -> bool:
+    """Whether a level's passes read `option` (writeback is db's; contexts, buffers and
+    budget cut the tiles at every level)."""
+    return OPTION_MECHANISM.get(option) in (None, *mechanisms_of(level))
+
+
 @dataclass(frozen=True)
 class Point:
     """One run of a sweep: a kernel at a size, lowered at a level with options, on the
@@ -184,9 +190,8 @@ class SweepSpec:
         found: dict[Point, None] = {}
         pairs = [(kernel, style) for kernel in self.kernels for style in self.launch_styles(kernel)]
         for (kernel, style), level in itertools.product(pairs, self.levels):
-            mechanisms = mechanisms_of(level)
             applying = {name: values for name, values in sorted(self.options.items())
-                        if OPTION_MECHANISM.get(name, "every level") in (*mechanisms, "every level")}  # fmt: skip
+                        if level_reads(level, name)}  # fmt: skip
             option_axes = [[(name, value) for value in values] for name, values in applying.items()]
             for options in itertools.product(*option_axes):
                 for values in itertools.product(*machine_axes):
