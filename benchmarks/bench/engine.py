@@ -1,8 +1,8 @@
 """
 Where sweep points run: on Ray (this machine's cores by default, a cluster when given
-its address) or one by one in this process. Points that share a compile go to one
-task, so the worker lowers the kernel once for all their sizes; a worker keeps its
-compiled Triton modules and lowered modules for the tasks after (measure.lowered).
+its address) or one by one in this process. Points that differ only in size go to one
+task, to share the worker's caches: a worker keeps its compiled Triton modules and
+lowered modules (measure.lowered) for the tasks after.
 
     with Engine("ray", jobs=2) as engine:             # or Engine("ray", address="ray://head:10001")
         for rows in engine.run(evaluate, [(points, "edge-npu", "my-sweep"), ...]):
@@ -44,7 +44,7 @@ overhead (a few ms on Ray) without leaving a core idle at the end of a sweep."""
 
 
 def tasks_for(points: Sequence[Point], per_task: int = POINTS_PER_TASK) -> list[list[Point]]:
-    """Points grouped by compile (see Point.compile_key), in chunks of `per_task`."""
+    """Points grouped by Point.compile_key, in chunks of `per_task`."""
     groups: dict[tuple, list[Point]] = {}
     for point in points:
         groups.setdefault(point.compile_key(), []).append(point)

@@ -66,7 +66,8 @@ class Point:
     seed: int = 0
 
     def compile_key(self) -> tuple:
-        """Points with equal keys share one lowered module per launch (all but size)."""
+        """Equal for points that differ only in size: one task runs them, sharing the
+        worker's compiled and lowered modules."""
         return (self.kernel, self.style, self.level, self.options, self.machine_values)
 
     def identity(self, machine: Machine) -> str:
