@@ -86,6 +86,8 @@ def test_a_points_id_is_stable_and_names_its_machine():
          "contexts must be at least 1"),
         (SweepSpec(["nope"], [4096], ["vec"]), "no benchmark kernel 'nope'"),
         (SweepSpec(["gelu"], [0], ["vec"]), "positive number of elements"),
+        (SweepSpec(["gelu", "flash_attention"], [65536], ["vec"]),
+         "flash_attention's size is one dimension of its problem"),
         (SweepSpec(["gelu"], [4096], ["vec"], machine_values={"dma.setup_cycles": ["x"]}),
          "is not a number"),
     ],

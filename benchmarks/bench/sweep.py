@@ -30,7 +30,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xnpu.bench.measure import BenchError, bench_kernel
+from xnpu.bench.measure import (
+    MATRIX_KERNELS,
+    BenchError,
+    bench_kernel,
+    matrix_problem,
+    problem,
+)
 from xnpu.bench.mt_scaling import parse_sizes
 from xnpu.bench.workload import fingerprint, is_workload, load_workload
 from xnpu.machines import DEFAULT_MACHINE, Machine, MachineError, load_machine
@@ -44,6 +50,11 @@ SWEPT_OPTIONS = tuple(
     if name not in ("level", "machine", "programs")  # programs is the launch's own grid
 )
 """The compiler options a sweep may vary: the passes' (see xnpu.lower)."""
+
+LARGEST_MATRIX_SIZE = 4096
+"""A matrix kernel's size is a dimension (matmul's n, attention's length): 4096 is a
+4096^3 product, minutes a point at vec; a sweep's element counts (64K...) would be
+hours."""
 
 
 def level_reads(level: str, option: str) -> bool:
@@ -158,6 +169,14 @@ class SweepSpec:
         for size in self.sizes:
             if not isinstance(size, int) or size < 1:
                 raise BenchError(f"a size is a positive number of elements, not {size!r}")
+        matrix = [k for k in self.kernels if k in MATRIX_KERNELS]
+        if matrix and max(self.sizes) > LARGEST_MATRIX_SIZE:
+            example = problem(matrix[0], matrix_problem(matrix[0], LARGEST_MATRIX_SIZE))
+            raise BenchError(
+                f"{matrix[0]}'s size is one dimension of its problem ({example} for "
+                f"{LARGEST_MATRIX_SIZE}), so {max(self.sizes):,} would run for hours: sweep "
+                f"the matrix kernels on their own, with sizes up to {LARGEST_MATRIX_SIZE}"
+            )
 
     def launch_styles(self, kernel: str) -> list[str]:
         """The sweep's styles `kernel` can launch in: a row kernel runs grid style only,
