@@ -34,10 +34,14 @@ SMALL = SweepSpec(
 def ray_engine():
     """One local Ray for the module's sweeps (it takes a few seconds to start)."""
     handlers = [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)]
+    environment = dict(os.environ)
     with Engine("ray", jobs=2) as engine:
         yield engine
-    # Ray's own signal handlers are gone with it: the caller's are back
+    # Ray's own signal handlers and the variables set for it are gone with it
     assert [signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)] == handlers
+    assert {k: v for k, v in os.environ.items() if k.startswith("RAY_")} == {
+        k: v for k, v in environment.items() if k.startswith("RAY_")
+    }
 
 
 # ---- specs

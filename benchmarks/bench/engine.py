@@ -155,6 +155,15 @@ def _check_reachable(address: str) -> None:
         raise BenchError(f"cannot reach Ray at {address}: {error.strerror or error}") from None
 
 
+def _ray_token_found() -> bool:
+    """Whether this machine has a Ray cluster token (Ray's own places for it)."""
+    return bool(
+        os.environ.get("RAY_AUTH_TOKEN")
+        or os.environ.get("RAY_AUTH_TOKEN_PATH")
+        or (Path.home() / ".ray" / "auth_token").is_file()
+    )
+
+
 class Engine:
     """Runs tasks where the backend says; `run` yields results as tasks finish."""
 
@@ -171,24 +180,36 @@ class Engine:
         self._started_ray = False
         self._remote = {}
         self._signal_handlers: dict = {}
+        self._environment: dict[str, str] | None = None
+        """Ray's environment variables before this engine started it, restored at close."""
 
     def __enter__(self) -> Engine:
         if self.backend == "ray":
-            self._start_ray()
+            try:
+                self._start_ray()
+            except BaseException:  # what it changed is put back
+                self.close()
+                raise
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
     def _start_ray(self) -> None:
-        import ray
-
         if self.address:
             _check_reachable(self.address)
+        # Ray's variables as the caller had them, put back at close: Ray sets some itself
+        self._environment = {k: v for k, v in os.environ.items() if k.startswith("RAY_")}
+        # set before Ray is imported, which reads them
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage prompt in a sweep
+        if self.address and _ray_token_found():
+            # a cluster `ray start` started (token authentication, Ray 2.59 on) wants this
+            # machine's token, which a client sends only when told to
+            os.environ.setdefault("RAY_AUTH_MODE", "token")
+        import ray
+
         if ray.is_initialized():  # the caller's Ray: use it as it is, leave it running
             return
-        # Ray's own banner and usage prompt are noise in a sweep's output
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
         settings = {"include_dashboard": False, "log_to_driver": False, "logging_level": "error"}
         # Ray installs its own signal handlers in the caller: put the caller's back at close
         self._signal_handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -262,3 +283,9 @@ class Engine:
             self._started_ray = False
             for number, handler in self._signal_handlers.items():
                 signal.signal(number, signal.SIG_DFL if handler is None else handler)
+        if self._environment is not None:
+            for name in [k for k in os.environ if k.startswith("RAY_")]:
+                if name not in self._environment:
+                    del os.environ[name]
+            os.environ.update(self._environment)
+            self._environment = None
