@@ -14,6 +14,7 @@ from pathlib import Path
 
 from xnpu.bench.explore import by_kernel_and_size, db_gains, median, pareto_front, sensitivity
 from xnpu.bench.output import pyplot
+from xnpu.cli import write_file
 
 SCRATCHPAD_AXES = ("scratchpad.capacity_bytes", "scratchpad.tile_budget_bytes", "budget")
 BANDWIDTH_AXES = ("dma.bytes_per_cycle", "ddr.bytes_per_cycle", "dma.setup_cycles")
@@ -31,10 +32,11 @@ def _grid(count: int):
     return plt, figure, list(axes.flat)
 
 
-def _save(plt, figure, path: Path) -> None:
+def _finished(plt, figure):
+    """The figure laid out and let go by pyplot (it is saved by write_plots)."""
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
     plt.close(figure)
+    return figure
 
 
 def _order(value) -> tuple:
@@ -42,11 +44,11 @@ def _order(value) -> tuple:
     return (0, value, "") if isinstance(value, int | float) else (1, 0, str(value))
 
 
-def plot_sensitivity(records: Sequence[dict], columns: Sequence[str], path: Path) -> bool:
-    """Bars per kernel; False when no parameter moved alone (nothing to draw)."""
+def plot_sensitivity(records: Sequence[dict], columns: Sequence[str]):
+    """Bars per kernel; None when no parameter moved alone (nothing to draw)."""
     found = sensitivity(records, columns)
     if not found:
-        return False
+        return None
     plt = pyplot()
     from matplotlib.ticker import ScalarFormatter  # after pyplot() chose the file backend
 
@@ -67,17 +69,16 @@ def plot_sensitivity(records: Sequence[dict], columns: Sequence[str], path: Path
     axis.yaxis.set_minor_formatter(ScalarFormatter())
     axis.set_title("Sensitivity: how far one parameter alone moves the time")
     axis.legend(fontsize=7)
-    _save(plt, figure, path)
-    return True
+    return _finished(plt, figure)
 
 
-def plot_db_gain(records: Sequence[dict], columns: Sequence[str], path: Path) -> bool:
+def plot_db_gain(records: Sequence[dict], columns: Sequence[str]):
     """DB's speedup (vec+mt over vec+mt+db) against the first scratchpad axis swept, a
     line per value of the first bandwidth axis swept; False when the sweep has no
     vec+mt / vec+mt+db pairs."""
     pairs = db_gains(records, columns)
     if not pairs:
-        return False
+        return None
     x_key = next((c for c in SCRATCHPAD_AXES if c in columns), "size")
     line_key = next((c for c in BANDWIDTH_AXES if c in columns), None)
     kernels = sorted({r["kernel"] for r, _ in pairs})
@@ -100,16 +101,15 @@ def plot_db_gain(records: Sequence[dict], columns: Sequence[str], path: Path) ->
         if line_key:
             axis.legend(fontsize=6)
     figure.suptitle("DB's gain: vec+mt time over vec+mt+db time")
-    _save(plt, figure, path)
-    return True
+    return _finished(plt, figure)
 
 
-def plot_pareto(records: Sequence[dict], path: Path) -> bool:
+def plot_pareto(records: Sequence[dict]):
     """Time against scratchpad bytes per kernel and size, by contexts used, the Pareto
     front joined; False when no point ran."""
     groups = by_kernel_and_size(records)
     if not groups:
-        return False
+        return None
     shown = sorted(groups, key=lambda g: (-g[1], g[0]))[:PARETO_PANELS]
     plt, figure, axes = _grid(len(shown))
     for axis, key in zip(axes, sorted(shown)):
@@ -134,19 +134,20 @@ def plot_pareto(records: Sequence[dict], path: Path) -> bool:
         figure.colorbar(dots, ax=axis, label="contexts used", ticks=used)
         axis.legend(fontsize=6)
     figure.suptitle("Time vs scratchpad vs contexts")
-    _save(plt, figure, path)
-    return True
+    return _finished(plt, figure)
 
 
 def write_plots(records: Sequence[dict], columns: Sequence[str], directory: Path) -> list[Path]:
-    """Every plot the sweep has data for, into `directory`; the paths written."""
+    """Every plot the sweep has data for, into `directory`, each file whole or not at
+    all; the paths written."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, draw in (
-        ("sensitivity.png", lambda p: plot_sensitivity(records, columns, p)),
-        ("db_gain.png", lambda p: plot_db_gain(records, columns, p)),
-        ("pareto.png", lambda p: plot_pareto(records, p)),
+    for name, figure in (
+        ("sensitivity.png", plot_sensitivity(records, columns)),
+        ("db_gain.png", plot_db_gain(records, columns)),
+        ("pareto.png", plot_pareto(records)),
     ):
-        if draw(directory / name):
+        if figure is not None:
+            write_file(directory / name, lambda path, figure=figure: figure.savefig(path, dpi=110))
             written.append(directory / name)
     return written

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from xnpu.bench.measure import BenchError
+from xnpu.cli import write_file
 
 FIXED_COLUMNS = {
     "id": "VARCHAR PRIMARY KEY",
@@ -182,13 +183,14 @@ class ResultStore:
         return [dict(zip(names, row)) for row in rows]
 
     def export_parquet(self, path: Path, ids: Iterable[str] | None = None) -> None:
-        """The rows (of `ids`, or all) as a Parquet file."""
-        target = "'" + str(path).replace("'", "''") + "'"
-        if ids is None:
-            self.connection.execute(f"COPY points TO {target} (FORMAT PARQUET)")
-            return
-        self._wanted(ids)
-        self.connection.execute(
-            f"COPY (SELECT points.* FROM points JOIN wanted USING (id)) TO {target} "
-            "(FORMAT PARQUET)"
-        )
+        """The rows (of `ids`, or all) as a Parquet file, whole or not at all."""
+        rows = "points"
+        if ids is not None:
+            self._wanted(ids)
+            rows = "(SELECT points.* FROM points JOIN wanted USING (id))"
+
+        def copy(target: Path) -> None:
+            quoted = "'" + str(target).replace("'", "''") + "'"
+            self.connection.execute(f"COPY {rows} TO {quoted} (FORMAT PARQUET)")
+
+        write_file(path, copy)
