@@ -95,6 +95,7 @@ def load_workload(kernel: str) -> Workload:
         raise BenchError(f"{kernel} fails on import: {type(error).__name__}: {error}") from None
     missing = [f for f in REQUIRED if not callable(getattr(module, f, None))]
     if missing:
+        del sys.modules[name]
         raise BenchError(
             f"{kernel} defines no {', '.join(missing)}: a workload defines inputs(size, seed), "
             f"run(*inputs) and reference(*inputs) (see xnpu.bench.workload)"
