@@ -2,11 +2,11 @@
 
 import pytest
 
-from xnpu.triton.launch import xnpu_driver_active
+from xnpu.triton.launch import driver_active
 
 
 @pytest.fixture
 def xnpu_driver():
     """xnpu's driver active for one test, and whatever was active before put back."""
-    with xnpu_driver_active():
+    with driver_active():
         yield

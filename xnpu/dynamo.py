@@ -28,13 +28,13 @@ import triton.backends
 from torch.utils._python_dispatch import TorchDispatchMode
 from triton.backends import Backend
 from triton.backends.compiler import GPUTarget
-from triton.runtime import driver
 
 from xnpu.triton.compiler import XnpuBackend
 from xnpu.triton.driver import XnpuDriver
 from xnpu.triton.launch import (
     LaunchError,
     Session,
+    driver_active,
     launching,
     session,
     set_last_report,
@@ -66,18 +66,15 @@ def providing_cpu_backend() -> Iterator[None]:
     before are put back after."""
     backends = triton.backends.backends
     previous_backend = backends.get(INDUCTOR_TARGET)
-    previous_driver = driver._active  # pyright: ignore[reportPrivateUsage]
     backends[INDUCTOR_TARGET] = Backend(compiler=InductorBackend, driver=InductorDriver)
-    if not isinstance(previous_driver, InductorDriver):
-        driver.set_active(InductorDriver())  # Inductor asks the active driver for its target
     try:
-        yield
+        with driver_active(InductorDriver):  # Inductor asks the active driver for its target
+            yield
     finally:
         if previous_backend is None:
             backends.pop(INDUCTOR_TARGET, None)
         else:
             backends[INDUCTOR_TARGET] = previous_backend
-        driver._active = previous_driver  # pyright: ignore[reportPrivateUsage]
 
 
 _BOOKKEEPING = frozenset({"empty", "empty_strided", "empty_like", "detach", "alias", "lift_fresh"})

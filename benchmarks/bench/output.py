@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import sys
 import time
 from collections.abc import Sequence
@@ -31,43 +32,43 @@ class Progress:
 
     def step(self, what: str) -> None:
         """Announces the step about to run."""
-        if not self.enabled:
-            return
-        filled = self.WIDTH * self.done // max(self.total, 1)
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        elapsed = time.perf_counter() - self.started
-        line = f"[{bar}] {self.done + 1}/{self.total} {what} ({elapsed:.0f} s)"
-        if self.stream.isatty():
-            self.stream.write("\r\033[K" + line)
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
+        if self.enabled:
+            elapsed = time.perf_counter() - self.started
+            self._show(f"{self._bar()} {self.done + 1}/{self.total} {what} ({elapsed:.0f} s)")
         self.done += 1
 
     def advance(self, count: int, what: str) -> None:
         """Counts `count` finished steps, the last of which was `what`, with the rate and
-        the time left at that rate."""
+        the time left at that rate; off a terminal, a line every LOG_EVERY seconds."""
         self.done += count
         if not self.enabled:
             return
-        filled = self.WIDTH * self.done // max(self.total, 1)
-        bar = "#" * filled + "." * (self.WIDTH - filled)
         elapsed = time.perf_counter() - self.started
         rate = self.done / elapsed if elapsed > 0 else 0.0
         left = (self.total - self.done) / rate if rate else 0.0
-        line = f"[{bar}] {self.done}/{self.total} {rate:.1f}/s, {left:.0f} s left; last: {what}"
-        if self.stream.isatty():
-            self.stream.write("\r\033[K" + line[: self._columns()])
-        elif elapsed - self.logged >= self.LOG_EVERY or self.done >= self.total:
-            self.stream.write(line + "\n")  # a log: a line every few seconds
+        line = (
+            f"{self._bar()} {self.done}/{self.total} {rate:.1f}/s, {left:.0f} s left; last: {what}"
+        )
+        if (
+            self.stream.isatty()
+            or elapsed - self.logged >= self.LOG_EVERY
+            or self.done >= self.total
+        ):
+            self._show(line)
             self.logged = elapsed
+
+    def _bar(self) -> str:
+        filled = self.WIDTH * self.done // max(self.total, 1)
+        return "[" + "#" * filled + "." * (self.WIDTH - filled) + "]"
+
+    def _show(self, line: str) -> None:
+        """The line, redrawn in place (cut to the width) on a terminal, else its own line."""
+        if self.stream.isatty():
+            columns = shutil.get_terminal_size().columns - 1
+            self.stream.write("\r\033[K" + line[:columns])
+        else:
+            self.stream.write(line + "\n")
         self.stream.flush()
-
-    @staticmethod
-    def _columns() -> int:
-        import shutil
-
-        return shutil.get_terminal_size().columns - 1
 
     def finish(self) -> None:
         if self.enabled and self.stream.isatty():

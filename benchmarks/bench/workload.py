@@ -40,7 +40,7 @@ import xnpu
 from xnpu.bench.measure import BenchError, WrongOutput
 from xnpu.interpreters.simulator.report import Report
 from xnpu.machines import Machine
-from xnpu.triton.launch import LaunchError, xnpu_driver_active
+from xnpu.triton.launch import LaunchError, driver_active
 
 REQUIRED = ("inputs", "run", "reference")
 DEFAULT_TOLERANCE = 1e-4
@@ -123,7 +123,7 @@ def measure_workload(
     expected = _outputs(workload.module.reference(*(a.clone() if isinstance(a, torch.Tensor)
                                                      else a for a in arguments)))  # fmt: skip
     try:
-        with xnpu_driver_active(), xnpu.session(level=level, machine=machine, **options) as ran:
+        with driver_active(), xnpu.session(level=level, machine=machine, **options) as ran:
             actual = _outputs(workload.module.run(*arguments))
     except LaunchError as error:
         raise BenchError(f"{kernel} at {level}: {error}") from None

@@ -325,11 +325,13 @@ class Launcher:
 
 
 @contextlib.contextmanager
-def xnpu_driver_active() -> Iterator[None]:
-    """xnpu's Triton driver active inside (launches run on the simulated NPU), and
-    whatever was active before put back."""
+def driver_active(driver_class: type = XnpuDriver) -> Iterator[None]:
+    """A Triton driver of exactly `driver_class` active inside (the one active already,
+    if it is one; by default xnpu's, so launches run on the simulated NPU), and whatever
+    was active before put back after."""
     previous = triton_driver._active  # pyright: ignore[reportPrivateUsage]
-    triton_driver.set_active(XnpuDriver())
+    if type(previous) is not driver_class:
+        triton_driver.set_active(driver_class())
     try:
         yield
     finally:
